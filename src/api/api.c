@@ -1,0 +1,540 @@
+/*
+ * api.c: routing table, authentication, request parsing helpers, error
+ * mapping and the glue to the HTTP layer.
+ */
+#include "api/api.h"
+#include "api/api_internal.h"
+#include "api/httpd.h"
+#include "core/core.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+
+#include <re_types.h>
+#include <re_fmt.h>
+#include <re_mbuf.h>
+#include <re_list.h>
+#include <re_msg.h>
+#include <re_http.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define API_PREFIX "/v1.0"
+
+/* One route: method, a pattern of segments where "{id}" matches a UUID,
+ * whether it needs a token, and the handler. */
+struct route {
+	const char *method;
+	const char *pattern;
+	bool auth;
+	ch_api_route_h *h;
+};
+
+static void health(struct ch_api_req *r);
+static void not_implemented(struct ch_api_req *r);
+
+static const struct route routes[] = {
+	{"GET", "/health", false, health},
+	{"GET", "/ws", true, ch_api_ws_open},
+	{"POST", "/conferences", true, ch_api_conference_create},
+	{"GET", "/conferences", true, ch_api_conference_list},
+	{"GET", "/conferences/{id}", true, ch_api_conference_get},
+	{"PUT", "/conferences/{id}", true, ch_api_conference_update},
+	{"DELETE", "/conferences/{id}", true, ch_api_conference_delete},
+	{"GET", "/conferencecalls", true, ch_api_conferencecall_list},
+	{"GET", "/conferencecalls/{id}", true, ch_api_conferencecall_get},
+	{"DELETE", "/conferencecalls/{id}", true, ch_api_conferencecall_kick},
+	{"POST", "/conferencecalls/{id}/mute", true,
+	 ch_api_conferencecall_mute},
+	{"POST", "/conferencecalls/{id}/unmute", true,
+	 ch_api_conferencecall_unmute},
+	/* In API.md, not served by this version yet: 501. */
+	{"POST", "/conferences/{id}/recording_start", true, not_implemented},
+	{"POST", "/conferences/{id}/recording_stop", true, not_implemented},
+	{"POST", "/conferences/{id}/transcribe_start", true, not_implemented},
+	{"POST", "/conferences/{id}/transcribe_stop", true, not_implemented},
+	{"POST", "/conferences/{id}/play", true, not_implemented},
+	{"POST", "/conferences/{id}/pause", true, not_implemented},
+	{"POST", "/conferences/{id}/stop", true, not_implemented},
+	{"POST", "/conferences/{id}/volume", true, not_implemented},
+	{"GET", "/conferences/{id}/summary", true, not_implemented},
+	{"GET", "/calls", true, not_implemented},
+	{"POST", "/calls", true, not_implemented},
+	{"GET", "/calls/{id}", true, not_implemented},
+	{"DELETE", "/calls/{id}", true, not_implemented},
+	{"GET", "/recordings", true, not_implemented},
+	{"GET", "/recordings/{id}", true, not_implemented},
+	{"GET", "/recordings/{id}/file", true, not_implemented},
+	{"DELETE", "/recordings/{id}", true, not_implemented},
+	{"GET", "/transcribes/{id}", true, not_implemented},
+	{"GET", "/transcripts", true, not_implemented},
+};
+
+static const char *status_reason(uint16_t s)
+{
+	switch (s) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+void ch_api_error(struct ch_api_req *r, uint16_t status, const char *code,
+		  const char *field, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *e = json_object(), *o = json_object();
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_set_new(e, "status", json_integer(status));
+	json_object_set_new(e, "code", json_string(code));
+	json_object_set_new(e, "message", json_string(msg));
+	if (field)
+		json_object_set_new(e, "field", json_string(field));
+	json_object_set_new(o, "error", e);
+	json_decref(r->resp);
+	r->resp = o;
+	r->status = status;
+}
+
+void ch_api_error_core(struct ch_api_req *r, int err, const char *what)
+{
+	switch (err) {
+	case ENOENT:
+		ch_api_error(r, 404, "not_found", NULL, "%s %s not found", what,
+			     r->id);
+		break;
+	case EINVAL:
+		ch_api_error(r, 400, "invalid_request", NULL,
+			     "invalid request for %s", what);
+		break;
+	case EBUSY:
+		ch_api_error(r, 409, "invalid_state", NULL,
+			     "%s %s is not in a state that allows this", what,
+			     r->id);
+		break;
+	case EXFULL:
+		ch_api_error(r, 409, "conference_full", NULL,
+			     "conference is full");
+		break;
+	default:
+		ch_api_error(r, 500, "internal_error", NULL,
+			     "internal error (%s)", strerror(err));
+		break;
+	}
+}
+
+void ch_api_ok(struct ch_api_req *r, json_t *obj)
+{
+	if (!obj) {
+		ch_api_error(r, 500, "internal_error", NULL, "out of memory");
+		return;
+	}
+	json_decref(r->resp);
+	r->resp = obj;
+	r->status = 200;
+}
+
+const char *ch_api_query(const struct ch_api_req *r, const char *key)
+{
+	for (size_t i = 0; i < r->n_query; i++) {
+		if (!strcmp(r->query_key[i], key))
+			return r->query_val[i];
+	}
+	return NULL;
+}
+
+json_t *ch_api_body_object(struct ch_api_req *r)
+{
+	json_error_t jerr;
+	json_t *o;
+	if (!r->body_len) {
+		ch_api_error(r, 400, "invalid_json", NULL,
+			     "a JSON object body is required");
+		return NULL;
+	}
+	o = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o) {
+		ch_api_error(r, 400, "invalid_json", NULL,
+			     "body is not valid JSON: %s (line %d column %d)",
+			     jerr.text, jerr.line, jerr.column);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		ch_api_error(r, 400, "invalid_json", NULL,
+			     "body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+bool ch_api_page(struct ch_api_req *r, unsigned *size, int64_t *before_us)
+{
+	const char *ps = ch_api_query(r, "page_size");
+	const char *pt = ch_api_query(r, "page_token");
+	*size = 10;
+	*before_us = CH_TIME_NEVER_US + 1;
+	if (ps) {
+		char *end;
+		long v = strtol(ps, &end, 10);
+		if (!*ps || *end || v < 1) {
+			ch_api_error(r, 400, "invalid_field", "page_size",
+				     "page_size must be an integer from 1 to "
+				     "100");
+			return false;
+		}
+		*size = v > 100 ? 100 : (unsigned)v;
+	}
+	if (pt && *pt && ch_time_parse(pt, before_us)) {
+		ch_api_error(r, 400, "invalid_field", "page_token",
+			     "page_token must be a next_page_token from a "
+			     "previous page");
+		return false;
+	}
+	return true;
+}
+
+static void health(struct ch_api_req *r)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "status", json_string("ok"));
+	json_object_set_new(o, "node", json_string(ch_core_node(r->api->core)));
+	json_object_set_new(
+		o, "uptime_seconds",
+		json_integer((ch_time_now_us() - r->api->started_us) / 1000000));
+	ch_api_ok(r, o);
+}
+
+static void not_implemented(struct ch_api_req *r)
+{
+	ch_api_error(r, 501, "not_implemented", NULL,
+		     "%s %s is part of the API but not served by this "
+		     "version of chorusd",
+		     r->method, r->path);
+}
+
+/* ---- parsing ---- */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent- and plus-decodes [s, s+n) into a new string. */
+static char *url_decode(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '+') {
+			*o++ = ' ';
+		} else if (s[i] == '%' && i + 2 < n &&
+			   hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void parse_query(struct ch_api_req *r, const char *q, size_t n)
+{
+	size_t i = 0;
+	while (i < n && r->n_query < CH_API_MAX_QUERY) {
+		size_t j = i;
+		while (j < n && q[j] != '&')
+			j++;
+		const char *eq = memchr(q + i, '=', j - i);
+		if (j > i) {
+			size_t klen = eq ? (size_t)(eq - (q + i)) : j - i;
+			char *k = url_decode(q + i, klen);
+			char *v = eq ? url_decode(eq + 1, (size_t)(q + j - eq - 1))
+				     : strdup("");
+			if (k && v) {
+				r->query_key[r->n_query] = k;
+				r->query_val[r->n_query++] = v;
+			} else {
+				free(k);
+				free(v);
+			}
+		}
+		i = j + 1;
+	}
+}
+
+/* Matches path (below the prefix) to pattern; fills r->id. */
+static bool match(const char *pattern, const char *path, char *id)
+{
+	while (*pattern && *path) {
+		if (!strncmp(pattern, "{id}", 4)) {
+			size_t n = strcspn(path, "/");
+			if (n >= CH_UUID_LEN)
+				return false;
+			memcpy(id, path, n);
+			id[n] = '\0';
+			if (!n)
+				return false;
+			pattern += 4;
+			path += n;
+			continue;
+		}
+		if (*pattern != *path)
+			return false;
+		pattern++;
+		path++;
+	}
+	return !*pattern && !*path;
+}
+
+static bool authenticate(struct ch_api_req *r, const char *authorization)
+{
+	const char *token = ch_api_query(r, "token");
+	char bearer[128];
+	if (!token && authorization &&
+	    !strncasecmp(authorization, "Bearer ", 7)) {
+		snprintf(bearer, sizeof(bearer), "%s", authorization + 7);
+		token = bearer;
+	}
+	if (!token || !*token || strlen(token) > 64) {
+		ch_api_error(r, 401, "unauthorized", NULL,
+			     "a valid token is required (Authorization: "
+			     "Bearer TOKEN or ?token=TOKEN)");
+		return false;
+	}
+	struct ch_store *st = ch_core_store(r->api->core);
+	int err = st->ops->customer_by_token(st, token, &r->cust);
+	if (err == ENOENT) {
+		ch_api_error(r, 401, "unauthorized", NULL, "invalid token");
+		return false;
+	}
+	if (err) {
+		ch_api_error_core(r, err, "customer");
+		return false;
+	}
+	return true;
+}
+
+static void dispatch(struct ch_api_req *r, const char *authorization)
+{
+	const char *sub;
+	char allow[128] = "";
+	char id[CH_UUID_LEN];
+	const struct route *found = NULL;
+	bool path_known = false;
+
+	if (strncmp(r->path, API_PREFIX "/", sizeof(API_PREFIX))) {
+		ch_api_error(r, 404, "not_found", NULL, "no such route: %s",
+			     r->path);
+		return;
+	}
+	sub = r->path + sizeof(API_PREFIX) - 1;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!match(routes[i].pattern, sub, id))
+			continue;
+		path_known = true;
+		if (strlen(allow) + strlen(routes[i].method) + 3 <
+		    sizeof(allow)) {
+			if (*allow)
+				strcat(allow, ", ");
+			strcat(allow, routes[i].method);
+		}
+		if (!strcmp(routes[i].method, r->method) && !found) {
+			found = &routes[i];
+			memcpy(r->id, id, sizeof(id));
+		}
+	}
+	if (!found) {
+		if (path_known) {
+			static char allow_hdr[160];
+			snprintf(allow_hdr, sizeof(allow_hdr),
+				 "Allow: %s\r\n", allow);
+			r->allow = allow_hdr;
+			ch_api_error(r, 405, "method_not_allowed", NULL,
+				     "%s is not allowed on %s (allowed: %s)",
+				     r->method, r->path, allow);
+		} else {
+			ch_api_error(r, 404, "not_found", NULL,
+				     "no such route: %s", r->path);
+		}
+		return;
+	}
+	if (found->auth && !authenticate(r, authorization))
+		return;
+	if (strstr(found->pattern, "{id}") && !ch_uuid_valid(r->id)) {
+		ch_api_error(r, 404, "not_found", NULL,
+			     "%s is not a valid id", r->id);
+		return;
+	}
+	found->h(r);
+}
+
+static void req_clear(struct ch_api_req *r)
+{
+	for (size_t i = 0; i < r->n_query; i++) {
+		free(r->query_key[i]);
+		free(r->query_val[i]);
+	}
+	json_decref(r->resp);
+}
+
+static char *resp_text(struct ch_api_req *r)
+{
+	if (!r->resp)
+		ch_api_error(r, 500, "internal_error", NULL, "no response");
+	return json_dumps(r->resp, JSON_COMPACT);
+}
+
+uint16_t ch_api_handle(struct ch_api *api, const char *method,
+		       const char *path, const char *query,
+		       const char *authorization, const char *body,
+		       size_t body_len, char **resp_body)
+{
+	struct ch_api_req r;
+	memset(&r, 0, sizeof(r));
+	r.api = api;
+	r.method = method;
+	r.path = path;
+	r.body = body;
+	r.body_len = body_len;
+	if (query)
+		parse_query(&r, query, strlen(query));
+	dispatch(&r, authorization);
+	if (r.taken) {
+		req_clear(&r);
+		*resp_body = NULL;
+		return 101;
+	}
+	*resp_body = resp_text(&r);
+	uint16_t status = r.status;
+	req_clear(&r);
+	return status;
+}
+
+/* ---- HTTP glue ---- */
+
+static const char *httpd_err_h(uint16_t status, void *arg)
+{
+	(void)arg;
+	switch (status) {
+	case 411:
+		return "{\"error\":{\"status\":411,\"code\":\"length_required\","
+		       "\"message\":\"chunked request bodies are not accepted; "
+		       "send Content-Length\"}}";
+	case 413:
+		return "{\"error\":{\"status\":413,\"code\":\"body_too_large\","
+		       "\"message\":\"request body is over 1 MiB\"}}";
+	case 431:
+		return "{\"error\":{\"status\":431,\"code\":\"header_too_large\","
+		       "\"message\":\"request head is over 16 KiB\"}}";
+	default:
+		return "{\"error\":{\"status\":400,\"code\":\"bad_request\","
+		       "\"message\":\"malformed HTTP request\"}}";
+	}
+}
+
+static void httpd_req_h(struct ch_httpd_conn *conn, const struct http_msg *msg,
+			const char *body, size_t body_len, void *arg)
+{
+	struct ch_api *api = arg;
+	struct ch_api_req r;
+	char method[16], path[1024], auth[160] = "";
+	const struct http_hdr *ah;
+	char *text;
+
+	memset(&r, 0, sizeof(r));
+	r.api = api;
+	r.conn = conn;
+	r.msg = msg;
+	r.body = body;
+	r.body_len = body_len;
+	pl_strcpy(&msg->met, method, sizeof(method));
+	if (msg->path.l >= sizeof(path)) {
+		ch_api_error(&r, 404, "not_found", NULL, "path too long");
+		goto reply;
+	}
+	pl_strcpy(&msg->path, path, sizeof(path));
+	r.method = method;
+	r.path = path;
+	if (msg->prm.l > 1) /* prm includes the leading '?' */
+		parse_query(&r, msg->prm.p + 1, msg->prm.l - 1);
+	ah = http_msg_hdr(msg, HTTP_HDR_AUTHORIZATION);
+	if (ah)
+		pl_strcpy(&ah->val, auth, sizeof(auth));
+	dispatch(&r, ah ? auth : NULL);
+	if (r.taken) {
+		req_clear(&r);
+		return;
+	}
+reply:
+	text = resp_text(&r);
+	if (r.status >= 500)
+		ch_log_error("api", "%s %s -> %u", method, r.path ? r.path : "",
+			     r.status);
+	else
+		ch_log_debug("api", "%s %s -> %u", method, r.path ? r.path : "",
+			     r.status);
+	(void)ch_httpd_reply(conn, r.status, status_reason(r.status),
+			     "application/json", text ? text : "",
+			     text ? strlen(text) : 0, r.allow);
+	free(text);
+	req_clear(&r);
+}
+
+int ch_api_alloc(struct ch_api **apip, struct ch_core *core,
+		 const struct sa *laddr)
+{
+	struct ch_api *api = calloc(1, sizeof(*api));
+	int err;
+	if (!api)
+		return ENOMEM;
+	api->core = core;
+	api->started_us = ch_time_now_us();
+	err = ch_httpd_alloc(&api->httpd, laddr, httpd_req_h, httpd_err_h,
+			     api);
+	if (err) {
+		free(api);
+		return err;
+	}
+	*apip = api;
+	return 0;
+}
+
+void ch_api_free(struct ch_api *api)
+{
+	if (!api)
+		return;
+	ch_api_ws_close_all(api);
+	ch_httpd_free(api->httpd);
+	free(api);
+}
+
+int ch_api_local(const struct ch_api *api, struct sa *out)
+{
+	return ch_httpd_local(api->httpd, out);
+}

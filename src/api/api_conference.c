@@ -1,0 +1,344 @@
+/*
+ * api_conference.c: the /conferences routes: request validation into
+ * core parameters, and the core calls.
+ */
+#include "api/api_internal.h"
+#include "core/conference.h"
+#include "core/core.h"
+#include "store/store.h"
+#include "util/timefmt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TIMEOUT_MAX          (INT64_C(365) * 86400)
+#define MAX_PARTICIPANTS_MAX 10000
+
+static const char *const action_types[] = {"talk", "play", "sleep", "beep",
+					   "hangup"};
+
+/* Validates one action object; on error sets a 400 naming field. */
+static bool valid_action(struct ch_api_req *r, json_t *a, const char *field,
+			 size_t i)
+{
+	char where[64];
+	json_t *type = json_object_get(a, "type");
+	json_t *opt = json_object_get(a, "option");
+	const char *t;
+	bool known = false;
+
+	snprintf(where, sizeof(where), "%s[%zu]", field, i);
+	if (!json_is_object(a) || !json_is_string(type)) {
+		ch_api_error(r, 400, "invalid_field", where,
+			     "%s must be an object with a string \"type\"",
+			     where);
+		return false;
+	}
+	t = json_string_value(type);
+	for (size_t k = 0; k < sizeof(action_types) / sizeof(*action_types);
+	     k++)
+		known |= !strcmp(t, action_types[k]);
+	if (!known) {
+		ch_api_error(r, 400, "invalid_field", where,
+			     "%s.type \"%s\" is not one of talk, play, sleep, "
+			     "beep, hangup",
+			     where, t);
+		return false;
+	}
+	if (opt && !json_is_object(opt)) {
+		ch_api_error(r, 400, "invalid_field", where,
+			     "%s.option must be an object", where);
+		return false;
+	}
+	if (!strcmp(t, "talk") &&
+	    !json_is_string(json_object_get(opt, "text"))) {
+		ch_api_error(r, 400, "invalid_field", where,
+			     "%s: talk needs option.text", where);
+		return false;
+	}
+	if (!strcmp(t, "play")) {
+		json_t *urls = json_object_get(opt, "urls");
+		size_t k;
+		json_t *u;
+		bool ok = json_is_array(urls) && json_array_size(urls) > 0;
+		json_array_foreach(urls, k, u) ok &= json_is_string(u);
+		if (!ok) {
+			ch_api_error(r, 400, "invalid_field", where,
+				     "%s: play needs option.urls, a list of "
+				     "strings",
+				     where);
+			return false;
+		}
+	}
+	if (!strcmp(t, "sleep")) {
+		json_t *d = json_object_get(opt, "duration");
+		if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+		    json_integer_value(d) > 3600000) {
+			ch_api_error(r, 400, "invalid_field", where,
+				     "%s: sleep needs option.duration in ms "
+				     "(0..3600000)",
+				     where);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool text_field(struct ch_api_req *r, json_t *o, const char *key,
+		       bool *has, const char **out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v)
+		return true;
+	if (!json_is_string(v)) {
+		ch_api_error(r, 400, "invalid_field", key, "%s must be a string",
+			     key);
+		return false;
+	}
+	if (json_string_length(v) > CH_NAME_MAX) {
+		ch_api_error(r, 400, "invalid_field", key,
+			     "%s is longer than %d bytes", key, CH_NAME_MAX);
+		return false;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		ch_api_error(r, 400, "invalid_field", key,
+			     "%s must not contain NUL characters", key);
+		return false;
+	}
+	*has = true;
+	*out = json_string_value(v);
+	return true;
+}
+
+/* JSON text kept alive for the params' borrowed pointers. */
+struct params_text {
+	char *data, *pre, *post;
+};
+
+static void params_text_free(struct params_text *t)
+{
+	free(t->data);
+	free(t->pre);
+	free(t->post);
+}
+
+static bool actions_field(struct ch_api_req *r, json_t *o, const char *key,
+			  bool *has, char **text)
+{
+	json_t *v = json_object_get(o, key), *a;
+	size_t i;
+	if (!v)
+		return true;
+	if (!json_is_array(v)) {
+		ch_api_error(r, 400, "invalid_field", key,
+			     "%s must be a list of actions", key);
+		return false;
+	}
+	if (json_array_size(v) > 64) {
+		ch_api_error(r, 400, "invalid_field", key,
+			     "%s has more than 64 actions", key);
+		return false;
+	}
+	json_array_foreach(v, i, a)
+	{
+		if (!valid_action(r, a, key, i))
+			return false;
+	}
+	*text = json_dumps(v, JSON_COMPACT);
+	*has = *text != NULL;
+	return true;
+}
+
+/* Fills p from the body; on error sets a 400 and returns false. */
+static bool parse_params(struct ch_api_req *r, json_t *o, bool create,
+			 struct ch_conference_params *p, struct params_text *t)
+{
+	json_t *v;
+	memset(p, 0, sizeof(*p));
+	memset(t, 0, sizeof(*t));
+
+	v = json_object_get(o, "type");
+	if (create) {
+		if (!json_is_string(v) ||
+		    ch_conference_type_parse(json_string_value(v), &p->type)) {
+			ch_api_error(r, 400, "invalid_field", "type",
+				     "type is required: \"conference\" or "
+				     "\"connect\"");
+			return false;
+		}
+		p->has_type = true;
+	} else if (v) {
+		ch_api_error(r, 400, "invalid_field", "type",
+			     "type cannot be changed after creation");
+		return false;
+	}
+	if (!text_field(r, o, "name", &p->has_name, &p->name) ||
+	    !text_field(r, o, "detail", &p->has_detail, &p->detail))
+		return false;
+	v = json_object_get(o, "data");
+	if (v) {
+		if (!json_is_object(v)) {
+			ch_api_error(r, 400, "invalid_field", "data",
+				     "data must be a JSON object");
+			return false;
+		}
+		t->data = json_dumps(v, JSON_COMPACT);
+		if (t->data && strlen(t->data) > 64 * 1024) {
+			ch_api_error(r, 400, "invalid_field", "data",
+				     "data is larger than 64 KiB");
+			return false;
+		}
+		p->has_data = t->data != NULL;
+		p->data = t->data;
+	}
+	v = json_object_get(o, "timeout");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > TIMEOUT_MAX) {
+			ch_api_error(r, 400, "invalid_field", "timeout",
+				     "timeout must be an integer number of "
+				     "seconds from 0 (none) to %lld",
+				     (long long)TIMEOUT_MAX);
+			return false;
+		}
+		p->has_timeout = true;
+		p->timeout = json_integer_value(v);
+	}
+	v = json_object_get(o, "max_participants");
+	if (v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > MAX_PARTICIPANTS_MAX) {
+			ch_api_error(r, 400, "invalid_field",
+				     "max_participants",
+				     "max_participants must be an integer from "
+				     "0 (no limit) to %d",
+				     MAX_PARTICIPANTS_MAX);
+			return false;
+		}
+		p->has_max_participants = true;
+		p->max_participants = (int)json_integer_value(v);
+	}
+	if (!actions_field(r, o, "pre_actions", &p->has_pre_actions, &t->pre) ||
+	    !actions_field(r, o, "post_actions", &p->has_post_actions,
+			   &t->post))
+		return false;
+	p->pre_actions = t->pre;
+	p->post_actions = t->post;
+	return true;
+}
+
+static void reply_conference(struct ch_api_req *r, struct ch_conference *c)
+{
+	ch_api_ok(r, ch_conference_to_json(r->api->core, c));
+	ch_conference_clear(c);
+}
+
+void ch_api_conference_create(struct ch_api_req *r)
+{
+	struct ch_conference_params p;
+	struct params_text t;
+	struct ch_conference c;
+	json_t *o = ch_api_body_object(r);
+	int err;
+	if (!o)
+		return;
+	if (parse_params(r, o, true, &p, &t)) {
+		err = ch_conference_create(r->api->core, r->cust.id, &p, &c);
+		if (err)
+			ch_api_error_core(r, err, "conference");
+		else
+			reply_conference(r, &c);
+	}
+	params_text_free(&t);
+	json_decref(o);
+}
+
+void ch_api_conference_get(struct ch_api_req *r)
+{
+	struct ch_conference c;
+	int err = ch_conference_get(r->api->core, r->cust.id, r->id, &c);
+	if (err)
+		ch_api_error_core(r, err, "conference");
+	else
+		reply_conference(r, &c);
+}
+
+void ch_api_conference_update(struct ch_api_req *r)
+{
+	struct ch_conference_params p;
+	struct params_text t;
+	struct ch_conference c;
+	json_t *o = ch_api_body_object(r);
+	int err;
+	if (!o)
+		return;
+	if (parse_params(r, o, false, &p, &t)) {
+		err = ch_conference_update(r->api->core, r->cust.id, r->id, &p,
+					   &c);
+		if (err == EBUSY)
+			ch_api_error(r, 409, "conference_terminated", NULL,
+				     "conference %s is terminating or "
+				     "terminated and cannot be changed",
+				     r->id);
+		else if (err)
+			ch_api_error_core(r, err, "conference");
+		else
+			reply_conference(r, &c);
+	}
+	params_text_free(&t);
+	json_decref(o);
+}
+
+void ch_api_conference_delete(struct ch_api_req *r)
+{
+	struct ch_conference c;
+	int err = ch_conference_delete(r->api->core, r->cust.id, r->id, &c);
+	if (err)
+		ch_api_error_core(r, err, "conference");
+	else
+		reply_conference(r, &c);
+}
+
+struct list_ctx {
+	struct ch_api_req *r;
+	json_t *arr;
+	char last[CH_TIME_LEN];
+	unsigned n;
+};
+
+static int list_h(const struct ch_conference *c, void *arg)
+{
+	struct list_ctx *l = arg;
+	json_t *j = ch_conference_to_json(l->r->api->core, c);
+	if (!j)
+		return 1;
+	json_array_append_new(l->arr, j);
+	ch_time_format(c->tm_create, l->last);
+	l->n++;
+	return 0;
+}
+
+void ch_api_conference_list(struct ch_api_req *r)
+{
+	struct list_ctx l = {.r = r};
+	struct ch_store *st = ch_core_store(r->api->core);
+	unsigned size;
+	int64_t before;
+	int err;
+	if (!ch_api_page(r, &size, &before))
+		return;
+	l.arr = json_array();
+	err = st->ops->conference_list(st, r->cust.id, before, size, list_h,
+				       &l);
+	if (err) {
+		json_decref(l.arr);
+		ch_api_error_core(r, err, "conference");
+		return;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "result", l.arr);
+	json_object_set_new(o, "next_page_token",
+			    json_string(l.n == size ? l.last : ""));
+	ch_api_ok(r, o);
+}

@@ -1,0 +1,83 @@
+/*
+ * api_internal.h: private to api/: the request context and the helpers
+ * every route handler uses.
+ */
+#ifndef CH_API_INTERNAL_H
+#define CH_API_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/records.h"
+
+struct ch_core;
+struct ch_httpd;
+struct ch_httpd_conn;
+struct http_msg;
+
+#define CH_API_MAX_QUERY 16
+
+/* The API object. Owned by the daemon; control thread only. */
+struct ch_api {
+	struct ch_core *core;
+	struct ch_httpd *httpd;
+	struct ch_api_ws *ws_clients; /* list head, see api_ws.c */
+	int64_t started_us;
+};
+
+/* One request being handled; lives on the stack of the dispatcher. */
+struct ch_api_req {
+	struct ch_api *api;
+	const char *method;
+	const char *path;
+	const char *body;
+	size_t body_len;
+	char *query_key[CH_API_MAX_QUERY]; /* decoded, owned */
+	char *query_val[CH_API_MAX_QUERY];
+	size_t n_query;
+	char id[CH_UUID_LEN]; /* the {id} path segment, when the route has one */
+	struct ch_customer cust;
+	/* set when served over a connection (NULL from ch_api_handle) */
+	struct ch_httpd_conn *conn;
+	const struct http_msg *msg;
+	/* response */
+	uint16_t status;
+	json_t *resp;
+	const char *allow; /* Allow header for 405 */
+	bool taken;        /* the handler answered on conn itself (upgrade) */
+};
+
+typedef void(ch_api_route_h)(struct ch_api_req *r);
+
+/* Sets an error response (API.md error body). field may be NULL. */
+void ch_api_error(struct ch_api_req *r, uint16_t status, const char *code,
+		  const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Maps a core errno to an error response for resource `what`. */
+void ch_api_error_core(struct ch_api_req *r, int err, const char *what);
+/* Sets a 200 response; obj is stolen. NULL obj gives a 500. */
+void ch_api_ok(struct ch_api_req *r, json_t *obj);
+/* A decoded query parameter, or NULL. */
+const char *ch_api_query(const struct ch_api_req *r, const char *key);
+/* Parses the body as a JSON object; on failure sets a 400 and returns
+ * NULL. The caller owns the result. */
+json_t *ch_api_body_object(struct ch_api_req *r);
+/* page_size / page_token; on failure sets a 400 and returns false. */
+bool ch_api_page(struct ch_api_req *r, unsigned *size, int64_t *before_us);
+
+/* Route handlers (api_conference.c, api_conferencecall.c, api_ws.c). */
+void ch_api_conference_create(struct ch_api_req *r);
+void ch_api_conference_list(struct ch_api_req *r);
+void ch_api_conference_get(struct ch_api_req *r);
+void ch_api_conference_update(struct ch_api_req *r);
+void ch_api_conference_delete(struct ch_api_req *r);
+void ch_api_conferencecall_list(struct ch_api_req *r);
+void ch_api_conferencecall_get(struct ch_api_req *r);
+void ch_api_conferencecall_kick(struct ch_api_req *r);
+void ch_api_conferencecall_mute(struct ch_api_req *r);
+void ch_api_conferencecall_unmute(struct ch_api_req *r);
+void ch_api_ws_open(struct ch_api_req *r);
+void ch_api_ws_close_all(struct ch_api *api);
+
+#endif

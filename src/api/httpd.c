@@ -1,0 +1,317 @@
+/*
+ * httpd.c: HTTP/1.1 connections on libre TCP: buffering, limits,
+ * keep-alive, pipelining, and WebSocket hand-over. See httpd.h.
+ */
+#include "api/httpd.h"
+#include "util/log.h"
+
+#include <re_types.h>
+#include <re_fmt.h>
+#include <re_mem.h>
+#include <re_mbuf.h>
+#include <re_list.h>
+#include <re_sa.h>
+#include <re_tmr.h>
+#include <re_tcp.h>
+#include <re_msg.h>
+#include <re_http.h>
+
+#include <errno.h>
+#include <string.h>
+
+#define IDLE_TIMEOUT_MS 60000
+
+/* The listening server. Owned by the daemon; control thread only. */
+struct ch_httpd {
+	struct tcp_sock *ts;
+	struct list conns;
+	ch_httpd_req_h *reqh;
+	ch_httpd_err_h *errh;
+	void *arg;
+};
+
+/* One client connection. Owned by the server's list (a libre mem object;
+ * freed when the peer closes, on error, idle timeout, or hand-over). */
+struct ch_httpd_conn {
+	struct le le;
+	struct ch_httpd *h;
+	struct tcp_conn *tc;
+	struct mbuf *buf; /* bytes received, not yet consumed */
+	struct tmr idle;
+	bool keep_alive;  /* of the request being answered */
+	bool replied;
+	bool closing;     /* close after the reply in flight */
+	bool upgraded;
+};
+
+static void conn_destructor(void *arg)
+{
+	struct ch_httpd_conn *c = arg;
+	list_unlink(&c->le);
+	tmr_cancel(&c->idle);
+	mem_deref(c->tc);
+	mem_deref(c->buf);
+}
+
+static void idle_h(void *arg)
+{
+	mem_deref(arg);
+}
+
+static void close_h(int err, void *arg)
+{
+	(void)err;
+	mem_deref(arg);
+}
+
+static const char *reason_of(uint16_t status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 431: return "Request Header Fields Too Large";
+	default: return "Error";
+	}
+}
+
+/* Answers an error the layer found itself, then closes. */
+static void fail(struct ch_httpd_conn *c, uint16_t status)
+{
+	const char *body = c->h->errh ? c->h->errh(status, c->h->arg) : "";
+	c->keep_alive = false;
+	(void)ch_httpd_reply(c, status, reason_of(status), "application/json",
+			     body, strlen(body), NULL);
+	c->closing = true;
+}
+
+static bool wants_keep_alive(const struct http_msg *msg)
+{
+	bool v10 = !pl_strcmp(&msg->ver, "1.0");
+	if (http_msg_hdr_has_value(msg, HTTP_HDR_CONNECTION, "close"))
+		return false;
+	if (v10)
+		return http_msg_hdr_has_value(msg, HTTP_HDR_CONNECTION,
+					      "keep-alive");
+	return true;
+}
+
+/* Processes every complete request in c->buf. Returns false if c was
+ * freed or handed over. */
+static bool process(struct ch_httpd_conn *c)
+{
+	while (c->buf && mbuf_get_left(c->buf) > 0 && !c->closing) {
+		struct http_msg *msg = NULL;
+		size_t start = c->buf->pos;
+		int err = http_msg_decode(&msg, c->buf, true);
+		if (err == ENODATA) {
+			c->buf->pos = start;
+			if (mbuf_get_left(c->buf) > CH_HTTPD_MAX_HEADER)
+				fail(c, 431);
+			break;
+		}
+		if (err) {
+			fail(c, 400);
+			break;
+		}
+		if (http_msg_hdr(msg, HTTP_HDR_TRANSFER_ENCODING)) {
+			mem_deref(msg);
+			fail(c, 411);
+			break;
+		}
+		if (msg->clen > CH_HTTPD_MAX_BODY) {
+			mem_deref(msg);
+			fail(c, 413);
+			break;
+		}
+		if (mbuf_get_left(c->buf) < msg->clen) {
+			c->buf->pos = start;
+			mem_deref(msg);
+			break;
+		}
+		const char *body = (const char *)mbuf_buf(c->buf);
+		const size_t clen = msg->clen;
+		c->keep_alive = wants_keep_alive(msg);
+		c->replied = false;
+		mem_ref(c);
+		c->h->reqh(c, msg, body, clen, c->h->arg);
+		mem_deref(msg);
+		if (c->upgraded) {
+			mem_deref(c); /* our reference */
+			mem_deref(c); /* the connection's own */
+			return false;
+		}
+		mem_deref(c);
+		c->buf->pos += clen;
+		if (!c->keep_alive)
+			c->closing = true;
+	}
+	if (c->closing) {
+		/* Let the client read the answer and close first: closing now
+		 * with unread input would reset the connection and lose it. */
+		c->buf = mem_deref(c->buf);
+		tmr_start(&c->idle, 2000, idle_h, c);
+		return false;
+	}
+	/* Drop what was consumed. */
+	if (c->buf && c->buf->pos == c->buf->end) {
+		c->buf = mem_deref(c->buf);
+	} else if (c->buf && c->buf->pos > 0) {
+		size_t left = mbuf_get_left(c->buf);
+		memmove(c->buf->buf, mbuf_buf(c->buf), left);
+		c->buf->pos = 0;
+		c->buf->end = left;
+	}
+	return true;
+}
+
+static void recv_h(struct mbuf *mb, void *arg)
+{
+	struct ch_httpd_conn *c = arg;
+	size_t len = mbuf_get_left(mb);
+
+	if (c->closing)
+		return; /* discard until the client closes */
+	if (!c->buf) {
+		c->buf = mbuf_alloc(len > 4096 ? len : 4096);
+		if (!c->buf) {
+			mem_deref(c);
+			return;
+		}
+	}
+	if (mbuf_get_left(c->buf) + len >
+	    CH_HTTPD_MAX_BODY + CH_HTTPD_MAX_HEADER + 4096) {
+		fail(c, 413);
+		c->buf = mem_deref(c->buf);
+		tmr_start(&c->idle, 2000, idle_h, c);
+		return;
+	}
+	size_t pos = c->buf->pos;
+	c->buf->pos = c->buf->end;
+	if (mbuf_write_mem(c->buf, mbuf_buf(mb), len)) {
+		mem_deref(c);
+		return;
+	}
+	c->buf->pos = pos;
+	if (process(c))
+		tmr_start(&c->idle, IDLE_TIMEOUT_MS, idle_h, c);
+}
+
+static void connect_h(const struct sa *peer, void *arg)
+{
+	struct ch_httpd *h = arg;
+	struct ch_httpd_conn *c = mem_zalloc(sizeof(*c), conn_destructor);
+	(void)peer;
+	if (!c) {
+		tcp_reject(h->ts);
+		return;
+	}
+	c->h = h;
+	if (tcp_accept(&c->tc, h->ts, NULL, recv_h, close_h, c)) {
+		mem_deref(c);
+		tcp_reject(h->ts);
+		return;
+	}
+	list_append(&h->conns, &c->le, c);
+	tmr_start(&c->idle, IDLE_TIMEOUT_MS, idle_h, c);
+}
+
+int ch_httpd_alloc(struct ch_httpd **hp, const struct sa *laddr,
+		   ch_httpd_req_h *reqh, ch_httpd_err_h *errh, void *arg)
+{
+	struct ch_httpd *h = mem_zalloc(sizeof(*h), NULL);
+	int err;
+	if (!h)
+		return ENOMEM;
+	h->reqh = reqh;
+	h->errh = errh;
+	h->arg = arg;
+	err = tcp_listen(&h->ts, laddr, connect_h, h);
+	if (err) {
+		mem_deref(h);
+		return err;
+	}
+	*hp = h;
+	return 0;
+}
+
+void ch_httpd_free(struct ch_httpd *h)
+{
+	if (!h)
+		return;
+	h->ts = mem_deref(h->ts);
+	while (h->conns.head) {
+		struct ch_httpd_conn *c = h->conns.head->data;
+		list_unlink(&c->le);
+		mem_deref(c);
+	}
+	mem_deref(h);
+}
+
+int ch_httpd_local(const struct ch_httpd *h, struct sa *out)
+{
+	return tcp_sock_local_get(h->ts, out);
+}
+
+int ch_httpd_reply(struct ch_httpd_conn *c, uint16_t status,
+		   const char *reason, const char *ctype, const char *body,
+		   size_t len, const char *extra_hdrs)
+{
+	struct mbuf *mb;
+	int err;
+	if (!c->tc)
+		return ENOTCONN;
+	mb = mbuf_alloc(256 + len);
+	if (!mb)
+		return ENOMEM;
+	err = mbuf_printf(mb, "HTTP/1.1 %u %s\r\n", status, reason);
+	if (ctype && len)
+		err |= mbuf_printf(mb, "Content-Type: %s\r\n", ctype);
+	err |= mbuf_printf(mb, "Content-Length: %zu\r\n%s%s\r\n", len,
+			   c->keep_alive ? "" : "Connection: close\r\n",
+			   extra_hdrs ? extra_hdrs : "");
+	if (len)
+		err |= mbuf_write_mem(mb, (const uint8_t *)body, len);
+	if (!err) {
+		mb->pos = 0;
+		err = tcp_send(c->tc, mb);
+	}
+	mem_deref(mb);
+	c->replied = true;
+	return err;
+}
+
+int ch_httpd_upgrade(struct ch_httpd_conn *c, const char *extra_hdrs,
+		     struct tcp_conn **tcp, struct mbuf **pending)
+{
+	struct mbuf *mb = mbuf_alloc(256);
+	int err;
+	if (!mb)
+		return ENOMEM;
+	err = mbuf_printf(mb, "HTTP/1.1 101 Switching Protocols\r\n%s\r\n",
+			  extra_hdrs ? extra_hdrs : "");
+	if (!err) {
+		mb->pos = 0;
+		err = tcp_send(c->tc, mb);
+	}
+	mem_deref(mb);
+	if (err)
+		return err;
+	*tcp = mem_ref(c->tc);
+	*pending = NULL;
+	/* bytes already read past this request (an upgrade has no body) */
+	if (c->buf && mbuf_get_left(c->buf) > 0) {
+		size_t rest = mbuf_get_left(c->buf);
+		struct mbuf *pm = mbuf_alloc(rest);
+		if (pm) {
+			(void)mbuf_write_mem(pm, mbuf_buf(c->buf), rest);
+			pm->pos = 0;
+		}
+		*pending = pm;
+	}
+	c->upgraded = true;
+	list_unlink(&c->le);
+	tmr_cancel(&c->idle);
+	c->tc = mem_deref(c->tc);
+	return 0;
+}

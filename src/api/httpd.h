@@ -1,0 +1,59 @@
+/*
+ * httpd.h: Chorus's HTTP/1.1 server connection layer on libre's TCP.
+ *
+ * Why not libre's http_listen: it closes the connection without an answer
+ * when a body passes 512 KB and cannot answer 411/413 itself; Chorus must
+ * answer those with a JSON error. Parsing of the request line and headers
+ * is libre's (http_msg_decode); this file adds buffering, limits,
+ * keep-alive, pipelining and the hand-over of a connection to WebSocket.
+ *
+ * Threading: control thread only. Handlers are called on it and must
+ * answer synchronously with ch_httpd_reply (or ch_httpd_upgrade).
+ */
+#ifndef CH_HTTPD_H
+#define CH_HTTPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sa;
+struct http_msg;
+struct tcp_conn;
+struct mbuf;
+struct ch_httpd;
+struct ch_httpd_conn;
+
+#define CH_HTTPD_MAX_BODY   (1024 * 1024) /* larger bodies: 413 */
+#define CH_HTTPD_MAX_HEADER (16 * 1024)   /* larger heads: 431 */
+
+/* One complete request: msg (libre's parsed head) and its body. Both are
+ * valid only during the call. */
+typedef void(ch_httpd_req_h)(struct ch_httpd_conn *conn,
+			     const struct http_msg *msg, const char *body,
+			     size_t body_len, void *arg);
+/* A request the layer answered itself (400/411/413/431): for logs and
+ * error bodies; returns the JSON body to send (static string). */
+typedef const char *(ch_httpd_err_h)(uint16_t status, void *arg);
+
+/* Listens on laddr (port 0 picks one). Returns 0, EADDRINUSE, or errno. */
+int ch_httpd_alloc(struct ch_httpd **hp, const struct sa *laddr,
+		   ch_httpd_req_h *reqh, ch_httpd_err_h *errh, void *arg);
+/* Stops listening and closes every connection; NULL-safe. */
+void ch_httpd_free(struct ch_httpd *h);
+/* The bound address. */
+int ch_httpd_local(const struct ch_httpd *h, struct sa *out);
+
+/* Sends one response with a body of content type ctype (NULL: no body
+ * headers beyond Content-Length: 0). extra_hdrs (may be NULL) is raw
+ * "Name: value\r\n" lines. Returns 0 or errno. */
+int ch_httpd_reply(struct ch_httpd_conn *conn, uint16_t status,
+		   const char *reason, const char *ctype, const char *body,
+		   size_t len, const char *extra_hdrs);
+/* Answers 101 Switching Protocols with extra_hdrs and hands the TCP
+ * connection over: *tcp gets a new reference (the caller owns it) and
+ * *pending (may be NULL, owned by the caller) any bytes already read past
+ * the request. The HTTP connection is then gone. Returns 0 or errno. */
+int ch_httpd_upgrade(struct ch_httpd_conn *conn, const char *extra_hdrs,
+		     struct tcp_conn **tcp, struct mbuf **pending);
+
+#endif

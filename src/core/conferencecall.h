@@ -1,0 +1,53 @@
+/*
+ * conferencecall.h: the participant resource and its state machine
+ * (joining -> joined -> leaving -> leaved), with the rules that end a
+ * conference when a participant leaves (connect type,
+ * end_conference_on_exit, a terminating conference emptied).
+ *
+ * Control thread only; errors as in core.h. `out` records belong to the
+ * caller.
+ */
+#ifndef CH_CONFERENCECALL_H
+#define CH_CONFERENCECALL_H
+
+#include <stdbool.h>
+
+#include "store/records.h"
+
+struct ch_core;
+
+#define CH_LEAVE_HANGUP  "hangup"
+#define CH_LEAVE_REMOVED "removed"
+#define CH_LEAVE_ORPHAN  "orphan"
+
+/* A call joins a conference: creates the participant in `joining`.
+ * ENOENT: no such conference; EBUSY: it is not progressing; EXFULL:
+ * max_participants reached. */
+int ch_conferencecall_create(struct ch_core *core, const char *conference_id,
+			     const char *reference_type,
+			     const char *reference_id, const char *caller_id,
+			     bool end_conference_on_exit,
+			     struct ch_conferencecall *out);
+/* Media flows: joining -> joined. */
+int ch_conferencecall_joined(struct ch_core *core, const char *id);
+/* API kick: only from joining/joined (else EBUSY). */
+int ch_conferencecall_kick(struct ch_core *core, const char *customer_id,
+			   const char *id, struct ch_conferencecall *out);
+/* Removes a participant (leave_reason "removed"): -> leaving, and asks
+ * the media layer to hang up. No-op unless joining/joined. */
+int ch_conferencecall_remove(struct ch_core *core, const char *id);
+/* The participant's call is gone: -> leaved with reason (kept as
+ * "removed" if it was being removed), then the conference rules. */
+int ch_conferencecall_left(struct ch_core *core, const char *id,
+			   const char *reason);
+/* Mute or unmute; only from joining/joined (else EBUSY). */
+int ch_conferencecall_mute(struct ch_core *core, const char *customer_id,
+			   const char *id, bool muted,
+			   struct ch_conferencecall *out);
+int ch_conferencecall_get(struct ch_core *core, const char *customer_id,
+			  const char *id, struct ch_conferencecall *out);
+
+/* core-internal: frees pending deferred work. */
+void ch_conferencecall_flush_deferred(struct ch_core *core);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * core.c: the core object, its table of live conferences, transactions,
+ * and crash recovery at start.
+ */
+#include "core/core_internal.h"
+#include "core/conference.h"
+#include "core/conferencecall.h"
+#include "events/events.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+
+#include <re_mem.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t id_hash(const char *id)
+{
+	return hash_joaat_str(id);
+}
+
+int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
+		  struct ch_events *ev, const char *node)
+{
+	struct ch_core *core = calloc(1, sizeof(*core));
+	if (!core)
+		return ENOMEM;
+	core->st = st;
+	core->ev = ev;
+	snprintf(core->node, sizeof(core->node), "%s", node ? node : "local");
+	list_init(&core->deferred);
+	if (hash_alloc(&core->live, 1024)) {
+		free(core);
+		return ENOMEM;
+	}
+	*corep = core;
+	return 0;
+}
+
+void ch_core_set_media(struct ch_core *core,
+		       const struct ch_core_media_ops *ops, void *arg)
+{
+	core->media = ops;
+	core->media_arg = arg;
+}
+
+static bool live_cmp(struct le *le, void *arg)
+{
+	struct ch_live_conf *lc = le->data;
+	return !strcmp(lc->id, arg);
+}
+
+struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id)
+{
+	struct le *le = hash_lookup(core->live, id_hash(id), live_cmp,
+				    (void *)id);
+	return le ? le->data : NULL;
+}
+
+struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id)
+{
+	struct ch_live_conf *lc = calloc(1, sizeof(*lc));
+	if (!lc)
+		return NULL;
+	lc->core = core;
+	snprintf(lc->id, sizeof(lc->id), "%s", id);
+	tmr_init(&lc->timeout_tmr);
+	tmr_init(&lc->ready_tmr);
+	hash_append(core->live, id_hash(lc->id), &lc->he, lc);
+	return lc;
+}
+
+static void live_free(struct ch_live_conf *lc)
+{
+	tmr_cancel(&lc->timeout_tmr);
+	tmr_cancel(&lc->ready_tmr);
+	hash_unlink(&lc->he);
+	free(lc);
+}
+
+void ch_core_live_remove(struct ch_core *core, const char *id)
+{
+	struct ch_live_conf *lc = ch_core_live_find(core, id);
+	if (lc)
+		live_free(lc);
+}
+
+static bool free_h(struct le *le, void *arg)
+{
+	(void)arg;
+	live_free(le->data);
+	return false;
+}
+
+void ch_core_free(struct ch_core *core)
+{
+	if (!core)
+		return;
+	hash_apply(core->live, free_h, NULL);
+	mem_deref(core->live);
+	ch_conferencecall_flush_deferred(core);
+	free(core);
+}
+
+struct ch_store *ch_core_store(struct ch_core *core)
+{
+	return core->st;
+}
+
+struct ch_events *ch_core_events(struct ch_core *core)
+{
+	return core->ev;
+}
+
+const char *ch_core_node(const struct ch_core *core)
+{
+	return core->node;
+}
+
+int ch_core_txn_begin(struct ch_core *core)
+{
+	return core->st->ops->begin(core->st);
+}
+
+int ch_core_txn_commit(struct ch_core *core)
+{
+	int err = core->st->ops->commit(core->st);
+	if (err) {
+		core->st->ops->rollback(core->st);
+		ch_events_rollback(core->ev);
+		return err;
+	}
+	ch_events_commit(core->ev);
+	return 0;
+}
+
+void ch_core_txn_abort(struct ch_core *core)
+{
+	core->st->ops->rollback(core->st);
+	ch_events_rollback(core->ev);
+}
+
+/* Live conferences read at start, acted on after the read finished. */
+struct recover_ctx {
+	struct ch_conference *v;
+	size_t n, cap;
+};
+
+static int recover_h(const struct ch_conference *c, void *arg)
+{
+	struct recover_ctx *r = arg;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		void *n = realloc(r->v, cap * sizeof(*r->v));
+		if (!n)
+			return 1;
+		r->v = n;
+		r->cap = cap;
+	}
+	if (ch_conference_copy(&r->v[r->n], c))
+		return 1;
+	r->n++;
+	return 0;
+}
+
+struct ids_ctx {
+	char (*ids)[CH_UUID_LEN];
+	size_t n, cap;
+};
+
+static int ids_h(const struct ch_conferencecall *cc, void *arg)
+{
+	struct ids_ctx *k = arg;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 8;
+		void *n = realloc(k->ids, cap * sizeof(*k->ids));
+		if (!n)
+			return 1;
+		k->ids = n;
+		k->cap = cap;
+	}
+	memcpy(k->ids[k->n++], cc->id, CH_UUID_LEN);
+	return 0;
+}
+
+/* No call survives a restart: its media and SIP dialog are gone, so the
+ * participants still present are orphans. */
+static void orphan_all(struct ch_core *core, const char *conference_id)
+{
+	struct ids_ctx k = {0};
+	(void)core->st->ops->conferencecall_list_present(core->st,
+							 conference_id, ids_h,
+							 &k);
+	for (size_t i = 0; i < k.n; i++)
+		(void)ch_conferencecall_left(core, k.ids[i], "orphan");
+	free(k.ids);
+}
+
+int ch_core_start(struct ch_core *core)
+{
+	struct recover_ctx r = {0};
+	int64_t now = ch_time_now_us();
+	int err = core->st->ops->conference_list_live(core->st, recover_h, &r);
+	size_t terminated = 0, resumed = 0;
+
+	for (size_t i = 0; !err && i < r.n; i++) {
+		struct ch_conference c;
+		orphan_all(core, r.v[i].id);
+		if (ch_conference_get(core, NULL, r.v[i].id, &c))
+			continue;
+		if (c.status == CH_CONFERENCE_TERMINATED) {
+			terminated++;
+		} else if (c.status == CH_CONFERENCE_TERMINATING) {
+			ch_conference_arm(core, &c);
+			ch_conference_check_empty(core, c.id);
+			terminated++;
+		} else if (c.timeout > 0 &&
+			   c.tm_create + c.timeout * 1000000 <= now) {
+			ch_conference_arm(core, &c);
+			(void)ch_conference_terminate(core, c.id,
+						      "timeout", NULL);
+			terminated++;
+		} else {
+			ch_conference_arm(core, &c);
+			resumed++;
+		}
+		ch_conference_clear(&c);
+	}
+	for (size_t i = 0; i < r.n; i++)
+		ch_conference_clear(&r.v[i]);
+	free(r.v);
+	if (!err)
+		ch_log_info("core", "recovered: %zu conferences live, %zu "
+				    "terminated at start",
+			    resumed, terminated);
+	return err;
+}

@@ -1,0 +1,69 @@
+/*
+ * core.h: the control-plane core: conference and conferencecall state
+ * machines, their timers, and the transaction discipline that writes every
+ * change and its events to the store together.
+ *
+ * Threading: struct ch_core and everything reachable from it is owned by
+ * the control thread (the libre main loop). No locks; other threads reach
+ * it only through queues drained on that thread.
+ *
+ * Errors returned by core functions (errno values, mapped to HTTP by api/):
+ * ENOENT  no such resource for that customer            -> 404
+ * EINVAL  a parameter is invalid                         -> 400
+ * EBUSY   the resource is in the wrong state             -> 409
+ * EXFULL  the conference is full (max_participants)      -> 409 / SIP 486
+ * EIO     the store failed                               -> 500
+ */
+#ifndef CH_CORE_H
+#define CH_CORE_H
+
+#include <stdbool.h>
+
+#include "store/records.h"
+
+struct ch_store;
+struct ch_events;
+struct ch_core;
+
+/* What the media/SIP layer does for the core. Every function is called on
+ * the control thread and must not block. The layer reports back through
+ * ch_conference_room_ready() and ch_conferencecall_left(). When no layer
+ * is attached (ops NULL), rooms are ready at once and a participant asked
+ * to hang up leaves at once. */
+struct ch_core_media_ops {
+	/* Create the mixing room; call ch_conference_room_ready when it
+	 * exists. Returns 0 or errno. */
+	int (*room_create)(void *arg, const struct ch_conference *conf);
+	void (*room_destroy)(void *arg, const char *conference_id);
+	/* Hang the participant's call up; later ch_conferencecall_left(). */
+	void (*participant_hangup)(void *arg,
+				   const struct ch_conferencecall *cc);
+	void (*participant_mute)(void *arg, const struct ch_conferencecall *cc,
+				 bool muted);
+};
+
+/* Creates the core over an open store and event hub (both borrowed, they
+ * must outlive the core). node names this chorusd (mixer_region). */
+int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
+		  struct ch_events *ev, const char *node);
+/* Attaches the media layer (borrowed). */
+void ch_core_set_media(struct ch_core *core,
+		       const struct ch_core_media_ops *ops, void *arg);
+/* Crash recovery and timers, once at start: finishes terminating
+ * conferences, terminates those whose timeout passed while down, re-arms
+ * the other timers, and asks for rooms of live conferences. */
+int ch_core_start(struct ch_core *core);
+/* Frees; NULL-safe. Stored state is untouched. */
+void ch_core_free(struct ch_core *core);
+
+struct ch_store *ch_core_store(struct ch_core *core);
+struct ch_events *ch_core_events(struct ch_core *core);
+const char *ch_core_node(const struct ch_core *core);
+
+/* Transactions: begin; make changes and add events; commit (which fans
+ * the events out) or abort. Returns 0 or EIO. */
+int ch_core_txn_begin(struct ch_core *core);
+int ch_core_txn_commit(struct ch_core *core);
+void ch_core_txn_abort(struct ch_core *core);
+
+#endif

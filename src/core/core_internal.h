@@ -1,0 +1,39 @@
+/*
+ * core_internal.h: private to core/: the control-thread state shared by
+ * core's files.
+ */
+#ifndef CH_CORE_INTERNAL_H
+#define CH_CORE_INTERNAL_H
+
+#include "core/core.h"
+
+#include <re_types.h>
+#include <re_list.h>
+#include <re_hash.h>
+#include <re_tmr.h>
+
+/* A conference that is not terminated: its timers. Owned by core->live. */
+struct ch_live_conf {
+	struct le he; /* in core->live, keyed by id */
+	struct ch_core *core;
+	char id[CH_UUID_LEN];
+	struct tmr timeout_tmr;
+	struct tmr ready_tmr; /* room ready when no media layer */
+};
+
+/* The core. Owned by the daemon; control thread only. */
+struct ch_core {
+	struct ch_store *st;
+	struct ch_events *ev;
+	struct hash *live;
+	const struct ch_core_media_ops *media;
+	void *media_arg;
+	char node[64];
+	struct list deferred; /* struct deferred_left, see conferencecall.c */
+};
+
+struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);
+struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id);
+void ch_core_live_remove(struct ch_core *core, const char *id);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * json_map.h: records to API JSON (API.md field names and formats).
+ * Pure functions; any thread.
+ */
+#ifndef CH_JSON_MAP_H
+#define CH_JSON_MAP_H
+
+#include <jansson.h>
+
+#include "store/records.h"
+
+/* Returns a new JSON object for the conference, or NULL on ENOMEM.
+ * ids (the conferencecall_ids array) is stolen; NULL gives []. */
+json_t *ch_json_map_conference(const struct ch_conference *c, json_t *ids);
+/* Returns a new JSON object for the participant; stats is stolen and may
+ * be NULL (then no "stats" member). */
+json_t *ch_json_map_conferencecall(const struct ch_conferencecall *cc,
+				   json_t *stats);
+/* Parses stored JSON text; on malformed text returns fallback (a new
+ * empty object or array, as asked). Never NULL unless ENOMEM. */
+json_t *ch_json_map_parse_stored(const char *text, bool array);
+
+#endif

@@ -1,0 +1,240 @@
+/*
+ * events.c: the event hub: outbox writes inside the caller's transaction,
+ * and fan-out after commit to WebSocket subscribers and webhook delivery.
+ */
+#include "events/events.h"
+#include "events/webhook_delivery.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+#include "util/uuid.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TOPICS 64
+
+/* A live subscriber (a WebSocket client). Owned by the hub's list; the
+ * handler's arg is owned by whoever subscribed. Control thread only. */
+struct ch_events_sub {
+	struct ch_events_sub *next, *prev;
+	struct ch_events *ev;
+	char customer_id[CH_UUID_LEN];
+	ch_events_sub_h *h;
+	void *arg;
+	size_t n_topics; /* 0: every event of the customer */
+	char topics[MAX_TOPICS][CH_UUID_LEN + 16];
+};
+
+/* An event written in the open transaction, waiting for its commit. */
+struct pending {
+	struct pending *next;
+	char customer_id[CH_UUID_LEN];
+	char conference_id[CH_UUID_LEN];
+	char *json;
+	size_t len;
+};
+
+/* The hub. Owned by the daemon; control thread only. */
+struct ch_events {
+	struct ch_store *st;
+	struct ch_webhook_delivery *wd;
+	struct pending *head, **tail;
+	struct ch_events_sub *subs;
+	struct ch_events_stats stats;
+};
+
+int ch_events_alloc(struct ch_events **evp, struct ch_store *st,
+		    unsigned webhook_timeout_ms)
+{
+	struct ch_events *ev = calloc(1, sizeof(*ev));
+	int err;
+	if (!ev)
+		return ENOMEM;
+	ev->st = st;
+	ev->tail = &ev->head;
+	err = ch_webhook_delivery_alloc(&ev->wd, st, webhook_timeout_ms,
+					&ev->stats);
+	if (err) {
+		free(ev);
+		return err;
+	}
+	*evp = ev;
+	return 0;
+}
+
+static void pending_free_all(struct ch_events *ev)
+{
+	struct pending *p = ev->head;
+	while (p) {
+		struct pending *n = p->next;
+		free(p->json);
+		free(p);
+		p = n;
+	}
+	ev->head = NULL;
+	ev->tail = &ev->head;
+}
+
+void ch_events_free(struct ch_events *ev)
+{
+	if (!ev)
+		return;
+	while (ev->subs)
+		ch_events_unsubscribe(ev->subs);
+	pending_free_all(ev);
+	ch_webhook_delivery_free(ev->wd);
+	free(ev);
+}
+
+void ch_events_start(struct ch_events *ev)
+{
+	ch_webhook_delivery_start(ev->wd);
+}
+
+int ch_events_add(struct ch_events *ev, const char *customer_id,
+		  const char *conference_id, const char *type, json_t *fields)
+{
+	struct ch_event_rec rec;
+	struct pending *p = NULL;
+	json_t *o;
+	char ts[CH_TIME_LEN];
+	int err = 0;
+
+	memset(&rec, 0, sizeof(rec));
+	o = fields ? fields : json_object();
+	if (!o)
+		return ENOMEM;
+	ch_uuid_new(rec.id);
+	snprintf(rec.customer_id, sizeof(rec.customer_id), "%s", customer_id);
+	snprintf(rec.conference_id, sizeof(rec.conference_id), "%s",
+		 conference_id ? conference_id : CH_UUID_NIL);
+	snprintf(rec.type, sizeof(rec.type), "%s", type);
+	rec.tm_create = ch_time_now_us();
+	ch_time_format(rec.tm_create, ts);
+
+	json_object_set_new(o, "id", json_string(rec.id));
+	json_object_set_new(o, "event", json_string(type));
+	json_object_set_new(o, "timestamp", json_string(ts));
+	json_object_set_new(o, "app_id", json_string(customer_id));
+	json_object_set_new(o, "room_id", json_string(rec.conference_id));
+	rec.payload = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!rec.payload)
+		return ENOMEM;
+
+	err = ev->st->ops->event_append(ev->st, &rec);
+	if (err)
+		goto out;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		err = ENOMEM;
+		goto out;
+	}
+	memcpy(p->customer_id, rec.customer_id, sizeof(p->customer_id));
+	memcpy(p->conference_id, rec.conference_id, sizeof(p->conference_id));
+	p->json = rec.payload;
+	p->len = strlen(rec.payload);
+	rec.payload = NULL;
+	*ev->tail = p;
+	ev->tail = &p->next;
+	ev->stats.added++;
+out:
+	ch_event_rec_clear(&rec);
+	return err;
+}
+
+static bool sub_wants(const struct ch_events_sub *s, const struct pending *p)
+{
+	if (strcmp(s->customer_id, p->customer_id))
+		return false;
+	if (!s->n_topics)
+		return true;
+	for (size_t i = 0; i < s->n_topics; i++) {
+		const char *t = s->topics[i];
+		if (!strncmp(t, "conference:", 11) &&
+		    !strcmp(t + 11, p->conference_id))
+			return true;
+	}
+	return false;
+}
+
+void ch_events_commit(struct ch_events *ev)
+{
+	struct pending *p;
+	for (p = ev->head; p; p = p->next) {
+		struct ch_events_sub *s = ev->subs;
+		while (s) {
+			struct ch_events_sub *next = s->next;
+			if (sub_wants(s, p) && s->h(p->json, p->len, s->arg)) {
+				ch_log_info("events", "dropping a subscriber "
+						      "that cannot keep up");
+				ch_events_unsubscribe(s);
+			}
+			s = next;
+		}
+		ch_webhook_delivery_kick(ev->wd, p->customer_id);
+	}
+	pending_free_all(ev);
+}
+
+void ch_events_rollback(struct ch_events *ev)
+{
+	pending_free_all(ev);
+}
+
+struct ch_events_sub *ch_events_subscribe(struct ch_events *ev,
+					  const char *customer_id,
+					  ch_events_sub_h *h, void *arg)
+{
+	struct ch_events_sub *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->ev = ev;
+	snprintf(s->customer_id, sizeof(s->customer_id), "%s", customer_id);
+	s->h = h;
+	s->arg = arg;
+	s->next = ev->subs;
+	if (ev->subs)
+		ev->subs->prev = s;
+	ev->subs = s;
+	ev->stats.subscribers++;
+	return s;
+}
+
+int ch_events_sub_topics(struct ch_events_sub *sub, const char *const *topics,
+			 size_t n)
+{
+	if (n > MAX_TOPICS)
+		return EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(topics[i]) >= sizeof(sub->topics[0]))
+			return EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		snprintf(sub->topics[i], sizeof(sub->topics[i]), "%s",
+			 topics[i]);
+	sub->n_topics = n;
+	return 0;
+}
+
+void ch_events_unsubscribe(struct ch_events_sub *sub)
+{
+	if (!sub)
+		return;
+	if (sub->prev)
+		sub->prev->next = sub->next;
+	else
+		sub->ev->subs = sub->next;
+	if (sub->next)
+		sub->next->prev = sub->prev;
+	sub->ev->stats.subscribers--;
+	free(sub);
+}
+
+void ch_events_get_stats(const struct ch_events *ev,
+			 struct ch_events_stats *out)
+{
+	*out = ev->stats;
+}

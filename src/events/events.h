@@ -1,0 +1,72 @@
+/*
+ * events.h: the event hub. Core code adds events inside the store
+ * transaction that makes the change they announce; after the commit the hub
+ * fans them out to WebSocket subscribers and wakes webhook delivery.
+ *
+ * Event JSON (API.md "Events"): {"id", "event", "timestamp", "app_id",
+ * "room_id", ...event fields}.
+ *
+ * Threading: a struct ch_events is owned by the control thread; every
+ * function here runs on it.
+ */
+#ifndef CH_EVENTS_H
+#define CH_EVENTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ch_store;
+struct ch_events;
+struct ch_events_sub;
+
+/* Called for each event a subscriber should see; json is the full event
+ * text. Returning non-zero drops the subscriber (it is then freed and
+ * closeh is not called). */
+typedef int(ch_events_sub_h)(const char *json, size_t len, void *arg);
+
+/* Creates the hub. webhook_timeout_ms bounds each webhook POST. Starts
+ * the webhook sender thread. Returns 0 or an errno value. */
+int ch_events_alloc(struct ch_events **evp, struct ch_store *st,
+		    unsigned webhook_timeout_ms);
+/* Stops delivery and frees; NULL-safe. Undelivered events stay in the
+ * store and are delivered after the next start. */
+void ch_events_free(struct ch_events *ev);
+/* Starts webhook delivery for every customer (call once at start). */
+void ch_events_start(struct ch_events *ev);
+
+/* Writes one event to the outbox, inside the caller's open store
+ * transaction, and keeps it for fan-out at ch_events_commit.
+ * fields (may be NULL) is a JSON object of event-specific fields; its
+ * reference is stolen. Returns 0 or EIO/ENOMEM (the caller rolls back). */
+int ch_events_add(struct ch_events *ev, const char *customer_id,
+		  const char *conference_id, const char *type, json_t *fields);
+/* The transaction committed: fan out the kept events. */
+void ch_events_commit(struct ch_events *ev);
+/* The transaction rolled back: forget the kept events. */
+void ch_events_rollback(struct ch_events *ev);
+
+/* Adds a live subscriber that sees every event of customer_id from now
+ * on. Returns NULL on ENOMEM. */
+struct ch_events_sub *ch_events_subscribe(struct ch_events *ev,
+					  const char *customer_id,
+					  ch_events_sub_h *h, void *arg);
+/* Narrows the subscriber to the given topics ("conference:<id>"); an
+ * empty list means everything again. Returns 0 or EINVAL/ENOMEM. */
+int ch_events_sub_topics(struct ch_events_sub *sub, const char *const *topics,
+			 size_t n);
+/* Removes and frees the subscriber; NULL-safe. */
+void ch_events_unsubscribe(struct ch_events_sub *sub);
+
+/* Statistics for tests and /health. */
+struct ch_events_stats {
+	uint64_t added;
+	uint64_t webhook_delivered;
+	uint64_t webhook_failed_attempts;
+	uint64_t webhook_expired;
+	unsigned subscribers;
+};
+void ch_events_get_stats(const struct ch_events *ev,
+			 struct ch_events_stats *out);
+
+#endif

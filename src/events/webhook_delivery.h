@@ -1,0 +1,24 @@
+/*
+ * webhook_delivery.h: private to events/: at-least-once, in-order webhook
+ * delivery of the outbox, one cursor per customer, with back-off.
+ */
+#ifndef CH_WEBHOOK_DELIVERY_H
+#define CH_WEBHOOK_DELIVERY_H
+
+#include "events/events.h"
+
+struct ch_webhook_delivery;
+
+/* stats is the hub's counter block, updated here. Returns 0 or errno. */
+int ch_webhook_delivery_alloc(struct ch_webhook_delivery **wdp,
+			      struct ch_store *st, unsigned timeout_ms,
+			      struct ch_events_stats *stats);
+void ch_webhook_delivery_free(struct ch_webhook_delivery *wd);
+/* Kicks every customer that has a webhook_uri. */
+void ch_webhook_delivery_start(struct ch_webhook_delivery *wd);
+/* New events exist for customer_id: send the next one unless a send or a
+ * back-off wait is already under way. */
+void ch_webhook_delivery_kick(struct ch_webhook_delivery *wd,
+			      const char *customer_id);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * serve_cmd.c: `chorusd serve`: reads settings, opens the store, starts
+ * the event hub, the core and the API on one libre main loop (the control
+ * thread), and shuts down cleanly on SIGTERM/SIGINT.
+ *
+ * Exit codes: 0 after a clean shutdown, 2 for a bad option or setting, a
+ * port in use or a data folder that cannot be written, 1 for other
+ * failures.
+ */
+#include "api/api.h"
+#include "core/core.h"
+#include "events/events.h"
+#include "main/chorusd.h"
+#include "store/store.h"
+#include "util/config.h"
+#include "util/log.h"
+
+#include <re_types.h>
+#include <re_fmt.h>
+#include <re_sa.h>
+#include <re_main.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const opt_keys[] = {
+	"data-dir", "http",      "sip",       "rtp-ports",
+	"public-ip", "log-level", "node-name", "webhook-timeout-ms",
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: chorusd serve [--config FILE] [--data-dir DIR] "
+		"[--http HOST:PORT]\n"
+		"                     [--sip HOST:PORT] [--rtp-ports LO-HI] "
+		"[--public-ip IP]\n"
+		"                     [--log-level LEVEL] [--node-name NAME]\n"
+		"\n"
+		"Runs the Chorus conference server. Settings come from the "
+		"built-in\n"
+		"defaults, then FILE, then the flags.\n"
+		"\n"
+		"  --config FILE        lines of \"key = value\"; keys are the "
+		"flag names\n"
+		"                       without \"--\" (e.g. http = "
+		"127.0.0.1:8080)\n"
+		"  --data-dir DIR       SQLite store and files (default "
+		"./data)\n"
+		"  --http HOST:PORT     REST API and WebSocket (default "
+		"127.0.0.1:8080;\n"
+		"                       port 0 picks a free port)\n"
+		"  --sip HOST:PORT      SIP (default 127.0.0.1:5060; SIP "
+		"arrives with the\n"
+		"                       media engine, this version checks the "
+		"value only)\n"
+		"  --rtp-ports LO-HI    RTP port range (default 20000-29999)\n"
+		"  --public-ip IP       address written in SDP (default: the "
+		"SIP address)\n"
+		"  --log-level LEVEL    debug, info, warn or error (default "
+		"info)\n"
+		"  --node-name NAME     this node's name, reported as "
+		"mixer_region\n"
+		"  --webhook-timeout-ms N  bound on one webhook POST (default "
+		"10000)\n"
+		"\n"
+		"On an empty data folder a customer \"default\" is created; "
+		"its token is\n"
+		"printed at every start. More customers: chorusd customer add "
+		"NAME.\n"
+		"Stops cleanly on SIGTERM or SIGINT.\n");
+}
+
+static void signal_h(int sig)
+{
+	ch_log_info("main", "signal %d: shutting down", sig);
+	re_cancel();
+}
+
+static int first_h(const struct ch_customer *c, void *arg)
+{
+	*(struct ch_customer *)arg = *c;
+	return 1;
+}
+
+/* Finds the first customer, creating "default" on an empty store. */
+static int default_customer(struct ch_store *st, struct ch_customer *out,
+			    bool *created)
+{
+	int err;
+	memset(out, 0, sizeof(*out));
+	*created = false;
+	err = st->ops->customer_list(st, first_h, out);
+	if (err || out->id[0])
+		return err;
+	*created = true;
+	return ch_chorusd_customer_new(st, "default", NULL, out);
+}
+
+static int parse_args(int argc, char **argv, struct ch_config *cfg)
+{
+	char why[256];
+	const char *config = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--config")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "chorusd: --config needs a "
+						"file\n");
+				return 2;
+			}
+			config = argv[i + 1];
+		}
+	}
+	if (config && ch_config_load(cfg, config, why, sizeof(why))) {
+		fprintf(stderr, "chorusd: %s\n", why);
+		return 2;
+	}
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		bool known = false;
+		if (!strcmp(a, "--config")) {
+			i++;
+			continue;
+		}
+		if (strncmp(a, "--", 2)) {
+			fprintf(stderr, "chorusd serve: unexpected argument "
+					"\"%s\" (see --help)\n",
+				a);
+			return 2;
+		}
+		for (size_t k = 0; k < sizeof(opt_keys) / sizeof(*opt_keys);
+		     k++) {
+			if (strcmp(a + 2, opt_keys[k]))
+				continue;
+			known = true;
+			if (ch_config_set(cfg, opt_keys[k],
+					  i + 1 < argc ? argv[i + 1] : NULL,
+					  why, sizeof(why))) {
+				fprintf(stderr, "chorusd: --%s\n", why);
+				return 2;
+			}
+			i++;
+			break;
+		}
+		if (!known) {
+			fprintf(stderr, "chorusd serve: unknown option \"%s\" "
+					"(see --help)\n",
+				a);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+struct daemon {
+	struct ch_store *st;
+	struct ch_events *ev;
+	struct ch_core *core;
+	struct ch_api *api;
+};
+
+static void daemon_close(struct daemon *d)
+{
+	ch_api_free(d->api);
+	ch_core_free(d->core);
+	ch_events_free(d->ev);
+	ch_store_close(d->st);
+}
+
+static int run(const struct ch_config *cfg)
+{
+	struct daemon d;
+	struct ch_customer cust;
+	struct sa laddr, bound;
+	bool created;
+	int err, code = 1;
+
+	memset(&d, 0, sizeof(d));
+	err = ch_store_open_sqlite(&d.st, cfg->data_dir);
+	if (err) {
+		fprintf(stderr, "chorusd: cannot use data dir %s: %s\n",
+			cfg->data_dir,
+			err == EACCES ? "not writable" : "store failed");
+		return 2;
+	}
+	err = default_customer(d.st, &cust, &created);
+	if (err)
+		goto out;
+	err = ch_events_alloc(&d.ev, d.st, cfg->webhook_timeout_ms);
+	if (err)
+		goto out;
+	err = ch_core_alloc(&d.core, d.st, d.ev, cfg->node_name);
+	if (err)
+		goto out;
+	if (sa_set_str(&laddr, cfg->http_host, cfg->http_port)) {
+		fprintf(stderr, "chorusd: bad http address %s\n",
+			cfg->http_host);
+		code = 2;
+		goto out;
+	}
+	err = ch_api_alloc(&d.api, d.core, &laddr);
+	if (err) {
+		fprintf(stderr, "chorusd: cannot listen for HTTP on %s:%u: %s\n",
+			cfg->http_host, cfg->http_port,
+			err == EADDRINUSE ? "address already in use"
+					  : strerror(err));
+		code = 2;
+		goto out;
+	}
+	err = ch_core_start(d.core);
+	if (err)
+		goto out;
+	ch_events_start(d.ev);
+
+	(void)ch_api_local(d.api, &bound);
+	char url[128];
+	re_snprintf(url, sizeof(url), "http://%J/v1.0", &bound);
+	printf("Chorus %s is running.\n"
+	       "  API:   %s\n"
+	       "  Token: %s   (customer \"%s\" %s%s)\n"
+	       "  Try:   curl -s -H 'Authorization: Bearer %s' -d "
+	       "'{\"type\":\"conference\",\"name\":\"standup\"}' "
+	       "%s/conferences\n",
+	       CH_VERSION, url, cust.token, cust.name, cust.id,
+	       created ? ", created now" : "", cust.token, url);
+	fflush(stdout);
+	ch_log_info("main", "serving API on %s, data in %s", url,
+		    cfg->data_dir);
+
+	err = re_main(signal_h);
+	ch_log_info("main", "stopped");
+	code = 0;
+out:
+	if (err && code == 1)
+		fprintf(stderr, "chorusd: start-up failed: %s\n",
+			strerror(err));
+	daemon_close(&d);
+	return code;
+}
+
+int ch_chorusd_serve(int argc, char **argv)
+{
+	struct ch_config cfg;
+	int code;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+	}
+	ch_config_defaults(&cfg);
+	code = parse_args(argc, argv, &cfg);
+	if (code)
+		return code;
+	ch_log_set_level(cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	if (libre_init()) {
+		fprintf(stderr, "chorusd: libre init failed\n");
+		return 1;
+	}
+	code = run(&cfg);
+	libre_close();
+	return code;
+}

@@ -1,0 +1,186 @@
+/*
+ * jitterbuf.h: adaptive jitter buffer for one RTP leg.
+ *
+ * Holds raw RTP payloads (not decoded PCM) so that the decoder sees every
+ * gap and can conceal it its own way (Opus PLC or FEC, repeat-and-fade for
+ * G.711). One packet is one frame of frame_ms (the negotiated ptime), and
+ * the caller calls ch_jitterbuf_get() once per frame_ms of audio it needs.
+ *
+ * Playout. The first packet of a talkspurt is held until target delay ms
+ * after its arrival; from then on every get() plays the next sequence
+ * number. A sequence number that is missing while later packets are queued
+ * is lost (get() says "conceal" and moves on; if it arrives afterwards it is
+ * late and dropped). A missing packet with nothing queued behind it is an
+ * underrun: get() says "conceal" but waits for it, which lengthens the delay
+ * by one frame; after CH_JITTERBUF_MAX_CONCEAL such frames the stream is
+ * taken as paused (DTX, hold) and get() returns "empty" until packets come
+ * back, which starts a new talkspurt. A jump in RTP timestamps with no
+ * sequence gap (silence suppression) also starts a new talkspurt.
+ *
+ * Adaptation. The target delay is frame_ms + 3 x the RFC 3550 interarrival
+ * jitter, clamped to [CH_JITTERBUF_MIN_MS, CH_JITTERBUF_MAX_MS]. It applies
+ * at each talkspurt start; within a talkspurt, underruns lengthen the delay
+ * and, when more than target + 2 frames is queued, one frame is dropped at
+ * most every CH_JITTERBUF_ADJUST_FRAMES gets.
+ *
+ * Resynchronisation. A sequence number more than CH_JITTERBUF_SLOTS ahead
+ * or CH_JITTERBUF_MAX_MISORDER behind is held on probation: if the next
+ * packet follows it, the buffer restarts from that new sequence (RFC 3550
+ * A.1 rule); otherwise it is dropped. On an SSRC change, call
+ * ch_jitterbuf_reset().
+ *
+ * No function allocates, locks or makes a system call.
+ */
+#ifndef CH_MEDIA_JITTERBUF_H
+#define CH_MEDIA_JITTERBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Ring size in packets (power of two): 1.28 s of 20 ms frames. */
+#define CH_JITTERBUF_SLOTS 64
+/* Largest payload: an Ethernet MTU. */
+#define CH_JITTERBUF_MAX_PAYLOAD 1500
+/* Bounds of the target delay. */
+#define CH_JITTERBUF_MIN_MS 20
+#define CH_JITTERBUF_MAX_MS 200
+/* Underrun frames concealed before the stream counts as paused. */
+#define CH_JITTERBUF_MAX_CONCEAL 5
+/* Smallest number of gets between two frames dropped to cut delay. */
+#define CH_JITTERBUF_ADJUST_FRAMES 5
+/* Sequence numbers this far behind the newest start a probation. */
+#define CH_JITTERBUF_MAX_MISORDER 100
+
+/* Result of ch_jitterbuf_put(). */
+enum ch_jitterbuf_put_result {
+	CH_JITTERBUF_QUEUED = 0, /* stored for playout */
+	CH_JITTERBUF_LATE,       /* its turn has passed; dropped */
+	CH_JITTERBUF_DUPLICATE,  /* already queued or played; dropped */
+	CH_JITTERBUF_PROBATION,  /* far off sequence; held until confirmed */
+	CH_JITTERBUF_INVALID,    /* NULL payload, empty or too long; dropped */
+};
+
+/* Result of ch_jitterbuf_get(). */
+enum ch_jitterbuf_get_result {
+	CH_JITTERBUF_PACKET = 0, /* decode the packet returned */
+	CH_JITTERBUF_MISSING,    /* a frame is due but missing: conceal it */
+	CH_JITTERBUF_EMPTY,      /* nothing due (buffering or paused): silence */
+};
+
+/* A packet handed out by get() or peek(). */
+struct ch_jitterbuf_pkt {
+	uint16_t seq;
+	uint32_t ts;
+	const uint8_t *payload; /* inside the buffer; see ch_jitterbuf_get() */
+	size_t len;
+};
+
+/* Counters since init; reset() keeps them. */
+struct ch_jitterbuf_stats {
+	uint64_t received;   /* valid packets given to put(), all outcomes */
+	uint64_t lost;       /* sequence numbers not there at playout time */
+	uint64_t late;       /* packets that came after their playout time */
+	uint64_t duplicates; /* packets already queued or played */
+	uint64_t dropped;    /* queued packets discarded to cut delay */
+	uint64_t resyncs;    /* restarts on a sequence jump or overflow */
+	uint32_t jitter_ms;  /* RFC 3550 interarrival jitter */
+	uint32_t target_ms;  /* current target delay */
+};
+
+/* One ring slot. Private. */
+struct ch_jitterbuf_slot {
+	uint32_t ext; /* extended sequence number */
+	uint32_t ts;
+	uint64_t arrival_ms;
+	uint16_t len;
+	uint8_t state; /* empty, queued, played */
+	uint8_t payload[CH_JITTERBUF_MAX_PAYLOAD];
+};
+
+/*
+ * Jitter buffer of one leg (about 100 KB). Owned by the media worker that
+ * runs the leg; not thread-safe. Caller-provided storage, nothing to free.
+ * All fields are private: use the functions below.
+ */
+struct ch_jitterbuf {
+	uint32_t rate;     /* RTP clock rate */
+	uint32_t frame_ms; /* packet duration */
+	uint32_t frame_ts; /* the same in RTP timestamp units */
+	uint8_t state;     /* idle, buffering, playing */
+	bool started;      /* a stream is under way: highest is valid */
+	bool played_any;   /* last_played is valid */
+	bool probing;      /* probe holds a packet on probation */
+	uint32_t highest;  /* newest extended sequence number */
+	uint32_t next;        /* extended sequence number to play next */
+	uint32_t last_played; /* last one played, concealed or dropped */
+	uint32_t cursor_ts;   /* timestamp due at the next get() */
+	uint64_t buffer_start_ms; /* arrival that anchors the talkspurt */
+	unsigned underruns;       /* underrun frames in a row */
+	unsigned since_adjust;    /* gets since a frame was dropped */
+	bool have_transit;        /* last_arrival / last_ts are valid */
+	uint32_t last_arrival;    /* arrival time in timestamp units */
+	uint32_t last_ts;
+	uint32_t jitter_q4; /* interarrival jitter x 16, timestamp units */
+	struct ch_jitterbuf_stats stats;
+	uint16_t probe_seq;
+	struct ch_jitterbuf_slot probe;
+	struct ch_jitterbuf_slot slot[CH_JITTERBUF_SLOTS];
+};
+
+/*
+ * Prepares jb for a stream with RTP clock rate (e.g. 8000, 48000) and
+ * packets of frame_ms. Returns 0, or -EINVAL if rate is 0 or frame_ms is 0
+ * or above CH_JITTERBUF_MAX_MS.
+ */
+int ch_jitterbuf_init(struct ch_jitterbuf *jb, uint32_t rate,
+		      uint32_t frame_ms);
+
+/*
+ * Forgets the stream (queued packets, sequence and timing state, jitter
+ * estimate) but keeps the counters: for an SSRC change.
+ */
+void ch_jitterbuf_reset(struct ch_jitterbuf *jb);
+
+/*
+ * Offers one received packet: RTP sequence number seq, timestamp ts,
+ * payload of len bytes (copied), arrival time arrival_ms on a monotonic
+ * millisecond clock (the one later passed to get()). Returns what became of
+ * it; only CH_JITTERBUF_QUEUED and (later) CH_JITTERBUF_PROBATION packets
+ * can be played.
+ */
+enum ch_jitterbuf_put_result ch_jitterbuf_put(struct ch_jitterbuf *jb,
+					      uint16_t seq, uint32_t ts,
+					      const uint8_t *payload,
+					      size_t len,
+					      uint64_t arrival_ms);
+
+/*
+ * Takes the next frame at time now_ms. On CH_JITTERBUF_PACKET, *out
+ * describes the packet; its payload pointer stays valid until the next
+ * put(), get() or reset() on jb. On the other results *out is untouched.
+ */
+enum ch_jitterbuf_get_result ch_jitterbuf_get(struct ch_jitterbuf *jb,
+					      uint64_t now_ms,
+					      struct ch_jitterbuf_pkt *out);
+
+/*
+ * Shows, without taking it, the packet the next get() would play if it is
+ * already queued (after a CH_JITTERBUF_MISSING, the packet following the
+ * lost one, whose Opus FEC data can rebuild it). Returns true and fills
+ * *out (same lifetime as get()), or false.
+ */
+bool ch_jitterbuf_peek(const struct ch_jitterbuf *jb,
+		       struct ch_jitterbuf_pkt *out);
+
+/* Counters, jitter and target delay. */
+void ch_jitterbuf_stats(const struct ch_jitterbuf *jb,
+			struct ch_jitterbuf_stats *st);
+
+/* Interarrival jitter in timestamp units, as RTCP reports carry it. */
+uint32_t ch_jitterbuf_jitter_ts(const struct ch_jitterbuf *jb);
+
+/* Current target delay in ms. */
+uint32_t ch_jitterbuf_target_ms(const struct ch_jitterbuf *jb);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * plc.c: repeat-and-fade concealment (see plc.h).
+ *
+ * Gains are Q15. Concealed frame k (1-based) ramps linearly from
+ * 2^-(k-1) to 2^-k, except the last faded frame, which ends at 0.
+ */
+#include "media/plc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#define Q15_ONE 32768
+
+int ch_plc_init(struct ch_plc *p, size_t frame_samples)
+{
+	if (frame_samples == 0 || frame_samples > CH_PLC_MAX_FRAME)
+		return -EINVAL;
+	memset(p, 0, sizeof(*p));
+	p->frame = frame_samples;
+	return 0;
+}
+
+void ch_plc_good(struct ch_plc *p, const int16_t *pcm)
+{
+	memcpy(p->last, pcm, p->frame * sizeof(pcm[0]));
+	p->lost = 0;
+}
+
+void ch_plc_conceal(struct ch_plc *p, int16_t *out)
+{
+	size_t n = p->frame;
+
+	if (p->lost < UINT_MAX)
+		p->lost++;
+	if (p->lost > CH_PLC_FADE_FRAMES) {
+		memset(out, 0, n * sizeof(out[0]));
+		return;
+	}
+	int64_t g0 = Q15_ONE >> (p->lost - 1);
+	int64_t g1 = p->lost == CH_PLC_FADE_FRAMES ? 0 : Q15_ONE >> p->lost;
+	for (size_t i = 0; i < n; i++) {
+		/* gain reaches g1 on the last sample */
+		int64_t g = g0 + (g1 - g0) * (int64_t)(i + 1) / (int64_t)n;
+		out[i] = (int16_t)((p->last[i] * g) / Q15_ONE);
+	}
+}
+
+unsigned ch_plc_lost(const struct ch_plc *p)
+{
+	return p->lost;
+}

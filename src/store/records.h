@@ -1,0 +1,111 @@
+/*
+ * records.h: the stored resources (customer, conference, conferencecall,
+ * event) as plain C records shared by core, api, events and store.
+ *
+ * Ownership: a record owns its heap strings (char * fields); release them
+ * with the matching *_clear() function. Fixed arrays hold ids and short
+ * enums. Records are values: whoever holds one owns it, and they are used
+ * only by the control thread.
+ */
+#ifndef CH_STORE_RECORDS_H
+#define CH_STORE_RECORDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/uuid.h"
+
+#define CH_NAME_MAX 1024 /* name and detail limit, bytes */
+
+struct ch_customer {
+	char id[CH_UUID_LEN];
+	char name[256];
+	char token[65];
+	char webhook_uri[1025];
+	char webhook_secret[65];
+	int64_t tm_create;
+};
+
+enum ch_conference_type {
+	CH_CONFERENCE_TYPE_CONFERENCE = 0,
+	CH_CONFERENCE_TYPE_CONNECT,
+};
+
+/* Statuses only move forward (enum order). */
+enum ch_conference_status {
+	CH_CONFERENCE_STARTING = 0,
+	CH_CONFERENCE_PROGRESSING,
+	CH_CONFERENCE_TERMINATING,
+	CH_CONFERENCE_TERMINATED,
+};
+
+struct ch_conference {
+	char id[CH_UUID_LEN];
+	char customer_id[CH_UUID_LEN];
+	enum ch_conference_type type;
+	enum ch_conference_status status;
+	char *name;           /* owned, never NULL after load/create */
+	char *detail;         /* owned */
+	char *data;           /* owned JSON object text */
+	int64_t timeout;      /* seconds, 0 = none */
+	char *pre_actions;    /* owned JSON array text */
+	char *post_actions;   /* owned JSON array text */
+	char recording_id[CH_UUID_LEN];
+	char *recording_ids;  /* owned JSON array text */
+	char transcribe_id[CH_UUID_LEN];
+	char *transcribe_ids; /* owned JSON array text */
+	char playback_status[16];
+	int playback_volume;
+	int max_participants;
+	char end_reason[64];  /* summary end_reason, "" while live */
+	char ended_by[CH_UUID_LEN];
+	int64_t tm_create, tm_update, tm_delete; /* us since epoch */
+};
+
+enum ch_conferencecall_status {
+	CH_CONFERENCECALL_JOINING = 0,
+	CH_CONFERENCECALL_JOINED,
+	CH_CONFERENCECALL_LEAVING,
+	CH_CONFERENCECALL_LEAVED,
+};
+
+struct ch_conferencecall {
+	char id[CH_UUID_LEN];
+	char customer_id[CH_UUID_LEN];
+	char conference_id[CH_UUID_LEN];
+	char reference_type[16];
+	char reference_id[CH_UUID_LEN];
+	enum ch_conferencecall_status status;
+	bool muted;
+	char caller_id[256];
+	char leave_reason[16]; /* hangup|removed|orphan, "" while in */
+	bool end_conference_on_exit;
+	int64_t tm_create, tm_update, tm_delete;
+};
+
+/* One outbox entry. seq orders all events of the store. */
+struct ch_event_rec {
+	int64_t seq;
+	char id[CH_UUID_LEN];
+	char customer_id[CH_UUID_LEN];
+	char conference_id[CH_UUID_LEN];
+	char type[48];
+	char *payload; /* owned JSON object text */
+	int64_t tm_create;
+};
+
+/* Frees the owned strings and zeroes the record. NULL-safe. */
+void ch_conference_clear(struct ch_conference *c);
+void ch_event_rec_clear(struct ch_event_rec *e);
+/* Deep copy; returns 0 or ENOMEM (dst is then cleared). */
+int ch_conference_copy(struct ch_conference *dst, const struct ch_conference *src);
+
+const char *ch_conference_type_str(enum ch_conference_type t);
+int ch_conference_type_parse(const char *s, enum ch_conference_type *t);
+const char *ch_conference_status_str(enum ch_conference_status s);
+int ch_conference_status_parse(const char *s, enum ch_conference_status *st);
+const char *ch_conferencecall_status_str(enum ch_conferencecall_status s);
+int ch_conferencecall_status_parse(const char *s,
+				   enum ch_conferencecall_status *st);
+
+#endif

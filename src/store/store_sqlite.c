@@ -1,0 +1,696 @@
+/*
+ * store_sqlite.c: the SQLite backend of the store interface (store.h).
+ *
+ * One database file, data_dir/chorus.db, in WAL mode with
+ * synchronous=NORMAL: a committed transaction survives the process being
+ * killed (kill -9); only a power loss can lose the last commits. Statements
+ * are prepared once and reused, so a lookup costs no parsing. Schema
+ * changes are versioned migrations (store_sqlite_schema.c).
+ *
+ * Threading: owned by the control thread (see store.h).
+ */
+#include "store/store.h"
+#include "store/store_sqlite.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_CUST_INS,
+	S_CUST_BY_TOKEN,
+	S_CUST_BY_ID,
+	S_CUST_LIST,
+	S_CONF_INS,
+	S_CONF_UPD,
+	S_CONF_GET,
+	S_CONF_GET_CUST,
+	S_CONF_LIST,
+	S_CONF_LIVE,
+	S_CC_INS,
+	S_CC_UPD,
+	S_CC_GET,
+	S_CC_GET_CUST,
+	S_CC_LIST,
+	S_CC_LIST_CONF,
+	S_CC_PRESENT,
+	S_EV_INS,
+	S_EV_AFTER,
+	S_CUR_GET,
+	S_CUR_SET,
+	S_COUNT
+};
+
+#define CONF_COLS                                                              \
+	"id, customer_id, type, status, name, detail, data, timeout, "         \
+	"pre_actions, post_actions, recording_id, recording_ids, "             \
+	"transcribe_id, transcribe_ids, playback_status, playback_volume, "    \
+	"max_participants, end_reason, ended_by, tm_create, tm_update, "       \
+	"tm_delete"
+#define CC_COLS                                                                \
+	"id, customer_id, conference_id, reference_type, reference_id, "       \
+	"status, muted, caller_id, leave_reason, end_conference_on_exit, "     \
+	"tm_create, tm_update, tm_delete"
+#define CUST_COLS                                                              \
+	"id, name, token, webhook_uri, webhook_secret, tm_create"
+#define EV_COLS "seq, id, customer_id, conference_id, type, payload, tm_create"
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_CUST_INS] = "INSERT INTO customers (" CUST_COLS
+		       ") VALUES (?,?,?,?,?,?)",
+	[S_CUST_BY_TOKEN] = "SELECT " CUST_COLS
+			    " FROM customers WHERE token = ?",
+	[S_CUST_BY_ID] = "SELECT " CUST_COLS " FROM customers WHERE id = ?",
+	[S_CUST_LIST] = "SELECT " CUST_COLS
+			" FROM customers ORDER BY tm_create",
+	[S_CONF_INS] = "INSERT INTO conferences (" CONF_COLS
+		       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_CONF_UPD] = "UPDATE conferences SET customer_id=?2, type=?3, "
+		       "status=?4, name=?5, detail=?6, data=?7, timeout=?8, "
+		       "pre_actions=?9, post_actions=?10, recording_id=?11, "
+		       "recording_ids=?12, transcribe_id=?13, "
+		       "transcribe_ids=?14, playback_status=?15, "
+		       "playback_volume=?16, max_participants=?17, "
+		       "end_reason=?18, ended_by=?19, tm_create=?20, "
+		       "tm_update=?21, tm_delete=?22 WHERE id=?1",
+	[S_CONF_GET] = "SELECT " CONF_COLS " FROM conferences WHERE id = ?",
+	[S_CONF_GET_CUST] = "SELECT " CONF_COLS
+			    " FROM conferences WHERE id = ? AND customer_id = ?",
+	[S_CONF_LIST] = "SELECT " CONF_COLS
+			" FROM conferences WHERE customer_id = ? AND "
+			"tm_create < ? ORDER BY tm_create DESC LIMIT ?",
+	[S_CONF_LIVE] = "SELECT " CONF_COLS " FROM conferences WHERE status "
+			"!= 'terminated' ORDER BY tm_create",
+	[S_CC_INS] = "INSERT INTO conferencecalls (" CC_COLS
+		     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_CC_UPD] = "UPDATE conferencecalls SET customer_id=?2, "
+		     "conference_id=?3, reference_type=?4, reference_id=?5, "
+		     "status=?6, muted=?7, caller_id=?8, leave_reason=?9, "
+		     "end_conference_on_exit=?10, tm_create=?11, "
+		     "tm_update=?12, tm_delete=?13 WHERE id=?1",
+	[S_CC_GET] = "SELECT " CC_COLS " FROM conferencecalls WHERE id = ?",
+	[S_CC_GET_CUST] = "SELECT " CC_COLS " FROM conferencecalls WHERE id = "
+			  "? AND customer_id = ?",
+	[S_CC_LIST] = "SELECT " CC_COLS
+		      " FROM conferencecalls WHERE customer_id = ? AND "
+		      "tm_create < ? ORDER BY tm_create DESC LIMIT ?",
+	[S_CC_LIST_CONF] = "SELECT " CC_COLS
+			   " FROM conferencecalls WHERE customer_id = ? AND "
+			   "tm_create < ? AND conference_id = ? ORDER BY "
+			   "tm_create DESC LIMIT ?",
+	[S_CC_PRESENT] = "SELECT " CC_COLS
+			 " FROM conferencecalls WHERE conference_id = ? AND "
+			 "status != 'leaved' ORDER BY tm_create",
+	[S_EV_INS] = "INSERT INTO events (id, customer_id, conference_id, "
+		     "type, payload, tm_create) VALUES (?,?,?,?,?,?)",
+	[S_EV_AFTER] = "SELECT " EV_COLS " FROM events WHERE customer_id = ? "
+		       "AND seq > ? ORDER BY seq LIMIT ?",
+	[S_CUR_GET] = "SELECT last_seq FROM webhook_cursors WHERE "
+		      "customer_id = ?",
+	[S_CUR_SET] = "INSERT INTO webhook_cursors (customer_id, last_seq) "
+		      "VALUES (?1, ?2) ON CONFLICT(customer_id) DO UPDATE SET "
+		      "last_seq = ?2",
+};
+
+/* The SQLite store. Owned by the control thread. */
+struct store_sqlite {
+	struct ch_store base; /* must be first */
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT];
+};
+
+static struct store_sqlite *self(struct ch_store *st)
+{
+	return (struct store_sqlite *)st;
+}
+
+static int db_fail(struct store_sqlite *s, const char *what)
+{
+	ch_log_error("store", "%s: %s", what, sqlite3_errmsg(s->db));
+	return EIO;
+}
+
+/* Fetches a prepared statement, reset and unbound. */
+static sqlite3_stmt *stmt_get(struct store_sqlite *s, enum stmt_id id)
+{
+	sqlite3_stmt *q = s->stmt[id];
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return q;
+}
+
+static void bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+	sqlite3_bind_text(q, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+static char *col_dup(sqlite3_stmt *q, int i)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+	return strdup(t ? (const char *)t : "");
+}
+
+static void col_copy(sqlite3_stmt *q, int i, char *dst, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+	snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+/* Runs a statement that returns no rows. */
+static int step_done(struct store_sqlite *s, sqlite3_stmt *q, const char *what)
+{
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, what);
+	return 0;
+}
+
+/* ---- transactions ---- */
+
+static int sq_begin(struct ch_store *st)
+{
+	struct store_sqlite *s = self(st);
+	return step_done(s, stmt_get(s, S_BEGIN), "begin");
+}
+
+static int sq_commit(struct ch_store *st)
+{
+	struct store_sqlite *s = self(st);
+	return step_done(s, stmt_get(s, S_COMMIT), "commit");
+}
+
+static void sq_rollback(struct ch_store *st)
+{
+	struct store_sqlite *s = self(st);
+	(void)step_done(s, stmt_get(s, S_ROLLBACK), "rollback");
+}
+
+/* ---- customers ---- */
+
+static void cust_bind(sqlite3_stmt *q, const struct ch_customer *c)
+{
+	bind_text(q, 1, c->id);
+	bind_text(q, 2, c->name);
+	bind_text(q, 3, c->token);
+	bind_text(q, 4, c->webhook_uri);
+	bind_text(q, 5, c->webhook_secret);
+	sqlite3_bind_int64(q, 6, c->tm_create);
+}
+
+static void cust_read(sqlite3_stmt *q, struct ch_customer *c)
+{
+	memset(c, 0, sizeof(*c));
+	col_copy(q, 0, c->id, sizeof(c->id));
+	col_copy(q, 1, c->name, sizeof(c->name));
+	col_copy(q, 2, c->token, sizeof(c->token));
+	col_copy(q, 3, c->webhook_uri, sizeof(c->webhook_uri));
+	col_copy(q, 4, c->webhook_secret, sizeof(c->webhook_secret));
+	c->tm_create = sqlite3_column_int64(q, 5);
+}
+
+static int sq_customer_insert(struct ch_store *st, const struct ch_customer *c)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CUST_INS);
+	cust_bind(q, c);
+	return step_done(s, q, "customer insert");
+}
+
+static int cust_one(struct store_sqlite *s, enum stmt_id id, const char *key,
+		    struct ch_customer *out)
+{
+	sqlite3_stmt *q = stmt_get(s, id);
+	int rc, err = 0;
+	bind_text(q, 1, key);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		cust_read(q, out);
+	else if (rc == SQLITE_DONE)
+		err = ENOENT;
+	else
+		err = db_fail(s, "customer get");
+	sqlite3_reset(q);
+	return err;
+}
+
+static int sq_customer_by_token(struct ch_store *st, const char *token,
+				struct ch_customer *out)
+{
+	return cust_one(self(st), S_CUST_BY_TOKEN, token, out);
+}
+
+static int sq_customer_by_id(struct ch_store *st, const char *id,
+			     struct ch_customer *out)
+{
+	return cust_one(self(st), S_CUST_BY_ID, id, out);
+}
+
+static int sq_customer_list(struct ch_store *st, ch_store_customer_h *h,
+			    void *arg)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CUST_LIST);
+	struct ch_customer c;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		cust_read(q, &c);
+		if (h(&c, arg))
+			break;
+	}
+	sqlite3_reset(q);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		       ? 0
+		       : db_fail(s, "customer list");
+}
+
+/* ---- conferences ---- */
+
+static void conf_bind(sqlite3_stmt *q, const struct ch_conference *c)
+{
+	bind_text(q, 1, c->id);
+	bind_text(q, 2, c->customer_id);
+	bind_text(q, 3, ch_conference_type_str(c->type));
+	bind_text(q, 4, ch_conference_status_str(c->status));
+	bind_text(q, 5, c->name);
+	bind_text(q, 6, c->detail);
+	bind_text(q, 7, c->data ? c->data : "{}");
+	sqlite3_bind_int64(q, 8, c->timeout);
+	bind_text(q, 9, c->pre_actions ? c->pre_actions : "[]");
+	bind_text(q, 10, c->post_actions ? c->post_actions : "[]");
+	bind_text(q, 11, c->recording_id);
+	bind_text(q, 12, c->recording_ids ? c->recording_ids : "[]");
+	bind_text(q, 13, c->transcribe_id);
+	bind_text(q, 14, c->transcribe_ids ? c->transcribe_ids : "[]");
+	bind_text(q, 15, c->playback_status);
+	sqlite3_bind_int(q, 16, c->playback_volume);
+	sqlite3_bind_int(q, 17, c->max_participants);
+	bind_text(q, 18, c->end_reason);
+	bind_text(q, 19, c->ended_by);
+	sqlite3_bind_int64(q, 20, c->tm_create);
+	sqlite3_bind_int64(q, 21, c->tm_update);
+	sqlite3_bind_int64(q, 22, c->tm_delete);
+}
+
+static void conf_read(sqlite3_stmt *q, struct ch_conference *c)
+{
+	memset(c, 0, sizeof(*c));
+	col_copy(q, 0, c->id, sizeof(c->id));
+	col_copy(q, 1, c->customer_id, sizeof(c->customer_id));
+	(void)ch_conference_type_parse((const char *)sqlite3_column_text(q, 2),
+				       &c->type);
+	(void)ch_conference_status_parse(
+		(const char *)sqlite3_column_text(q, 3), &c->status);
+	c->name = col_dup(q, 4);
+	c->detail = col_dup(q, 5);
+	c->data = col_dup(q, 6);
+	c->timeout = sqlite3_column_int64(q, 7);
+	c->pre_actions = col_dup(q, 8);
+	c->post_actions = col_dup(q, 9);
+	col_copy(q, 10, c->recording_id, sizeof(c->recording_id));
+	c->recording_ids = col_dup(q, 11);
+	col_copy(q, 12, c->transcribe_id, sizeof(c->transcribe_id));
+	c->transcribe_ids = col_dup(q, 13);
+	col_copy(q, 14, c->playback_status, sizeof(c->playback_status));
+	c->playback_volume = sqlite3_column_int(q, 15);
+	c->max_participants = sqlite3_column_int(q, 16);
+	col_copy(q, 17, c->end_reason, sizeof(c->end_reason));
+	col_copy(q, 18, c->ended_by, sizeof(c->ended_by));
+	c->tm_create = sqlite3_column_int64(q, 19);
+	c->tm_update = sqlite3_column_int64(q, 20);
+	c->tm_delete = sqlite3_column_int64(q, 21);
+}
+
+static int sq_conference_insert(struct ch_store *st,
+				const struct ch_conference *c)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CONF_INS);
+	conf_bind(q, c);
+	return step_done(s, q, "conference insert");
+}
+
+static int sq_conference_update(struct ch_store *st,
+				const struct ch_conference *c)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CONF_UPD);
+	conf_bind(q, c);
+	int err = step_done(s, q, "conference update");
+	if (!err && sqlite3_changes(s->db) == 0)
+		err = ENOENT;
+	return err;
+}
+
+static int sq_conference_get(struct ch_store *st, const char *id,
+			     const char *customer_id, struct ch_conference *out)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q =
+		stmt_get(s, customer_id ? S_CONF_GET_CUST : S_CONF_GET);
+	int rc, err = 0;
+	bind_text(q, 1, id);
+	if (customer_id)
+		bind_text(q, 2, customer_id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		conf_read(q, out);
+	else if (rc == SQLITE_DONE)
+		err = ENOENT;
+	else
+		err = db_fail(s, "conference get");
+	sqlite3_reset(q);
+	return err;
+}
+
+static int conf_each(struct store_sqlite *s, sqlite3_stmt *q,
+		     ch_store_conference_h *h, void *arg)
+{
+	struct ch_conference c;
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		conf_read(q, &c);
+		stop = h(&c, arg);
+		ch_conference_clear(&c);
+	}
+	sqlite3_reset(q);
+	if (!stop && rc != SQLITE_DONE)
+		return db_fail(s, "conference list");
+	return 0;
+}
+
+static int sq_conference_list(struct ch_store *st, const char *customer_id,
+			      int64_t before_us, unsigned limit,
+			      ch_store_conference_h *h, void *arg)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CONF_LIST);
+	bind_text(q, 1, customer_id);
+	sqlite3_bind_int64(q, 2, before_us);
+	sqlite3_bind_int(q, 3, (int)limit);
+	return conf_each(s, q, h, arg);
+}
+
+static int sq_conference_list_live(struct ch_store *st,
+				   ch_store_conference_h *h, void *arg)
+{
+	struct store_sqlite *s = self(st);
+	return conf_each(s, stmt_get(s, S_CONF_LIVE), h, arg);
+}
+
+/* ---- conferencecalls ---- */
+
+static void cc_bind(sqlite3_stmt *q, const struct ch_conferencecall *cc)
+{
+	bind_text(q, 1, cc->id);
+	bind_text(q, 2, cc->customer_id);
+	bind_text(q, 3, cc->conference_id);
+	bind_text(q, 4, cc->reference_type);
+	bind_text(q, 5, cc->reference_id);
+	bind_text(q, 6, ch_conferencecall_status_str(cc->status));
+	sqlite3_bind_int(q, 7, cc->muted);
+	bind_text(q, 8, cc->caller_id);
+	bind_text(q, 9, cc->leave_reason);
+	sqlite3_bind_int(q, 10, cc->end_conference_on_exit);
+	sqlite3_bind_int64(q, 11, cc->tm_create);
+	sqlite3_bind_int64(q, 12, cc->tm_update);
+	sqlite3_bind_int64(q, 13, cc->tm_delete);
+}
+
+static void cc_read(sqlite3_stmt *q, struct ch_conferencecall *cc)
+{
+	memset(cc, 0, sizeof(*cc));
+	col_copy(q, 0, cc->id, sizeof(cc->id));
+	col_copy(q, 1, cc->customer_id, sizeof(cc->customer_id));
+	col_copy(q, 2, cc->conference_id, sizeof(cc->conference_id));
+	col_copy(q, 3, cc->reference_type, sizeof(cc->reference_type));
+	col_copy(q, 4, cc->reference_id, sizeof(cc->reference_id));
+	(void)ch_conferencecall_status_parse(
+		(const char *)sqlite3_column_text(q, 5), &cc->status);
+	cc->muted = sqlite3_column_int(q, 6) != 0;
+	col_copy(q, 7, cc->caller_id, sizeof(cc->caller_id));
+	col_copy(q, 8, cc->leave_reason, sizeof(cc->leave_reason));
+	cc->end_conference_on_exit = sqlite3_column_int(q, 9) != 0;
+	cc->tm_create = sqlite3_column_int64(q, 10);
+	cc->tm_update = sqlite3_column_int64(q, 11);
+	cc->tm_delete = sqlite3_column_int64(q, 12);
+}
+
+static int sq_cc_insert(struct ch_store *st, const struct ch_conferencecall *cc)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CC_INS);
+	cc_bind(q, cc);
+	return step_done(s, q, "conferencecall insert");
+}
+
+static int sq_cc_update(struct ch_store *st, const struct ch_conferencecall *cc)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CC_UPD);
+	cc_bind(q, cc);
+	int err = step_done(s, q, "conferencecall update");
+	if (!err && sqlite3_changes(s->db) == 0)
+		err = ENOENT;
+	return err;
+}
+
+static int sq_cc_get(struct ch_store *st, const char *id,
+		     const char *customer_id, struct ch_conferencecall *out)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, customer_id ? S_CC_GET_CUST : S_CC_GET);
+	int rc, err = 0;
+	bind_text(q, 1, id);
+	if (customer_id)
+		bind_text(q, 2, customer_id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		cc_read(q, out);
+	else if (rc == SQLITE_DONE)
+		err = ENOENT;
+	else
+		err = db_fail(s, "conferencecall get");
+	sqlite3_reset(q);
+	return err;
+}
+
+static int cc_each(struct store_sqlite *s, sqlite3_stmt *q,
+		   ch_store_conferencecall_h *h, void *arg)
+{
+	struct ch_conferencecall cc;
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		cc_read(q, &cc);
+		stop = h(&cc, arg);
+	}
+	sqlite3_reset(q);
+	if (!stop && rc != SQLITE_DONE)
+		return db_fail(s, "conferencecall list");
+	return 0;
+}
+
+static int sq_cc_list(struct ch_store *st, const char *customer_id,
+		      const char *conference_id, int64_t before_us,
+		      unsigned limit, ch_store_conferencecall_h *h, void *arg)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, conference_id ? S_CC_LIST_CONF : S_CC_LIST);
+	bind_text(q, 1, customer_id);
+	sqlite3_bind_int64(q, 2, before_us);
+	if (conference_id) {
+		bind_text(q, 3, conference_id);
+		sqlite3_bind_int(q, 4, (int)limit);
+	} else {
+		sqlite3_bind_int(q, 3, (int)limit);
+	}
+	return cc_each(s, q, h, arg);
+}
+
+static int sq_cc_list_present(struct ch_store *st, const char *conference_id,
+			      ch_store_conferencecall_h *h, void *arg)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CC_PRESENT);
+	bind_text(q, 1, conference_id);
+	return cc_each(s, q, h, arg);
+}
+
+/* ---- events ---- */
+
+static int sq_event_append(struct ch_store *st, struct ch_event_rec *e)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_EV_INS);
+	bind_text(q, 1, e->id);
+	bind_text(q, 2, e->customer_id);
+	bind_text(q, 3, e->conference_id);
+	bind_text(q, 4, e->type);
+	bind_text(q, 5, e->payload);
+	sqlite3_bind_int64(q, 6, e->tm_create);
+	int err = step_done(s, q, "event append");
+	if (!err)
+		e->seq = sqlite3_last_insert_rowid(s->db);
+	return err;
+}
+
+static int sq_event_list_after(struct ch_store *st, const char *customer_id,
+			       int64_t after_seq, unsigned limit,
+			       ch_store_event_h *h, void *arg)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_EV_AFTER);
+	struct ch_event_rec e;
+	int rc, stop = 0;
+	bind_text(q, 1, customer_id);
+	sqlite3_bind_int64(q, 2, after_seq);
+	sqlite3_bind_int(q, 3, (int)limit);
+	while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof(e));
+		e.seq = sqlite3_column_int64(q, 0);
+		col_copy(q, 1, e.id, sizeof(e.id));
+		col_copy(q, 2, e.customer_id, sizeof(e.customer_id));
+		col_copy(q, 3, e.conference_id, sizeof(e.conference_id));
+		col_copy(q, 4, e.type, sizeof(e.type));
+		e.payload = col_dup(q, 5);
+		e.tm_create = sqlite3_column_int64(q, 6);
+		stop = h(&e, arg);
+		ch_event_rec_clear(&e);
+	}
+	sqlite3_reset(q);
+	if (!stop && rc != SQLITE_DONE)
+		return db_fail(s, "event list");
+	return 0;
+}
+
+static int sq_cursor_get(struct ch_store *st, const char *customer_id,
+			 int64_t *last_seq)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CUR_GET);
+	int rc, err = 0;
+	bind_text(q, 1, customer_id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*last_seq = sqlite3_column_int64(q, 0);
+	else if (rc == SQLITE_DONE)
+		*last_seq = 0;
+	else
+		err = db_fail(s, "cursor get");
+	sqlite3_reset(q);
+	return err;
+}
+
+static int sq_cursor_set(struct ch_store *st, const char *customer_id,
+			 int64_t last_seq)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CUR_SET);
+	bind_text(q, 1, customer_id);
+	sqlite3_bind_int64(q, 2, last_seq);
+	return step_done(s, q, "cursor set");
+}
+
+/* ---- open / close ---- */
+
+static void sq_close(struct ch_store *st)
+{
+	struct store_sqlite *s = self(st);
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	if (s->db)
+		sqlite3_close(s->db);
+	free(s);
+}
+
+static const struct ch_store_ops sqlite_ops = {
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.customer_insert = sq_customer_insert,
+	.customer_by_token = sq_customer_by_token,
+	.customer_by_id = sq_customer_by_id,
+	.customer_list = sq_customer_list,
+	.conference_insert = sq_conference_insert,
+	.conference_update = sq_conference_update,
+	.conference_get = sq_conference_get,
+	.conference_list = sq_conference_list,
+	.conference_list_live = sq_conference_list_live,
+	.conferencecall_insert = sq_cc_insert,
+	.conferencecall_update = sq_cc_update,
+	.conferencecall_get = sq_cc_get,
+	.conferencecall_list = sq_cc_list,
+	.conferencecall_list_present = sq_cc_list_present,
+	.event_append = sq_event_append,
+	.event_list_after = sq_event_list_after,
+	.webhook_cursor_get = sq_cursor_get,
+	.webhook_cursor_set = sq_cursor_set,
+};
+
+int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
+{
+	struct store_sqlite *s;
+	char path[PATH_MAX];
+	int err = 0;
+
+	if (mkdir(data_dir, 0750) && errno != EEXIST) {
+		ch_log_error("store", "cannot create data dir %s: %s",
+			     data_dir, strerror(errno));
+		return EACCES;
+	}
+	if (access(data_dir, W_OK | X_OK)) {
+		ch_log_error("store", "data dir %s is not writable", data_dir);
+		return EACCES;
+	}
+	snprintf(path, sizeof(path), "%s/chorus.db", data_dir);
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return ENOMEM;
+	s->base.ops = &sqlite_ops;
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		err = db_fail(s, "open");
+		goto out;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	err = ch_store_sqlite_migrate(s->db);
+	if (err)
+		goto out;
+	for (int i = 0; i < S_COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+				       SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+				       NULL) != SQLITE_OK) {
+			err = db_fail(s, stmt_sql[i]);
+			goto out;
+		}
+	}
+out:
+	if (err) {
+		sq_close(&s->base);
+		return err;
+	}
+	*stp = &s->base;
+	return 0;
+}
+
+void ch_store_close(struct ch_store *st)
+{
+	if (st)
+		st->ops->close(st);
+}

@@ -1,0 +1,204 @@
+/*
+ * config.c: chorusd settings: defaults, config file, flags.
+ */
+#include "util/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ch_config_defaults(struct ch_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./data");
+	snprintf(cfg->http_host, sizeof(cfg->http_host), "127.0.0.1");
+	cfg->http_port = 8080;
+	snprintf(cfg->sip_host, sizeof(cfg->sip_host), "127.0.0.1");
+	cfg->sip_port = 5060;
+	cfg->rtp_lo = 20000;
+	cfg->rtp_hi = 29999;
+	cfg->log_level = CH_LOG_INFO;
+	snprintf(cfg->node_name, sizeof(cfg->node_name), "local");
+	cfg->webhook_timeout_ms = 10000;
+}
+
+static int parse_u(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	if (!s || !*s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || *end || *out > max)
+		return -1;
+	return 0;
+}
+
+static bool valid_ip(const char *s)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	       inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* "HOST:PORT" (or "[v6]:PORT") into host and port. */
+static int parse_hostport(const char *v, char *host, size_t hostlen,
+			  uint16_t *port)
+{
+	const char *colon = strrchr(v, ':');
+	unsigned long p;
+	char h[64];
+	size_t n;
+	if (!colon)
+		return -1;
+	n = (size_t)(colon - v);
+	if (n >= sizeof(h) || n == 0)
+		return -1;
+	memcpy(h, v, n);
+	h[n] = '\0';
+	if (h[0] == '[' && h[n - 1] == ']') {
+		memmove(h, h + 1, n - 2);
+		h[n - 2] = '\0';
+	}
+	if (!valid_ip(h) || parse_u(colon + 1, 65535, &p))
+		return -1;
+	snprintf(host, hostlen, "%s", h);
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
+		  char *err, size_t errlen)
+{
+	unsigned long a, b;
+	if (!value) {
+		snprintf(err, errlen, "%s needs a value", key);
+		return -1;
+	}
+	if (!strcmp(key, "data-dir")) {
+		if (!*value || strlen(value) >= sizeof(cfg->data_dir)) {
+			snprintf(err, errlen, "data-dir: invalid path");
+			return -1;
+		}
+		snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", value);
+	} else if (!strcmp(key, "http")) {
+		if (parse_hostport(value, cfg->http_host,
+				   sizeof(cfg->http_host), &cfg->http_port)) {
+			snprintf(err, errlen,
+				 "http: expected IP:PORT, got \"%s\"", value);
+			return -1;
+		}
+	} else if (!strcmp(key, "sip")) {
+		if (parse_hostport(value, cfg->sip_host, sizeof(cfg->sip_host),
+				   &cfg->sip_port)) {
+			snprintf(err, errlen,
+				 "sip: expected IP:PORT, got \"%s\"", value);
+			return -1;
+		}
+	} else if (!strcmp(key, "rtp-ports")) {
+		char lo[16];
+		const char *dash = strchr(value, '-');
+		size_t n = dash ? (size_t)(dash - value) : 0;
+		if (!dash || n >= sizeof(lo)) {
+			snprintf(err, errlen, "rtp-ports: expected LO-HI");
+			return -1;
+		}
+		memcpy(lo, value, n);
+		lo[n] = '\0';
+		if (parse_u(lo, 65535, &a) || parse_u(dash + 1, 65535, &b) ||
+		    a < 1024 || b < a + 1) {
+			snprintf(err, errlen,
+				 "rtp-ports: expected LO-HI with 1024 <= LO < "
+				 "HI <= 65535, got \"%s\"",
+				 value);
+			return -1;
+		}
+		cfg->rtp_lo = (uint16_t)a;
+		cfg->rtp_hi = (uint16_t)b;
+	} else if (!strcmp(key, "public-ip")) {
+		if (!valid_ip(value)) {
+			snprintf(err, errlen,
+				 "public-ip: \"%s\" is not an IP address",
+				 value);
+			return -1;
+		}
+		snprintf(cfg->public_ip, sizeof(cfg->public_ip), "%s", value);
+	} else if (!strcmp(key, "log-level")) {
+		if (ch_log_level_parse(value, &cfg->log_level)) {
+			snprintf(err, errlen,
+				 "log-level: expected debug, info, warn or "
+				 "error, got \"%s\"",
+				 value);
+			return -1;
+		}
+	} else if (!strcmp(key, "node-name")) {
+		if (!*value || strlen(value) >= sizeof(cfg->node_name)) {
+			snprintf(err, errlen, "node-name: 1 to 63 characters");
+			return -1;
+		}
+		snprintf(cfg->node_name, sizeof(cfg->node_name), "%s", value);
+	} else if (!strcmp(key, "webhook-timeout-ms")) {
+		if (parse_u(value, 600000, &a) || a < 100) {
+			snprintf(err, errlen,
+				 "webhook-timeout-ms: 100 to 600000");
+			return -1;
+		}
+		cfg->webhook_timeout_ms = (unsigned)a;
+	} else {
+		snprintf(err, errlen, "unknown setting \"%s\"", key);
+		return -1;
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int ch_config_load(struct ch_config *cfg, const char *path, char *err,
+		   size_t errlen)
+{
+	char line[1024], why[256];
+	FILE *f = fopen(path, "r");
+	int lineno = 0;
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *hash = strchr(line, '#'), *eq, *k, *v;
+		lineno++;
+		if (hash)
+			*hash = '\0';
+		k = trim(line);
+		if (!*k)
+			continue;
+		eq = strchr(k, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: expected key = value",
+				 path, lineno);
+			fclose(f);
+			return -1;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		if (ch_config_set(cfg, k, v, why, sizeof(why))) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}

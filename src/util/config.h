@@ -1,0 +1,45 @@
+/*
+ * config.h: chorusd settings from built-in defaults, a config file and
+ * command-line flags (flags win over the file, the file over defaults).
+ *
+ * Config file: one "key = value" per line, '#' starts a comment; keys are
+ * the long flag names without "--": data-dir, http, sip, rtp-ports,
+ * public-ip, log-level, node-name, webhook-timeout-ms.
+ *
+ * Not thread-safe; filled once at start on the main thread, read-only
+ * after.
+ */
+#ifndef CH_CONFIG_H
+#define CH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/log.h"
+
+struct ch_config {
+	char data_dir[512];
+	char http_host[64];
+	uint16_t http_port;
+	char sip_host[64];
+	uint16_t sip_port;
+	uint16_t rtp_lo, rtp_hi;
+	char public_ip[64];
+	enum ch_log_level log_level;
+	char node_name[64];
+	unsigned webhook_timeout_ms;
+};
+
+/* Fills the built-in defaults. */
+void ch_config_defaults(struct ch_config *cfg);
+/* Applies one setting by key. On error returns -1 and writes a one-line
+ * reason to err (size errlen). */
+int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
+		  char *err, size_t errlen);
+/* Reads a config file, applying every line. On error returns -1 with
+ * "FILE:LINE: reason" in err. */
+int ch_config_load(struct ch_config *cfg, const char *path, char *err,
+		   size_t errlen);
+
+#endif
