@@ -77,6 +77,10 @@ void ch_api_conferencecall_get(struct ch_api_req *r);
 void ch_api_conferencecall_kick(struct ch_api_req *r);
 void ch_api_conferencecall_mute(struct ch_api_req *r);
 void ch_api_conferencecall_unmute(struct ch_api_req *r);
+void ch_api_call_create(struct ch_api_req *r);
+void ch_api_call_list(struct ch_api_req *r);
+void ch_api_call_get(struct ch_api_req *r);
+void ch_api_call_hangup(struct ch_api_req *r);
 void ch_api_ws_open(struct ch_api_req *r);
 void ch_api_ws_close_all(struct ch_api *api);
 

@@ -271,35 +271,29 @@ static void ws_end(struct ch_websocket *ws, int err, const char *why)
 static int ws_send_frame(struct ch_websocket *ws, uint8_t opcode,
                          const void *data, size_t len)
 {
-	uint8_t hdr[14];
 	struct mbuf *mb;
-	size_t hl;
 	int err;
 
 	if (!ws->tc)
 		return ENOTCONN;
-
+	if (opcode == CH_WEBSOCKET_TEXT && len > CH_WEBSOCKET_MAX_TXQ - 14)
+		return EMSGSIZE; /* could never be queued */
 	if (opcode == CH_WEBSOCKET_TEXT &&
-	    tcp_conn_txqsz(ws->tc) + len + sizeof(hdr) > CH_WEBSOCKET_MAX_TXQ)
+	    tcp_conn_txqsz(ws->tc) + len + 14 > CH_WEBSOCKET_MAX_TXQ)
 		return ENOBUFS;
 
-	hl = ch_websocket_frame_header(hdr, true, opcode, len, NULL);
-	mb = mbuf_alloc(hl + len);
+	mb = mbuf_alloc(14 + len);
 	if (!mb)
 		return ENOMEM;
+	mb->end = ch_websocket_frame_header(mb->buf, true, opcode, len, NULL);
+	if (len)
+		memcpy(mb->buf + mb->end, data, len);
+	mb->end += len;
 
-	err = mbuf_write_mem(mb, hdr, hl);
-	if (!err && len)
-		err = mbuf_write_mem(mb, data, len);
-	if (!err) {
-		mb->pos = 0;
-		err = tcp_send(ws->tc, mb);
-		if (err == ENOSPC)
-			err = ENOBUFS;
-	}
-
+	err = tcp_send(ws->tc, mb);
 	mem_deref(mb);
-	return err;
+
+	return err == ENOSPC ? ENOBUFS : err;
 }
 
 static int ws_send_close(struct ch_websocket *ws, uint16_t code)
@@ -428,49 +422,37 @@ static void handle_data(struct ch_websocket *ws,
 
 static void handle_close(struct ch_websocket *ws, const uint8_t *p, size_t n)
 {
-	uint16_t code = 0;
+	uint16_t code = n >= 2 ? (uint16_t)(p[0] << 8 | p[1]) : 0;
 
-	if (n == 1) {
+	if (n == 1 || (n >= 2 && !close_code_valid(code))) {
 		ws_fail(ws, CH_WEBSOCKET_PROTOCOL_ERROR, EPROTO, "bad close");
 		return;
 	}
-	if (n >= 2)
-		code = (uint16_t)(p[0] << 8 | p[1]);
-	if (n >= 2 && !close_code_valid(code)) {
-		ws_fail(ws, CH_WEBSOCKET_PROTOCOL_ERROR, EPROTO, "bad close");
-		return;
-	}
-	if (n >= 2 && !utf8_valid(p + 2, n - 2)) {
+	if (n > 2 && !utf8_valid(p + 2, n - 2)) {
 		ws_fail(ws, CH_WEBSOCKET_INVALID_DATA, EILSEQ, "bad close");
 		return;
 	}
 
 	if (ws->state == WS_OPEN) {
-		(void)ws_send_close(ws, code);
+		(void)ws_send_close(ws, code); /* echo the peer's code */
 		ws_end(ws, 0, "peer closed");
 	} else {
 		ws_end(ws, 0, "close acknowledged");
 	}
 }
 
+/* Handles one complete, unmasked frame; ws may be ended on return. */
 static void handle_frame(struct ch_websocket *ws,
                          const struct ch_websocket_frame *f, const uint8_t *p)
 {
-	switch (f->opcode) {
-	case CH_WEBSOCKET_CLOSE:
-		handle_close(ws, p, (size_t)f->payload_len);
-		break;
-	case CH_WEBSOCKET_PING:
-		if (ws->state == WS_OPEN)
-			(void)ws_send_frame(ws, CH_WEBSOCKET_PONG, p,
-			                    (size_t)f->payload_len);
-		break;
-	case CH_WEBSOCKET_PONG:
-		break;
-	default:
+	size_t n = (size_t)f->payload_len;
+
+	if (f->opcode == CH_WEBSOCKET_CLOSE)
+		handle_close(ws, p, n);
+	else if (f->opcode == CH_WEBSOCKET_PING && ws->state == WS_OPEN)
+		(void)ws_send_frame(ws, CH_WEBSOCKET_PONG, p, n);
+	else if (!(f->opcode & 0x08))
 		handle_data(ws, f, p);
-		break;
-	}
 }
 
 /* Moves unparsed bytes to the front of rxb and trims a large idle buffer. */

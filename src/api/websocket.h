@@ -166,8 +166,9 @@ void ch_websocket_set_keepalive(struct ch_websocket *ws, uint32_t ping_ms,
  * UTF-8). The bytes are copied or sent before return.
  * Returns 0; ENOTCONN after close started (ours or the peer's) or ended;
  * ENOBUFS if the peer is not reading (more than CH_WEBSOCKET_MAX_TXQ bytes
- * would be queued): the caller then drops the subscriber; EINVAL for a NULL
- * ws or text with len > 0; or another errno from the socket.
+ * would be queued): the caller then drops the subscriber; EMSGSIZE if len
+ * alone exceeds that limit; EINVAL for a NULL ws, or a NULL text with
+ * len > 0; or another errno from the socket.
  */
 int ch_websocket_send_text(struct ch_websocket *ws, const char *text,
                            size_t len);

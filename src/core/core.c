@@ -31,6 +31,7 @@ int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
 	core->ev = ev;
 	snprintf(core->node, sizeof(core->node), "%s", node ? node : "local");
 	list_init(&core->deferred);
+	list_init(&core->call_actions);
 	if (hash_alloc(&core->live, 1024)) {
 		free(core);
 		return ENOMEM;
@@ -101,6 +102,7 @@ void ch_core_free(struct ch_core *core)
 	hash_apply(core->live, free_h, NULL);
 	mem_deref(core->live);
 	ch_conferencecall_flush_deferred(core);
+	ch_call_flush_actions(core);
 	free(core);
 }
 

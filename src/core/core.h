@@ -17,6 +17,7 @@
 #ifndef CH_CORE_H
 #define CH_CORE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "store/records.h"
@@ -40,6 +41,15 @@ struct ch_core_media_ops {
 				   const struct ch_conferencecall *cc);
 	void (*participant_mute)(void *arg, const struct ch_conferencecall *cc,
 				 bool muted);
+	/* Hang up a call (API DELETE /calls/{id}); later ch_call_ended(). */
+	void (*call_hangup)(void *arg, const struct ch_call *call);
+	/* Place an outgoing call (status dialing); the layer reports back
+	 * with ch_call_ringing/answered/ended. Returns 0 or errno. */
+	int (*call_dial)(void *arg, const struct ch_call *call);
+	/* Live media statistics of a participant's leg as a JSON object
+	 * (new reference), or NULL when it has none. */
+	json_t *(*participant_stats)(void *arg,
+				     const struct ch_conferencecall *cc);
 };
 
 /* Creates the core over an open store and event hub (both borrowed, they

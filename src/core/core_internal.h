@@ -30,10 +30,14 @@ struct ch_core {
 	void *media_arg;
 	char node[64];
 	struct list deferred; /* struct deferred_left, see conferencecall.c */
+	struct list call_actions; /* struct call_actions, see call.c */
 };
 
 struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);
 struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id);
 void ch_core_live_remove(struct ch_core *core, const char *id);
+
+/* core-internal: frees pending call actions (call.c). */
+void ch_call_flush_actions(struct ch_core *core);
 
 #endif

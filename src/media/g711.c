@@ -48,7 +48,7 @@ static uint8_t ulaw_encode14(int x)
 	else
 		code = (uint8_t)((exp << 4) | ((mag >> (exp + 1)) & 0x0F));
 	/* mu-law transmits every bit inverted: sign bit 1 means positive */
-	return (uint8_t)~(code | neg);
+	return (uint8_t) ~(code | neg);
 }
 
 static int16_t ulaw_decode1(uint8_t code)
@@ -101,11 +101,11 @@ static void build_tables(void)
 	}
 	/* index = top bits of the sample as unsigned; sign-extend back */
 	for (int i = 0; i < ULAW_TABLE; i++)
-		ulaw_enc[i] = ulaw_encode14(i < ULAW_TABLE / 2 ? i
-							       : i - ULAW_TABLE);
+		ulaw_enc[i] =
+		    ulaw_encode14(i < ULAW_TABLE / 2 ? i : i - ULAW_TABLE);
 	for (int i = 0; i < ALAW_TABLE; i++)
-		alaw_enc[i] = alaw_encode13(i < ALAW_TABLE / 2 ? i
-							       : i - ALAW_TABLE);
+		alaw_enc[i] =
+		    alaw_encode13(i < ALAW_TABLE / 2 ? i : i - ALAW_TABLE);
 }
 
 void ch_g711_init(void)

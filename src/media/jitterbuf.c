@@ -52,13 +52,13 @@ static void update_target(struct ch_jitterbuf *jb)
 
 /* RFC 3550 section 6.4.1 / A.8, in timestamp units, arrival order. */
 static void update_jitter(struct ch_jitterbuf *jb, uint32_t ts,
-			  uint64_t arrival_ms)
+                          uint64_t arrival_ms)
 {
 	uint32_t arrival = (uint32_t)(arrival_ms * jb->rate / 1000);
 	if (jb->have_transit) {
 		int32_t d = (int32_t)((arrival - jb->last_arrival) -
-				      (ts - jb->last_ts));
-		uint32_t ad = d < 0 ? (uint32_t)-(int64_t)d : (uint32_t)d;
+		                      (ts - jb->last_ts));
+		uint32_t ad = d < 0 ? (uint32_t) - (int64_t)d : (uint32_t)d;
 		/* one absurd sample must not swamp the estimate */
 		if (ad > jb->rate)
 			ad = jb->rate;
@@ -87,8 +87,7 @@ static void flush(struct ch_jitterbuf *jb, bool count_dropped)
 	jb->have_transit = false;
 }
 
-int ch_jitterbuf_init(struct ch_jitterbuf *jb, uint32_t rate,
-		      uint32_t frame_ms)
+int ch_jitterbuf_init(struct ch_jitterbuf *jb, uint32_t rate, uint32_t frame_ms)
 {
 	if (rate == 0 || frame_ms == 0 || frame_ms > CH_JITTERBUF_MAX_MS)
 		return -EINVAL;
@@ -108,7 +107,7 @@ void ch_jitterbuf_reset(struct ch_jitterbuf *jb)
 }
 
 static void store(struct ch_jitterbuf_slot *s, uint32_t e, uint32_t ts,
-		  const uint8_t *payload, size_t len, uint64_t arrival_ms)
+                  const uint8_t *payload, size_t len, uint64_t arrival_ms)
 {
 	s->ext = e;
 	s->ts = ts;
@@ -120,7 +119,7 @@ static void store(struct ch_jitterbuf_slot *s, uint32_t e, uint32_t ts,
 
 /* Queues packet e (known to be new and to fit in the ring). */
 static void enqueue(struct ch_jitterbuf *jb, uint32_t e, uint32_t ts,
-		    const uint8_t *payload, size_t len, uint64_t arrival_ms)
+                    const uint8_t *payload, size_t len, uint64_t arrival_ms)
 {
 	store(slot_of(jb, e), e, ts, payload, len, arrival_ms);
 	if ((int32_t)(e - jb->highest) > 0) {
@@ -131,8 +130,7 @@ static void enqueue(struct ch_jitterbuf *jb, uint32_t e, uint32_t ts,
 		jb->state = JB_BUFFERING;
 		jb->buffer_start_ms = arrival_ms;
 		jb->next = e;
-	} else if (jb->state == JB_BUFFERING &&
-		   (int32_t)(e - jb->next) < 0) {
+	} else if (jb->state == JB_BUFFERING && (int32_t)(e - jb->next) < 0) {
 		/* reordered ahead of the talkspurt's first packet */
 		jb->next = e;
 	}
@@ -148,9 +146,10 @@ static void begin_stream(struct ch_jitterbuf *jb, uint16_t seq, uint32_t ts)
 }
 
 /* A far-off packet: hold it, or restart the stream if it is confirmed. */
-static enum ch_jitterbuf_put_result
-probation(struct ch_jitterbuf *jb, uint16_t seq, uint32_t ts,
-	  const uint8_t *payload, size_t len, uint64_t arrival_ms)
+static enum ch_jitterbuf_put_result probation(struct ch_jitterbuf *jb,
+                                              uint16_t seq, uint32_t ts,
+                                              const uint8_t *payload,
+                                              size_t len, uint64_t arrival_ms)
 {
 	if (!jb->probing || seq != (uint16_t)(jb->probe_seq + 1)) {
 		jb->probing = true;
@@ -180,9 +179,9 @@ static bool can_prepend(const struct ch_jitterbuf *jb, uint32_t e)
 }
 
 enum ch_jitterbuf_put_result ch_jitterbuf_put(struct ch_jitterbuf *jb,
-					      uint16_t seq, uint32_t ts,
-					      const uint8_t *payload,
-					      size_t len, uint64_t arrival_ms)
+                                              uint16_t seq, uint32_t ts,
+                                              const uint8_t *payload,
+                                              size_t len, uint64_t arrival_ms)
 {
 	if (!payload || len == 0 || len > CH_JITTERBUF_MAX_PAYLOAD)
 		return CH_JITTERBUF_INVALID;
@@ -224,7 +223,7 @@ enum ch_jitterbuf_put_result ch_jitterbuf_put(struct ch_jitterbuf *jb,
 }
 
 static void fill_pkt(const struct ch_jitterbuf_slot *s,
-		     struct ch_jitterbuf_pkt *out)
+                     struct ch_jitterbuf_pkt *out)
 {
 	out->seq = (uint16_t)s->ext;
 	out->ts = s->ts;
@@ -256,7 +255,8 @@ static bool should_shrink(const struct ch_jitterbuf *jb)
 	if (jb->since_adjust < CH_JITTERBUF_ADJUST_FRAMES ||
 	    !queued(jb, jb->next + 1))
 		return false;
-	uint64_t depth_ms = (uint64_t)(jb->highest - jb->next + 1) * jb->frame_ms;
+	uint64_t depth_ms =
+	    (uint64_t)(jb->highest - jb->next + 1) * jb->frame_ms;
 	return depth_ms > jb->stats.target_ms + 2 * jb->frame_ms;
 }
 
@@ -271,8 +271,8 @@ static void consume(struct ch_jitterbuf *jb, struct ch_jitterbuf_slot *s)
 }
 
 enum ch_jitterbuf_get_result ch_jitterbuf_get(struct ch_jitterbuf *jb,
-					      uint64_t now_ms,
-					      struct ch_jitterbuf_pkt *out)
+                                              uint64_t now_ms,
+                                              struct ch_jitterbuf_pkt *out)
 {
 	if (jb->state == JB_IDLE)
 		return CH_JITTERBUF_EMPTY;
@@ -299,7 +299,8 @@ enum ch_jitterbuf_get_result ch_jitterbuf_get(struct ch_jitterbuf *jb,
 			}
 			return CH_JITTERBUF_MISSING;
 		}
-		if ((int32_t)(s->ts - jb->cursor_ts) > (int32_t)jb->frame_ts / 2) {
+		if ((int32_t)(s->ts - jb->cursor_ts) >
+		    (int32_t)jb->frame_ts / 2) {
 			/* timestamp gap: silence, then a new talkspurt */
 			jb->state = JB_BUFFERING;
 			jb->buffer_start_ms = s->arrival_ms;
@@ -319,7 +320,7 @@ enum ch_jitterbuf_get_result ch_jitterbuf_get(struct ch_jitterbuf *jb,
 }
 
 bool ch_jitterbuf_peek(const struct ch_jitterbuf *jb,
-		       struct ch_jitterbuf_pkt *out)
+                       struct ch_jitterbuf_pkt *out)
 {
 	if (!jb->started || !queued(jb, jb->next))
 		return false;
@@ -328,7 +329,7 @@ bool ch_jitterbuf_peek(const struct ch_jitterbuf *jb,
 }
 
 void ch_jitterbuf_stats(const struct ch_jitterbuf *jb,
-			struct ch_jitterbuf_stats *st)
+                        struct ch_jitterbuf_stats *st)
 {
 	*st = jb->stats;
 }

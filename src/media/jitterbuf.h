@@ -65,7 +65,7 @@ enum ch_jitterbuf_put_result {
 enum ch_jitterbuf_get_result {
 	CH_JITTERBUF_PACKET = 0, /* decode the packet returned */
 	CH_JITTERBUF_MISSING,    /* a frame is due but missing: conceal it */
-	CH_JITTERBUF_EMPTY,      /* nothing due (buffering or paused): silence */
+	CH_JITTERBUF_EMPTY, /* nothing due (buffering or paused): silence */
 };
 
 /* A packet handed out by get() or peek(). */
@@ -104,17 +104,17 @@ struct ch_jitterbuf_slot {
  * All fields are private: use the functions below.
  */
 struct ch_jitterbuf {
-	uint32_t rate;     /* RTP clock rate */
-	uint32_t frame_ms; /* packet duration */
-	uint32_t frame_ts; /* the same in RTP timestamp units */
-	uint8_t state;     /* idle, buffering, playing */
-	bool started;      /* a stream is under way: highest is valid */
-	bool played_any;   /* last_played is valid */
-	bool probing;      /* probe holds a packet on probation */
-	uint32_t highest;  /* newest extended sequence number */
-	uint32_t next;        /* extended sequence number to play next */
-	uint32_t last_played; /* last one played, concealed or dropped */
-	uint32_t cursor_ts;   /* timestamp due at the next get() */
+	uint32_t rate;            /* RTP clock rate */
+	uint32_t frame_ms;        /* packet duration */
+	uint32_t frame_ts;        /* the same in RTP timestamp units */
+	uint8_t state;            /* idle, buffering, playing */
+	bool started;             /* a stream is under way: highest is valid */
+	bool played_any;          /* last_played is valid */
+	bool probing;             /* probe holds a packet on probation */
+	uint32_t highest;         /* newest extended sequence number */
+	uint32_t next;            /* extended sequence number to play next */
+	uint32_t last_played;     /* last one played, concealed or dropped */
+	uint32_t cursor_ts;       /* timestamp due at the next get() */
 	uint64_t buffer_start_ms; /* arrival that anchors the talkspurt */
 	unsigned underruns;       /* underrun frames in a row */
 	unsigned since_adjust;    /* gets since a frame was dropped */
@@ -134,7 +134,7 @@ struct ch_jitterbuf {
  * or above CH_JITTERBUF_MAX_MS.
  */
 int ch_jitterbuf_init(struct ch_jitterbuf *jb, uint32_t rate,
-		      uint32_t frame_ms);
+                      uint32_t frame_ms);
 
 /*
  * Forgets the stream (queued packets, sequence and timing state, jitter
@@ -150,10 +150,9 @@ void ch_jitterbuf_reset(struct ch_jitterbuf *jb);
  * can be played.
  */
 enum ch_jitterbuf_put_result ch_jitterbuf_put(struct ch_jitterbuf *jb,
-					      uint16_t seq, uint32_t ts,
-					      const uint8_t *payload,
-					      size_t len,
-					      uint64_t arrival_ms);
+                                              uint16_t seq, uint32_t ts,
+                                              const uint8_t *payload,
+                                              size_t len, uint64_t arrival_ms);
 
 /*
  * Takes the next frame at time now_ms. On CH_JITTERBUF_PACKET, *out
@@ -161,8 +160,8 @@ enum ch_jitterbuf_put_result ch_jitterbuf_put(struct ch_jitterbuf *jb,
  * put(), get() or reset() on jb. On the other results *out is untouched.
  */
 enum ch_jitterbuf_get_result ch_jitterbuf_get(struct ch_jitterbuf *jb,
-					      uint64_t now_ms,
-					      struct ch_jitterbuf_pkt *out);
+                                              uint64_t now_ms,
+                                              struct ch_jitterbuf_pkt *out);
 
 /*
  * Shows, without taking it, the packet the next get() would play if it is
@@ -171,11 +170,11 @@ enum ch_jitterbuf_get_result ch_jitterbuf_get(struct ch_jitterbuf *jb,
  * *out (same lifetime as get()), or false.
  */
 bool ch_jitterbuf_peek(const struct ch_jitterbuf *jb,
-		       struct ch_jitterbuf_pkt *out);
+                       struct ch_jitterbuf_pkt *out);
 
 /* Counters, jitter and target delay. */
 void ch_jitterbuf_stats(const struct ch_jitterbuf *jb,
-			struct ch_jitterbuf_stats *st);
+                        struct ch_jitterbuf_stats *st);
 
 /* Interarrival jitter in timestamp units, as RTCP reports carry it. */
 uint32_t ch_jitterbuf_jitter_ts(const struct ch_jitterbuf *jb);

@@ -41,14 +41,14 @@ void ch_mixer_set_extra_gain(struct ch_mixer *m, int32_t gain_q14)
 }
 
 static void add_frame(int32_t *restrict sum, const int16_t *restrict in,
-		      size_t n)
+                      size_t n)
 {
 	for (size_t j = 0; j < n; j++)
 		sum[j] += in[j];
 }
 
 static void add_extra(int32_t *restrict sum, const int16_t *restrict in,
-		      size_t n, int32_t gain)
+                      size_t n, int32_t gain)
 {
 	if (gain == CH_MIXER_GAIN_UNITY) {
 		add_frame(sum, in, n);
@@ -60,7 +60,7 @@ static void add_extra(int32_t *restrict sum, const int16_t *restrict in,
 }
 
 int ch_mixer_mix(struct ch_mixer *m, const int16_t *const *in, size_t nlegs,
-		 const int16_t *extra)
+                 const int16_t *extra)
 {
 	size_t n = m->frame;
 	int rc = 0;

@@ -45,14 +45,14 @@
  * use the functions below.
  */
 struct ch_mixer {
-	size_t frame;                          /* samples per tick */
-	size_t nlegs;                          /* legs of the last tick */
-	size_t ncontrib;                       /* contributors last tick */
-	int32_t extra_gain;                    /* Q14 */
-	bool have_extra;                       /* extra source last tick */
-	const int16_t *in[CH_MIXER_MAX_LEGS];  /* last tick's inputs */
-	int32_t sum[CH_MIXER_MAX_FRAME];       /* contributors + extra */
-	int16_t full[CH_MIXER_MAX_FRAME];      /* sum saturated */
+	size_t frame;                         /* samples per tick */
+	size_t nlegs;                         /* legs of the last tick */
+	size_t ncontrib;                      /* contributors last tick */
+	int32_t extra_gain;                   /* Q14 */
+	bool have_extra;                      /* extra source last tick */
+	const int16_t *in[CH_MIXER_MAX_LEGS]; /* last tick's inputs */
+	int32_t sum[CH_MIXER_MAX_FRAME];      /* contributors + extra */
+	int16_t full[CH_MIXER_MAX_FRAME];     /* sum saturated */
 };
 
 /*
@@ -76,7 +76,7 @@ void ch_mixer_set_extra_gain(struct ch_mixer *m, int32_t gain_q14);
  * with nlegs > 0 (the tick is then mixed with no legs).
  */
 int ch_mixer_mix(struct ch_mixer *m, const int16_t *const *in, size_t nlegs,
-		 const int16_t *extra);
+                 const int16_t *extra);
 
 /*
  * The full mix of the last tick (every contributor and the extra source,

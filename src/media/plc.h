@@ -23,8 +23,8 @@
  * not thread-safe. Caller-provided storage, nothing to free. Fields private.
  */
 struct ch_plc {
-	size_t frame;                  /* samples per frame */
-	unsigned lost;                 /* concealed frames in a row */
+	size_t frame;                   /* samples per frame */
+	unsigned lost;                  /* concealed frames in a row */
 	int16_t last[CH_PLC_MAX_FRAME]; /* last good frame */
 };
 

@@ -24,7 +24,7 @@ static int rate_ok(uint32_t rate)
 }
 
 int ch_resample_init(struct ch_resample *rs, uint32_t in_rate,
-		     uint32_t out_rate, int quality)
+                     uint32_t out_rate, int quality)
 {
 	int err = 0;
 
@@ -45,7 +45,7 @@ int ch_resample_init(struct ch_resample *rs, uint32_t in_rate,
 			speex_resampler_destroy(rs->st);
 		memset(rs, 0, sizeof(*rs));
 		return err == RESAMPLER_ERR_ALLOC_FAILED || err == 0 ? -ENOMEM
-								    : -EINVAL;
+		                                                     : -EINVAL;
 	}
 	/*
 	 * No speex_resampler_skip_zeros(): the leading zeros cost a few ms of
@@ -67,12 +67,11 @@ size_t ch_resample_out_len(const struct ch_resample *rs, size_t in_n)
 	if (rs->in_rate == 0)
 		return 0;
 	return (size_t)(((uint64_t)in_n * rs->out_rate + rs->in_rate - 1) /
-			rs->in_rate);
+	                rs->in_rate);
 }
 
-int ch_resample_process(struct ch_resample *rs, const int16_t *in,
-			size_t in_n, int16_t *out, size_t out_cap,
-			size_t *out_n)
+int ch_resample_process(struct ch_resample *rs, const int16_t *in, size_t in_n,
+                        int16_t *out, size_t out_cap, size_t *out_n)
 {
 	*out_n = 0;
 	if (rs->in_rate == 0)

@@ -39,7 +39,7 @@ struct ch_resample {
  * holds nothing to free.
  */
 int ch_resample_init(struct ch_resample *rs, uint32_t in_rate,
-		     uint32_t out_rate, int quality);
+                     uint32_t out_rate, int quality);
 
 /* Frees the filter state; rs may then be initialised again. Idempotent. */
 void ch_resample_destroy(struct ch_resample *rs);
@@ -56,9 +56,8 @@ size_t ch_resample_out_len(const struct ch_resample *rs, size_t in_n);
  * initialised; -ENOSPC if out_cap is below ch_resample_out_len() (nothing is
  * consumed); -EIO if speexdsp fails.
  */
-int ch_resample_process(struct ch_resample *rs, const int16_t *in,
-			size_t in_n, int16_t *out, size_t out_cap,
-			size_t *out_n);
+int ch_resample_process(struct ch_resample *rs, const int16_t *in, size_t in_n,
+                        int16_t *out, size_t out_cap, size_t *out_n);
 
 /* Forgets the filter history, as for a new stream. */
 void ch_resample_reset(struct ch_resample *rs);

@@ -29,7 +29,7 @@ static uint64_t thr_q8(int dbov)
 }
 
 int ch_talkdetect_init(struct ch_talkdetect *td, uint32_t rate,
-		       const struct ch_talkdetect_cfg *cfg)
+                       const struct ch_talkdetect_cfg *cfg)
 {
 	struct ch_talkdetect_cfg def;
 
@@ -83,7 +83,7 @@ int ch_talkdetect_dbov(const int16_t *pcm, size_t n)
 }
 
 enum ch_talkdetect_change ch_talkdetect_frame(struct ch_talkdetect *td,
-					      const int16_t *pcm, size_t n)
+                                              const int16_t *pcm, size_t n)
 {
 	uint64_t sumsq = pcm ? sum_squares(pcm, n) : 0;
 	uint64_t e = sumsq * 256;

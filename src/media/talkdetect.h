@@ -37,15 +37,15 @@ enum ch_talkdetect_change {
  * thread-safe. Caller-provided storage, nothing to free. Fields are private.
  */
 struct ch_talkdetect {
-	uint32_t rate;         /* samples per second */
-	uint64_t on_thr;       /* on_dbov as a sum of squares per sample */
-	uint64_t off_thr;      /* off_dbov, same unit */
-	uint64_t on_hold;      /* on_ms in samples */
-	uint64_t off_hold;     /* off_ms in samples */
-	uint64_t above;        /* samples in a row at or above on_thr */
-	uint64_t below;        /* samples in a row below off_thr */
+	uint32_t rate;     /* samples per second */
+	uint64_t on_thr;   /* on_dbov as a sum of squares per sample */
+	uint64_t off_thr;  /* off_dbov, same unit */
+	uint64_t on_hold;  /* on_ms in samples */
+	uint64_t off_hold; /* off_ms in samples */
+	uint64_t above;    /* samples in a row at or above on_thr */
+	uint64_t below;    /* samples in a row below off_thr */
 	bool talking;
-	int level_dbov;        /* level of the last frame */
+	int level_dbov; /* level of the last frame */
 };
 
 /* Fills cfg with the defaults: on -40 dBov for 60 ms, off -50 dBov 600 ms. */
@@ -58,7 +58,7 @@ void ch_talkdetect_cfg_default(struct ch_talkdetect_cfg *cfg);
  * time is negative (td is then unusable).
  */
 int ch_talkdetect_init(struct ch_talkdetect *td, uint32_t rate,
-		       const struct ch_talkdetect_cfg *cfg);
+                       const struct ch_talkdetect_cfg *cfg);
 
 /*
  * Feeds one frame of n samples (any n; usually one 20 ms tick). pcm NULL or
@@ -66,7 +66,7 @@ int ch_talkdetect_init(struct ch_talkdetect *td, uint32_t rate,
  * stopped talking with this frame.
  */
 enum ch_talkdetect_change ch_talkdetect_frame(struct ch_talkdetect *td,
-					      const int16_t *pcm, size_t n);
+                                              const int16_t *pcm, size_t n);
 
 /* True while the leg is talking. */
 bool ch_talkdetect_talking(const struct ch_talkdetect *td);

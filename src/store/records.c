@@ -115,3 +115,29 @@ int ch_conferencecall_status_parse(const char *s,
 	*st = (enum ch_conferencecall_status)i;
 	return 0;
 }
+
+void ch_call_clear(struct ch_call *c)
+{
+	if (!c)
+		return;
+	free(c->source);
+	free(c->destination);
+	memset(c, 0, sizeof(*c));
+}
+
+static const char *const call_status_names[] = {
+	"dialing", "ringing", "progressing", "terminating", "hangup"};
+
+const char *ch_call_status_str(enum ch_call_status s)
+{
+	return (unsigned)s < 5 ? call_status_names[s] : "";
+}
+
+int ch_call_status_parse(const char *s, enum ch_call_status *st)
+{
+	int i = parse_enum(s, call_status_names, 5);
+	if (i < 0)
+		return -1;
+	*st = (enum ch_call_status)i;
+	return 0;
+}

@@ -83,6 +83,35 @@ struct ch_conferencecall {
 	int64_t tm_create, tm_update, tm_delete;
 };
 
+enum ch_call_status {
+	CH_CALL_DIALING = 0,
+	CH_CALL_RINGING,
+	CH_CALL_PROGRESSING,
+	CH_CALL_TERMINATING,
+	CH_CALL_HANGUP,
+};
+
+/* One leg of media: a SIP (or later WebRTC) call. */
+struct ch_call {
+	char id[CH_UUID_LEN];
+	char customer_id[CH_UUID_LEN];
+	char direction[16];     /* incoming|outgoing */
+	char *source;           /* owned JSON object text {"type","target"} */
+	char *destination;      /* owned JSON object text {"type","target"} */
+	char transport[16];     /* sip|webrtc */
+	char codec[16];         /* negotiated codec name, "" before */
+	enum ch_call_status status;
+	char hangup_reason[16]; /* "" while up */
+	char conference_id[CH_UUID_LEN];     /* conference joined or nil */
+	char conferencecall_id[CH_UUID_LEN]; /* participant or nil */
+	char sip_call_id[128];
+	int64_t tm_create, tm_update, tm_delete;
+};
+
+void ch_call_clear(struct ch_call *c);
+const char *ch_call_status_str(enum ch_call_status s);
+int ch_call_status_parse(const char *s, enum ch_call_status *st);
+
 /* One outbox entry. seq orders all events of the store. */
 struct ch_event_rec {
 	int64_t seq;

@@ -29,6 +29,7 @@ typedef int(ch_store_customer_h)(const struct ch_customer *c, void *arg);
 typedef int(ch_store_conference_h)(const struct ch_conference *c, void *arg);
 typedef int(ch_store_conferencecall_h)(const struct ch_conferencecall *cc,
 				       void *arg);
+typedef int(ch_store_call_h)(const struct ch_call *c, void *arg);
 typedef int(ch_store_event_h)(const struct ch_event_rec *e, void *arg);
 
 struct ch_store_ops {
@@ -78,6 +79,18 @@ struct ch_store_ops {
 					   const char *conference_id,
 					   ch_store_conferencecall_h *h,
 					   void *arg);
+
+	int (*call_insert)(struct ch_store *st, const struct ch_call *c);
+	int (*call_update)(struct ch_store *st, const struct ch_call *c);
+	int (*call_get)(struct ch_store *st, const char *id,
+			const char *customer_id, struct ch_call *out);
+	/* Newest first. */
+	int (*call_list)(struct ch_store *st, const char *customer_id,
+			 int64_t before_us, unsigned limit, ch_store_call_h *h,
+			 void *arg);
+	/* Calls not hung up (crash recovery). */
+	int (*call_list_live)(struct ch_store *st, ch_store_call_h *h,
+			      void *arg);
 
 	/* Appends to the outbox; fills e->seq. */
 	int (*event_append)(struct ch_store *st, struct ch_event_rec *e);

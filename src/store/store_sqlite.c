@@ -43,6 +43,12 @@ enum stmt_id {
 	S_CC_LIST,
 	S_CC_LIST_CONF,
 	S_CC_PRESENT,
+	S_CALL_INS,
+	S_CALL_UPD,
+	S_CALL_GET,
+	S_CALL_GET_CUST,
+	S_CALL_LIST,
+	S_CALL_LIVE,
 	S_EV_INS,
 	S_EV_AFTER,
 	S_CUR_GET,
@@ -62,6 +68,10 @@ enum stmt_id {
 	"tm_create, tm_update, tm_delete"
 #define CUST_COLS                                                              \
 	"id, name, token, webhook_uri, webhook_secret, tm_create"
+#define CALL_COLS                                                              \
+	"id, customer_id, direction, source, destination, transport, codec, "  \
+	"status, hangup_reason, conference_id, conferencecall_id, "            \
+	"sip_call_id, tm_create, tm_update, tm_delete"
 #define EV_COLS "seq, id, customer_id, conference_id, type, payload, tm_create"
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -113,6 +123,21 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_CC_PRESENT] = "SELECT " CC_COLS
 			 " FROM conferencecalls WHERE conference_id = ? AND "
 			 "status != 'leaved' ORDER BY tm_create",
+	[S_CALL_INS] = "INSERT INTO calls (" CALL_COLS
+		       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_CALL_UPD] = "UPDATE calls SET customer_id=?2, direction=?3, "
+		       "source=?4, destination=?5, transport=?6, codec=?7, "
+		       "status=?8, hangup_reason=?9, conference_id=?10, "
+		       "conferencecall_id=?11, sip_call_id=?12, tm_create=?13, "
+		       "tm_update=?14, tm_delete=?15 WHERE id=?1",
+	[S_CALL_GET] = "SELECT " CALL_COLS " FROM calls WHERE id = ?",
+	[S_CALL_GET_CUST] = "SELECT " CALL_COLS
+			    " FROM calls WHERE id = ? AND customer_id = ?",
+	[S_CALL_LIST] = "SELECT " CALL_COLS
+			" FROM calls WHERE customer_id = ? AND tm_create < ? "
+			"ORDER BY tm_create DESC LIMIT ?",
+	[S_CALL_LIVE] = "SELECT " CALL_COLS
+			" FROM calls WHERE status != 'hangup'",
 	[S_EV_INS] = "INSERT INTO events (id, customer_id, conference_id, "
 		     "type, payload, tm_create) VALUES (?,?,?,?,?,?)",
 	[S_EV_AFTER] = "SELECT " EV_COLS " FROM events WHERE customer_id = ? "
@@ -528,6 +553,123 @@ static int sq_cc_list_present(struct ch_store *st, const char *conference_id,
 	return cc_each(s, q, h, arg);
 }
 
+/* ---- calls ---- */
+
+static void call_bind(sqlite3_stmt *q, const struct ch_call *c)
+{
+	bind_text(q, 1, c->id);
+	bind_text(q, 2, c->customer_id);
+	bind_text(q, 3, c->direction);
+	bind_text(q, 4, c->source ? c->source : "{}");
+	bind_text(q, 5, c->destination ? c->destination : "{}");
+	bind_text(q, 6, c->transport);
+	bind_text(q, 7, c->codec);
+	bind_text(q, 8, ch_call_status_str(c->status));
+	bind_text(q, 9, c->hangup_reason);
+	bind_text(q, 10, c->conference_id);
+	bind_text(q, 11, c->conferencecall_id);
+	bind_text(q, 12, c->sip_call_id);
+	sqlite3_bind_int64(q, 13, c->tm_create);
+	sqlite3_bind_int64(q, 14, c->tm_update);
+	sqlite3_bind_int64(q, 15, c->tm_delete);
+}
+
+static void call_read(sqlite3_stmt *q, struct ch_call *c)
+{
+	memset(c, 0, sizeof(*c));
+	col_copy(q, 0, c->id, sizeof(c->id));
+	col_copy(q, 1, c->customer_id, sizeof(c->customer_id));
+	col_copy(q, 2, c->direction, sizeof(c->direction));
+	c->source = col_dup(q, 3);
+	c->destination = col_dup(q, 4);
+	col_copy(q, 5, c->transport, sizeof(c->transport));
+	col_copy(q, 6, c->codec, sizeof(c->codec));
+	(void)ch_call_status_parse((const char *)sqlite3_column_text(q, 7),
+				   &c->status);
+	col_copy(q, 8, c->hangup_reason, sizeof(c->hangup_reason));
+	col_copy(q, 9, c->conference_id, sizeof(c->conference_id));
+	col_copy(q, 10, c->conferencecall_id, sizeof(c->conferencecall_id));
+	col_copy(q, 11, c->sip_call_id, sizeof(c->sip_call_id));
+	c->tm_create = sqlite3_column_int64(q, 12);
+	c->tm_update = sqlite3_column_int64(q, 13);
+	c->tm_delete = sqlite3_column_int64(q, 14);
+}
+
+static int sq_call_insert(struct ch_store *st, const struct ch_call *c)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CALL_INS);
+	call_bind(q, c);
+	return step_done(s, q, "call insert");
+}
+
+static int sq_call_update(struct ch_store *st, const struct ch_call *c)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CALL_UPD);
+	call_bind(q, c);
+	int err = step_done(s, q, "call update");
+	if (!err && sqlite3_changes(s->db) == 0)
+		err = ENOENT;
+	return err;
+}
+
+static int sq_call_get(struct ch_store *st, const char *id,
+		       const char *customer_id, struct ch_call *out)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q =
+		stmt_get(s, customer_id ? S_CALL_GET_CUST : S_CALL_GET);
+	int rc, err = 0;
+	bind_text(q, 1, id);
+	if (customer_id)
+		bind_text(q, 2, customer_id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		call_read(q, out);
+	else if (rc == SQLITE_DONE)
+		err = ENOENT;
+	else
+		err = db_fail(s, "call get");
+	sqlite3_reset(q);
+	return err;
+}
+
+static int call_each(struct store_sqlite *s, sqlite3_stmt *q,
+		     ch_store_call_h *h, void *arg)
+{
+	struct ch_call c;
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		call_read(q, &c);
+		stop = h(&c, arg);
+		ch_call_clear(&c);
+	}
+	sqlite3_reset(q);
+	if (!stop && rc != SQLITE_DONE)
+		return db_fail(s, "call list");
+	return 0;
+}
+
+static int sq_call_list(struct ch_store *st, const char *customer_id,
+			int64_t before_us, unsigned limit, ch_store_call_h *h,
+			void *arg)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CALL_LIST);
+	bind_text(q, 1, customer_id);
+	sqlite3_bind_int64(q, 2, before_us);
+	sqlite3_bind_int(q, 3, (int)limit);
+	return call_each(s, q, h, arg);
+}
+
+static int sq_call_list_live(struct ch_store *st, ch_store_call_h *h,
+			     void *arg)
+{
+	struct store_sqlite *s = self(st);
+	return call_each(s, stmt_get(s, S_CALL_LIVE), h, arg);
+}
+
 /* ---- events ---- */
 
 static int sq_event_append(struct ch_store *st, struct ch_event_rec *e)
@@ -634,6 +776,11 @@ static const struct ch_store_ops sqlite_ops = {
 	.conferencecall_get = sq_cc_get,
 	.conferencecall_list = sq_cc_list,
 	.conferencecall_list_present = sq_cc_list_present,
+	.call_insert = sq_call_insert,
+	.call_update = sq_call_update,
+	.call_get = sq_call_get,
+	.call_list = sq_call_list,
+	.call_list_live = sq_call_list_live,
 	.event_append = sq_event_append,
 	.event_list_after = sq_event_list_after,
 	.webhook_cursor_get = sq_cursor_get,

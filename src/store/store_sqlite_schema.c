@@ -50,6 +50,18 @@ static const char *const migrations[] = {
 	"CREATE INDEX events_by_customer ON events (customer_id, seq);"
 	"CREATE TABLE webhook_cursors ("
 	" customer_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);",
+	/* 2: calls */
+	"CREATE TABLE calls ("
+	" id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
+	" direction TEXT NOT NULL, source TEXT NOT NULL,"
+	" destination TEXT NOT NULL, transport TEXT NOT NULL,"
+	" codec TEXT NOT NULL, status TEXT NOT NULL,"
+	" hangup_reason TEXT NOT NULL, conference_id TEXT NOT NULL,"
+	" conferencecall_id TEXT NOT NULL, sip_call_id TEXT NOT NULL,"
+	" tm_create INTEGER NOT NULL, tm_update INTEGER NOT NULL,"
+	" tm_delete INTEGER NOT NULL);"
+	"CREATE INDEX calls_by_customer ON calls (customer_id, tm_create DESC);"
+	"CREATE INDEX calls_live ON calls (status) WHERE status != 'hangup';",
 };
 
 static int exec(sqlite3 *db, const char *sql)

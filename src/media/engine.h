@@ -1,0 +1,114 @@
+/*
+ * engine.h: the media engine: worker threads that own rooms and legs and
+ * run the 20 ms mixing loop, and the control-thread API that drives them.
+ *
+ * Threads: N media workers (default one per core), each with its own
+ * epoll set, a 20 ms timerfd, and the rooms assigned to it. A room and its
+ * legs are owned by exactly one worker; the hot path (RTP in, jitter
+ * buffer, decode, resample, talk detection, mix, shared encode, RTP out,
+ * RTCP) takes no lock, allocates nothing and touches no disk.
+ *
+ * Every function in this header is called on the control thread only.
+ * Commands reach a worker through a single-producer/single-consumer ring
+ * and an eventfd; events come back the same way and are delivered to the
+ * handlers below on the control thread (the libre main loop).
+ *
+ * Ids: rooms and legs are named by small integers chosen by the engine.
+ * Errors: 0 or an errno value (ENOSPC: no free RTP port or slot; ENOENT:
+ * unknown id; EINVAL: bad parameter).
+ */
+#ifndef CH_MEDIA_ENGINE_H
+#define CH_MEDIA_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sa;
+struct ch_media_engine;
+
+enum ch_media_codec {
+	CH_CODEC_PCMU = 0, /* 8 kHz, PT 0 */
+	CH_CODEC_PCMA,     /* 8 kHz, PT 8 */
+	CH_CODEC_G722,     /* 16 kHz audio, 8 kHz RTP clock, PT 9 */
+	CH_CODEC_OPUS,     /* 48 kHz, dynamic PT, "opus/48000/2" */
+	CH_CODEC_COUNT
+};
+
+/* What a leg sends and receives (SDP direction from the room's side). */
+enum ch_media_dir {
+	CH_DIR_SENDRECV = 0,
+	CH_DIR_SENDONLY, /* room sends, does not take the leg's audio */
+	CH_DIR_RECVONLY, /* room takes audio, sends nothing */
+	CH_DIR_INACTIVE,
+};
+
+/* Negotiated media of one leg (from SDP offer/answer). */
+struct ch_media_leg_params {
+	enum ch_media_codec codec;
+	uint8_t pt;   /* payload type of codec */
+	int telev_pt; /* telephone-event PT, -1 if none */
+	enum ch_media_dir dir;
+	struct sa *remote; /* remote RTP address (borrowed; copied) */
+	bool rtcp_mux;
+};
+
+/* A snapshot of one leg's counters (read without locks: each counter is
+ * written by its worker with relaxed atomics). */
+struct ch_media_leg_stats {
+	enum ch_media_codec codec;
+	uint64_t packets_in, packets_out;
+	uint64_t lost;    /* by sequence gaps, RFC 3550 style */
+	double jitter_ms; /* RFC 3550 interarrival jitter */
+	int level;        /* 0..100, last frame's loudness */
+	bool talking;
+	uint64_t last_rx_ms; /* monotonic ms of the last RTP packet, 0 none */
+};
+
+/* Events, delivered on the control thread. */
+struct ch_media_handlers {
+	/* talk detection changed for a leg */
+	void (*talking)(void *arg, uint32_t leg, bool talking);
+	/* no RTP from the leg for rtp_timeout_ms (reported once per silence
+	 * stretch; a new packet re-arms it) */
+	void (*rtp_timeout)(void *arg, uint32_t leg);
+};
+
+struct ch_media_config {
+	unsigned workers;        /* 0: one per core */
+	uint16_t rtp_lo, rtp_hi; /* RTP port range (even ports used) */
+	const char *bind_ip;     /* local address for RTP sockets */
+	unsigned rtp_timeout_ms; /* default 10000 */
+};
+
+/* Starts the workers. h (copied) and arg receive events. */
+int ch_media_engine_alloc(struct ch_media_engine **engp,
+                          const struct ch_media_config *cfg,
+                          const struct ch_media_handlers *h, void *arg);
+/* Stops and joins the workers, closes every socket, frees; NULL-safe. */
+void ch_media_engine_free(struct ch_media_engine *eng);
+
+/* Creates a room on the least loaded worker. */
+int ch_media_room_create(struct ch_media_engine *eng, uint32_t *room);
+/* Destroys a room and every leg still in it. */
+void ch_media_room_destroy(struct ch_media_engine *eng, uint32_t room);
+
+/* Reserves an RTP (+RTCP) port pair and binds it, so the caller can write
+ * the local address into SDP before media starts; *local gets it. The
+ * leg hears and is heard in room only after ch_media_leg_start. */
+int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
+                       uint32_t *leg, struct sa *local);
+/* Sets the negotiated media and starts the leg (again on a re-INVITE:
+ * new remote address, direction or codec). */
+int ch_media_leg_start(struct ch_media_engine *eng, uint32_t leg,
+                       const struct ch_media_leg_params *p);
+/* Muted: the leg still hears the room, the room stops hearing it. */
+int ch_media_leg_mute(struct ch_media_engine *eng, uint32_t leg, bool muted);
+/* Removes the leg from its room and closes its sockets. */
+void ch_media_leg_free(struct ch_media_engine *eng, uint32_t leg);
+int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
+                       struct ch_media_leg_stats *out);
+
+/* Codec names as in SDP rtpmap ("PCMU", "PCMA", "G722", "opus"). */
+const char *ch_media_codec_name(enum ch_media_codec c);
+
+#endif
