@@ -14,7 +14,7 @@
 
 static void reply_cc(struct ch_api_req *r, const struct ch_conferencecall *cc)
 {
-	ch_api_ok(r, ch_json_map_conferencecall(cc, NULL));
+	ch_api_ok(r, ch_conferencecall_to_json(r->api->core, cc));
 }
 
 void ch_api_conferencecall_get(struct ch_api_req *r)

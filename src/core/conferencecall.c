@@ -190,6 +190,12 @@ void ch_conferencecall_flush_deferred(struct ch_core *core)
 
 int ch_conferencecall_remove(struct ch_core *core, const char *id)
 {
+	return ch_conferencecall_remove_reason(core, id, CH_LEAVE_REMOVED);
+}
+
+int ch_conferencecall_remove_reason(struct ch_core *core, const char *id,
+				    const char *reason)
+{
 	struct ch_conferencecall cc;
 	int err = ch_conferencecall_get(core, NULL, id, &cc);
 	if (err)
@@ -197,11 +203,11 @@ int ch_conferencecall_remove(struct ch_core *core, const char *id)
 	if (cc.status > CH_CONFERENCECALL_JOINED)
 		return 0;
 	cc.status = CH_CONFERENCECALL_LEAVING;
-	snprintf(cc.leave_reason, sizeof(cc.leave_reason), CH_LEAVE_REMOVED);
+	snprintf(cc.leave_reason, sizeof(cc.leave_reason), "%s", reason);
 	err = save(core, &cc, NULL, false);
 	if (err)
 		return err;
-	ch_log_info("core", "participant %s removed", cc.id);
+	ch_log_info("core", "participant %s removed (%s)", cc.id, reason);
 	if (core->media && core->media->participant_hangup) {
 		core->media->participant_hangup(core->media_arg, &cc);
 		return 0;
@@ -304,4 +310,38 @@ int ch_conferencecall_mute(struct ch_core *core, const char *customer_id,
 	}
 	*out = cc;
 	return 0;
+}
+
+void ch_conferencecall_talking(struct ch_core *core, const char *id,
+			       bool talking)
+{
+	struct ch_conferencecall cc;
+	if (ch_conferencecall_get(core, NULL, id, &cc) ||
+	    cc.status > CH_CONFERENCECALL_JOINED)
+		return;
+	json_t *f = json_object();
+	if (!f)
+		return;
+	json_object_set_new(f, "session_uuid", json_string(cc.id));
+	json_object_set_new(f, "caller_id", json_string(cc.caller_id));
+	json_object_set_new(f, "talking", json_boolean(talking));
+	if (ch_core_txn_begin(core)) {
+		json_decref(f);
+		return;
+	}
+	if (ch_events_add(core->ev, cc.customer_id, cc.conference_id,
+			  "conference.member.talking", f))
+		ch_core_txn_abort(core);
+	else
+		(void)ch_core_txn_commit(core);
+}
+
+json_t *ch_conferencecall_to_json(struct ch_core *core,
+				  const struct ch_conferencecall *cc)
+{
+	json_t *stats = NULL;
+	if (cc->status <= CH_CONFERENCECALL_JOINED && core->media &&
+	    core->media->participant_stats)
+		stats = core->media->participant_stats(core->media_arg, cc);
+	return ch_json_map_conferencecall(cc, stats);
 }

@@ -10,6 +10,7 @@
 #ifndef CH_CONFERENCECALL_H
 #define CH_CONFERENCECALL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "store/records.h"
@@ -30,6 +31,12 @@ int ch_conferencecall_create(struct ch_core *core, const char *conference_id,
 			     struct ch_conferencecall *out);
 /* Media flows: joining -> joined. */
 int ch_conferencecall_joined(struct ch_core *core, const char *id);
+/* Removes a participant with leave_reason reason (e.g. "orphan"). */
+int ch_conferencecall_remove_reason(struct ch_core *core, const char *id,
+				    const char *reason);
+/* Talk detection changed: conference.member.talking event. */
+void ch_conferencecall_talking(struct ch_core *core, const char *id,
+			       bool talking);
 /* API kick: only from joining/joined (else EBUSY). */
 int ch_conferencecall_kick(struct ch_core *core, const char *customer_id,
 			   const char *id, struct ch_conferencecall *out);
@@ -46,6 +53,11 @@ int ch_conferencecall_mute(struct ch_core *core, const char *customer_id,
 			   struct ch_conferencecall *out);
 int ch_conferencecall_get(struct ch_core *core, const char *customer_id,
 			  const char *id, struct ch_conferencecall *out);
+
+/* The API JSON of a participant, with live media "stats" when its call
+ * has a media leg. NULL on ENOMEM. */
+json_t *ch_conferencecall_to_json(struct ch_core *core,
+				  const struct ch_conferencecall *cc);
 
 /* core-internal: frees pending deferred work. */
 void ch_conferencecall_flush_deferred(struct ch_core *core);

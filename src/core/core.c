@@ -32,6 +32,8 @@ int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
 	snprintf(core->node, sizeof(core->node), "%s", node ? node : "local");
 	list_init(&core->deferred);
 	list_init(&core->call_actions);
+	list_init(&core->health_fails);
+	tmr_init(&core->health_tmr);
 	if (hash_alloc(&core->live, 1024)) {
 		free(core);
 		return ENOMEM;
@@ -99,6 +101,7 @@ void ch_core_free(struct ch_core *core)
 {
 	if (!core)
 		return;
+	ch_core_health_stop(core);
 	hash_apply(core->live, free_h, NULL);
 	mem_deref(core->live);
 	ch_conferencecall_flush_deferred(core);
@@ -233,6 +236,7 @@ int ch_core_start(struct ch_core *core)
 	for (size_t i = 0; i < r.n; i++)
 		ch_conference_clear(&r.v[i]);
 	free(r.v);
+	ch_core_health_start(core);
 	if (!err)
 		ch_log_info("core", "recovered: %zu conferences live, %zu "
 				    "terminated at start",

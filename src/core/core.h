@@ -50,6 +50,10 @@ struct ch_core_media_ops {
 	 * (new reference), or NULL when it has none. */
 	json_t *(*participant_stats)(void *arg,
 				     const struct ch_conferencecall *cc);
+	/* Whether the participant's call is still up (media arriving);
+	 * the health check removes one that is not (reason orphan). */
+	bool (*participant_alive)(void *arg,
+				  const struct ch_conferencecall *cc);
 };
 
 /* Creates the core over an open store and event hub (both borrowed, they

@@ -31,12 +31,17 @@ struct ch_core {
 	char node[64];
 	struct list deferred; /* struct deferred_left, see conferencecall.c */
 	struct list call_actions; /* struct call_actions, see call.c */
+	struct tmr health_tmr;
+	struct list health_fails; /* struct health_fail, see health.c */
 };
 
 struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);
 struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id);
 void ch_core_live_remove(struct ch_core *core, const char *id);
 
+/* health.c */
+void ch_core_health_start(struct ch_core *core);
+void ch_core_health_stop(struct ch_core *core);
 /* core-internal: frees pending call actions (call.c). */
 void ch_call_flush_actions(struct ch_core *core);
 

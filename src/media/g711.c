@@ -6,7 +6,10 @@
  * of 33, A-law a 13-bit magnitude without bias and with a linear first
  * segment. Encoding indexes the tables with the top 14 (mu-law) or 13 (A-law)
  * bits of the 16-bit sample, which is exactly what G.711 sees, so a table
- * lookup gives the same code as the segment algorithm.
+ * lookup gives the same code as the segment algorithm. Negative samples
+ * take their magnitude as one's complement (-x - 1), so both laws quantise
+ * symmetrically about -1/2: x and -x - 1 get codes of opposite sign and
+ * equal magnitude.
  */
 #include "media/g711.h"
 
@@ -36,7 +39,7 @@ static uint8_t ulaw_encode14(int x)
 	int mag = x;
 	if (x < 0) {
 		neg = 0x80;
-		mag = -x;
+		mag = -x - 1; /* as A-law: symmetric about -1/2 */
 	}
 	if (mag > ULAW_CLIP)
 		mag = ULAW_CLIP;

@@ -23,6 +23,8 @@ void ch_config_defaults(struct ch_config *cfg)
 	cfg->log_level = CH_LOG_INFO;
 	snprintf(cfg->node_name, sizeof(cfg->node_name), "local");
 	cfg->webhook_timeout_ms = 10000;
+	cfg->media_workers = 0;
+	cfg->dial_timeout_s = 30;
 }
 
 static int parse_u(const char *s, unsigned long max, unsigned long *out)
@@ -147,6 +149,19 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 			return -1;
 		}
 		cfg->webhook_timeout_ms = (unsigned)a;
+	} else if (!strcmp(key, "media-workers")) {
+		if (parse_u(value, 64, &a)) {
+			snprintf(err, errlen, "media-workers: 0 (one per core) "
+					      "to 64");
+			return -1;
+		}
+		cfg->media_workers = (unsigned)a;
+	} else if (!strcmp(key, "dial-timeout")) {
+		if (parse_u(value, 600, &a) || a < 1) {
+			snprintf(err, errlen, "dial-timeout: 1 to 600 seconds");
+			return -1;
+		}
+		cfg->dial_timeout_s = (unsigned)a;
 	} else {
 		snprintf(err, errlen, "unknown setting \"%s\"", key);
 		return -1;

@@ -4,7 +4,8 @@
  *
  * Config file: one "key = value" per line, '#' starts a comment; keys are
  * the long flag names without "--": data-dir, http, sip, rtp-ports,
- * public-ip, log-level, node-name, webhook-timeout-ms.
+ * public-ip, log-level, node-name, webhook-timeout-ms, media-workers,
+ * dial-timeout.
  *
  * Not thread-safe; filled once at start on the main thread, read-only
  * after.
@@ -29,6 +30,8 @@ struct ch_config {
 	enum ch_log_level log_level;
 	char node_name[64];
 	unsigned webhook_timeout_ms;
+	unsigned media_workers;  /* 0: one per core */
+	unsigned dial_timeout_s; /* dial-out ring time */
 };
 
 /* Fills the built-in defaults. */

@@ -1,0 +1,42 @@
+/*
+ * sip.h: the SIP user agent of Chorus (libre sip + sipsess over UDP and
+ * TCP): dial-in (INVITE sip:{conference_id}@host joins that conference),
+ * dial-out (POST /calls), and the bridge that gives the core its media
+ * layer (rooms, legs, hang-up, mute) on top of the media engine.
+ *
+ * Threading: control thread only.
+ */
+#ifndef CH_SIP_H
+#define CH_SIP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sa;
+struct ch_core;
+struct ch_media_engine;
+struct ch_sip;
+
+struct ch_sip_config {
+	const struct sa *laddr;  /* SIP listen address (UDP and TCP) */
+	const char *public_ip;   /* address written in SDP/Contact, or NULL */
+	unsigned dial_timeout_s; /* default ring time of a dial-out */
+};
+
+/* Starts SIP on cfg->laddr and attaches itself to the core as its media
+ * layer (ch_core_set_media). eng is borrowed. Returns 0, EADDRINUSE or
+ * another errno. */
+int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
+		 struct ch_media_engine *eng, const struct ch_sip_config *cfg);
+/* Hangs up every call (BYE), stops SIP and frees; NULL-safe. */
+void ch_sip_free(struct ch_sip *s);
+/* Hangs every call up (BYE/CANCEL) and refuses new ones; for a graceful
+ * shutdown, run the loop a moment afterwards so the requests leave. */
+void ch_sip_hangup_all(struct ch_sip *s);
+/* Media engine events for a leg (wired by the daemon). */
+void ch_sip_talking(struct ch_sip *s, uint32_t leg, bool talking);
+void ch_sip_rtp_timeout(struct ch_sip *s, uint32_t leg);
+/* The bound SIP address (UDP). */
+int ch_sip_local(const struct ch_sip *s, struct sa *out);
+
+#endif

@@ -1,0 +1,413 @@
+/*
+ * sip_call.c: one SIP call: dial-in acceptance, dial-out, offer/answer
+ * (re-INVITE for hold and new media addresses), hang-up and the mapping of
+ * SIP outcomes to the call's hangup_reason.
+ */
+#include "sip/sip_int.h"
+#include "core/call.h"
+#include "core/conference.h"
+#include "core/conferencecall.h"
+#include "core/core.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#include <jansson.h>
+#include <errno.h>
+#include <string.h>
+
+#define ALLOW_HDR "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
+
+static void call_destructor(void *arg)
+{
+	struct ch_sip_call *c = arg;
+	tmr_cancel(&c->tmr);
+	list_unlink(&c->le);
+	mem_deref(c->sess);
+	mem_deref(c->sdp);
+}
+
+int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
+		      const char *conference_id)
+{
+	struct ch_sip_call *c = mem_zalloc(sizeof(*c), call_destructor);
+	uint32_t room;
+	struct sa local;
+	int err;
+	if (!c)
+		return ENOMEM;
+	c->sip = sip;
+	tmr_init(&c->tmr);
+	snprintf(c->conference_id, sizeof(c->conference_id), "%s",
+		 conference_id);
+	memcpy(c->conferencecall_id, CH_UUID_NIL, CH_UUID_LEN);
+	err = ch_sip_room_of(sip, conference_id, &room);
+	if (!err)
+		err = ch_media_leg_alloc(sip->eng, room, &c->leg, &local);
+	if (err) {
+		mem_deref(c);
+		return err;
+	}
+	c->has_leg = true;
+	sa_set_port(&local, sa_port(&local));
+	struct sa maddr = sip->media_addr;
+	sa_set_port(&maddr, sa_port(&local));
+	err = ch_sip_sdp_alloc(&c->sdp, &c->sdpm, &maddr);
+	if (err) {
+		ch_media_leg_free(sip->eng, c->leg);
+		c->has_leg = false;
+		mem_deref(c);
+		return err;
+	}
+	list_append(&sip->calls, &c->le, c);
+	*cp = c;
+	return 0;
+}
+
+struct ch_sip_call *ch_sip_call_find(struct ch_sip *sip, const char *call_id)
+{
+	for (struct le *le = sip->calls.head; le; le = le->next) {
+		struct ch_sip_call *c = le->data;
+		if (!c->ended && !strcmp(c->id, call_id))
+			return c;
+	}
+	return NULL;
+}
+
+struct ch_sip_call *ch_sip_call_by_leg(struct ch_sip *sip, uint32_t leg)
+{
+	for (struct le *le = sip->calls.head; le; le = le->next) {
+		struct ch_sip_call *c = le->data;
+		if (!c->ended && c->has_leg && c->leg == leg)
+			return c;
+	}
+	return NULL;
+}
+
+int ch_sip_call_media_update(struct ch_sip_call *c)
+{
+	struct ch_media_leg_params p;
+	struct sa remote;
+	int err = ch_sip_sdp_choose(c->sdpm, &p, &remote);
+	if (err)
+		return err;
+	snprintf(c->codec, sizeof(c->codec), "%s", ch_media_codec_name(p.codec));
+	return ch_media_leg_start(c->sip->eng, c->leg, &p);
+}
+
+static void free_h(void *arg)
+{
+	mem_deref(arg);
+}
+
+void ch_sip_call_end(struct ch_sip_call *c, const char *reason,
+		     const char *leave_reason)
+{
+	char id[CH_UUID_LEN];
+	if (c->ended)
+		return;
+	c->ended = true;
+	tmr_cancel(&c->tmr);
+	if (c->has_leg) {
+		ch_media_leg_free(c->sip->eng, c->leg);
+		c->has_leg = false;
+	}
+	/* Dropping the session sends BYE (or CANCEL) when still needed; a
+	 * terminated one is dropped on the next loop turn. */
+	memcpy(id, c->id, sizeof(id));
+	tmr_start(&c->tmr, 0, free_h, c);
+	if (id[0])
+		ch_call_ended(c->sip->core, id, reason, leave_reason);
+}
+
+/* ---- session handlers ---- */
+
+static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
+{
+	struct ch_sip_call *c = arg;
+	int err = sdp_decode(c->sdp, msg->mb, true);
+	if (!err)
+		err = ch_sip_call_media_update(c);
+	if (err) {
+		ch_log_warn("sip", "call %s: re-INVITE offer refused", c->id);
+		return err;
+	}
+	ch_log_info("sip", "call %s: media updated (%s)", c->id,
+		    sdp_dir_name(sdp_media_rdir(c->sdpm)));
+	return sdp_encode(descp, c->sdp, false);
+}
+
+static int answer_h(const struct sip_msg *msg, void *arg)
+{
+	struct ch_sip_call *c = arg;
+	int err = sdp_decode(c->sdp, msg->mb, false);
+	if (!err)
+		err = ch_sip_call_media_update(c);
+	if (err)
+		ch_log_warn("sip", "call %s: answer has no codec we take",
+			    c->id);
+	return err;
+}
+
+static void progr_h(const struct sip_msg *msg, void *arg)
+{
+	struct ch_sip_call *c = arg;
+	(void)msg;
+	ch_call_ringing(c->sip->core, c->id);
+}
+
+static void estab_h(const struct sip_msg *msg, void *arg)
+{
+	struct ch_sip_call *c = arg;
+	(void)msg;
+	tmr_cancel(&c->tmr);
+	c->answered = true;
+	ch_log_info("sip", "call %s established (%s)", c->id, c->codec);
+	if (c->outgoing) {
+		/* runs the call's actions: conference_join */
+		ch_call_answered(c->sip->core, c->id, c->codec);
+		return;
+	}
+	ch_call_answered(c->sip->core, c->id, c->codec);
+	(void)ch_conferencecall_joined(c->sip->core, c->conferencecall_id);
+}
+
+static const char *reason_of_response(uint16_t scode)
+{
+	switch (scode) {
+	case 486:
+	case 600:
+		return CH_HANGUP_BUSY;
+	case 408:
+	case 480:
+	case 487:
+		return CH_HANGUP_NOANSWER;
+	case 401:
+	case 403:
+	case 404:
+	case 407:
+	case 484:
+	case 603:
+		return CH_HANGUP_REJECTED;
+	default:
+		return CH_HANGUP_FAILED;
+	}
+}
+
+static void close_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct ch_sip_call *c = arg;
+	const char *reason = CH_HANGUP_NORMAL;
+
+	if (msg && !msg->req && msg->scode >= 300)
+		reason = reason_of_response(msg->scode);
+	else if (err == ETIMEDOUT && !c->answered)
+		reason = c->outgoing ? CH_HANGUP_NOANSWER : CH_HANGUP_FAILED;
+	else if (err && !c->answered)
+		reason = CH_HANGUP_FAILED;
+	ch_log_info("sip", "call %s closed by the far end: %s (%s)", c->id,
+		    reason, err ? strerror(err) : "BYE");
+	ch_sip_call_end(c, reason, "hangup");
+}
+
+/* ---- dial-in ---- */
+
+static int count_h(const struct ch_conferencecall *cc, void *arg)
+{
+	(void)cc;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void reject(struct ch_sip *sip, const struct sip_msg *msg,
+		   uint16_t scode, const char *reason)
+{
+	char ruri[256];
+	pl_strcpy(&msg->ruri, ruri, sizeof(ruri));
+	ch_log_info("sip", "INVITE %s rejected: %u %s", ruri, scode, reason);
+	(void)sip_treply(NULL, sip->sip, msg, scode, reason);
+}
+
+/* Writes the JSON text {"type":"sip","target":uri} into a new string. */
+static char *endpoint_json(const struct pl *uri)
+{
+	char buf[600];
+	if (uri->l >= 512)
+		return NULL;
+	pl_strcpy(uri, buf, sizeof(buf));
+	json_t *o = json_pack("{s:s,s:s}", "type", "sip", "target", buf);
+	char *t = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return t;
+}
+
+void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
+{
+	struct ch_conference conf;
+	struct ch_call call;
+	struct ch_conferencecall cc;
+	struct ch_sip_call *c = NULL;
+	struct mbuf *desc = NULL;
+	char conf_id[CH_UUID_LEN], caller[256], sip_callid[128];
+	char *src = NULL, *dst = NULL;
+	int present = 0, err;
+
+	if (msg->uri.user.l != 36) {
+		reject(sip, msg, 404, "Not Found");
+		return;
+	}
+	pl_strcpy(&msg->uri.user, conf_id, sizeof(conf_id));
+	if (!ch_uuid_valid(conf_id) ||
+	    ch_conference_get(sip->core, NULL, conf_id, &conf)) {
+		reject(sip, msg, 404, "Not Found");
+		return;
+	}
+	if (conf.status != CH_CONFERENCE_PROGRESSING) {
+		ch_conference_clear(&conf);
+		reject(sip, msg, 480, "Temporarily Unavailable");
+		return;
+	}
+	struct ch_store *st = ch_core_store(sip->core);
+	if (conf.max_participants > 0 &&
+	    !st->ops->conferencecall_list_present(st, conf.id, count_h,
+						  &present) &&
+	    present >= conf.max_participants) {
+		ch_conference_clear(&conf);
+		reject(sip, msg, 486, "Busy Here");
+		return;
+	}
+	if (!msg->mb || !mbuf_get_left(msg->mb)) {
+		ch_conference_clear(&conf);
+		reject(sip, msg, 488, "Not Acceptable Here");
+		return;
+	}
+	err = ch_sip_call_alloc(&c, sip, conf.id);
+	if (err) {
+		ch_conference_clear(&conf);
+		reject(sip, msg, 503, "Service Unavailable");
+		return;
+	}
+	err = sdp_decode(c->sdp, msg->mb, true);
+	if (!err)
+		err = ch_sip_call_media_update(c);
+	if (err) {
+		ch_conference_clear(&conf);
+		c->ended = true;
+		if (c->has_leg)
+			ch_media_leg_free(sip->eng, c->leg);
+		c->has_leg = false;
+		mem_deref(c);
+		reject(sip, msg, 488, "Not Acceptable Here");
+		return;
+	}
+	if (pl_isset(&msg->from.uri.user))
+		pl_strcpy(&msg->from.uri.user, caller, sizeof(caller));
+	else
+		pl_strcpy(&msg->from.auri, caller, sizeof(caller));
+	pl_strcpy(&msg->callid, sip_callid, sizeof(sip_callid));
+	src = endpoint_json(&msg->from.auri);
+	dst = endpoint_json(&msg->to.auri);
+	err = (src && dst) ? 0 : ENOMEM;
+	if (!err)
+		err = ch_call_incoming(sip->core, conf.customer_id, src, dst,
+				       "sip", sip_callid, &call);
+	ch_conference_clear(&conf);
+	free(src);
+	free(dst);
+	if (err)
+		goto fail;
+	memcpy(c->id, call.id, sizeof(c->id));
+	ch_call_clear(&call);
+	err = ch_conferencecall_create(sip->core, c->conference_id, "call",
+				       c->id, caller, false, &cc);
+	if (err) {
+		uint16_t sc = err == EXFULL ? 486 : 480;
+		reject(sip, msg, sc, err == EXFULL ? "Busy Here"
+						   : "Temporarily Unavailable");
+		ch_sip_call_end(c, err == EXFULL ? CH_HANGUP_BUSY
+						 : CH_HANGUP_REJECTED,
+				NULL);
+		return;
+	}
+	memcpy(c->conferencecall_id, cc.id, sizeof(c->conferencecall_id));
+	(void)ch_call_set_participant(sip->core, c->id, c->conference_id,
+				      cc.id);
+	err = sdp_encode(&desc, c->sdp, false);
+	if (!err)
+		err = sipsess_accept(&c->sess, sip->sock, msg, 200, "OK",
+				     "chorus", "application/sdp", desc, NULL,
+				     NULL, false, offer_h, answer_h, estab_h,
+				     NULL, NULL, close_h, c, ALLOW_HDR);
+	mem_deref(desc);
+	if (err) {
+		ch_log_warn("sip", "call %s: accept failed: %s", c->id,
+			    strerror(err));
+		ch_sip_call_end(c, CH_HANGUP_FAILED, NULL);
+		return;
+	}
+	c->answered = true;
+	ch_log_info("sip", "call %s from %s answered into conference %s",
+		    c->id, caller, c->conference_id);
+	return;
+fail:
+	reject(sip, msg, 500, "Server Internal Error");
+	c->ended = true;
+	if (c->has_leg)
+		ch_media_leg_free(sip->eng, c->leg);
+	c->has_leg = false;
+	mem_deref(c);
+}
+
+/* ---- dial-out ---- */
+
+static void ring_timeout_h(void *arg)
+{
+	struct ch_sip_call *c = arg;
+	ch_log_info("sip", "call %s: no answer", c->id);
+	ch_sip_call_end(c, CH_HANGUP_NOANSWER, NULL);
+}
+
+int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call)
+{
+	struct ch_sip_call *c;
+	struct mbuf *desc = NULL;
+	char from[600], contact_user[] = "chorus";
+	json_t *dst = json_loads(call->destination, 0, NULL);
+	json_t *src = json_loads(call->source, 0, NULL);
+	const char *to = json_string_value(json_object_get(dst, "target"));
+	const char *fr = json_string_value(json_object_get(src, "target"));
+	int err;
+
+	if (!to) {
+		err = EINVAL;
+		goto out;
+	}
+	snprintf(from, sizeof(from), "%s", fr ? fr : "sip:chorus@localhost");
+	err = ch_sip_call_alloc(&c, sip, call->conference_id);
+	if (err)
+		goto out;
+	memcpy(c->id, call->id, sizeof(c->id));
+	c->outgoing = true;
+	err = sdp_encode(&desc, c->sdp, true);
+	if (!err)
+		err = sipsess_connect(&c->sess, sip->sock, to, "Chorus", from,
+				      contact_user, NULL, 0, "application/sdp",
+				      desc, NULL, NULL, false, offer_h,
+				      answer_h, progr_h, estab_h, NULL, NULL,
+				      close_h, c, ALLOW_HDR);
+	mem_deref(desc);
+	if (err) {
+		c->ended = true;
+		if (c->has_leg)
+			ch_media_leg_free(sip->eng, c->leg);
+		c->has_leg = false;
+		mem_deref(c);
+		goto out;
+	}
+	tmr_start(&c->tmr, (uint64_t)sip->dial_timeout_s * 1000,
+		  ring_timeout_h, c);
+	ch_log_info("sip", "call %s: dialing %s", c->id, to);
+out:
+	json_decref(dst);
+	json_decref(src);
+	return err;
+}

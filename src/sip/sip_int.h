@@ -1,0 +1,102 @@
+/*
+ * sip_int.h: private to sip/: the UA, the call object and the SDP
+ * helpers shared by sip/'s files.
+ */
+#ifndef CH_SIP_INT_H
+#define CH_SIP_INT_H
+
+#include <re_types.h>
+#include <re_fmt.h>
+#include <re_mem.h>
+#include <re_mbuf.h>
+#include <re_list.h>
+#include <re_hash.h>
+#include <re_sa.h>
+#include <re_tmr.h>
+#include <re_uri.h>
+#include <re_msg.h>
+#include <re_sip.h>
+#include <re_sipsess.h>
+#include <re_sdp.h>
+#include <re_dns.h>
+
+#include "media/engine.h"
+#include "store/records.h"
+#include "sip/sip.h"
+#include "util/uuid.h"
+
+/* The UA. Owned by the daemon; control thread only. */
+struct ch_sip {
+	struct ch_core *core;
+	struct ch_media_engine *eng;
+	struct sip *sip;
+	struct dnsc *dnsc;
+	struct sipsess_sock *sock;
+	struct sip_lsnr *lsnr;
+	struct sa laddr;      /* bound SIP address */
+	struct sa media_addr; /* address for SDP c= lines */
+	unsigned dial_timeout_s;
+	struct list calls;    /* struct ch_sip_call */
+	struct hash *rooms;   /* struct ch_sip_room, by conference id */
+	bool closing;
+};
+
+/* A conference's mixing room. Owned by sip->rooms. */
+struct ch_sip_room {
+	struct le he;
+	char conference_id[CH_UUID_LEN];
+	uint32_t room;
+};
+
+/* One SIP call and its media leg. Owned by sip->calls (libre mem object);
+ * control thread only. */
+struct ch_sip_call {
+	struct le le;
+	struct ch_sip *sip;
+	struct sipsess *sess;
+	struct sdp_session *sdp;
+	struct sdp_media *sdpm;
+	struct tmr tmr;       /* dial-out ring timeout */
+	uint32_t leg;
+	bool has_leg;
+	bool outgoing;
+	bool answered;        /* 200 OK sent or received */
+	bool media_down;      /* RTP timed out */
+	bool ended;
+	char id[CH_UUID_LEN]; /* the call resource */
+	char conference_id[CH_UUID_LEN];
+	char conferencecall_id[CH_UUID_LEN];
+	char codec[16];
+};
+
+/* sdp_neg.c */
+/* Creates an SDP session offering/accepting our codecs on media port. */
+int ch_sip_sdp_alloc(struct sdp_session **sessp, struct sdp_media **mp,
+		     const struct sa *laddr);
+/* From a decoded remote description: the codec to use and the leg
+ * parameters (remote is filled into *remote). Returns 0 or ENOENT when no
+ * codec we take is offered (-> 488). */
+int ch_sip_sdp_choose(struct sdp_media *m, struct ch_media_leg_params *p,
+		      struct sa *remote);
+
+/* sip_call.c */
+int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
+		      const char *conference_id);
+struct ch_sip_call *ch_sip_call_find(struct ch_sip *sip, const char *call_id);
+struct ch_sip_call *ch_sip_call_by_leg(struct ch_sip *sip, uint32_t leg);
+/* Applies a (re-)negotiated remote description to the media leg. */
+int ch_sip_call_media_update(struct ch_sip_call *c);
+/* Ends the call: BYE/CANCEL if needed, frees the leg, reports to core. */
+void ch_sip_call_end(struct ch_sip_call *c, const char *reason,
+		     const char *leave_reason);
+void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg);
+int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call);
+
+/* bridge.c */
+int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,
+		   uint32_t *room);
+void ch_sip_bridge_attach(struct ch_sip *sip);
+void ch_sip_bridge_close(struct ch_sip *sip);
+
+
+#endif
