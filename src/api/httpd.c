@@ -114,6 +114,11 @@ static bool process(struct ch_httpd_conn *c)
 			fail(c, 400);
 			break;
 		}
+		if (c->buf->pos - start > CH_HTTPD_MAX_HEADER) {
+			mem_deref(msg);
+			fail(c, 431);
+			break;
+		}
 		if (http_msg_hdr(msg, HTTP_HDR_TRANSFER_ENCODING)) {
 			mem_deref(msg);
 			fail(c, 411);

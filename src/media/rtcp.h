@@ -69,11 +69,13 @@ struct ch_rtcp_info {
 	bool bye;           /* a BYE packet was present */
 };
 
-/* Starts statistics with the first packet's sequence number. */
-void ch_rtcp_rx_init(struct ch_rtcp_rx *rx, uint16_t seq);
+/* Forgets the source: the next ch_rtcp_rx_update() starts afresh (for a
+ * new SSRC). */
+void ch_rtcp_rx_reset(struct ch_rtcp_rx *rx);
 
 /*
- * Accounts one packet (RFC 3550 A.1 without the initial probation).
+ * Accounts one packet (RFC 3550 A.1 without the initial probation); the
+ * first packet after a reset starts the statistics.
  * Returns false if seq is a jump of more than 3000 ahead or 100 behind that
  * is not yet confirmed (the packet should be ignored); a second packet
  * following such a jump restarts the statistics and returns true.

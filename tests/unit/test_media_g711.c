@@ -59,12 +59,22 @@ static void test_ulaw_known_values(void **state)
 	assert_int_equal(ulaw_dec1(0x01), -31100);
 
 	assert_int_equal(ulaw_enc1(0), 0xFF);
+	assert_int_equal(ulaw_enc1(3), 0xFF);
+	assert_int_equal(ulaw_enc1(4), 0xFE);
+	assert_int_equal(ulaw_enc1(-1), 0x7F);
+	assert_int_equal(ulaw_enc1(-4), 0x7F);
+	assert_int_equal(ulaw_enc1(-5), 0x7E);
 	assert_int_equal(ulaw_enc1(8), 0xFE);
 	assert_int_equal(ulaw_enc1(-8), 0x7E);
 	assert_int_equal(ulaw_enc1(32767), 0x80);
 	assert_int_equal(ulaw_enc1(-32768), 0x00);
 	assert_int_equal(ulaw_enc1(32124), 0x80);
 	assert_int_equal(ulaw_enc1(16764), 0x8F);
+	/* decision level between the two largest codes */
+	assert_int_equal(ulaw_enc1(31611), 0x81);
+	assert_int_equal(ulaw_enc1(31612), 0x80);
+	assert_int_equal(ulaw_enc1(-31612), 0x01);
+	assert_int_equal(ulaw_enc1(-31613), 0x00);
 }
 
 static void test_alaw_known_values(void **state)
@@ -84,6 +94,39 @@ static void test_alaw_known_values(void **state)
 	assert_int_equal(alaw_enc1(32767), 0xAA);
 	assert_int_equal(alaw_enc1(-32768), 0x2A);
 	assert_int_equal(alaw_enc1(5504), 0x80);
+	/* decision levels: segment 6 to 7, and within segment 0 */
+	assert_int_equal(alaw_enc1(16383), 0xBA);
+	assert_int_equal(alaw_enc1(16384), 0xA5);
+	assert_int_equal(alaw_enc1(-16384), 0x3A);
+	assert_int_equal(alaw_enc1(-16385), 0x25);
+	assert_int_equal(alaw_enc1(15), 0xD5);
+	assert_int_equal(alaw_enc1(16), 0xD4);
+	assert_int_equal(alaw_enc1(-16), 0x55);
+	assert_int_equal(alaw_enc1(-17), 0x54);
+}
+
+/*
+ * Both laws quantise symmetrically about -1/2: x and -x - 1 decode to
+ * opposite values; and coding is monotonic: a larger sample never gets a
+ * smaller decoded value.
+ */
+static void test_symmetry_and_monotonic_encode(void **state)
+{
+	int16_t prev_u = INT16_MIN, prev_a = INT16_MIN;
+	for (int x = 0; x <= 32767; x++) {
+		assert_int_equal(ulaw_dec1(ulaw_enc1((int16_t)(-x - 1))),
+		                 -ulaw_dec1(ulaw_enc1((int16_t)x)));
+		assert_int_equal(alaw_dec1(alaw_enc1((int16_t)(-x - 1))),
+		                 -alaw_dec1(alaw_enc1((int16_t)x)));
+	}
+	for (int x = -32768; x <= 32767; x++) {
+		int16_t u = ulaw_dec1(ulaw_enc1((int16_t)x));
+		int16_t a = alaw_dec1(alaw_enc1((int16_t)x));
+		assert_true(u >= prev_u);
+		assert_true(a >= prev_a);
+		prev_u = u;
+		prev_a = a;
+	}
 }
 
 /* Every code decodes to a value that encodes back to the same code. */
@@ -148,8 +191,8 @@ static void test_linear_round_trip_error(void **state)
 }
 
 static double sine_snr(void (*enc)(const int16_t *, uint8_t *, size_t),
-		       void (*dec)(const uint8_t *, int16_t *, size_t),
-		       double amp)
+                       void (*dec)(const uint8_t *, int16_t *, size_t),
+                       double amp)
 {
 	enum { N = 8000 };
 	static int16_t in[N], out[N];
@@ -157,7 +200,8 @@ static double sine_snr(void (*enc)(const int16_t *, uint8_t *, size_t),
 	double sig = 0, err = 0;
 
 	for (int i = 0; i < N; i++)
-		in[i] = (int16_t)lrint(amp * sin(2 * M_PI * 1004.0 * i / 8000.0));
+		in[i] =
+		    (int16_t)lrint(amp * sin(2 * M_PI * 1004.0 * i / 8000.0));
 	enc(in, code, N);
 	dec(code, out, N);
 	for (int i = 0; i < N; i++) {
@@ -173,9 +217,9 @@ static void test_sine_snr(void **state)
 	double levels[] = {30000, 10000, 3000, 1000};
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
 		double su = sine_snr(ch_g711_ulaw_encode, ch_g711_ulaw_decode,
-				     levels[i]);
+		                     levels[i]);
 		double sa = sine_snr(ch_g711_alaw_encode, ch_g711_alaw_decode,
-				     levels[i]);
+		                     levels[i]);
 		assert_true(su > 33.0);
 		assert_true(sa > 33.0);
 	}
@@ -223,14 +267,15 @@ static void test_buffers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ulaw_known_values),
-		cmocka_unit_test(test_alaw_known_values),
-		cmocka_unit_test(test_code_round_trip),
-		cmocka_unit_test(test_monotonic),
-		cmocka_unit_test(test_linear_round_trip_error),
-		cmocka_unit_test(test_sine_snr),
-		cmocka_unit_test(test_silence),
-		cmocka_unit_test(test_buffers),
+	    cmocka_unit_test(test_ulaw_known_values),
+	    cmocka_unit_test(test_alaw_known_values),
+	    cmocka_unit_test(test_symmetry_and_monotonic_encode),
+	    cmocka_unit_test(test_code_round_trip),
+	    cmocka_unit_test(test_monotonic),
+	    cmocka_unit_test(test_linear_round_trip_error),
+	    cmocka_unit_test(test_sine_snr),
+	    cmocka_unit_test(test_silence),
+	    cmocka_unit_test(test_buffers),
 	};
 	return cmocka_run_group_tests_name("media_g711", tests, setup, NULL);
 }

@@ -264,7 +264,7 @@ static void test_max_legs(void **state)
 	assert_all(out, 227);
 
 	assert_int_equal(ch_mixer_mix(m, in, CH_MIXER_MAX_LEGS + 1, NULL),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_int_equal(ch_mixer_contributors(m), 0);
 	assert_false(ch_mixer_leg_needs_own(m, 0));
 	assert_int_equal(ch_mixer_mix(m, NULL, 2, NULL), -EINVAL);
@@ -273,14 +273,14 @@ static void test_max_legs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_bounds),
-		cmocka_unit_test(test_three_legs_minus_own),
-		cmocka_unit_test(test_sample_by_sample),
-		cmocka_unit_test(test_saturation),
-		cmocka_unit_test(test_muted_leg),
-		cmocka_unit_test(test_non_contributors_share_full_mix),
-		cmocka_unit_test(test_extra_source),
-		cmocka_unit_test(test_max_legs),
+	    cmocka_unit_test(test_init_bounds),
+	    cmocka_unit_test(test_three_legs_minus_own),
+	    cmocka_unit_test(test_sample_by_sample),
+	    cmocka_unit_test(test_saturation),
+	    cmocka_unit_test(test_muted_leg),
+	    cmocka_unit_test(test_non_contributors_share_full_mix),
+	    cmocka_unit_test(test_extra_source),
+	    cmocka_unit_test(test_max_legs),
 	};
 	return cmocka_run_group_tests_name("media_mixer", tests, NULL, NULL);
 }

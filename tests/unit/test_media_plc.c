@@ -111,10 +111,10 @@ static void test_recovery(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init),
-		cmocka_unit_test(test_fade_envelope),
-		cmocka_unit_test(test_repeats_waveform),
-		cmocka_unit_test(test_recovery),
+	    cmocka_unit_test(test_init),
+	    cmocka_unit_test(test_fade_envelope),
+	    cmocka_unit_test(test_repeats_waveform),
+	    cmocka_unit_test(test_recovery),
 	};
 	return cmocka_run_group_tests_name("media_plc", tests, NULL, NULL);
 }

@@ -17,16 +17,16 @@
 
 /* One frame of a 1 kHz sine whose level is dbov (sine: peak = rms x sqrt2) */
 static void tone(int16_t *buf, size_t n, uint32_t rate, double dbov,
-		 size_t *phase)
+                 size_t *phase)
 {
 	double amp = 32768.0 * pow(10.0, dbov / 20.0) * sqrt(2.0);
 	for (size_t i = 0; i < n; i++, (*phase)++)
-		buf[i] = (int16_t)lrint(amp * sin(2 * M_PI * 1000.0 * (double)*phase /
-						  rate));
+		buf[i] = (int16_t)lrint(
+		    amp * sin(2 * M_PI * 1000.0 * (double)*phase / rate));
 }
 
 static enum ch_talkdetect_change feed_tone(struct ch_talkdetect *td,
-					   double dbov)
+                                           double dbov)
 {
 	static size_t phase;
 	int16_t buf[FRAME];
@@ -141,8 +141,27 @@ static void test_start_stop_hysteresis(void **state)
 	assert_false(ch_talkdetect_talking(&td));
 	/* NULL is silence */
 	assert_int_equal(ch_talkdetect_frame(&td, NULL, FRAME),
-			 CH_TALKDETECT_NONE);
+	                 CH_TALKDETECT_NONE);
 	assert_int_equal(ch_talkdetect_level_dbov(&td), -127);
+}
+
+/* The thresholds themselves: 2 dB either side of on (-40) and off (-50). */
+static void test_threshold_edges(void **state)
+{
+	struct ch_talkdetect td;
+	assert_int_equal(ch_talkdetect_init(&td, RATE, NULL), 0);
+
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(feed_tone(&td, -42), CH_TALKDETECT_NONE);
+	assert_int_equal(feed_tone(&td, -38), CH_TALKDETECT_NONE);
+	assert_int_equal(feed_tone(&td, -38), CH_TALKDETECT_NONE);
+	assert_int_equal(feed_tone(&td, -38), CH_TALKDETECT_STARTED);
+
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(feed_tone(&td, -48), CH_TALKDETECT_NONE);
+	for (int i = 0; i < 29; i++)
+		assert_int_equal(feed_tone(&td, -52), CH_TALKDETECT_NONE);
+	assert_int_equal(feed_tone(&td, -52), CH_TALKDETECT_STOPPED);
 }
 
 /* Custom thresholds, hold times in samples at 48 kHz with 10 ms frames. */
@@ -150,7 +169,7 @@ static void test_custom_cfg_48k(void **state)
 {
 	struct ch_talkdetect td;
 	struct ch_talkdetect_cfg cfg = {
-		.on_dbov = -30, .on_ms = 50, .off_dbov = -35, .off_ms = 100};
+	    .on_dbov = -30, .on_ms = 50, .off_dbov = -35, .off_ms = 100};
 	int16_t loud[480], quiet[480];
 	size_t phase = 0;
 
@@ -160,40 +179,41 @@ static void test_custom_cfg_48k(void **state)
 	/* -40 is below on: never starts */
 	for (int i = 0; i < 20; i++)
 		assert_int_equal(ch_talkdetect_frame(&td, quiet, 480),
-				 CH_TALKDETECT_NONE);
+		                 CH_TALKDETECT_NONE);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(ch_talkdetect_frame(&td, loud, 480),
-				 CH_TALKDETECT_NONE);
+		                 CH_TALKDETECT_NONE);
 	assert_int_equal(ch_talkdetect_frame(&td, loud, 480),
-			 CH_TALKDETECT_STARTED);
+	                 CH_TALKDETECT_STARTED);
 	for (int i = 0; i < 9; i++)
 		assert_int_equal(ch_talkdetect_frame(&td, quiet, 480),
-				 CH_TALKDETECT_NONE);
+		                 CH_TALKDETECT_NONE);
 	assert_int_equal(ch_talkdetect_frame(&td, quiet, 480),
-			 CH_TALKDETECT_STOPPED);
+	                 CH_TALKDETECT_STOPPED);
 
 	/* zero hold: the first loud frame starts, the first quiet one stops */
 	cfg.on_ms = 0;
 	cfg.off_ms = 0;
 	assert_int_equal(ch_talkdetect_init(&td, 48000, &cfg), 0);
 	assert_int_equal(ch_talkdetect_frame(&td, quiet, 480),
-			 CH_TALKDETECT_NONE);
+	                 CH_TALKDETECT_NONE);
 	assert_int_equal(ch_talkdetect_frame(&td, loud, 480),
-			 CH_TALKDETECT_STARTED);
+	                 CH_TALKDETECT_STARTED);
 	assert_int_equal(ch_talkdetect_frame(&td, loud, 480),
-			 CH_TALKDETECT_NONE);
+	                 CH_TALKDETECT_NONE);
 	assert_int_equal(ch_talkdetect_frame(&td, quiet, 480),
-			 CH_TALKDETECT_STOPPED);
+	                 CH_TALKDETECT_STOPPED);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_levels),
-		cmocka_unit_test(test_init_validation),
-		cmocka_unit_test(test_start_stop_hysteresis),
-		cmocka_unit_test(test_custom_cfg_48k),
+	    cmocka_unit_test(test_levels),
+	    cmocka_unit_test(test_init_validation),
+	    cmocka_unit_test(test_start_stop_hysteresis),
+	    cmocka_unit_test(test_threshold_edges),
+	    cmocka_unit_test(test_custom_cfg_48k),
 	};
 	return cmocka_run_group_tests_name("media_talkdetect", tests, NULL,
-					   NULL);
+	                                   NULL);
 }

@@ -445,6 +445,16 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
+/* One zeroed live context for client c (tests run one at a time). */
+static struct live *live_new(client_fn *c)
+{
+	static struct live t;
+
+	memset(&t, 0, sizeof(t));
+	t.client = c;
+	return &t;
+}
+
 /* Runs one live exchange: listen, start the client, loop until done. */
 static void run_live(struct live *t)
 {
@@ -475,37 +485,34 @@ static void run_live(struct live *t)
 
 static void test_live_echo(void **state)
 {
-	static struct live t;
+	struct live *t = live_new(client_echo);
 	uint8_t buf[32];
 
-	memset(&t, 0, sizeof(t));
-	t.client = client_echo;
-	t.pending = mbuf_alloc(64);
-	mbuf_write_str(t.pending, "junk");
+	/* Bytes the HTTP layer read past the request: processed first. */
+	t->pending = mbuf_alloc(64);
+	mbuf_write_str(t->pending, "junk");
 	mbuf_write_mem(
-	    t.pending, buf,
+	    t->pending, buf,
 	    build_frame(buf, true, CH_WEBSOCKET_TEXT, "pending", 7, true));
-	t.pending->pos = 4; /* only the bytes after the HTTP request count */
-	run_live(&t);
-	mem_deref(t.pending);
-	assert_int_equal(t.close_calls, 1);
-	assert_int_equal(t.close_err, 0);
-	assert_int_equal(t.texts, 4);
+	t->pending->pos = 4;
+	run_live(t);
+	mem_deref(t->pending);
+	assert_int_equal(t->close_calls, 1);
+	assert_int_equal(t->close_err, 0);
+	assert_int_equal(t->texts, 4);
 }
 
 static void run_error(const uint8_t *raw, size_t len, uint16_t code, int err)
 {
-	static struct live t;
+	struct live *t = live_new(client_error);
 
-	memset(&t, 0, sizeof(t));
-	t.client = client_error;
-	t.raw = raw;
-	t.raw_len = len;
-	t.want_code = code;
-	run_live(&t);
-	assert_int_equal(t.close_calls, 1);
-	assert_int_equal(t.close_err, err);
-	assert_int_equal(t.texts, 0);
+	t->raw = raw;
+	t->raw_len = len;
+	t->want_code = code;
+	run_live(t);
+	assert_int_equal(t->close_calls, 1);
+	assert_int_equal(t->close_err, err);
+	assert_int_equal(t->texts, 0);
 }
 
 static void test_live_errors(void **state)
@@ -539,50 +546,42 @@ static void test_live_errors(void **state)
 
 static void test_live_server_close(void **state)
 {
-	static struct live t;
+	struct live *t = live_new(client_server_close);
 
-	memset(&t, 0, sizeof(t));
-	t.client = client_server_close;
-	run_live(&t);
-	assert_int_equal(t.close_calls, 1);
-	assert_int_equal(t.texts, 1);
-	assert_int_equal(t.close_err, 0);
+	run_live(t);
+	assert_int_equal(t->close_calls, 1);
+	assert_int_equal(t->close_err, 0);
+	assert_int_equal(t->texts, 1);
 }
 
 static void test_live_idle(void **state)
 {
-	static struct live t;
+	struct live *t = live_new(client_idle);
 
-	memset(&t, 0, sizeof(t));
-	t.client = client_idle;
-	t.ping_ms = 50;
-	t.idle_ms = 300;
-	run_live(&t);
-	assert_int_equal(t.close_calls, 1);
-	assert_int_equal(t.close_err, ETIMEDOUT);
+	t->ping_ms = 50;
+	t->idle_ms = 300;
+	run_live(t);
+	assert_int_equal(t->close_calls, 1);
+	assert_int_equal(t->close_err, ETIMEDOUT);
 }
 
 static void test_live_free_in_handler(void **state)
 {
-	static struct live t;
+	struct live *t = live_new(client_free);
 
-	memset(&t, 0, sizeof(t));
-	t.client = client_free;
-	run_live(&t);
-	assert_int_equal(t.texts, 1);
-	assert_int_equal(t.close_calls, 0);
+	run_live(t);
+	assert_int_equal(t->texts, 1);
+	assert_int_equal(t->close_calls, 0);
 }
 
 static void test_live_slow_reader(void **state)
 {
-	static struct live t;
+	struct live *t = live_new(client_passive);
 
-	memset(&t, 0, sizeof(t));
-	t.client = client_passive;
-	t.flood = true;
-	run_live(&t);
-	assert_int_equal(t.flood_err, ENOBUFS);
-	assert_int_equal(t.close_calls, 0);
+	t->flood = true;
+	run_live(t);
+	assert_int_equal(t->flood_err, ENOBUFS);
+	assert_int_equal(t->close_calls, 0);
 }
 
 static int setup(void **state)

@@ -1,0 +1,147 @@
+/*
+ * fuzz_sdp.c: libFuzzer target for Chorus's SDP offer/answer (sip/sdp_neg.c
+ * on libre's sdp module).
+ *
+ * The input is taken as a remote description twice, as chorusd meets one:
+ *  - as an OFFER (dial-in INVITE, re-INVITE): sdp_decode(offer) into our
+ *    session, ch_sip_sdp_choose(), then sdp_encode() of our answer, which
+ *    must decode again in a fresh offerer session (we never send what we
+ *    cannot read back);
+ *  - as an ANSWER (dial-out 200 OK): our offer is encoded first, then the
+ *    input is decoded with offer=false and ch_sip_sdp_choose() runs on it.
+ * Invariants of a successful choice abort when broken: a codec Chorus
+ * knows and, for Opus, a 48 kHz clock; the remote address set.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sip/sip_int.h"
+
+#include <re_main.h>
+
+static void check(bool ok)
+{
+	if (!ok)
+		abort();
+}
+
+static struct mbuf *mbuf_of(const uint8_t *d, size_t n)
+{
+	struct mbuf *mb = mbuf_alloc(n ? n : 1);
+	if (!mb)
+		return NULL;
+	if (n && mbuf_write_mem(mb, d, n)) {
+		mem_deref(mb);
+		return NULL;
+	}
+	mb->pos = 0;
+	return mb;
+}
+
+static void check_choice(struct sdp_media *m, int err,
+			 const struct ch_media_leg_params *p,
+			 const struct sa *remote)
+{
+	if (err) {
+		check(err == ENOENT);
+		return;
+	}
+	check(p->codec == CH_CODEC_PCMU || p->codec == CH_CODEC_PCMA ||
+	      p->codec == CH_CODEC_OPUS);
+	check(p->dir <= CH_DIR_INACTIVE);
+	check(p->remote == remote && sa_isset(remote, SA_ADDR));
+	check(p->telev_pt >= -1);
+	/* the chosen payload type names that codec in the remote list */
+	const struct sdp_format *f =
+	    sdp_media_format(m, false, NULL, p->pt, NULL, -1, -1);
+	check(f != NULL && f->name != NULL);
+	check(p->codec != CH_CODEC_OPUS || f->srate == 48000);
+}
+
+/* Our answer must be readable by an offerer: decode it in a fresh session
+ * that sent our own offer. */
+static void check_answer_readable(struct mbuf *answer)
+{
+	struct sdp_session *sess = NULL;
+	struct sdp_media *m = NULL;
+	struct mbuf *offer = NULL;
+	struct sa laddr;
+
+	sa_set_str(&laddr, "127.0.0.1", 30000);
+	if (ch_sip_sdp_alloc(&sess, &m, &laddr))
+		return;
+	if (!sdp_encode(&offer, sess, true)) {
+		answer->pos = 0;
+		check(sdp_decode(sess, answer, false) == 0);
+	}
+	mem_deref(offer);
+	mem_deref(sess);
+}
+
+/* The input as the far end's offer: chorusd answers it. */
+static void as_offer(const uint8_t *d, size_t n)
+{
+	struct sdp_session *sess = NULL;
+	struct sdp_media *m = NULL;
+	struct mbuf *mb = mbuf_of(d, n), *answer = NULL;
+	struct ch_media_leg_params p;
+	struct sa laddr, remote;
+	int err;
+
+	sa_set_str(&laddr, "127.0.0.1", 20000);
+	if (!mb || ch_sip_sdp_alloc(&sess, &m, &laddr))
+		goto out;
+	if (sdp_decode(sess, mb, true))
+		goto out;
+	memset(&remote, 0, sizeof(remote));
+	err = ch_sip_sdp_choose(m, &p, &remote);
+	check_choice(m, err, &p, &remote);
+	if (err)
+		goto out;
+	if (!sdp_encode(&answer, sess, false))
+		check_answer_readable(answer);
+out:
+	mem_deref(answer);
+	mem_deref(sess);
+	mem_deref(mb);
+}
+
+/* The input as the answer to chorusd's dial-out offer. */
+static void as_answer(const uint8_t *d, size_t n)
+{
+	struct sdp_session *sess = NULL;
+	struct sdp_media *m = NULL;
+	struct mbuf *mb = mbuf_of(d, n), *offer = NULL;
+	struct ch_media_leg_params p;
+	struct sa laddr, remote;
+
+	sa_set_str(&laddr, "127.0.0.1", 20002);
+	if (!mb || ch_sip_sdp_alloc(&sess, &m, &laddr))
+		goto out;
+	if (sdp_encode(&offer, sess, true))
+		goto out;
+	if (sdp_decode(sess, mb, false))
+		goto out;
+	memset(&remote, 0, sizeof(remote));
+	check_choice(m, ch_sip_sdp_choose(m, &p, &remote), &p, &remote);
+out:
+	mem_deref(offer);
+	mem_deref(sess);
+	mem_deref(mb);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	return libre_init();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
+{
+	as_offer(d, n);
+	as_answer(d, n);
+	return 0;
+}
