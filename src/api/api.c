@@ -14,6 +14,8 @@
 #include <re_fmt.h>
 #include <re_mbuf.h>
 #include <re_list.h>
+#include <re_hash.h>
+#include <re_mem.h>
 #include <re_msg.h>
 #include <re_http.h>
 
@@ -312,6 +314,49 @@ static bool match(const char *pattern, const char *path, char *id)
 	return !*pattern && !*path;
 }
 
+/* A token seen before and its customer. Customers are only ever added
+ * (by `chorusd customer add`, possibly from another process), never
+ * changed, so a found token stays valid; unknown tokens are not cached.
+ * Owned by api->tokens; control thread only. */
+struct token_entry {
+	struct le he;
+	struct ch_customer cust;
+};
+
+static bool token_cmp(struct le *le, void *arg)
+{
+	struct token_entry *t = le->data;
+	return !strcmp(t->cust.token, arg);
+}
+
+static void token_destructor(void *arg)
+{
+	struct token_entry *t = arg;
+	hash_unlink(&t->he);
+}
+
+static int customer_by_token(struct ch_api *api, const char *token,
+			     struct ch_customer *out)
+{
+	struct le *le = hash_lookup(api->tokens, hash_joaat_str(token),
+				    token_cmp, (void *)token);
+	if (le) {
+		*out = ((struct token_entry *)le->data)->cust;
+		return 0;
+	}
+	struct ch_store *st = ch_core_store(api->core);
+	int err = st->ops->customer_by_token(st, token, out);
+	if (err)
+		return err;
+	struct token_entry *t = mem_zalloc(sizeof(*t), token_destructor);
+	if (t) {
+		t->cust = *out;
+		hash_append(api->tokens, hash_joaat_str(t->cust.token), &t->he,
+			    t);
+	}
+	return 0;
+}
+
 static bool authenticate(struct ch_api_req *r, const char *authorization)
 {
 	const char *token = ch_api_query(r, "token");
@@ -327,8 +372,7 @@ static bool authenticate(struct ch_api_req *r, const char *authorization)
 			     "Bearer TOKEN or ?token=TOKEN)");
 		return false;
 	}
-	struct ch_store *st = ch_core_store(r->api->core);
-	int err = st->ops->customer_by_token(st, token, &r->cust);
+	int err = customer_by_token(r->api, token, &r->cust);
 	if (err == ENOENT) {
 		ch_api_error(r, 401, "unauthorized", NULL, "invalid token");
 		return false;
@@ -515,9 +559,14 @@ int ch_api_alloc(struct ch_api **apip, struct ch_core *core,
 		return ENOMEM;
 	api->core = core;
 	api->started_us = ch_time_now_us();
+	if (hash_alloc(&api->tokens, 64)) {
+		free(api);
+		return ENOMEM;
+	}
 	err = ch_httpd_alloc(&api->httpd, laddr, httpd_req_h, httpd_err_h,
 			     api);
 	if (err) {
+		mem_deref(api->tokens);
 		free(api);
 		return err;
 	}
@@ -531,6 +580,8 @@ void ch_api_free(struct ch_api *api)
 		return;
 	ch_api_ws_close_all(api);
 	ch_httpd_free(api->httpd);
+	hash_flush(api->tokens);
+	mem_deref(api->tokens);
 	free(api);
 }
 

@@ -23,6 +23,7 @@ struct ch_api {
 	struct ch_core *core;
 	struct ch_httpd *httpd;
 	struct ch_api_ws *ws_clients; /* list head, see api_ws.c */
+	struct hash *tokens;          /* struct token_entry, see api.c */
 	int64_t started_us;
 };
 

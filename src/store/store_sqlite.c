@@ -803,6 +803,11 @@ int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 		return EACCES;
 	}
 	snprintf(path, sizeof(path), "%s/chorus.db", data_dir);
+	/* One connection per store, used by one thread: no global memory
+	 * accounting, no connection mutexes. Only effective before SQLite
+	 * initialises, so later stores in the process keep the settings. */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	(void)sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
