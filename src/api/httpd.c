@@ -96,6 +96,34 @@ static bool wants_keep_alive(const struct http_msg *msg)
 	return true;
 }
 
+/* Checks every Content-Length header: digits only, all equal. libre keeps
+ * the length in 32 bits and reads junk as 0, so the raw values are
+ * checked here, in 64 bits. Returns 0 (and *len), 400 or 413. */
+static uint16_t content_length(const struct http_msg *msg, uint64_t *len)
+{
+	bool seen = false;
+	*len = 0;
+	for (struct le *le = msg->hdrl.head; le; le = le->next) {
+		const struct http_hdr *h = le->data;
+		uint64_t v = 0;
+		if (h->id != HTTP_HDR_CONTENT_LENGTH)
+			continue;
+		if (!h->val.l || h->val.l > 19)
+			return h->val.l > 19 ? 413 : 400;
+		for (size_t i = 0; i < h->val.l; i++) {
+			char ch = h->val.p[i];
+			if (ch < '0' || ch > '9')
+				return 400;
+			v = v * 10 + (uint64_t)(ch - '0');
+		}
+		if (seen && v != *len)
+			return 400;
+		seen = true;
+		*len = v;
+	}
+	return *len > CH_HTTPD_MAX_BODY ? 413 : 0;
+}
+
 /* Processes every complete request in c->buf. Returns false if c was
  * freed or handed over. */
 static bool process(struct ch_httpd_conn *c)
@@ -124,9 +152,11 @@ static bool process(struct ch_httpd_conn *c)
 			fail(c, 411);
 			break;
 		}
-		if (msg->clen > CH_HTTPD_MAX_BODY) {
+		uint64_t clen64;
+		uint16_t bad = content_length(msg, &clen64);
+		if (bad || clen64 != msg->clen) {
 			mem_deref(msg);
-			fail(c, 413);
+			fail(c, bad ? bad : 400);
 			break;
 		}
 		if (mbuf_get_left(c->buf) < msg->clen) {

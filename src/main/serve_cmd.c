@@ -19,6 +19,9 @@
 #include <re_fmt.h>
 #include <re_sa.h>
 #include <re_main.h>
+#define DEBUG_MODULE "chorusd"
+#define DEBUG_LEVEL 0
+#include <re_dbg.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -71,6 +74,17 @@ static void usage(FILE *f)
 		"printed at every start. More customers: chorusd customer add "
 		"NAME.\n"
 		"Stops cleanly on SIGTERM or SIGINT.\n");
+}
+
+/* libre's own diagnostics go to our log, one line each, at debug level
+ * (chorusd reports the failures that matter itself). */
+static void libre_log_h(int level, const char *p, size_t len, void *arg)
+{
+	(void)arg;
+	(void)level;
+	while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+		len--;
+	ch_log_debug("libre", "%.*s", (int)len, p);
 }
 
 static void signal_h(int sig)
@@ -262,6 +276,8 @@ int ch_chorusd_serve(int argc, char **argv)
 		fprintf(stderr, "chorusd: libre init failed\n");
 		return 1;
 	}
+	dbg_init(DBG_WARNING, DBG_NONE);
+	dbg_handler_set(libre_log_h, NULL);
 	code = run(&cfg);
 	libre_close();
 	return code;

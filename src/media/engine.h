@@ -13,9 +13,18 @@
  * and an eventfd; events come back the same way and are delivered to the
  * handlers below on the control thread (the libre main loop).
  *
- * Ids: rooms and legs are named by small integers chosen by the engine.
+ * Ids: rooms and legs are named by small integers chosen by the engine
+ * (never 0). An id is not reused before the worker has let go of the old
+ * object, and events already queued for a freed leg are dropped: once
+ * ch_media_leg_free() has returned no handler is called for that leg.
  * Errors: 0 or an errno value (ENOSPC: no free RTP port or slot; ENOENT:
- * unknown id; EINVAL: bad parameter).
+ * unknown id; EINVAL: bad parameter; ENOTSUP: codec not available).
+ *
+ * Media: every leg sends and expects 20 ms packets (ptime 20). Codecs:
+ * PCMU, PCMA and Opus (mono). CH_CODEC_G722 is not available in this build
+ * (no G.722 library is linked): ch_media_leg_start returns ENOTSUP.
+ * Internals: engine.c (control side), worker.h (threads and queues),
+ * room.c (mixing), leg.c (RTP/RTCP per leg), codec.c, rtp.c, rtcp.c.
  */
 #ifndef CH_MEDIA_ENGINE_H
 #define CH_MEDIA_ENGINE_H
@@ -62,9 +71,16 @@ struct ch_media_leg_stats {
 	int level;        /* 0..100, last frame's loudness */
 	bool talking;
 	uint64_t last_rx_ms; /* monotonic ms of the last RTP packet, 0 none */
+	/* What the far end reports about our stream in RTCP (0 until its
+	 * first report block about us). */
+	uint64_t remote_lost;        /* cumulative packets lost */
+	double remote_fraction_lost; /* 0..1, over its last interval */
+	double remote_jitter_ms;
+	double rtt_ms; /* from its LSR/DLSR; -1 unknown */
 };
 
-/* Events, delivered on the control thread. */
+/* Events, delivered on the control thread from the libre main loop. A
+ * handler may call any function here except ch_media_engine_free. */
 struct ch_media_handlers {
 	/* talk detection changed for a leg */
 	void (*talking)(void *arg, uint32_t leg, bool talking);
@@ -76,37 +92,55 @@ struct ch_media_handlers {
 struct ch_media_config {
 	unsigned workers;        /* 0: one per core */
 	uint16_t rtp_lo, rtp_hi; /* RTP port range (even ports used) */
-	const char *bind_ip;     /* local address for RTP sockets */
-	unsigned rtp_timeout_ms; /* default 10000 */
+	const char *bind_ip;     /* local address for RTP sockets (copied;
+				    NULL: "0.0.0.0") */
+	unsigned rtp_timeout_ms; /* 0: default 10000 */
 };
 
-/* Starts the workers. h (copied) and arg receive events. */
+/* Starts the workers. h (copied) and arg receive events. Call on the
+ * thread that runs the libre main loop (events arrive through fd_listen).
+ * Worker threads are named "ch-media-<n>". */
 int ch_media_engine_alloc(struct ch_media_engine **engp,
-                          const struct ch_media_config *cfg,
-                          const struct ch_media_handlers *h, void *arg);
-/* Stops and joins the workers, closes every socket, frees; NULL-safe. */
+			  const struct ch_media_config *cfg,
+			  const struct ch_media_handlers *h, void *arg);
+/* Stops and joins the workers, closes every socket, frees every room and
+ * leg still there; NULL-safe. No handler is called from here on. */
 void ch_media_engine_free(struct ch_media_engine *eng);
 
 /* Creates a room on the least loaded worker. */
 int ch_media_room_create(struct ch_media_engine *eng, uint32_t *room);
-/* Destroys a room and every leg still in it. */
+/* Destroys a room and every leg still in it (their ids become invalid at
+ * once; memory is freed when the worker has let go). Unknown ids are
+ * ignored. */
 void ch_media_room_destroy(struct ch_media_engine *eng, uint32_t room);
+
+/* Most legs in one room. */
+#define CH_MEDIA_ROOM_MAX_LEGS 256
 
 /* Reserves an RTP (+RTCP) port pair and binds it, so the caller can write
  * the local address into SDP before media starts; *local gets it. The
- * leg hears and is heard in room only after ch_media_leg_start. */
+ * leg hears and is heard in room only after ch_media_leg_start. ENOSPC:
+ * no free port pair, or the room has CH_MEDIA_ROOM_MAX_LEGS legs. */
 int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
-                       uint32_t *leg, struct sa *local);
+		       uint32_t *leg, struct sa *local);
 /* Sets the negotiated media and starts the leg (again on a re-INVITE:
- * new remote address, direction or codec). */
+ * new remote address, direction or codec). The leg sends to p->remote
+ * until it latches to the source of the first packet with payload type
+ * p->pt (symmetric RTP); from then on packets from other sources are
+ * ignored. A call with a different remote re-arms latching. Every call
+ * restarts the RTP timeout count. EINVAL: bad params; ENOTSUP: codec;
+ * ENOMEM. */
 int ch_media_leg_start(struct ch_media_engine *eng, uint32_t leg,
-                       const struct ch_media_leg_params *p);
+		       const struct ch_media_leg_params *p);
 /* Muted: the leg still hears the room, the room stops hearing it. */
 int ch_media_leg_mute(struct ch_media_engine *eng, uint32_t leg, bool muted);
-/* Removes the leg from its room and closes its sockets. */
+/* Removes the leg from its room and closes its sockets (when the worker
+ * has let go; the port pair is reusable from then on). Unknown ids are
+ * ignored. */
 void ch_media_leg_free(struct ch_media_engine *eng, uint32_t leg);
+/* Fills *out with a snapshot of the leg's counters; ENOENT if unknown. */
 int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
-                       struct ch_media_leg_stats *out);
+		       struct ch_media_leg_stats *out);
 
 /* Codec names as in SDP rtpmap ("PCMU", "PCMA", "G722", "opus"). */
 const char *ch_media_codec_name(enum ch_media_codec c);

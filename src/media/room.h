@@ -43,10 +43,8 @@ struct ch_media_room {
 	size_t frame;                       /* samples per tick */
 	struct ch_codec_state *shared[CH_CODEC_COUNT]; /* full-mix encoders */
 	size_t nlegs;
-	struct ch_media_leg *legs[CH_MIXER_MAX_LEGS];
-	const int16_t *in[CH_MIXER_MAX_LEGS]; /* this tick's mixer inputs */
-	bool mixed[CH_MIXER_MAX_LEGS];        /* leg i is in this tick's mix */
-	bool was_silent;                      /* last tick's mix was silent */
+	struct ch_media_leg *legs[CH_MEDIA_ROOM_MAX_LEGS];
+	const int16_t *in[CH_MEDIA_ROOM_MAX_LEGS]; /* this tick's mixer inputs */
 	struct ch_mixer mixer;
 };
 

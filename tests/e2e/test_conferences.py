@@ -8,6 +8,7 @@ page_token, newest first, no gaps) and the conferencecall routes with no
 participants. One request goes through curl.
 """
 import datetime
+import json
 import os
 import sys
 
@@ -93,7 +94,6 @@ class ConferenceTest(ChorusTestCase):
                              self.d.url + "/conferences?token=" +
                              self.d.token])
         self.assertEqual(status, 200, body)
-        import json
         c = json.loads(body)
         self.assertEqual(c["name"], "via curl")
         self.assertEqual(c["status"], "starting")
@@ -204,6 +204,49 @@ class ConferenceTest(ChorusTestCase):
         self.assertIsNotNone(self.c.wait_status(c["id"], "terminated", 3),
                              "PUT timeout 1 did not end the conference")
 
+    def test_put_timeout_zero_cancels(self):
+        c = self.c.create_conference(name="kept", timeout=1)
+        r = self.c.put("/conferences/" + c["id"], {"timeout": 0})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["timeout"], 0)
+        time.sleep(1.6)
+        self.assertEqual(self.c.conference(c["id"])["status"], "progressing",
+                         "timeout 0 did not cancel the timeout")
+
+    def test_read_only_fields_stay(self):
+        c = self.c.create_conference(name="ro")
+        self.c.wait_status(c["id"], "progressing", 1)
+        before = self.c.conference(c["id"])
+        other = "11111111-2222-4333-8444-555555555555"
+        r = self.c.put("/conferences/" + c["id"], {
+            "status": "terminated", "id": other, "customer_id": other,
+            "tm_create": "2000-01-01 00:00:00.000000",
+            "tm_delete": "2000-01-01 00:00:00.000000",
+            "conferencecall_ids": [other], "recording_id": other})
+        # a 400 or an ignored field are both fine; a change is not
+        self.assertIn(r.status, (200, 400), r)
+        g = self.c.conference(c["id"])
+        for k in ("id", "customer_id", "status", "tm_create", "tm_delete",
+                  "conferencecall_ids", "recording_id", "type"):
+            self.assertEqual(g[k], before[k], k)
+
+    def test_text_round_trip(self):
+        name = "Caf\u00e9 \u4f1a\u8b70 \U0001f3a4 \"q\" \\ / <b>&amp;"
+        data = {"emoji": "\U0001f600", "n": [1, 2.5, None, True],
+                "deep": {"a": {"b": {"c": "d"}}}}
+        c = self.c.create_conference(name=name, detail="line1\nline2\ttab",
+                                     data=data)
+        g = self.c.conference(c["id"])
+        self.assertEqual(g["name"], name)
+        self.assertEqual(g["detail"], "line1\nline2\ttab")
+        self.assertEqual(g["data"], data)
+        # an empty data object and empty strings are kept as such
+        r = self.c.put("/conferences/" + c["id"],
+                       {"name": "", "detail": "", "data": {}})
+        self.assertEqual(r.status, 200, r)
+        g = self.c.conference(c["id"])
+        self.assertEqual((g["name"], g["detail"], g["data"]), ("", "", {}))
+
     def create_n(self, n):
         ids = []
         for i in range(n):
@@ -285,6 +328,13 @@ class ConferenceTest(ChorusTestCase):
         self.assertError(self.c.delete("/conferencecalls/" + rid), 404)
         self.assertError(self.c.post("/conferencecalls/" + rid + "/mute"),
                          404)
+        r = self.c.get("/conferencecalls", query={"conference_id": rid})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["result"], [])
+        self.assertError(self.c.get("/conferencecalls", query={
+            "conference_id": "nope"}), 400, field="conference_id")
+        self.assertError(self.c.get("/conferencecalls", query={
+            "page_size": "0"}), 400, field="page_size")
         # a conference id is not a conferencecall id
         c = self.c.create_conference()
         self.assertError(self.c.get("/conferencecalls/" + c["id"]), 404)

@@ -15,6 +15,7 @@ import os
 import socket
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from chorus_harness import ChorusTestCase, Response, main, uuid  # noqa
@@ -154,6 +155,55 @@ class ErrorsTest(ChorusTestCase):
         r = self.c.post("/conferences", raw=body,
                         headers={"Content-Type": "application/json"})
         self.assertError(r, 400, field="data")
+        self.assertNothingChanged()
+
+    def smuggle_attempt(self, cl_values):
+        """A POST whose Content-Length header(s) are cl_values, followed by
+        the bytes of a complete second request that would create a
+        conference named "smuggled". Returns the responses received."""
+        body = b'{"type":"conference","name":"smuggled"}'
+        inner = ("POST /v1.0/conferences HTTP/1.1\r\n" + self.hdrs() +
+                 "Content-Type: application/json\r\n"
+                 "Content-Length: %d\r\n\r\n" % len(body)).encode() + body
+        head = ("POST /v1.0/conferences HTTP/1.1\r\n" + self.hdrs() +
+                "".join("Content-Length: %s\r\n" % v for v in cl_values) +
+                "\r\n").encode()
+        data = raw(self.d, head + inner, timeout=1.5, want=2)
+        out, rest = [], data
+        while rest:
+            r, rest = parse_response(rest)
+            out.append(r)
+        return out
+
+    def test_invalid_content_length_400(self):
+        # Content-Length must be 1*DIGIT, and duplicates must agree (RFC
+        # 9112 6.3): anything else is a malformed request, answered 400,
+        # and the bytes after the head must not run as a second request.
+        for cl in (["abc"], ["-1"], ["+77"], ["0x10"], ["1e3"],
+                   ["77", "0"], ["0", "77"]):
+            got = self.smuggle_attempt(cl)
+            self.assertTrue(got, cl)
+            self.assertError(got[0], 400)
+            self.assertEqual([r.status for r in got[1:]], [],
+                             "Content-Length %r: the body ran as another "
+                             "request" % cl)
+            self.assertNothingChanged()
+
+    def test_content_length_over_4gib_413(self):
+        # 2^32 + 21 must not wrap around to 21
+        big = 2 ** 32 + 21
+        body = b'{"type":"conference"}'
+        self.assertEqual(len(body), 21)
+        req = ("POST /v1.0/conferences HTTP/1.1\r\n" + self.hdrs() +
+               "Content-Type: application/json\r\n"
+               "Content-Length: %d\r\n\r\n" % big).encode() + body
+        r, _ = parse_response(raw(self.d, req))
+        self.assertError(r, 413)
+        self.assertNothingChanged()
+        got = self.smuggle_attempt(["%d" % 2 ** 32])
+        self.assertTrue(got)
+        self.assertIn(got[0].status, (400, 413), got)
+        self.assertEqual(len(got), 1, "the body ran as another request")
         self.assertNothingChanged()
 
     def test_chunked_411(self):
@@ -310,6 +360,45 @@ class ErrorsTest(ChorusTestCase):
         r, _ = parse_response(raw(self.d, req))
         self.assertError(r, 431, code="header_too_large")
         self.assertHealthy()
+
+    def test_head_under_16k_ok(self):
+        req = ("GET /v1.0/health HTTP/1.1\r\nHost: x\r\nX-Big: " +
+               "a" * (15 * 1024) + "\r\n\r\n").encode()
+        r, _ = parse_response(raw(self.d, req))
+        self.assertEqual(r.status, 200, r)
+
+    def test_request_byte_by_byte(self):
+        # two keep-alive requests trickled one byte per send: framing holds
+        s = socket.create_connection((self.d.host, self.d.port), timeout=5)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reqs = b""
+        for name in ("slow1", "slow2"):
+            body = json.dumps({"type": "conference", "name": name}).encode()
+            reqs += ("POST /v1.0/conferences HTTP/1.1\r\n" + self.hdrs() +
+                     "Content-Length: %d\r\n\r\n" % len(body)).encode() + body
+        try:
+            for i in range(len(reqs)):
+                s.send(reqs[i:i + 1])
+                if i % 8 == 0:
+                    time.sleep(0.001)
+            data = b""
+            while data.count(b"HTTP/1.1 ") < 2:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                try:
+                    _, rest = parse_response(data)
+                    parse_response(rest)
+                    break
+                except (AssertionError, ValueError, IndexError):
+                    continue
+        finally:
+            s.close()
+        r1, rest = parse_response(data)
+        r2, _ = parse_response(rest)
+        self.assertEqual((r1.status, r1.json["name"]), (200, "slow1"))
+        self.assertEqual((r2.status, r2.json["name"]), (200, "slow2"))
 
     def test_unterminated_head_431(self):
         # a head that never ends

@@ -197,6 +197,30 @@ class RestartTest(ChorusTestCase):
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"chorusd \d+\.\d+")
 
+    def test_customer_cli(self):
+        dd = os.path.join(self.workdir, "cust")
+        a = customer_add(dd, "alice", "http://127.0.0.1:9/a")
+        b = customer_add(dd, "bob")
+        self.assertNotEqual(a["token"], b["token"])
+        self.assertNotEqual(a["webhook_secret"], b["webhook_secret"])
+        for o in (a, b):
+            self.assertRegex(o["token"], r"^[0-9a-f]{32,64}$")
+            self.assertRegex(o["webhook_secret"], r"^[0-9a-f]{32,64}$")
+        r = run_cli(["customer", "list", "--data-dir", dd])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        import json
+        rows = [json.loads(ln) for ln in r.stdout.splitlines() if ln]
+        self.assertEqual([x["name"] for x in rows], ["alice", "bob"])
+        self.assertEqual(rows[0]["customer_id"], a["customer_id"])
+        self.assertEqual(rows[0]["webhook_uri"], "http://127.0.0.1:9/a")
+        self.assertEqual(rows[1]["webhook_uri"], "")
+        # the daemon on that dir uses the first customer, creates none
+        d = self.start_daemon(data_dir=dd)
+        self.assertEqual(d.customer_id, a["customer_id"])
+        self.assertEqual(d.token, a["token"])
+        self.assertEqual(d.client(token=b["token"]).get(
+            "/conferences").status, 200)
+
     def test_config_file(self):
         dd = os.path.join(self.workdir, "cfgdata")
         cfg = os.path.join(self.workdir, "chorus.conf")

@@ -10,13 +10,17 @@ answering 500 gets the same event again until it answers 200, and nothing
 overtakes it; events undelivered when the daemon stops are delivered after
 a restart.
 """
+import json
 import os
+import socket
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from chorus_harness import (TS_RE, UUID_RE, ChorusTestCase,  # noqa: E402
                             WebhookReceiver, customer_add, main, time,
-                            verify_signature, ws_connect, ws_drain)
+                            verify_signature, wait_until, ws_connect,
+                            ws_drain)
 
 LIFECYCLE = [("conference.created", "starting"),
              ("conference.updated", "progressing"),
@@ -31,7 +35,6 @@ def dedup(reqs):
     for r in reqs:
         if r["status"] >= 300:
             continue
-        import json
         ev = json.loads(r["body"])
         if ev["id"] in seen:
             continue
@@ -250,6 +253,56 @@ class WebhookTest(ChorusTestCase):
         time.sleep(1.0)
         self.assertLessEqual(len(self.rcv.requests), n + 1,
                              "delivered events resent after restart")
+
+    def test_receiver_that_never_answers(self):
+        # accepts and reads, never answers: each POST is abandoned after
+        # --webhook-timeout-ms and retried; SIGTERM is still prompt
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(16)
+        self.addCleanup(ls.close)
+        accepted = []
+
+        def accept():
+            while True:
+                try:
+                    s, _ = ls.accept()
+                except OSError:
+                    return
+                accepted.append((time.monotonic(), s))
+        threading.Thread(target=accept, daemon=True).start()
+        d = self.start_daemon(args=["--webhook-timeout-ms", "500"])
+        cust = customer_add(d.data_dir, "hang", "http://127.0.0.1:%d/h" %
+                            ls.getsockname()[1])
+        d.client(token=cust["token"]).create_conference(name="x")
+        self.assertTrue(wait_until(lambda: len(accepted) >= 3, 8),
+                        "no retry after a timed-out POST: %d" % len(accepted))
+        t = [a for a, _ in accepted]
+        self.assertGreater(t[1] - t[0], 0.5)  # timeout + back-off
+        t0 = time.monotonic()
+        self.assertEqual(d.stop(5), 0)
+        self.assertLess(time.monotonic() - t0, 5)
+        for _, s in accepted:
+            s.close()
+
+    def test_timeout_while_down_sends_end_events(self):
+        # a conference whose timeout expires while the daemon is down is
+        # terminated at start, and its end events are delivered
+        d, cust, c = self.start_with_customer()
+        conf = c.create_conference(name="t", timeout=2)
+        c.wait_status(conf["id"], "progressing", 2)
+        self.assertTrue(self.rcv.wait_for(lambda r: len(dedup(r)) >= 2, 10))
+        c.close()
+        d.kill()
+        time.sleep(2.5)
+        d.start()
+        ok = self.rcv.wait_for(lambda r: len(dedup(r)) >= 5, 10)
+        self.assertTrue(ok, [e["event"] for _, e in
+                             dedup(self.rcv.requests)])
+        pairs = dedup(self.rcv.requests)
+        for req, ev in pairs:
+            self.assertValidDelivery(req, ev, cust)
+        self.assertLifecycle([e for _, e in pairs], conf["id"])
 
 
 if __name__ == "__main__":

@@ -232,6 +232,47 @@ class WebSocketTest(ChorusTestCase):
         self.assertEqual(self.c.get("/health", token=None).status, 200)
         self.assertTrue(self.d.alive())
 
+    def test_protocol_details(self):
+        ABNF = websocket.ABNF
+        conf = self.c.create_conference(name="frag")
+        ws = self.connect()
+        ws_drain(ws, 0.3)
+        # a subscribe split into three fragments, a ping between them
+        msg = json.dumps({"type": "subscribe",
+                          "topics": ["conference:" + conf["id"]]}).encode()
+        ws.send_frame(ABNF.create_frame(msg[:10], ABNF.OPCODE_TEXT, fin=0))
+        ws.send_frame(ABNF.create_frame(msg[10:30], ABNF.OPCODE_CONT, fin=0))
+        ws.ping(b"mid")
+        ws.send_frame(ABNF.create_frame(msg[30:], ABNF.OPCODE_CONT, fin=1))
+        ws.settimeout(5)
+        f = ws.recv_data_frame(control_frame=True)
+        self.assertEqual((f[0], f[1].data), (ABNF.OPCODE_PONG, b"mid"))
+        f = ws.recv_data_frame(control_frame=True)
+        self.assertEqual(f[0], ABNF.OPCODE_TEXT)
+        self.assertEqual(json.loads(f[1].data)["type"], "subscribed")
+
+        def close_code(send):
+            w = self.connect()
+            send(w)
+            w.settimeout(5)
+            f = w.recv_data_frame(control_frame=True)
+            self.assertEqual(f[0], ABNF.OPCODE_CLOSE)
+            return int.from_bytes(f[1].data[:2], "big")
+        # a message over 64 KiB: 1009; invalid UTF-8: 1007; our close: 1000
+        # (only the frame head is sent: the server may close at the head,
+        # and sending the rest then races a reset)
+        head = (b"\x81\xff" + (70 * 1024).to_bytes(8, "big") +
+                b"\x01\x02\x03\x04")
+        self.assertEqual(close_code(lambda w: w.sock.sendall(head)), 1009)
+        self.assertEqual(close_code(lambda w: w.send_frame(
+            ABNF.create_frame(b"\xff\xfe", ABNF.OPCODE_TEXT))), 1007)
+        self.assertEqual(close_code(lambda w: w.send_close(1000, b"bye")),
+                         1000)
+        # the first client still works
+        self.c.put("/conferences/" + conf["id"], {"name": "after"})
+        m = ws_recv_json(ws, 5)
+        self.assertEqual(m["conference"]["name"], "after")
+
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,1211 @@
+/*
+ * bench_sip_load.c: SIP + RTP load generator for chorusd, and a check of
+ * what every participant hears.
+ *
+ * It creates R conferences through the REST API (or takes --conference
+ * ids), joins P participants to each over real SIP (libre sipsess as UAC,
+ * one INVITE per participant with an SDP offer of one codec), and has every
+ * participant send RTP every 20 ms: a tone of its own frequency (300 Hz +
+ * 150 Hz * i in its room; the step narrows past 24 participants). It
+ * receives and decodes the server's RTP and, over the measured window,
+ * runs a Goertzel filter per tone of the room: a participant passes when it
+ * hears every other tone of its room and its own at least 20 dB below the
+ * weakest of them.
+ *
+ * Figures (the measured window starts --settle ms after the last join and
+ * lasts --seconds): chorusd's CPU from /proc/PID/stat, packets sent and
+ * received, loss from the received sequence numbers, the interval between
+ * consecutive packets of the server as each receiver's socket saw them
+ * (kernel receive timestamps, so the generator's own scheduling is not in
+ * it), its own send lateness and its own CPU. Then every call is hung up
+ * with BYE and the BYE transactions are waited for.
+ *
+ * Design: one process, one libre main loop. One UDP socket per participant
+ * (with rtcp-mux offered; RTCP arriving on it is skipped). A timerfd armed
+ * for the next due frame drives sending; each participant has its own
+ * phase within the 20 ms.
+ * Frames are prepared once: a 20 ms frame holds whole periods of every tone,
+ * so one G.711 frame per participant repeats exactly; Opus frames are
+ * encoded once (1 s, after priming) and cycled. Receiving decodes live.
+ *
+ * It is a benchmark: it prints figures. Exit status 0 when every
+ * participant joined and passed, 1 when some did not, 2 on a usage or
+ * setup error.
+ */
+#include <re_types.h>
+#include <re_fmt.h>
+#include <re_mem.h>
+#include <re_mbuf.h>
+#include <re_list.h>
+#include <re_sa.h>
+#include <re_main.h>
+#include <re_tmr.h>
+#include <re_sys.h>
+#include <re_uri.h>
+#include <re_msg.h>
+#include <re_dns.h>
+#include <re_sip.h>
+#include <re_sipsess.h>
+#include <re_sdp.h>
+#include <re_rtp.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <opus/opus.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "media/g711.h"
+
+#define FRAME_MS    20
+#define FRAME_NS    (FRAME_MS * 1000000ull)
+#define IDLE_NS     5000000ull /* pacing timer when nothing is due */
+#define EARLY_NS    100000ull  /* a frame this close to due is sent */
+#define OPUS_RING   50         /* encoded Opus frames cycled (1 s) */
+#define MAX_SAMPLES 5760       /* 120 ms at 48 kHz */
+#define HIST_US     10         /* interval histogram bucket */
+#define HIST_N      100000     /* up to 1 s */
+#define MAX_TONES   70
+#define PRESENT_DB  -40.0 /* a tone is heard at or above this level */
+#define OWN_DB      20.0  /* own tone at least this far below the others */
+
+enum codec { C_PCMU, C_PCMA, C_OPUS };
+enum pstate { P_IDLE, P_CALLING, P_UP, P_FAILED, P_CLOSED };
+
+struct codec_info {
+	const char *arg, *name, *pt;
+	uint32_t srate, rtp_rate;
+	uint8_t ch;
+	unsigned samples; /* per 20 ms at srate */
+};
+
+static const struct codec_info codecs[] = {
+    [C_PCMU] = {"pcmu", "PCMU", "0", 8000, 8000, 1, 160},
+    [C_PCMA] = {"pcma", "PCMA", "8", 8000, 8000, 1, 160},
+    [C_OPUS] = {"opus", "opus", "111", 48000, 48000, 2, 960},
+};
+
+struct room {
+	char id[64];
+	unsigned nparts;
+	double freq[MAX_TONES];
+	double coeff[MAX_TONES]; /* Goertzel 2cos(w) at the codec's rate */
+};
+
+struct part {
+	struct room *room;
+	unsigned idx, gidx;
+	enum pstate st;
+	struct sipsess *sess;
+	struct sdp_session *sdp;
+	struct sdp_media *sdpm;
+	int fd;
+	struct sa laddr, raddr;
+	bool media; /* answer received: send to raddr */
+	int rx_pt;  /* the server's PT for our codec */
+	/* sending */
+	uint8_t *frames; /* G.711: 1 frame; Opus: OPUS_RING frames */
+	uint16_t *frame_len;
+	unsigned frame_i, nframes;
+	uint64_t next_ns;
+	uint16_t seq;
+	uint32_t ts, ssrc;
+	bool sent_any;
+	uint64_t sent;
+	/* receiving (window only) */
+	OpusDecoder *dec;
+	bool rx_started;
+	uint32_t rx_ssrc, rx_cycles;
+	uint16_t rx_base, rx_max;
+	uint64_t rx_pkts, rx_late, rx_last_ns;
+	double power[MAX_TONES]; /* summed squared amplitude per tone */
+	uint64_t frames_seen;
+};
+
+struct gen {
+	/* options */
+	const char *api, *token, *sip_target, *local_ip;
+	char *confs[1024];
+	unsigned nconfs, rooms, parts;
+	enum codec codec;
+	unsigned seconds, settle_ms, max_pending;
+	int pid;
+	bool verbose, trace;
+	/* state */
+	struct room *roomv;
+	struct part *partv;
+	unsigned total, pending, next_call, resolved, joined, dropped;
+	struct dnsc *dnsc;
+	struct sip *sip;
+	struct sipsess_sock *sock;
+	struct sa sip_laddr;
+	int tfd;
+	struct tmr tmr, guard;
+	bool measuring, hanging_up;
+	uint64_t t_start, t_joined, t_win0, t_win1, t_bye;
+	long srv_cpu0, srv_cpu1;
+	double own_cpu0, own_cpu1;
+	uint32_t hist[HIST_N];
+	uint64_t hist_over, hist_n, max_interval_ns;
+	uint64_t late_max_ns, late_over_1ms, sends;
+	uint64_t tx_win, rx_win, expected_win, reordered, ssrc_changes;
+};
+
+static struct gen g;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- CPU ---- */
+
+/* utime + stime of pid in clock ticks, -1 if unreadable. */
+static long proc_cpu_ticks(int pid)
+{
+	char path[64], buf[1024];
+	unsigned long ut, st;
+	FILE *f;
+	size_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (!p || sscanf(p + 2,
+	                 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	                 "%lu %lu",
+	                 &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
+static double own_cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* ---- REST: a few blocking requests before the loop starts ---- */
+
+/* Sends one HTTP/1.1 request to g.api + path; returns the status code
+ * (0 on a transport error) and the body in *bodyp (malloc'ed). */
+static int http_call(const char *method, const char *path, const char *body,
+                     char **bodyp)
+{
+	char host[128], req[2048], *resp = NULL, *hend, *cl;
+	unsigned port;
+	const char *prefix;
+	size_t len = 0, cap = 0, need = 0;
+	struct sockaddr_in sin;
+	struct timeval tv = {5, 0};
+	int fd, status = 0;
+
+	*bodyp = NULL;
+	if (sscanf(g.api, "http://%127[^:/]:%u", host, &port) != 2)
+		return 0;
+	prefix = strchr(g.api + 7, '/');
+	snprintf(
+	    req, sizeof(req),
+	    "%s %s%s HTTP/1.1\r\nHost: %s:%u\r\n"
+	    "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    method, prefix ? prefix : "", path, host, port, g.token,
+	    body ? strlen(body) : 0, body ? body : "");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
+		return 0;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		goto out;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = (cap + 4096) * 2;
+			char *r = realloc(resp, cap);
+			if (!r)
+				goto out;
+			resp = r;
+		}
+		ssize_t n = read(fd, resp + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		resp[len] = '\0';
+		hend = strstr(resp, "\r\n\r\n");
+		if (!hend)
+			continue;
+		cl = strcasestr(resp, "\r\nContent-Length:");
+		need = (size_t)(hend + 4 - resp) +
+		       (cl && cl < hend ? strtoul(cl + 17, NULL, 10) : 0);
+		if (cl && len >= need)
+			break;
+	}
+	if (resp && len && sscanf(resp, "HTTP/1.%*d %d", &status) == 1) {
+		hend = strstr(resp, "\r\n\r\n");
+		*bodyp = strdup(hend ? hend + 4 : "");
+	}
+out:
+	free(resp);
+	close(fd);
+	return status;
+}
+
+static int create_conferences(void)
+{
+	for (unsigned r = 0; r < g.rooms; r++) {
+		char *body;
+		json_t *j;
+		int st = http_call("POST", "/conferences",
+		                   "{\"type\":\"conference\"}", &body);
+		j = body ? json_loads(body, 0, NULL) : NULL;
+		const char *id = json_string_value(json_object_get(j, "id"));
+		if (st / 100 != 2 || !id) {
+			fprintf(stderr,
+			        "bench_sip_load: POST conferences: %d %s\n", st,
+			        body ? body : "(no answer)");
+			json_decref(j);
+			free(body);
+			return -1;
+		}
+		snprintf(g.roomv[r].id, sizeof(g.roomv[r].id), "%s", id);
+		json_decref(j);
+		free(body);
+	}
+	/* A conference takes calls once it is progressing (its room
+	 * exists): wait for that, up to 10 s. */
+	for (unsigned r = 0; r < g.rooms; r++) {
+		char path[128];
+		bool ok = false;
+		snprintf(path, sizeof(path), "/conferences/%s", g.roomv[r].id);
+		for (int tries = 0; tries < 200 && !ok; tries++) {
+			char *body;
+			int st = http_call("GET", path, NULL, &body);
+			json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+			const char *s =
+			    json_string_value(json_object_get(j, "status"));
+			ok = st == 200 && s && !strcmp(s, "progressing");
+			json_decref(j);
+			free(body);
+			if (!ok)
+				usleep(50000);
+		}
+		if (!ok) {
+			fprintf(stderr,
+			        "bench_sip_load: conference %s is not "
+			        "progressing\n",
+			        g.roomv[r].id);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- audio ---- */
+
+static void tone_frame(const struct part *p, int16_t *pcm, unsigned n,
+                       uint32_t srate, double amp)
+{
+	double w = 2 * M_PI * p->room->freq[p->idx] / srate;
+	for (unsigned i = 0; i < n; i++)
+		pcm[i] = (int16_t)lrint(amp * sin(w * i));
+}
+
+/* Prepares the participant's outgoing frames. */
+static int prepare_frames(struct part *p)
+{
+	const struct codec_info *ci = &codecs[g.codec];
+	int16_t pcm[960];
+	double amp =
+	    p->room->nparts > 1 ? 24000.0 / (p->room->nparts - 1) : 8000.0;
+	if (amp > 8000.0)
+		amp = 8000.0;
+	tone_frame(p, pcm, ci->samples, ci->srate, amp);
+	if (g.codec != C_OPUS) {
+		p->nframes = 1;
+		p->frames = malloc(160);
+		p->frame_len = malloc(sizeof(uint16_t));
+		if (!p->frames || !p->frame_len)
+			return ENOMEM;
+		if (g.codec == C_PCMU)
+			ch_g711_ulaw_encode(pcm, p->frames, 160);
+		else
+			ch_g711_alaw_encode(pcm, p->frames, 160);
+		p->frame_len[0] = 160;
+		return 0;
+	}
+	int err;
+	OpusEncoder *enc =
+	    opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
+	if (!enc)
+		return ENOMEM;
+	p->nframes = OPUS_RING;
+	p->frames = malloc(OPUS_RING * 400);
+	p->frame_len = malloc(OPUS_RING * sizeof(uint16_t));
+	if (!p->frames || !p->frame_len) {
+		opus_encoder_destroy(enc);
+		return ENOMEM;
+	}
+	for (int i = -10; i < OPUS_RING; i++) { /* 10 to prime */
+		uint8_t tmp[400];
+		int n = opus_encode(enc, pcm, 960, tmp, sizeof(tmp));
+		if (n < 0) {
+			opus_encoder_destroy(enc);
+			return EINVAL;
+		}
+		if (i >= 0) {
+			memcpy(p->frames + i * 400, tmp, (size_t)n);
+			p->frame_len[i] = (uint16_t)n;
+		}
+	}
+	opus_encoder_destroy(enc);
+	p->dec = opus_decoder_create(48000, 1, &err);
+	return p->dec ? 0 : ENOMEM;
+}
+
+/* Adds the squared Goertzel amplitude of each of the room's tones. */
+static void analyse(struct part *p, const int16_t *pcm, unsigned n)
+{
+	const struct room *r = p->room;
+	for (unsigned t = 0; t < r->nparts; t++) {
+		double s1 = 0, s2 = 0, c = r->coeff[t];
+		for (unsigned i = 0; i < n; i++) {
+			double s0 = pcm[i] / 32768.0 + c * s1 - s2;
+			s2 = s1;
+			s1 = s0;
+		}
+		double pw = s1 * s1 + s2 * s2 - c * s1 * s2;
+		p->power[t] += 4.0 * pw / ((double)n * n); /* amplitude^2 */
+	}
+	p->frames_seen++;
+}
+
+/* ---- RTP ---- */
+
+static void send_frame(struct part *p)
+{
+	const struct codec_info *ci = &codecs[g.codec];
+	uint8_t buf[512];
+	struct mbuf mb = {.buf = buf, .size = sizeof(buf), .pos = 0, .end = 0};
+	struct rtp_header h;
+	unsigned i = p->frame_i;
+
+	memset(&h, 0, sizeof(h));
+	h.ver = RTP_VERSION;
+	h.m = !p->sent_any;
+	h.pt = (uint8_t)atoi(ci->pt);
+	h.seq = p->seq++;
+	h.ts = p->ts;
+	h.ssrc = p->ssrc;
+	p->ts += ci->rtp_rate / (1000 / FRAME_MS);
+	p->frame_i = (i + 1) % p->nframes;
+	if (rtp_hdr_encode(&mb, &h) ||
+	    mbuf_write_mem(&mb, p->frames + i * (g.codec == C_OPUS ? 400 : 0),
+	                   p->frame_len[i]))
+		return;
+	(void)sendto(p->fd, buf, mb.end, 0, &p->raddr.u.sa, p->raddr.len);
+	p->sent_any = true;
+	p->sent++;
+	if (g.measuring)
+		g.tx_win++;
+}
+
+/* Arms the pacing timer at an absolute CLOCK_MONOTONIC time. */
+static void arm(uint64_t at)
+{
+	struct itimerspec its;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(at / 1000000000ull);
+	its.it_value.tv_nsec = (long)(at % 1000000000ull);
+	(void)timerfd_settime(g.tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* Sends every frame that is due, then sleeps until the next one. */
+static void tick_h(int flags, void *arg)
+{
+	uint64_t exp, now = now_ns(), next = now + IDLE_NS;
+	(void)flags;
+	(void)arg;
+	if (read(g.tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+		return;
+	for (unsigned k = 0; k < g.total; k++) {
+		struct part *p = &g.partv[k];
+		if (p->st != P_UP || !p->media)
+			continue;
+		if (!p->next_ns) /* own phase within the 20 ms */
+			p->next_ns = now + (FRAME_NS * p->gidx) / g.total;
+		if (now > p->next_ns + 10 * FRAME_NS) /* stalled: resync */
+			p->next_ns = now;
+		while (p->next_ns <= now + EARLY_NS) {
+			uint64_t late = now > p->next_ns ? now - p->next_ns : 0;
+			if (g.measuring) {
+				g.sends++;
+				if (late > g.late_max_ns)
+					g.late_max_ns = late;
+				if (late > 1000000)
+					g.late_over_1ms++;
+			}
+			send_frame(p);
+			p->next_ns += FRAME_NS;
+		}
+		if (p->next_ns < next)
+			next = p->next_ns;
+	}
+	arm(next);
+}
+
+static void rx_interval(uint64_t d)
+{
+	uint64_t b = d / (HIST_US * 1000);
+	if (b < HIST_N)
+		g.hist[b]++;
+	else
+		g.hist_over++;
+	if (d > g.max_interval_ns)
+		g.max_interval_ns = d;
+	g.hist_n++;
+}
+
+static void rx_seq(struct part *p, const struct rtp_header *h)
+{
+	if (!p->rx_started || h->ssrc != p->rx_ssrc) {
+		if (p->rx_started) {
+			/* a new source: bank what the old one lost */
+			g.expected_win +=
+			    p->rx_cycles + p->rx_max - p->rx_base + 1;
+			g.ssrc_changes++;
+		}
+		p->rx_started = true;
+		p->rx_ssrc = h->ssrc;
+		p->rx_base = p->rx_max = h->seq;
+		p->rx_cycles = 0;
+		return;
+	}
+	uint16_t d = (uint16_t)(h->seq - p->rx_max);
+	if (d && d < 0x8000) {
+		if (h->seq < p->rx_max)
+			p->rx_cycles += 65536;
+		p->rx_max = h->seq;
+	} else {
+		p->rx_late++; /* duplicate or reordered */
+	}
+}
+
+static void decode_payload(struct part *p, const uint8_t *d, size_t n)
+{
+	static int16_t pcm[MAX_SAMPLES];
+	int k;
+	if (g.codec == C_OPUS) {
+		k = opus_decode(p->dec, d, (opus_int32)n, pcm, MAX_SAMPLES, 0);
+		if (k > 0)
+			analyse(p, pcm, (unsigned)k);
+		return;
+	}
+	if (n > MAX_SAMPLES)
+		return;
+	if (g.codec == C_PCMU)
+		ch_g711_ulaw_decode(d, pcm, n);
+	else
+		ch_g711_alaw_decode(d, pcm, n);
+	analyse(p, pcm, (unsigned)n);
+}
+
+static void rtp_packet(struct part *p, uint8_t *buf, size_t n, uint64_t t)
+{
+	struct mbuf mb = {.buf = buf, .size = n, .pos = 0, .end = n};
+	struct rtp_header h;
+
+	if (n < 12 || (buf[0] >> 6) != 2)
+		return;
+	if ((buf[1] & 0x7f) >= 72 && (buf[1] & 0x7f) <= 76)
+		return; /* RTCP (SR, RR, SDES, BYE, APP) on the muxed port */
+	if (rtp_hdr_decode(&h, &mb))
+		return;
+	if (!g.measuring)
+		return;
+	g.rx_win++;
+	p->rx_pkts++;
+	if (p->rx_last_ns)
+		rx_interval(t - p->rx_last_ns);
+	p->rx_last_ns = t;
+	rx_seq(p, &h);
+	if (p->rx_pt < 0 || h.pt == p->rx_pt)
+		decode_payload(p, mbuf_buf(&mb), mbuf_get_left(&mb));
+}
+
+/* Reads what is queued on the socket; receive times from the kernel. */
+static void rtp_read_h(int flags, void *arg)
+{
+	struct part *p = arg;
+	uint8_t buf[2048];
+	union {
+		char b[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl;
+	(void)flags;
+
+	for (int i = 0; i < 64; i++) {
+		struct iovec iov = {buf, sizeof(buf)};
+		struct msghdr mh = {.msg_iov = &iov,
+		                    .msg_iovlen = 1,
+		                    .msg_control = ctl.b,
+		                    .msg_controllen = sizeof(ctl.b)};
+		ssize_t n = recvmsg(p->fd, &mh, MSG_DONTWAIT);
+		uint64_t t = 0;
+		if (n < 0)
+			break;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+		     c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_TIMESTAMPNS) {
+				struct timespec ts;
+				memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+				t = (uint64_t)ts.tv_sec * 1000000000ull +
+				    (uint64_t)ts.tv_nsec;
+			}
+		}
+		if (!t) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			t = (uint64_t)ts.tv_sec * 1000000000ull +
+			    (uint64_t)ts.tv_nsec;
+		}
+		rtp_packet(p, buf, (size_t)n, t);
+	}
+}
+
+static int open_rtp(struct part *p)
+{
+	int on = 1, rcvbuf = 256 * 1024;
+	p->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (p->fd < 0)
+		return errno;
+	sa_set_str(&p->laddr, g.local_ip, 0);
+	if (bind(p->fd, &p->laddr.u.sa, p->laddr.len))
+		return errno;
+	p->laddr.len = sizeof(p->laddr.u.in);
+	if (getsockname(p->fd, &p->laddr.u.sa, &p->laddr.len))
+		return errno;
+	setsockopt(p->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+	setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	return fd_listen(p->fd, FD_READ, rtp_read_h, p);
+}
+
+/* ---- SIP ---- */
+
+static void start_calls(void);
+static void settle_h(void *arg);
+
+static void resolved(struct part *p, bool up)
+{
+	(void)p;
+	g.pending--;
+	g.resolved++;
+	if (up)
+		g.joined++;
+	if (g.resolved == g.total) {
+		g.t_joined = now_ns();
+		tmr_start(&g.tmr, g.settle_ms, settle_h, NULL);
+	}
+	start_calls();
+}
+
+/* The far end's SDP: where to send, and its PT for our codec. */
+static int take_sdp(struct part *p)
+{
+	const struct sdp_format *f =
+	    sdp_media_rformat(p->sdpm, codecs[g.codec].name);
+	if (!f || !sa_isset(sdp_media_raddr(p->sdpm), SA_ALL))
+		return EPROTO;
+	p->raddr = *sdp_media_raddr(p->sdpm);
+	p->rx_pt = f->pt;
+	p->media = true;
+	return 0;
+}
+
+static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
+{
+	struct part *p = arg;
+	int err = sdp_decode(p->sdp, msg->mb, true);
+	if (!err)
+		err = take_sdp(p);
+	if (!err)
+		err = sdp_encode(descp, p->sdp, false);
+	return err;
+}
+
+static int answer_h(const struct sip_msg *msg, void *arg)
+{
+	struct part *p = arg;
+	int err = sdp_decode(p->sdp, msg->mb, false);
+	if (!err)
+		err = take_sdp(p);
+	if (err)
+		fprintf(stderr, "room %s #%u: unusable SDP answer\n",
+		        p->room->id, p->idx);
+	return err;
+}
+
+static void estab_h(const struct sip_msg *msg, void *arg)
+{
+	struct part *p = arg;
+	(void)msg;
+	p->st = P_UP;
+	resolved(p, true);
+}
+
+static void close_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct part *p = arg;
+	enum pstate was = p->st;
+
+	p->sess = mem_deref(p->sess);
+	p->st = was == P_CALLING ? P_FAILED : P_CLOSED;
+	if (was == P_CALLING) {
+		fprintf(stderr, "room %s #%u: call failed: %u %.*s (%s)\n",
+		        p->room->id, p->idx, msg ? msg->scode : 0,
+		        msg ? (int)msg->reason.l : 0, msg ? msg->reason.p : "",
+		        err ? strerror(err) : "-");
+		resolved(p, false);
+	} else if (!g.hanging_up) {
+		g.dropped++;
+		fprintf(stderr, "room %s #%u: call closed by the server (%s)\n",
+		        p->room->id, p->idx, err ? strerror(err) : "BYE");
+	}
+}
+
+static int call(struct part *p)
+{
+	const struct codec_info *ci = &codecs[g.codec];
+	char to[256], from[128];
+	struct mbuf *desc = NULL;
+	int err;
+
+	err = sdp_session_alloc(&p->sdp, &p->laddr);
+	if (!err)
+		err = sdp_media_add(&p->sdpm, p->sdp, "audio",
+		                    sa_port(&p->laddr), "RTP/AVP");
+	if (!err)
+		err =
+		    sdp_format_add(NULL, p->sdpm, false, ci->pt, ci->name,
+		                   ci->srate, ci->ch, NULL, NULL, NULL, false,
+		                   g.codec == C_OPUS ? "useinbandfec=1" : NULL);
+	if (!err)
+		err = sdp_media_set_lattr(p->sdpm, true, "ptime", "20");
+	if (!err)
+		err = sdp_media_set_lattr(p->sdpm, true, "rtcp-mux", NULL);
+	if (!err)
+		err = sdp_encode(&desc, p->sdp, true);
+	if (err)
+		return err;
+	snprintf(to, sizeof(to), "sip:%s@%s", p->room->id, g.sip_target);
+	re_snprintf(from, sizeof(from), "sip:load-%u-%u@%j", p->room - g.roomv,
+	            p->idx, &g.sip_laddr);
+	err =
+	    sipsess_connect(&p->sess, g.sock, to, "chorus-load", from, "load",
+	                    NULL, 0, "application/sdp", desc, NULL, NULL, false,
+	                    offer_h, answer_h, NULL, estab_h, NULL, NULL,
+	                    close_h, p, "Allow: INVITE, ACK, BYE, CANCEL\r\n");
+	mem_deref(desc);
+	if (!err)
+		p->st = P_CALLING;
+	return err;
+}
+
+static void start_calls(void)
+{
+	while (!g.hanging_up && g.pending < g.max_pending &&
+	       g.next_call < g.total) {
+		struct part *p = &g.partv[g.next_call++];
+		g.pending++;
+		int err = call(p);
+		if (err) {
+			fprintf(stderr, "room %s #%u: INVITE failed: %s\n",
+			        p->room->id, p->idx, strerror(err));
+			p->st = P_FAILED;
+			resolved(p, false);
+			return; /* resolved() calls start_calls() again */
+		}
+	}
+}
+
+/* Incoming INVITEs are not taken. */
+static void conn_h(const struct sip_msg *msg, void *arg)
+{
+	(void)arg;
+	(void)sip_treply(NULL, g.sip, msg, 603, "Decline");
+}
+
+/* --trace: the first line of every SIP message, to stderr. */
+static void trace_h(bool tx, enum sip_transp tp, const struct sa *src,
+                    const struct sa *dst, const uint8_t *pkt, size_t len,
+                    void *arg)
+{
+	const uint8_t *eol = memchr(pkt, '\r', len);
+	(void)tp;
+	(void)arg;
+	re_fprintf(stderr, "%.3f %s %J -> %J %b\n", now_ns() / 1e9,
+	           tx ? "send" : "recv", src, dst, pkt,
+	           eol ? (size_t)(eol - pkt) : len);
+}
+
+static void sip_done_h(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+/* ---- phases: join, settle, measure, hang up ---- */
+
+static void end_h(void *arg);
+
+static void bye_guard_h(void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "bench_sip_load: BYE transactions still open after "
+	                "10 s\n");
+	re_cancel();
+}
+
+static void settle_h(void *arg)
+{
+	(void)arg;
+	if (g.t_win0)
+		return;
+	tmr_cancel(&g.guard);
+	for (unsigned k = 0; k < g.total; k++)
+		g.partv[k].rx_last_ns = 0;
+	g.srv_cpu0 = g.pid > 0 ? proc_cpu_ticks(g.pid) : -1;
+	g.own_cpu0 = own_cpu_s();
+	g.t_win0 = now_ns();
+	g.measuring = true;
+	tmr_start(&g.tmr, (uint64_t)g.seconds * 1000, end_h, NULL);
+}
+
+static void join_guard_h(void *arg)
+{
+	(void)arg;
+	fprintf(stderr,
+	        "bench_sip_load: %u of %u calls unresolved after "
+	        "30 s; measuring without them\n",
+	        g.total - g.resolved, g.total);
+	g.t_joined = now_ns();
+	settle_h(NULL);
+}
+
+static double pct_ms(double q)
+{
+	uint64_t want = (uint64_t)ceil(q * (double)g.hist_n), acc = 0;
+	for (unsigned b = 0; b < HIST_N; b++) {
+		acc += g.hist[b];
+		if (acc >= want && acc)
+			return (b + 0.5) * HIST_US / 1000.0;
+	}
+	return g.max_interval_ns / 1e6;
+}
+
+static double db(double a2)
+{
+	return a2 > 1e-12 ? 10 * log10(a2) : -120.0;
+}
+
+/* Own tone and others heard by one participant; returns pass. */
+static bool judge(const struct part *p, double *own_db, double *weakest_db)
+{
+	const struct room *r = p->room;
+	double n = p->frames_seen ? (double)p->frames_seen : 1;
+	*weakest_db = 200.0;
+	*own_db = db(p->power[p->idx] / n);
+	for (unsigned t = 0; t < r->nparts; t++) {
+		double l = db(p->power[t] / n);
+		if (t != p->idx && l < *weakest_db)
+			*weakest_db = l;
+	}
+	if (r->nparts == 1)
+		return p->frames_seen && *own_db < PRESENT_DB;
+	return p->frames_seen && *weakest_db >= PRESENT_DB &&
+	       *own_db <= *weakest_db - OWN_DB;
+}
+
+static void report(void)
+{
+	double win = (g.t_win1 - g.t_win0) / 1e9, tck = sysconf(_SC_CLK_TCK);
+	unsigned pass = 0, fail = 0, up = 0;
+	uint64_t lost =
+	    g.expected_win > g.rx_win ? g.expected_win - g.rx_win : 0;
+	bool tones = g.rooms && g.roomv[0].nparts <= MAX_TONES;
+
+	for (unsigned k = 0; k < g.total; k++) {
+		const struct part *p = &g.partv[k];
+		double own, weak;
+		if (p->st != P_UP)
+			continue;
+		up++;
+		bool ok = judge(p, &own, &weak);
+		ok ? pass++ : fail++;
+		if (g.verbose || !ok)
+			printf("  %s room %s #%u (%.0f Hz): own %.1f dBFS, "
+			       "weakest other %.1f dBFS, %lu pkts\n",
+			       ok ? "pass" : "FAIL", p->room->id, p->idx,
+			       p->room->freq[p->idx], own,
+			       p->room->nparts > 1 ? weak : -120.0,
+			       (unsigned long)p->rx_pkts);
+	}
+	printf("SIP load: %u rooms x %u participants, %s, window %.1f s\n",
+	       g.rooms, g.parts, codecs[g.codec].name, win);
+	printf("  joined:        %u of %u (%.2f s to join all; %u dropped "
+	       "during the window)\n",
+	       g.joined, g.total, (g.t_joined - g.t_start) / 1e9, g.dropped);
+	if (g.srv_cpu0 >= 0 && g.srv_cpu1 >= 0)
+		printf("  chorusd CPU:   %.1f %% of one core (pid %d)\n",
+		       100.0 * (g.srv_cpu1 - g.srv_cpu0) / tck / win, g.pid);
+	else
+		printf("  chorusd CPU:   not measured (no --pid)\n");
+	printf("  generator CPU: %.1f %% of one core\n",
+	       100.0 * (g.own_cpu1 - g.own_cpu0) / win);
+	printf("  RTP sent:      %lu packets (%.1f/s per participant)\n",
+	       (unsigned long)g.tx_win, up ? g.tx_win / win / up : 0.0);
+	printf("  RTP received:  %lu packets (%.1f/s per participant)\n",
+	       (unsigned long)g.rx_win, up ? g.rx_win / win / up : 0.0);
+	printf("  loss:          %.3f %% (%lu of %lu by sequence numbers; "
+	       "%lu late/duplicate, %lu SSRC changes)\n",
+	       g.expected_win ? 100.0 * lost / g.expected_win : 0.0,
+	       (unsigned long)lost, (unsigned long)g.expected_win,
+	       (unsigned long)g.reordered, (unsigned long)g.ssrc_changes);
+	if (g.hist_n)
+		printf("  interval:      p50 %.2f ms, p99 %.2f ms, max %.2f ms "
+		       "(server packets, at each receiver's socket)\n",
+		       pct_ms(0.50), pct_ms(0.99), g.max_interval_ns / 1e6);
+	printf("  send lateness: max %.2f ms, %lu of %lu sends > 1 ms late "
+	       "(generator)\n",
+	       g.late_max_ns / 1e6, (unsigned long)g.late_over_1ms,
+	       (unsigned long)g.sends);
+	if (tones)
+		printf(
+		    "  tones:         %u pass, %u fail (others >= %.0f dBFS, "
+		    "own >= %.0f dB below the weakest other)\n",
+		    pass, fail + (g.total - up), PRESENT_DB, OWN_DB);
+	else
+		printf("  tones:         not checked (more than %d per room)\n",
+		       MAX_TONES);
+	fflush(stdout);
+}
+
+static void end_h(void *arg)
+{
+	(void)arg;
+	g.measuring = false;
+	g.t_win1 = now_ns();
+	g.srv_cpu1 = g.pid > 0 ? proc_cpu_ticks(g.pid) : -1;
+	g.own_cpu1 = own_cpu_s();
+	for (unsigned k = 0; k < g.total; k++) {
+		struct part *p = &g.partv[k];
+		if (p->rx_started)
+			g.expected_win += p->rx_cycles +
+			                  (uint16_t)(p->rx_max - p->rx_base) +
+			                  1;
+		g.reordered += p->rx_late;
+	}
+	report();
+
+	/* hang up: dropping an established session sends BYE; sip_close()
+	 * calls sip_done_h once every transaction is done */
+	g.hanging_up = true;
+	g.t_bye = now_ns();
+	unsigned byes = 0;
+	for (unsigned k = 0; k < g.total; k++) {
+		struct part *p = &g.partv[k];
+		if (p->sess) {
+			byes += p->st == P_UP;
+			p->sess = mem_deref(p->sess);
+		}
+		p->st = P_CLOSED;
+	}
+	printf("  hang-up:       %u BYE sent\n", byes);
+	fflush(stdout);
+	fd_close(g.tfd);
+	tmr_start(&g.guard, 10000, bye_guard_h, NULL);
+	sip_close(g.sip, false);
+}
+
+static void signal_h(int sig)
+{
+	(void)sig;
+	if (g.measuring)
+		end_h(NULL);
+	else
+		re_cancel();
+}
+
+/* ---- set-up ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f, "usage: bench_sip_load --api URL --token TOKEN --sip HOST:PORT\n"
+	       "         [--rooms R] [--participants P] [--codec "
+	       "pcmu|pcma|opus]\n"
+	       "         [--seconds S] [--pid CHORUSD_PID] [--settle MS] "
+	       "[--local IP]\n"
+	       "         [--conference ID]... [--max-pending N] [-v]\n"
+	       "  --api URL         chorusd REST API, e.g. "
+	       "http://127.0.0.1:8080/v1.0\n"
+	       "  --conference ID   join this existing conference instead of "
+	       "creating\n"
+	       "                    R of them (repeat for more rooms; no "
+	       "--api needed)\n"
+	       "  --pid PID         chorusd's process, for its CPU use\n"
+	       "  defaults: 10 rooms x 5, pcmu, 20 s, settle 1000 ms, local "
+	       "127.0.0.1,\n"
+	       "            8 INVITEs in flight\n");
+}
+
+static int parse_args(int argc, char **argv)
+{
+	g.rooms = 10;
+	g.parts = 5;
+	g.seconds = 20;
+	g.settle_ms = 1000;
+	g.max_pending = 8;
+	g.local_ip = "127.0.0.1";
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "-v") || !strcmp(a, "--trace")) {
+			g.verbose = true;
+			g.trace |= !strcmp(a, "--trace");
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		}
+		if (!v) {
+			fprintf(stderr, "bench_sip_load: %s needs a value\n",
+			        a);
+			return -1;
+		}
+		i++;
+		if (!strcmp(a, "--api"))
+			g.api = v;
+		else if (!strcmp(a, "--token"))
+			g.token = v;
+		else if (!strcmp(a, "--sip"))
+			g.sip_target = v;
+		else if (!strcmp(a, "--local"))
+			g.local_ip = v;
+		else if (!strcmp(a, "--rooms"))
+			g.rooms = (unsigned)atoi(v);
+		else if (!strcmp(a, "--participants"))
+			g.parts = (unsigned)atoi(v);
+		else if (!strcmp(a, "--seconds"))
+			g.seconds = (unsigned)atoi(v);
+		else if (!strcmp(a, "--settle"))
+			g.settle_ms = (unsigned)atoi(v);
+		else if (!strcmp(a, "--max-pending"))
+			g.max_pending = (unsigned)atoi(v);
+		else if (!strcmp(a, "--pid"))
+			g.pid = atoi(v);
+		else if (!strcmp(a, "--conference") && g.nconfs < 1024)
+			g.confs[g.nconfs++] = (char *)v;
+		else if (!strcmp(a, "--codec")) {
+			unsigned c;
+			for (c = 0; c < 3 && strcmp(v, codecs[c].arg); c++)
+				;
+			if (c == 3) {
+				fprintf(stderr,
+				        "bench_sip_load: unknown "
+				        "codec %s\n",
+				        v);
+				return -1;
+			}
+			g.codec = (enum codec)c;
+		} else {
+			fprintf(stderr, "bench_sip_load: unknown option %s\n",
+			        a);
+			return -1;
+		}
+	}
+	if (g.nconfs)
+		g.rooms = g.nconfs;
+	if (!g.sip_target || (!g.nconfs && (!g.api || !g.token)) || !g.rooms ||
+	    !g.parts || !g.seconds || !g.max_pending) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Tones 300 Hz + step * i, step a multiple of 50 Hz so that a 20 ms
+ * frame holds whole periods; below 3.9 kHz for 8 kHz codecs. */
+static void room_tones(struct room *r)
+{
+	const struct codec_info *ci = &codecs[g.codec];
+	unsigned n = r->nparts < MAX_TONES ? r->nparts : MAX_TONES;
+	unsigned step = 150;
+	if (n > 1 && 300 + step * (n - 1) > 3850)
+		step = (3550 / (n - 1)) / 50 * 50;
+	if (step < 50)
+		step = 50;
+	for (unsigned t = 0; t < n; t++) {
+		r->freq[t] = 300 + (double)step * t;
+		r->coeff[t] = 2 * cos(2 * M_PI * r->freq[t] / ci->srate);
+	}
+}
+
+static int setup(void)
+{
+	struct sa dns, laddr;
+	int err;
+
+	g.total = g.rooms * g.parts;
+	g.roomv = calloc(g.rooms, sizeof(*g.roomv));
+	g.partv = calloc(g.total, sizeof(*g.partv));
+	if (!g.roomv || !g.partv)
+		return ENOMEM;
+	for (unsigned r = 0; r < g.rooms; r++) {
+		g.roomv[r].nparts = g.parts;
+		if (g.nconfs)
+			snprintf(g.roomv[r].id, sizeof(g.roomv[r].id), "%s",
+			         g.confs[r]);
+		room_tones(&g.roomv[r]);
+	}
+	if (!g.nconfs && create_conferences())
+		return EPROTO;
+
+	(void)sa_set_str(&dns, "127.0.0.1", 53);
+	err = dnsc_alloc(&g.dnsc, NULL, &dns, 1);
+	if (!err)
+		err = sip_alloc(&g.sip, g.dnsc, 64, 64, 64, "chorus-load",
+		                sip_done_h, NULL);
+	if (!err)
+		err = sa_set_str(&laddr, g.local_ip, 0);
+	if (!err)
+		err = sip_transp_add(g.sip, SIP_TRANSP_UDP, &laddr);
+	if (!err)
+		err =
+		    sip_transp_laddr(g.sip, &g.sip_laddr, SIP_TRANSP_UDP, NULL);
+	if (!err)
+		err = sipsess_listen(&g.sock, g.sip, 64, conn_h, NULL);
+	if (!err && g.trace)
+		sip_set_trace_handler(g.sip, trace_h);
+	if (err)
+		return err;
+
+	for (unsigned k = 0; k < g.total; k++) {
+		struct part *p = &g.partv[k];
+		p->room = &g.roomv[k / g.parts];
+		p->idx = k % g.parts;
+		p->gidx = k;
+		p->fd = -1;
+		p->rx_pt = -1;
+		p->ssrc = rand_u32();
+		p->seq = rand_u16();
+		p->ts = rand_u32();
+		err = open_rtp(p);
+		if (!err)
+			err = prepare_frames(p);
+		if (err)
+			return err;
+	}
+	g.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	if (g.tfd < 0)
+		return errno;
+	arm(now_ns() + IDLE_NS);
+	return fd_listen(g.tfd, FD_READ, tick_h, NULL);
+}
+
+static void teardown(void)
+{
+	tmr_cancel(&g.tmr);
+	tmr_cancel(&g.guard);
+	for (unsigned k = 0; g.partv && k < g.total; k++) {
+		struct part *p = &g.partv[k];
+		mem_deref(p->sess);
+		mem_deref(p->sdp);
+		if (p->fd >= 0) {
+			fd_close(p->fd);
+			close(p->fd);
+		}
+		if (p->dec)
+			opus_decoder_destroy(p->dec);
+		free(p->frames);
+		free(p->frame_len);
+	}
+	mem_deref(g.sock);
+	if (g.sip)
+		sip_close(g.sip, true);
+	mem_deref(g.sip);
+	mem_deref(g.dnsc);
+	free(g.partv);
+	free(g.roomv);
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit rl;
+	int err, code = 2;
+
+	if (parse_args(argc, argv))
+		return 2;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (libre_init())
+		return 2;
+	(void)fd_setsize((int)(g.rooms * g.parts * 2 + 256));
+	ch_g711_init();
+	tmr_init(&g.tmr);
+	tmr_init(&g.guard);
+	g.tfd = -1;
+
+	err = setup();
+	if (err) {
+		fprintf(stderr, "bench_sip_load: set-up failed: %s\n",
+		        strerror(err));
+		goto out;
+	}
+	g.t_start = now_ns();
+	tmr_start(&g.guard, 30000, join_guard_h, NULL);
+	start_calls();
+	err = re_main(signal_h);
+	if (g.t_bye)
+		printf("  BYE done:      %.2f s after hang-up\n",
+		       (now_ns() - g.t_bye) / 1e9);
+	code = 1;
+	if (g.t_win1 && g.joined == g.total && !g.dropped) {
+		unsigned pass = 0;
+		for (unsigned k = 0; k < g.total; k++) {
+			double own, weak;
+			pass += judge(&g.partv[k], &own, &weak);
+		}
+		code = pass == g.total ? 0 : 1;
+	}
+out:
+	teardown();
+	libre_close();
+	return code;
+}

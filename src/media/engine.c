@@ -1,0 +1,828 @@
+/*
+ * engine.c: the media engine's control-thread side (API in engine.h).
+ *
+ * Everything here runs on the control thread and owns the engine's
+ * tables: room ids and leg ids map to records (struct room_rec, struct
+ * leg_rec) that point at the shared room/leg objects and remember what
+ * the control thread has told the workers (codec state rate, shared
+ * encoders). Workers are picked by load (fewest legs, then rooms).
+ *
+ * Hand-over protocol (see room.h, leg.h, worker.h):
+ *   - allocation (rooms, legs, sockets, Opus and resampler states) happens
+ *     here, then a command hands the object to the room's worker;
+ *   - a room's mixing rate is the highest rate any started leg needs; when
+ *     it changes, new codec states for every leg and new shared encoders
+ *     are built here and sent; the worker swaps them in and returns the
+ *     old ones in EV_FREE events, which are freed here;
+ *   - removal: the leg's sockets leave the worker's epoll set, then
+ *     LEG_REMOVE; the memory and sockets are freed only on EV_LEG_GONE.
+ *     The id is not reused before that, and events about a leg whose
+ *     removal has begun are dropped.
+ * Commands that do not fit in a full ring wait in a per-worker backlog
+ * (FIFO, retried from a libre timer), so no command is ever lost.
+ */
+#include "media/engine.h"
+#include "media/codec.h"
+#include "media/g711.h"
+#include "media/leg.h"
+#include "media/room.h"
+#include "media/worker.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* re_types.h and re_sa.h come with leg.h (libre headers have no guards) */
+#include <re_list.h>
+#include <re_main.h>
+#include <re_sys.h>
+#include <re_tmr.h>
+
+#define LOG_MOD "media"
+#define DEFAULT_TIMEOUT_MS 10000
+#define MAX_WORKERS 64
+#define BACKLOG_RETRY_MS 5
+#define ROOM_SLOTS_INITIAL 64
+/* DSCP EF (46) in the TOS byte, as voice should be marked. */
+#define TOS_EF 0xb8
+
+/* A command that did not fit in the ring. */
+struct backlog {
+	struct backlog *next;
+	struct ch_media_cmd cmd;
+};
+
+/* Control-thread view of one worker. */
+struct wctl {
+	struct ch_media_engine *eng;
+	struct ch_media_worker *w;
+	unsigned nrooms, nlegs; /* live ones, for worker selection */
+	struct backlog *bl_head, *bl_tail;
+	bool listening; /* fd_listen on w->ev_efd */
+};
+
+/* One leg id. leg NULL: the slot is free. */
+struct leg_rec {
+	struct ch_media_leg *leg;
+	uint32_t room;     /* room id */
+	unsigned pair;     /* port pair index */
+	bool freeing;      /* LEG_REMOVE sent, EV_LEG_GONE awaited */
+	bool started;
+	struct ch_media_legparams params; /* of the last start */
+	enum ch_media_codec cs_codec;     /* codec state the worker has */
+	uint32_t cs_rate;                 /* its room rate; 0: none */
+};
+
+/* One room id. room NULL: the slot is free. */
+struct room_rec {
+	struct ch_media_room *room;
+	unsigned worker;
+	bool freeing;
+	unsigned nlegs;       /* legs not being freed */
+	uint32_t rate;        /* mixing rate told to the worker */
+	bool shared[CH_CODEC_COUNT]; /* shared encoder the worker has */
+	uint32_t shared_rate; /* their room rate */
+};
+
+/* The engine. Owned by the control thread; not thread-safe. */
+struct ch_media_engine {
+	struct ch_media_handlers h;
+	void *arg;
+	char bind_ip[64];
+	uint32_t rtp_timeout_ms;
+	unsigned nworkers;
+	struct wctl *wk;
+	uint16_t port_base; /* first even port */
+	unsigned npairs;
+	uint8_t *pair_used;
+	unsigned pair_hint;
+	struct leg_rec *legs; /* npairs slots: a leg holds a pair */
+	unsigned leg_hint;
+	struct room_rec *rooms;
+	unsigned nroom_slots;
+	unsigned room_hint;
+	struct tmr backlog_tmr;
+};
+
+const char *ch_media_codec_name(enum ch_media_codec c)
+{
+	switch (c) {
+	case CH_CODEC_PCMU:
+		return "PCMU";
+	case CH_CODEC_PCMA:
+		return "PCMA";
+	case CH_CODEC_G722:
+		return "G722";
+	case CH_CODEC_OPUS:
+		return "opus";
+	default:
+		return "?";
+	}
+}
+
+/* ---- commands ---- */
+
+static void backlog_flush(void *arg);
+
+static bool backlog_drain(struct wctl *wc)
+{
+	while (wc->bl_head) {
+		struct backlog *b = wc->bl_head;
+		if (!ch_media_worker_cmd(wc->w, &b->cmd))
+			return false;
+		wc->bl_head = b->next;
+		if (!wc->bl_head)
+			wc->bl_tail = NULL;
+		free(b);
+	}
+	return true;
+}
+
+static void backlog_flush(void *arg)
+{
+	struct ch_media_engine *eng = arg;
+	bool done = true;
+
+	for (unsigned i = 0; i < eng->nworkers; i++)
+		done &= backlog_drain(&eng->wk[i]);
+	if (!done)
+		tmr_start(&eng->backlog_tmr, BACKLOG_RETRY_MS, backlog_flush,
+			  eng);
+}
+
+/* Sends c to worker wi, in order with everything sent before. */
+static void submit(struct ch_media_engine *eng, unsigned wi,
+		   const struct ch_media_cmd *c)
+{
+	struct wctl *wc = &eng->wk[wi];
+
+	if (backlog_drain(wc) && ch_media_worker_cmd(wc->w, c))
+		return;
+	struct backlog *b = calloc(1, sizeof(*b));
+	if (!b) {
+		/* ring full and no memory: nothing sane is left to do */
+		ch_log_error(LOG_MOD, "worker %u: command %d lost (no memory)",
+			     wi, (int)c->type);
+		return;
+	}
+	b->cmd = *c;
+	if (wc->bl_tail)
+		wc->bl_tail->next = b;
+	else
+		wc->bl_head = b;
+	wc->bl_tail = b;
+	if (!tmr_isrunning(&eng->backlog_tmr))
+		tmr_start(&eng->backlog_tmr, BACKLOG_RETRY_MS, backlog_flush,
+			  eng);
+}
+
+/* ---- tables ---- */
+
+static struct leg_rec *leg_find(struct ch_media_engine *eng, uint32_t id)
+{
+	if (id == 0 || id > eng->npairs)
+		return NULL;
+	struct leg_rec *rec = &eng->legs[id - 1];
+	return rec->leg && !rec->freeing ? rec : NULL;
+}
+
+static struct room_rec *room_find(struct ch_media_engine *eng, uint32_t id)
+{
+	if (id == 0 || id > eng->nroom_slots)
+		return NULL;
+	struct room_rec *rec = &eng->rooms[id - 1];
+	return rec->room && !rec->freeing ? rec : NULL;
+}
+
+/* Closes the leg's sockets, frees it and its codec state, frees its id
+ * and port pair. The worker must have let go of it. */
+static void leg_destroy(struct ch_media_engine *eng, struct leg_rec *rec)
+{
+	struct ch_media_leg *l = rec->leg;
+
+	close(l->fd_rtp);
+	close(l->fd_rtcp);
+	ch_codec_state_free(l->cs);
+	free(l);
+	eng->pair_used[rec->pair] = 0;
+	memset(rec, 0, sizeof(*rec));
+}
+
+static void room_free_mem(struct ch_media_room *r)
+{
+	for (int c = 0; c < CH_CODEC_COUNT; c++)
+		ch_codec_state_free(r->shared[c]);
+	free(r);
+}
+
+/* ---- events ---- */
+
+static void on_event(struct ch_media_engine *eng, const struct ch_media_ev *ev)
+{
+	struct leg_rec *lr;
+
+	switch (ev->type) {
+	case CH_MEDIA_EV_TALK:
+		lr = leg_find(eng, ev->id);
+		if (lr && lr->leg == ev->ptr && eng->h.talking)
+			eng->h.talking(eng->arg, ev->id, ev->flag);
+		break;
+	case CH_MEDIA_EV_TIMEOUT:
+		lr = leg_find(eng, ev->id);
+		if (lr && lr->leg == ev->ptr && eng->h.rtp_timeout)
+			eng->h.rtp_timeout(eng->arg, ev->id);
+		break;
+	case CH_MEDIA_EV_LEG_GONE:
+		lr = &eng->legs[ev->id - 1];
+		if (lr->leg == ev->ptr && lr->freeing)
+			leg_destroy(eng, lr);
+		break;
+	case CH_MEDIA_EV_ROOM_GONE: {
+		struct room_rec *rr = &eng->rooms[ev->id - 1];
+		if (rr->room == ev->ptr && rr->freeing) {
+			room_free_mem(rr->room);
+			memset(rr, 0, sizeof(*rr));
+		}
+		break;
+	}
+	case CH_MEDIA_EV_FREE:
+		ch_codec_state_free(ev->ptr);
+		break;
+	}
+}
+
+static void ev_readable(int flags, void *arg)
+{
+	struct wctl *wc = arg;
+	struct ch_media_ev ev;
+	uint64_t v;
+
+	(void)flags;
+	(void)!read(wc->w->ev_efd, &v, sizeof(v));
+	while (ch_ring_pop(&wc->w->evs, &ev))
+		on_event(wc->eng, &ev);
+}
+
+/* ---- rooms' rates and codec states ---- */
+
+/*
+ * Brings the worker's view of room rr in line with its started legs: the
+ * mixing rate, each started leg's codec state, the shared encoders. If
+ * start is not NULL that leg is (re)started with its params (rearm:
+ * latch afresh). Everything is allocated before anything is sent, so on
+ * -ENOMEM nothing has changed.
+ */
+static int room_sync(struct ch_media_engine *eng, struct room_rec *rr,
+		     struct leg_rec *start, bool rearm)
+{
+	struct leg_rec *member[CH_MEDIA_ROOM_MAX_LEGS];
+	struct ch_codec_state *cs[CH_MEDIA_ROOM_MAX_LEGS] = {NULL};
+	struct ch_codec_state *shared[CH_CODEC_COUNT] = {NULL};
+	bool need[CH_CODEC_COUNT] = {false};
+	uint32_t room_id = (uint32_t)(rr - eng->rooms) + 1;
+	uint32_t rate = 8000;
+	size_t n = 0;
+	int err = 0;
+
+	for (unsigned i = 0; i < eng->npairs && n < CH_MEDIA_ROOM_MAX_LEGS;
+	     i++) {
+		struct leg_rec *lr = &eng->legs[i];
+		if (!lr->leg || lr->freeing || lr->room != room_id)
+			continue;
+		member[n++] = lr;
+		if (!lr->started)
+			continue;
+		uint32_t r = ch_codec_rate(lr->params.codec);
+		if (r > rate)
+			rate = r;
+		need[lr->params.codec] = true;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		struct leg_rec *lr = member[i];
+		if (lr->started && (lr->cs_rate != rate ||
+				    lr->cs_codec != lr->params.codec))
+			err = ch_codec_state_alloc(&cs[i], lr->params.codec,
+						   rate, true);
+	}
+	for (int c = 0; c < CH_CODEC_COUNT && !err; c++) {
+		if (need[c] && (!rr->shared[c] || rr->shared_rate != rate))
+			err = ch_codec_state_alloc(&shared[c], c, rate, false);
+	}
+	if (err) {
+		for (size_t i = 0; i < n; i++)
+			ch_codec_state_free(cs[i]);
+		for (int c = 0; c < CH_CODEC_COUNT; c++)
+			ch_codec_state_free(shared[c]);
+		return err;
+	}
+
+	struct ch_media_cmd cmd = {.room = rr->room};
+	if (rate != rr->rate) {
+		cmd.type = CH_MEDIA_CMD_ROOM_RATE;
+		cmd.rate = rate;
+		submit(eng, rr->worker, &cmd);
+		rr->rate = rate;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct leg_rec *lr = member[i];
+		memset(&cmd, 0, sizeof(cmd));
+		cmd.leg = lr->leg;
+		cmd.cs = cs[i];
+		if (lr == start) {
+			cmd.type = CH_MEDIA_CMD_LEG_START;
+			cmd.params = lr->params;
+			cmd.flag = rearm;
+			submit(eng, rr->worker, &cmd);
+		} else if (cs[i]) {
+			cmd.type = CH_MEDIA_CMD_LEG_CODEC;
+			submit(eng, rr->worker, &cmd);
+		}
+		if (cs[i]) {
+			lr->cs_codec = lr->params.codec;
+			lr->cs_rate = rate;
+		}
+	}
+	for (int c = 0; c < CH_CODEC_COUNT; c++) {
+		bool change = shared[c] || (!need[c] && rr->shared[c]);
+		if (!change)
+			continue;
+		memset(&cmd, 0, sizeof(cmd));
+		cmd.type = CH_MEDIA_CMD_ROOM_SHARED;
+		cmd.room = rr->room;
+		cmd.codec = (enum ch_media_codec)c;
+		cmd.cs = shared[c];
+		submit(eng, rr->worker, &cmd);
+		rr->shared[c] = shared[c] != NULL;
+	}
+	rr->shared_rate = rate;
+	return 0;
+}
+
+/* ---- ports ---- */
+
+static int bind_udp(const char *ip, uint16_t port, int *fdp)
+{
+	struct sa sa;
+	int err = sa_set_str(&sa, ip, port);
+	if (err)
+		return err;
+	int fd = socket(sa_af(&sa), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
+	if (fd < 0)
+		return errno;
+	int tos = TOS_EF;
+	if (sa_af(&sa) == AF_INET)
+		(void)setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+	else
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos,
+				 sizeof(tos));
+	if (bind(fd, &sa.u.sa, sa.len) != 0) {
+		err = errno;
+		close(fd);
+		return err;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/* Binds a free RTP/RTCP pair; returns its index or -1 (ENOSPC). */
+static int pair_bind(struct ch_media_engine *eng, int *rtp, int *rtcp)
+{
+	for (unsigned k = 0; k < eng->npairs; k++) {
+		unsigned i = (eng->pair_hint + k) % eng->npairs;
+		if (eng->pair_used[i])
+			continue;
+		uint16_t port = (uint16_t)(eng->port_base + 2 * i);
+		if (bind_udp(eng->bind_ip, port, rtp) != 0)
+			continue;
+		if (bind_udp(eng->bind_ip, (uint16_t)(port + 1), rtcp) != 0) {
+			close(*rtp);
+			continue;
+		}
+		eng->pair_used[i] = 1;
+		eng->pair_hint = (i + 1) % eng->npairs;
+		return (int)i;
+	}
+	return -1;
+}
+
+/* ---- API ---- */
+
+int ch_media_room_create(struct ch_media_engine *eng, uint32_t *room)
+{
+	if (!eng || !room)
+		return EINVAL;
+
+	unsigned wi = 0;
+	for (unsigned i = 1; i < eng->nworkers; i++) {
+		const struct wctl *a = &eng->wk[i], *b = &eng->wk[wi];
+		if (a->nlegs < b->nlegs ||
+		    (a->nlegs == b->nlegs && a->nrooms < b->nrooms))
+			wi = i;
+	}
+
+	unsigned slot = eng->nroom_slots;
+	for (unsigned k = 0; k < eng->nroom_slots; k++) {
+		unsigned i = (eng->room_hint + k) % eng->nroom_slots;
+		if (!eng->rooms[i].room) {
+			slot = i;
+			break;
+		}
+	}
+	if (slot == eng->nroom_slots) {
+		if (eng->nroom_slots >= UINT32_MAX / 2)
+			return ENOSPC;
+		unsigned nslots = eng->nroom_slots * 2;
+		struct room_rec *t = realloc(eng->rooms, nslots * sizeof(*t));
+		if (!t)
+			return ENOMEM;
+		memset(t + eng->nroom_slots, 0,
+		       (nslots - eng->nroom_slots) * sizeof(*t));
+		eng->rooms = t;
+		eng->nroom_slots = nslots;
+	}
+
+	struct ch_media_room *r = calloc(1, sizeof(*r));
+	if (!r)
+		return ENOMEM;
+	r->id = slot + 1;
+	r->w = eng->wk[wi].w;
+
+	struct room_rec *rr = &eng->rooms[slot];
+	memset(rr, 0, sizeof(*rr));
+	rr->room = r;
+	rr->worker = wi;
+	rr->rate = 8000;
+	eng->room_hint = (slot + 1) % eng->nroom_slots;
+	eng->wk[wi].nrooms++;
+
+	struct ch_media_cmd cmd = {
+	    .type = CH_MEDIA_CMD_ROOM_ADD, .room = r, .rate = rr->rate};
+	submit(eng, wi, &cmd);
+	*room = r->id;
+	return 0;
+}
+
+/* Starts removing leg lr: out of epoll now, freed on EV_LEG_GONE. */
+static void leg_remove(struct ch_media_engine *eng, struct leg_rec *lr,
+		       struct room_rec *rr)
+{
+	struct ch_media_leg *l = lr->leg;
+	struct wctl *wc = &eng->wk[rr->worker];
+
+	ch_media_worker_unwatch(wc->w, l->fd_rtp);
+	ch_media_worker_unwatch(wc->w, l->fd_rtcp);
+	lr->freeing = true;
+	rr->nlegs--;
+	wc->nlegs--;
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_LEG_REMOVE, .leg = l};
+	submit(eng, rr->worker, &cmd);
+}
+
+void ch_media_room_destroy(struct ch_media_engine *eng, uint32_t room)
+{
+	struct room_rec *rr = eng ? room_find(eng, room) : NULL;
+	if (!rr)
+		return;
+	for (unsigned i = 0; i < eng->npairs; i++) {
+		struct leg_rec *lr = &eng->legs[i];
+		if (lr->leg && !lr->freeing && lr->room == room)
+			leg_remove(eng, lr, rr);
+	}
+	rr->freeing = true;
+	eng->wk[rr->worker].nrooms--;
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_REMOVE,
+				   .room = rr->room};
+	submit(eng, rr->worker, &cmd);
+}
+
+int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
+		       uint32_t *leg, struct sa *local)
+{
+	int fd_rtp, fd_rtcp;
+
+	if (!eng || !leg || !local)
+		return EINVAL;
+	struct room_rec *rr = room_find(eng, room);
+	if (!rr)
+		return ENOENT;
+	if (rr->nlegs >= CH_MEDIA_ROOM_MAX_LEGS)
+		return ENOSPC;
+	unsigned slot = eng->npairs;
+	for (unsigned k = 0; k < eng->npairs; k++) {
+		unsigned i = (eng->leg_hint + k) % eng->npairs;
+		if (!eng->legs[i].leg) {
+			slot = i;
+			break;
+		}
+	}
+	if (slot == eng->npairs)
+		return ENOSPC;
+	int pair = pair_bind(eng, &fd_rtp, &fd_rtcp);
+	if (pair < 0)
+		return ENOSPC;
+
+	struct ch_media_leg *l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(fd_rtp);
+		close(fd_rtcp);
+		eng->pair_used[pair] = 0;
+		return ENOMEM;
+	}
+	l->id = slot + 1;
+	l->room = rr->room;
+	l->fd_rtp = fd_rtp;
+	l->fd_rtcp = fd_rtcp;
+	l->ep_rtp = (struct ch_media_ep){.kind = CH_MEDIA_EP_RTP, .obj = l};
+	l->ep_rtcp = (struct ch_media_ep){.kind = CH_MEDIA_EP_RTCP, .obj = l};
+	l->tx_ssrc = rand_u32();
+	l->tx_seq = rand_u16();
+	l->tx_ts = rand_u32();
+	snprintf(l->cname, sizeof(l->cname), "chorus-%08x", l->tx_ssrc);
+	atomic_init(&l->ctr.rtt_us, -1);
+
+	struct sa bound;
+	socklen_t blen = sizeof(bound.u);
+	if (getsockname(fd_rtp, &bound.u.sa, &blen) == 0) {
+		bound.len = blen;
+		*local = bound;
+	}
+
+	struct wctl *wc = &eng->wk[rr->worker];
+	int err = ch_media_worker_watch(wc->w, fd_rtp, &l->ep_rtp);
+	if (!err)
+		err = ch_media_worker_watch(wc->w, fd_rtcp, &l->ep_rtcp);
+	if (err) {
+		ch_media_worker_unwatch(wc->w, fd_rtp);
+		close(fd_rtp);
+		close(fd_rtcp);
+		free(l);
+		eng->pair_used[pair] = 0;
+		return -err;
+	}
+
+	struct leg_rec *lr = &eng->legs[slot];
+	memset(lr, 0, sizeof(*lr));
+	lr->leg = l;
+	lr->room = room;
+	lr->pair = (unsigned)pair;
+	eng->leg_hint = (slot + 1) % eng->npairs;
+	rr->nlegs++;
+	wc->nlegs++;
+
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_LEG_ADD, .leg = l};
+	submit(eng, rr->worker, &cmd);
+	*leg = l->id;
+	return 0;
+}
+
+static int params_check(const struct ch_media_leg_params *p)
+{
+	if (!p || !p->remote || p->pt > 127 || p->telev_pt < -1 ||
+	    p->telev_pt > 127 || p->dir < CH_DIR_SENDRECV ||
+	    p->dir > CH_DIR_INACTIVE)
+		return EINVAL;
+	return -ch_codec_supported(p->codec);
+}
+
+int ch_media_leg_start(struct ch_media_engine *eng, uint32_t leg,
+		       const struct ch_media_leg_params *p)
+{
+	if (!eng)
+		return EINVAL;
+	struct leg_rec *lr = leg_find(eng, leg);
+	if (!lr)
+		return ENOENT;
+	int err = params_check(p);
+	if (err)
+		return err;
+	struct room_rec *rr = room_find(eng, lr->room);
+	if (!rr)
+		return ENOENT;
+
+	struct ch_media_legparams np = {
+	    .codec = p->codec,
+	    .pt = p->pt,
+	    .telev_pt = p->telev_pt,
+	    .dir = p->dir,
+	    .rtcp_mux = p->rtcp_mux,
+	    .remote = *p->remote,
+	};
+	bool rearm = !lr->started || !sa_cmp(&lr->params.remote, p->remote,
+					     SA_ALL);
+	struct ch_media_legparams old = lr->params;
+	bool was_started = lr->started;
+	lr->params = np;
+	lr->started = true;
+	err = room_sync(eng, rr, lr, rearm);
+	if (err) {
+		lr->params = old;
+		lr->started = was_started;
+		return -err;
+	}
+	return 0;
+}
+
+int ch_media_leg_mute(struct ch_media_engine *eng, uint32_t leg, bool muted)
+{
+	struct leg_rec *lr = eng ? leg_find(eng, leg) : NULL;
+	if (!lr)
+		return ENOENT;
+	struct room_rec *rr = &eng->rooms[lr->room - 1];
+	struct ch_media_cmd cmd = {
+	    .type = CH_MEDIA_CMD_LEG_MUTE, .leg = lr->leg, .flag = muted};
+	submit(eng, rr->worker, &cmd);
+	return 0;
+}
+
+void ch_media_leg_free(struct ch_media_engine *eng, uint32_t leg)
+{
+	struct leg_rec *lr = eng ? leg_find(eng, leg) : NULL;
+	if (!lr)
+		return;
+	struct room_rec *rr = &eng->rooms[lr->room - 1];
+	bool started = lr->started;
+	leg_remove(eng, lr, rr);
+	/* the room may mix at a lower rate now; on ENOMEM it keeps its
+	 * current one, which still works */
+	if (started)
+		(void)room_sync(eng, rr, NULL, false);
+}
+
+int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
+		       struct ch_media_leg_stats *out)
+{
+	struct leg_rec *lr = eng ? leg_find(eng, leg) : NULL;
+	if (!lr || !out)
+		return lr ? EINVAL : ENOENT;
+	const struct ch_media_leg_ctr *c = &lr->leg->ctr;
+	memset(out, 0, sizeof(*out));
+	out->codec = lr->params.codec;
+	out->packets_in = atomic_load_explicit(&c->packets_in,
+					       memory_order_relaxed);
+	out->packets_out = atomic_load_explicit(&c->packets_out,
+						memory_order_relaxed);
+	out->lost = atomic_load_explicit(&c->lost, memory_order_relaxed);
+	out->jitter_ms =
+	    atomic_load_explicit(&c->jitter_us, memory_order_relaxed) / 1000.0;
+	out->level = atomic_load_explicit(&c->level, memory_order_relaxed);
+	out->talking = atomic_load_explicit(&c->talking, memory_order_relaxed);
+	out->last_rx_ms =
+	    atomic_load_explicit(&c->last_rx_ms, memory_order_relaxed);
+	out->remote_lost =
+	    atomic_load_explicit(&c->remote_lost, memory_order_relaxed);
+	out->remote_fraction_lost =
+	    atomic_load_explicit(&c->remote_fraction, memory_order_relaxed) /
+	    256.0;
+	out->remote_jitter_ms =
+	    atomic_load_explicit(&c->remote_jitter_us, memory_order_relaxed) /
+	    1000.0;
+	int64_t rtt = atomic_load_explicit(&c->rtt_us, memory_order_relaxed);
+	out->rtt_ms = rtt < 0 ? -1 : rtt / 1000.0;
+	return 0;
+}
+
+/* ---- engine ---- */
+
+static int engine_config(struct ch_media_engine *eng,
+			 const struct ch_media_config *cfg)
+{
+	const char *ip = cfg->bind_ip ? cfg->bind_ip : "0.0.0.0";
+	struct sa probe;
+
+	if (strlen(ip) >= sizeof(eng->bind_ip) || sa_set_str(&probe, ip, 0))
+		return EINVAL;
+	strcpy(eng->bind_ip, ip);
+	unsigned lo = cfg->rtp_lo + (cfg->rtp_lo & 1u);
+	if (lo == 0 || cfg->rtp_hi < lo + 1)
+		return EINVAL;
+	eng->port_base = (uint16_t)lo;
+	eng->npairs = (cfg->rtp_hi - lo + 1) / 2;
+	eng->rtp_timeout_ms =
+	    cfg->rtp_timeout_ms ? cfg->rtp_timeout_ms : DEFAULT_TIMEOUT_MS;
+	eng->nworkers = cfg->workers;
+	if (eng->nworkers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		eng->nworkers = n > 0 ? (unsigned)n : 1;
+	}
+	if (eng->nworkers > MAX_WORKERS)
+		eng->nworkers = MAX_WORKERS;
+	return 0;
+}
+
+int ch_media_engine_alloc(struct ch_media_engine **engp,
+			  const struct ch_media_config *cfg,
+			  const struct ch_media_handlers *h, void *arg)
+{
+	if (!engp || !cfg)
+		return EINVAL;
+	struct ch_media_engine *eng = calloc(1, sizeof(*eng));
+	if (!eng)
+		return ENOMEM;
+	if (h)
+		eng->h = *h;
+	eng->arg = arg;
+	tmr_init(&eng->backlog_tmr);
+	ch_g711_init();
+
+	int err = engine_config(eng, cfg);
+	if (err) {
+		free(eng);
+		return err;
+	}
+	eng->pair_used = calloc(eng->npairs, 1);
+	eng->legs = calloc(eng->npairs, sizeof(*eng->legs));
+	eng->nroom_slots = ROOM_SLOTS_INITIAL;
+	eng->rooms = calloc(eng->nroom_slots, sizeof(*eng->rooms));
+	eng->wk = calloc(eng->nworkers, sizeof(*eng->wk));
+	if (!eng->pair_used || !eng->legs || !eng->rooms || !eng->wk) {
+		err = ENOMEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < eng->nworkers && !err; i++) {
+		struct wctl *wc = &eng->wk[i];
+		wc->eng = eng;
+		err = -ch_media_worker_alloc(&wc->w, i, eng->rtp_timeout_ms);
+		if (!err)
+			err = fd_listen(wc->w->ev_efd, FD_READ, ev_readable, wc);
+		wc->listening = !err;
+	}
+out:
+	if (err) {
+		ch_media_engine_free(eng);
+		return err;
+	}
+	ch_log_info(LOG_MOD,
+		    "engine: %u workers, RTP %s:%u-%u (%u legs), timeout %u ms",
+		    eng->nworkers, eng->bind_ip, eng->port_base,
+		    eng->port_base + 2 * eng->npairs - 1, eng->npairs,
+		    eng->rtp_timeout_ms);
+	*engp = eng;
+	return 0;
+}
+
+/* After the worker has been joined: frees what it held for hand-back and
+ * every command it never read. */
+static void worker_leftovers(struct wctl *wc)
+{
+	struct ch_media_worker *w = wc->w;
+	struct ch_media_ev ev;
+	struct ch_media_cmd cmd;
+
+	while (ch_ring_pop(&w->evs, &ev)) {
+		if (ev.type == CH_MEDIA_EV_FREE)
+			ch_codec_state_free(ev.ptr);
+	}
+	while (w->frees) {
+		struct ch_codec_state *next = w->frees->next;
+		ch_codec_state_free(w->frees);
+		w->frees = next;
+	}
+	while (ch_ring_pop(&w->cmds, &cmd))
+		ch_codec_state_free(cmd.cs);
+	while (wc->bl_head) {
+		struct backlog *b = wc->bl_head;
+		wc->bl_head = b->next;
+		ch_codec_state_free(b->cmd.cs);
+		free(b);
+	}
+	wc->bl_tail = NULL;
+}
+
+void ch_media_engine_free(struct ch_media_engine *eng)
+{
+	if (!eng)
+		return;
+	tmr_cancel(&eng->backlog_tmr);
+	for (unsigned i = 0; eng->wk && i < eng->nworkers; i++) {
+		struct wctl *wc = &eng->wk[i];
+		if (!wc->w)
+			continue;
+		if (wc->listening)
+			fd_close(wc->w->ev_efd);
+		ch_media_worker_stop(wc->w);
+		worker_leftovers(wc);
+	}
+	/* the workers are gone: everything they held is ours */
+	for (unsigned i = 0; eng->legs && i < eng->npairs; i++) {
+		if (eng->legs[i].leg)
+			leg_destroy(eng, &eng->legs[i]);
+	}
+	for (unsigned i = 0; eng->rooms && i < eng->nroom_slots; i++) {
+		if (eng->rooms[i].room)
+			room_free_mem(eng->rooms[i].room);
+	}
+	for (unsigned i = 0; eng->wk && i < eng->nworkers; i++)
+		ch_media_worker_free(eng->wk[i].w);
+	free(eng->wk);
+	free(eng->rooms);
+	free(eng->legs);
+	free(eng->pair_used);
+	free(eng);
+}

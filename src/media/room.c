@@ -1,0 +1,177 @@
+/*
+ * room.c: one room's 20 ms tick on its media worker (see room.h).
+ *
+ * Per tick: every leg that the room takes audio from gives one frame
+ * (jitter buffer -> decode or conceal -> talk detection); a leg that is
+ * talking and not muted is converted to the room rate and added to the
+ * mix. The mixer sums once; each contributor hears sum minus own, encoded
+ * with its own encoder; everybody else hears the full mix, encoded once
+ * per codec per tick (w->shared_pl) and sent to all of them. Legs whose
+ * codec state does not match the room rate yet (a rate change is in
+ * flight) sit the tick out.
+ */
+#include "media/room.h"
+#include "media/g711.h"
+#include "media/worker.h"
+
+#include <string.h>
+
+_Static_assert(CH_MEDIA_ROOM_MAX_LEGS <= CH_MIXER_MAX_LEGS,
+	       "a room never has more legs than the mixer takes");
+
+void ch_media_room_set_rate(struct ch_media_room *r, uint32_t rate)
+{
+	r->rate = rate;
+	r->frame = rate * CH_CODEC_FRAME_MS / 1000;
+	/* rates come from ch_codec_rate(): the frame always fits */
+	(void)ch_mixer_init(&r->mixer, r->frame);
+}
+
+bool ch_media_room_add_leg(struct ch_media_room *r, struct ch_media_leg *l)
+{
+	if (r->nlegs >= CH_MEDIA_ROOM_MAX_LEGS)
+		return false;
+	l->room_idx = r->nlegs;
+	r->legs[r->nlegs++] = l;
+	return true;
+}
+
+void ch_media_room_remove_leg(struct ch_media_room *r,
+			      struct ch_media_leg *l)
+{
+	size_t i = l->room_idx;
+
+	if (i >= r->nlegs || r->legs[i] != l)
+		return;
+	r->nlegs--;
+	if (i != r->nlegs) {
+		r->legs[i] = r->legs[r->nlegs];
+		r->legs[i]->room_idx = i;
+	}
+	r->legs[r->nlegs] = NULL;
+}
+
+/* The leg can take part in this tick. */
+static bool ready(const struct ch_media_room *r, const struct ch_media_leg *l)
+{
+	return l->started && l->cs && l->cs->room_rate == r->rate;
+}
+
+/* One frame of the leg's audio at codec rate into l->pcm; false if there
+ * is none (nothing due, or the room does not take its audio). */
+static bool leg_frame(struct ch_media_leg *l, uint64_t now_ms)
+{
+	struct ch_jitterbuf_pkt pkt, next;
+
+	if (!ch_media_dir_takes(l->p.dir))
+		return false;
+	switch (ch_jitterbuf_get(&l->jb, now_ms, &pkt)) {
+	case CH_JITTERBUF_PACKET:
+		return ch_codec_decode(l->cs, &l->plc, pkt.payload, pkt.len,
+				       l->pcm) == 0;
+	case CH_JITTERBUF_MISSING: {
+		bool fec = l->cs->codec == CH_CODEC_OPUS &&
+			   ch_jitterbuf_peek(&l->jb, &next);
+		ch_codec_conceal(l->cs, &l->plc, fec ? next.payload : NULL,
+				 fec ? next.len : 0, l->pcm);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+/* The leg's contribution to the mix at room rate, or NULL. */
+static const int16_t *leg_input(struct ch_media_leg *l, uint64_t now_ms)
+{
+	bool have = leg_frame(l, now_ms);
+
+	ch_talkdetect_frame(&l->td, have ? l->pcm : NULL, l->cs->codec_frame);
+	atomic_store_explicit(&l->ctr.level, ch_talkdetect_level(&l->td),
+			      memory_order_relaxed);
+	atomic_store_explicit(&l->ctr.talking, ch_talkdetect_talking(&l->td),
+			      memory_order_relaxed);
+	if (!have || l->muted || !ch_talkdetect_talking(&l->td)) {
+		l->contributed = false;
+		return NULL;
+	}
+	if (!l->contributed)
+		ch_codec_reset_convert(l->cs); /* no stale filter history */
+	l->contributed = true;
+	return ch_codec_to_room(l->cs, l->pcm, l->room_pcm);
+}
+
+/* The full mix encoded for codec c, once per tick; NULL if the room has
+ * no shared encoder for c at its rate. */
+static const uint8_t *shared_payload(struct ch_media_worker *w,
+				     struct ch_media_room *r,
+				     enum ch_media_codec c, size_t *len)
+{
+	struct ch_codec_state *cs = r->shared[c];
+
+	if (w->shared_len[c] < 0) {
+		if (!cs || cs->room_rate != r->rate)
+			return NULL;
+		if (ch_mixer_silent(&r->mixer) && c != CH_CODEC_OPUS) {
+			/* G.711 silence needs no encoder */
+			memset(w->shared_pl[c],
+			       c == CH_CODEC_PCMU ? CH_G711_ULAW_SILENCE
+						  : CH_G711_ALAW_SILENCE,
+			       cs->codec_frame);
+			w->shared_len[c] = (int)cs->codec_frame;
+		} else {
+			const int16_t *pcm = ch_codec_from_room(
+			    cs, ch_mixer_full(&r->mixer), w->conv);
+			w->shared_len[c] = ch_codec_encode(
+			    cs, pcm, w->shared_pl[c], CH_CODEC_MAX_PAYLOAD);
+		}
+	}
+	if (w->shared_len[c] <= 0)
+		return NULL;
+	*len = (size_t)w->shared_len[c];
+	return w->shared_pl[c];
+}
+
+/* What leg i hears, encoded and sent. */
+static void leg_output(struct ch_media_worker *w, struct ch_media_room *r,
+		       size_t i)
+{
+	struct ch_media_leg *l = r->legs[i];
+	size_t len = 0;
+
+	if (!ch_media_dir_sends(l->p.dir))
+		return;
+	if (!ch_mixer_leg_needs_own(&r->mixer, i)) {
+		const uint8_t *pl = shared_payload(w, r, l->cs->codec, &len);
+		if (pl)
+			ch_media_leg_send(w, l, pl, len,
+					  ch_mixer_silent(&r->mixer));
+		return;
+	}
+	if (ch_mixer_leg_out(&r->mixer, i, w->mix) != 0)
+		return;
+	const int16_t *pcm = ch_codec_from_room(l->cs, w->mix, w->conv);
+	int n = ch_codec_encode(l->cs, pcm, w->pkt, sizeof(w->pkt));
+	if (n > 0)
+		ch_media_leg_send(w, l, w->pkt, (size_t)n, false);
+}
+
+void ch_media_room_tick(struct ch_media_worker *w, struct ch_media_room *r,
+			uint64_t now_ms)
+{
+	size_t n = r->nlegs;
+
+	for (size_t i = 0; i < n; i++) {
+		struct ch_media_leg *l = r->legs[i];
+		r->in[i] = ready(r, l) ? leg_input(l, now_ms) : NULL;
+	}
+	ch_mixer_mix(&r->mixer, r->in, n, NULL);
+	for (int c = 0; c < CH_CODEC_COUNT; c++)
+		w->shared_len[c] = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (ready(r, r->legs[i]))
+			leg_output(w, r, i);
+	}
+	for (size_t i = 0; i < n; i++)
+		ch_media_leg_tick_end(w, r->legs[i], now_ms);
+}

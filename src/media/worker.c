@@ -1,0 +1,433 @@
+/*
+ * worker.c: the media worker thread (design in worker.h).
+ *
+ * Loop. epoll_wait; then, in this order: read every socket that is
+ * readable (recvmmsg batches) into its leg, run the timer's ticks, apply
+ * the commands, queue pending acknowledgements, and wake the control
+ * thread once if any event was queued. Commands come last on purpose: the
+ * control thread removes a leg's sockets from the epoll set before it
+ * queues LEG_REMOVE, so once a batch's commands are applied no event of
+ * that batch or a later one can name a removed leg, and the leg may be
+ * freed as soon as its EV_LEG_GONE is queued.
+ *
+ * Time. The timerfd fires every 20 ms on CLOCK_MONOTONIC (an interval
+ * timer: the kernel keeps the period, so there is no drift); its read
+ * value counts expirations, and a late wake-up runs the missed ticks back
+ * to back (at most CH_MEDIA_MAX_CATCHUP, beyond which time is skipped and
+ * counted).
+ */
+#include "media/worker.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_MOD "media"
+#define EPOLL_BATCH 64
+/* recvmmsg rounds per readable socket per wake-up (fairness). */
+#define RX_ROUNDS 4
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool ch_media_worker_emit(struct ch_media_worker *w,
+			  const struct ch_media_ev *ev)
+{
+	if (!ch_ring_push(&w->evs, ev))
+		return false;
+	w->ev_queued = true;
+	return true;
+}
+
+void ch_media_worker_release(struct ch_media_worker *w,
+			     struct ch_codec_state *cs)
+{
+	if (!cs)
+		return;
+	cs->next = w->frees;
+	w->frees = cs;
+}
+
+/* Queues what is waiting on the hand-back lists, oldest first is not
+ * needed: each item is independent. The next pointer is read before the
+ * event is queued, since the control thread may free the item at once. */
+static void flush_acks(struct ch_media_worker *w)
+{
+	while (w->frees) {
+		struct ch_codec_state *next = w->frees->next;
+		struct ch_media_ev ev = {.type = CH_MEDIA_EV_FREE,
+					 .ptr = w->frees};
+		if (!ch_media_worker_emit(w, &ev))
+			return;
+		w->frees = next;
+	}
+	while (w->leg_acks) {
+		struct ch_media_leg *next = w->leg_acks->ack_next;
+		struct ch_media_ev ev = {.type = CH_MEDIA_EV_LEG_GONE,
+					 .id = w->leg_acks->id,
+					 .ptr = w->leg_acks};
+		if (!ch_media_worker_emit(w, &ev))
+			return;
+		w->leg_acks = next;
+	}
+	while (w->room_acks) {
+		struct ch_media_room *next = w->room_acks->ack_next;
+		struct ch_media_ev ev = {.type = CH_MEDIA_EV_ROOM_GONE,
+					 .id = w->room_acks->id,
+					 .ptr = w->room_acks};
+		if (!ch_media_worker_emit(w, &ev))
+			return;
+		w->room_acks = next;
+	}
+}
+
+/* ---- commands ---- */
+
+static void room_link(struct ch_media_worker *w, struct ch_media_room *r)
+{
+	r->prev = NULL;
+	r->next = w->rooms;
+	if (w->rooms)
+		w->rooms->prev = r;
+	w->rooms = r;
+	r->linked = true;
+}
+
+static void room_unlink(struct ch_media_worker *w, struct ch_media_room *r)
+{
+	if (!r->linked)
+		return;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		w->rooms = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+	r->linked = false;
+}
+
+static void leg_start(struct ch_media_worker *w, const struct ch_media_cmd *c)
+{
+	struct ch_media_leg *l = c->leg;
+
+	if (c->cs)
+		ch_media_leg_set_codec(w, l, c->cs);
+	if (!l->cs)
+		return; /* the control thread always sends one first */
+	if (c->params.dir != l->p.dir || !l->started)
+		l->tx_marker = true;
+	l->p = c->params;
+	if (c->flag) {
+		/* a new remote address: latch afresh */
+		l->latched = false;
+		l->rtcp_latched = false;
+	}
+	if (!l->started) {
+		l->started = true;
+		/* spread the legs' first reports over a second */
+		l->next_rtcp_ms = w->now_ms + 1000 + l->tx_ssrc % 1000;
+	}
+	/* a (re)start begins a new RTP timeout count */
+	l->armed_ms = w->now_ms;
+	l->timeout_reported = false;
+}
+
+static void apply(struct ch_media_worker *w, const struct ch_media_cmd *c)
+{
+	struct ch_media_room *r = c->room;
+	struct ch_media_leg *l = c->leg;
+
+	switch (c->type) {
+	case CH_MEDIA_CMD_ROOM_ADD:
+		ch_media_room_set_rate(r, c->rate);
+		room_link(w, r);
+		break;
+	case CH_MEDIA_CMD_ROOM_REMOVE:
+		room_unlink(w, r);
+		r->ack_next = w->room_acks;
+		w->room_acks = r;
+		break;
+	case CH_MEDIA_CMD_ROOM_RATE:
+		ch_media_room_set_rate(r, c->rate);
+		break;
+	case CH_MEDIA_CMD_ROOM_SHARED:
+		ch_media_worker_release(w, r->shared[c->codec]);
+		r->shared[c->codec] = c->cs;
+		break;
+	case CH_MEDIA_CMD_LEG_ADD:
+		/* the control thread keeps rooms within the mixer's limit */
+		(void)ch_media_room_add_leg(l->room, l);
+		break;
+	case CH_MEDIA_CMD_LEG_REMOVE:
+		ch_media_room_remove_leg(l->room, l);
+		l->ack_next = w->leg_acks;
+		w->leg_acks = l;
+		break;
+	case CH_MEDIA_CMD_LEG_START:
+		leg_start(w, c);
+		break;
+	case CH_MEDIA_CMD_LEG_CODEC:
+		ch_media_leg_set_codec(w, l, c->cs);
+		break;
+	case CH_MEDIA_CMD_LEG_MUTE:
+		l->muted = c->flag;
+		break;
+	}
+}
+
+static void drain_cmds(struct ch_media_worker *w)
+{
+	struct ch_media_cmd c;
+	uint64_t v;
+
+	(void)!read(w->cmd_efd, &v, sizeof(v));
+	while (ch_ring_pop(&w->cmds, &c))
+		apply(w, &c);
+}
+
+/* ---- receive ---- */
+
+static void rx(struct ch_media_worker *w, struct ch_media_leg *l, bool rtcp)
+{
+	int fd = rtcp ? l->fd_rtcp : l->fd_rtp;
+
+	for (int round = 0; round < RX_ROUNDS; round++) {
+		for (int i = 0; i < CH_MEDIA_RX_BATCH; i++) {
+			w->iov[i].iov_base = w->rxbuf[i];
+			w->iov[i].iov_len = sizeof(w->rxbuf[i]);
+			w->msgs[i].msg_hdr = (struct msghdr){
+			    .msg_name = &w->src[i].u,
+			    .msg_namelen = sizeof(w->src[i].u),
+			    .msg_iov = &w->iov[i],
+			    .msg_iovlen = 1,
+			};
+		}
+		int n = recvmmsg(fd, w->msgs, CH_MEDIA_RX_BATCH, MSG_DONTWAIT,
+				 NULL);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++) {
+			struct msghdr *h = &w->msgs[i].msg_hdr;
+			if (h->msg_flags & MSG_TRUNC)
+				continue;
+			w->src[i].len = h->msg_namelen;
+			if (rtcp)
+				ch_media_leg_rx_rtcp(w, l, w->rxbuf[i],
+						     w->msgs[i].msg_len,
+						     &w->src[i]);
+			else
+				ch_media_leg_rx_rtp(w, l, w->rxbuf[i],
+						    w->msgs[i].msg_len,
+						    &w->src[i]);
+		}
+		if (n < CH_MEDIA_RX_BATCH)
+			return;
+	}
+}
+
+/* ---- ticks ---- */
+
+static void run_ticks(struct ch_media_worker *w, uint64_t expirations)
+{
+	uint64_t run = expirations;
+
+	if (expirations > 1)
+		ch_media_ctr_add(&w->overruns, expirations - 1);
+	if (run > CH_MEDIA_MAX_CATCHUP) {
+		ch_media_ctr_add(&w->skipped, run - CH_MEDIA_MAX_CATCHUP);
+		run = CH_MEDIA_MAX_CATCHUP;
+	}
+	for (uint64_t t = 0; t < run; t++) {
+		for (struct ch_media_room *r = w->rooms; r; r = r->next)
+			ch_media_room_tick(w, r, w->now_ms);
+		ch_media_ctr_add(&w->ticks, 1);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct ch_media_worker *w = arg;
+	struct epoll_event evs[EPOLL_BATCH];
+
+	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
+		int n = epoll_wait(w->epfd, evs, EPOLL_BATCH, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ch_log_error(LOG_MOD, "worker %u: epoll_wait: %s",
+				     w->idx, strerror(errno));
+			break;
+		}
+		w->now_ms = mono_ms();
+		bool cmds = false;
+		uint64_t ticks = 0;
+		for (int i = 0; i < n; i++) {
+			struct ch_media_ep *ep = evs[i].data.ptr;
+			uint64_t v = 0;
+			switch (ep->kind) {
+			case CH_MEDIA_EP_RTP:
+				rx(w, ep->obj, false);
+				break;
+			case CH_MEDIA_EP_RTCP:
+				rx(w, ep->obj, true);
+				break;
+			case CH_MEDIA_EP_TIMER:
+				if (read(w->timerfd, &v, sizeof(v)) ==
+				    (ssize_t)sizeof(v))
+					ticks += v;
+				break;
+			case CH_MEDIA_EP_CMD:
+				cmds = true;
+				break;
+			}
+		}
+		if (ticks)
+			run_ticks(w, ticks);
+		if (cmds)
+			drain_cmds(w);
+		flush_acks(w);
+		if (w->ev_queued) {
+			uint64_t one = 1;
+			(void)!write(w->ev_efd, &one, sizeof(one));
+			w->ev_queued = false;
+		}
+	}
+	return NULL;
+}
+
+/* ---- control thread ---- */
+
+static int watch(int epfd, int fd, struct ch_media_ep *ep)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = ep};
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+int ch_media_worker_watch(struct ch_media_worker *w, int fd,
+			  struct ch_media_ep *ep)
+{
+	return watch(w->epfd, fd, ep);
+}
+
+void ch_media_worker_unwatch(struct ch_media_worker *w, int fd)
+{
+	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+bool ch_media_worker_cmd(struct ch_media_worker *w,
+			 const struct ch_media_cmd *cmd)
+{
+	uint64_t one = 1;
+
+	if (!ch_ring_push(&w->cmds, cmd))
+		return false;
+	(void)!write(w->cmd_efd, &one, sizeof(one));
+	return true;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void ch_media_worker_free(struct ch_media_worker *w)
+{
+	if (!w)
+		return;
+	ch_media_worker_stop(w);
+	close_fd(&w->epfd);
+	close_fd(&w->timerfd);
+	close_fd(&w->cmd_efd);
+	close_fd(&w->ev_efd);
+	ch_ring_destroy(&w->cmds);
+	ch_ring_destroy(&w->evs);
+	free(w);
+}
+
+void ch_media_worker_stop(struct ch_media_worker *w)
+{
+	uint64_t one = 1;
+
+	if (!w || !w->running)
+		return;
+	atomic_store_explicit(&w->stop, true, memory_order_release);
+	(void)!write(w->cmd_efd, &one, sizeof(one));
+	pthread_join(w->thread, NULL);
+	w->running = false;
+}
+
+static int setup_fds(struct ch_media_worker *w)
+{
+	struct itimerspec its = {
+	    .it_interval = {.tv_nsec = CH_MEDIA_TICK_MS * 1000000L},
+	    .it_value = {.tv_nsec = CH_MEDIA_TICK_MS * 1000000L},
+	};
+
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	w->cmd_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->ev_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->epfd < 0 || w->timerfd < 0 || w->cmd_efd < 0 || w->ev_efd < 0)
+		return -errno;
+	if (timerfd_settime(w->timerfd, 0, &its, NULL) != 0)
+		return -errno;
+	w->ep_cmd = (struct ch_media_ep){.kind = CH_MEDIA_EP_CMD, .obj = w};
+	w->ep_timer = (struct ch_media_ep){.kind = CH_MEDIA_EP_TIMER, .obj = w};
+	int err = watch(w->epfd, w->cmd_efd, &w->ep_cmd);
+	if (!err)
+		err = watch(w->epfd, w->timerfd, &w->ep_timer);
+	return err;
+}
+
+int ch_media_worker_alloc(struct ch_media_worker **wp, unsigned idx,
+			  uint32_t rtp_timeout_ms)
+{
+	struct ch_media_worker *w = calloc(1, sizeof(*w));
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	w->idx = idx;
+	w->rtp_timeout_ms = rtp_timeout_ms;
+	w->epfd = w->timerfd = w->cmd_efd = w->ev_efd = -1;
+	atomic_init(&w->stop, false);
+	err = ch_ring_init(&w->cmds, CH_MEDIA_CMD_RING, sizeof(struct ch_media_cmd));
+	if (!err)
+		err = ch_ring_init(&w->evs, CH_MEDIA_EV_RING,
+				   sizeof(struct ch_media_ev));
+	if (!err)
+		err = setup_fds(w);
+	if (!err) {
+		/* signals belong to the control thread's libre loop */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		err = -pthread_create(&w->thread, NULL, worker_main, w);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		w->running = err == 0;
+	}
+	if (err) {
+		ch_media_worker_free(w);
+		return err;
+	}
+	char name[16];
+	snprintf(name, sizeof(name), "ch-media-%u", idx);
+	pthread_setname_np(w->thread, name);
+	*wp = w;
+	return 0;
+}
