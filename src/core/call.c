@@ -175,6 +175,21 @@ int ch_call_dial(struct ch_core *core, const char *customer_id,
 		int err;
 		init_call(&c, customer_id, "outgoing", "sip");
 		c.status = CH_CALL_DIALING;
+		/* the room the call's media goes to: its conference_join */
+		json_t *a;
+		size_t k;
+		json_array_foreach(actions, k, a)
+		{
+			const char *t =
+				json_string_value(json_object_get(a, "type"));
+			const char *conf = json_string_value(json_object_get(
+				json_object_get(a, "option"), "conference_id"));
+			if (t && conf && !strcmp(t, "conference_join")) {
+				snprintf(c.conference_id,
+					 sizeof(c.conference_id), "%s", conf);
+				break;
+			}
+		}
 		c.source = json_dumps(source, JSON_COMPACT);
 		c.destination = json_dumps(d, JSON_COMPACT);
 		if (!c.source || !c.destination) {
@@ -200,9 +215,12 @@ int ch_call_dial(struct ch_core *core, const char *customer_id,
 		if (err) {
 			ch_log_warn("core", "call %s: dial failed: %s", c.id,
 				    strerror(err));
-			ch_call_ended(core, c.id, CH_HANGUP_FAILED, NULL);
+			char id[CH_UUID_LEN];
+			memcpy(id, c.id, sizeof(id));
+			ch_call_ended(core, id, CH_HANGUP_FAILED, NULL);
 			ch_call_clear(&c);
-			(void)ch_call_get(core, NULL, c.id, &c);
+			if (ch_call_get(core, NULL, id, &c))
+				continue;
 		}
 		json_array_append_new(arr, ch_call_to_json(&c));
 		ch_call_clear(&c);

@@ -10,6 +10,8 @@
 #include "api/api.h"
 #include "core/core.h"
 #include "events/events.h"
+#include "media/engine.h"
+#include "sip/sip.h"
 #include "main/chorusd.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -19,6 +21,8 @@
 #include <re_fmt.h>
 #include <re_sa.h>
 #include <re_main.h>
+#include <re_list.h>
+#include <re_tmr.h>
 #define DEBUG_MODULE "chorusd"
 #define DEBUG_LEVEL 0
 #include <re_dbg.h>
@@ -29,8 +33,9 @@
 #include <string.h>
 
 static const char *const opt_keys[] = {
-	"data-dir", "http",      "sip",       "rtp-ports",
+	"data-dir",  "http",      "sip",       "rtp-ports",
 	"public-ip", "log-level", "node-name", "webhook-timeout-ms",
+	"media-workers", "dial-timeout",
 };
 
 static void usage(FILE *f)
@@ -55,10 +60,9 @@ static void usage(FILE *f)
 		"  --http HOST:PORT     REST API and WebSocket (default "
 		"127.0.0.1:8080;\n"
 		"                       port 0 picks a free port)\n"
-		"  --sip HOST:PORT      SIP (default 127.0.0.1:5060; SIP "
-		"arrives with the\n"
-		"                       media engine, this version checks the "
-		"value only)\n"
+		"  --sip HOST:PORT      SIP over UDP and TCP (default "
+		"127.0.0.1:5060;\n"
+		"                       port 0 picks a free port)\n"
 		"  --rtp-ports LO-HI    RTP port range (default 20000-29999)\n"
 		"  --public-ip IP       address written in SDP (default: the "
 		"SIP address)\n"
@@ -68,6 +72,10 @@ static void usage(FILE *f)
 		"mixer_region\n"
 		"  --webhook-timeout-ms N  bound on one webhook POST (default "
 		"10000)\n"
+		"  --media-workers N    media threads (default 0: one per "
+		"core)\n"
+		"  --dial-timeout S     ring time of a dial-out before "
+		"noanswer (default 30)\n"
 		"\n"
 		"On an empty data folder a customer \"default\" is created; "
 		"its token is\n"
@@ -87,10 +95,27 @@ static void libre_log_h(int level, const char *p, size_t len, void *arg)
 	ch_log_debug("libre", "%.*s", (int)len, p);
 }
 
+static struct ch_sip *g_sip; /* for the signal handler's hang-up */
+static struct tmr g_stop_tmr;
+
+static void stop_h(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+/* First signal: hang every call up and give the BYEs a moment to leave;
+ * a second signal stops at once. */
 static void signal_h(int sig)
 {
+	if (tmr_isrunning(&g_stop_tmr)) {
+		re_cancel();
+		return;
+	}
 	ch_log_info("main", "signal %d: shutting down", sig);
-	re_cancel();
+	if (g_sip)
+		ch_sip_hangup_all(g_sip);
+	tmr_start(&g_stop_tmr, g_sip ? 500 : 0, stop_h, NULL);
 }
 
 static int first_h(const struct ch_customer *c, void *arg)
@@ -173,12 +198,32 @@ struct daemon {
 	struct ch_store *st;
 	struct ch_events *ev;
 	struct ch_core *core;
+	struct ch_media_engine *eng;
+	struct ch_sip *sip;
 	struct ch_api *api;
 };
 
+/* Engine events go to the SIP layer, which knows the calls. */
+static void talking_h(void *arg, uint32_t leg, bool talking)
+{
+	struct daemon *d = arg;
+	if (d->sip)
+		ch_sip_talking(d->sip, leg, talking);
+}
+
+static void rtp_timeout_h(void *arg, uint32_t leg)
+{
+	struct daemon *d = arg;
+	if (d->sip)
+		ch_sip_rtp_timeout(d->sip, leg);
+}
+
 static void daemon_close(struct daemon *d)
 {
+	g_sip = NULL;
 	ch_api_free(d->api);
+	ch_sip_free(d->sip);
+	ch_media_engine_free(d->eng);
 	ch_core_free(d->core);
 	ch_events_free(d->ev);
 	ch_store_close(d->st);
@@ -209,6 +254,44 @@ static int run(const struct ch_config *cfg)
 	err = ch_core_alloc(&d.core, d.st, d.ev, cfg->node_name);
 	if (err)
 		goto out;
+	struct ch_media_config mcfg = {
+		.workers = cfg->media_workers,
+		.rtp_lo = cfg->rtp_lo,
+		.rtp_hi = cfg->rtp_hi,
+		.bind_ip = cfg->public_ip[0] ? cfg->public_ip : cfg->sip_host,
+		.rtp_timeout_ms = 10000,
+	};
+	struct ch_media_handlers mh = {.talking = talking_h,
+				       .rtp_timeout = rtp_timeout_h};
+	err = ch_media_engine_alloc(&d.eng, &mcfg, &mh, &d);
+	if (err) {
+		fprintf(stderr, "chorusd: cannot start the media engine: %s\n",
+			strerror(err));
+		goto out;
+	}
+	struct sa sip_addr, sip_bound;
+	if (sa_set_str(&sip_addr, cfg->sip_host, cfg->sip_port)) {
+		fprintf(stderr, "chorusd: bad sip address %s\n",
+			cfg->sip_host);
+		code = 2;
+		goto out;
+	}
+	struct ch_sip_config scfg = {
+		.laddr = &sip_addr,
+		.public_ip = cfg->public_ip[0] ? cfg->public_ip : NULL,
+		.dial_timeout_s = cfg->dial_timeout_s,
+	};
+	err = ch_sip_alloc(&d.sip, d.core, d.eng, &scfg);
+	if (err) {
+		fprintf(stderr, "chorusd: cannot listen for SIP on %s:%u: %s\n",
+			cfg->sip_host, cfg->sip_port,
+			err == EADDRINUSE ? "address already in use"
+					  : strerror(err));
+		code = 2;
+		goto out;
+	}
+	g_sip = d.sip;
+	(void)ch_sip_local(d.sip, &sip_bound);
 	if (sa_set_str(&laddr, cfg->http_host, cfg->http_port)) {
 		fprintf(stderr, "chorusd: bad http address %s\n",
 			cfg->http_host);
@@ -232,13 +315,16 @@ static int run(const struct ch_config *cfg)
 	(void)ch_api_local(d.api, &bound);
 	char url[128];
 	re_snprintf(url, sizeof(url), "http://%J/v1.0", &bound);
+	char sipstr[80];
+	re_snprintf(sipstr, sizeof(sipstr), "%J", &sip_bound);
 	printf("Chorus %s is running.\n"
 	       "  API:   %s\n"
+	       "  SIP:   %s (UDP and TCP)\n"
 	       "  Token: %s   (customer \"%s\" %s%s)\n"
 	       "  Try:   curl -s -H 'Authorization: Bearer %s' -d "
 	       "'{\"type\":\"conference\",\"name\":\"standup\"}' "
 	       "%s/conferences\n",
-	       CH_VERSION, url, cust.token, cust.name, cust.id,
+	       CH_VERSION, url, sipstr, cust.token, cust.name, cust.id,
 	       created ? ", created now" : "", cust.token, url);
 	fflush(stdout);
 	ch_log_info("main", "serving API on %s, data in %s", url,

@@ -103,7 +103,10 @@ static void call_hangup(void *arg, const struct ch_call *call)
 	struct ch_sip *sip = arg;
 	struct ch_sip_call *c = ch_sip_call_find(sip, call->id);
 	if (c)
-		ch_sip_call_end(c, CH_HANGUP_NORMAL, NULL);
+		ch_sip_call_end(c,
+				c->answered ? CH_HANGUP_NORMAL
+					    : CH_HANGUP_CANCEL,
+				NULL);
 	else
 		ch_call_ended(sip->core, call->id, CH_HANGUP_NORMAL, NULL);
 }

@@ -32,6 +32,29 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	ch_sip_call_incoming(sip, msg);
 }
 
+/* UDP and TCP on one address. For port 0, UDP picks a port and TCP must
+ * get the same number; if TCP finds it taken, start over (a few times). */
+static int add_transports(struct ch_sip *sip, const struct sa *want)
+{
+	int err = EADDRINUSE;
+	for (int tries = 0; tries < 10 && err == EADDRINUSE; tries++) {
+		struct sa a = *want;
+		err = sip_transp_add(sip->sip, SIP_TRANSP_UDP, &a);
+		if (err)
+			return err;
+		(void)sip_transp_laddr(sip->sip, &a, SIP_TRANSP_UDP, NULL);
+		err = sip_transp_add(sip->sip, SIP_TRANSP_TCP, &a);
+		if (!err) {
+			sip->laddr = a;
+			return 0;
+		}
+		sip_transp_flush(sip->sip);
+		if (sa_port(want))
+			return err;
+	}
+	return err;
+}
+
 static void destructor(void *arg)
 {
 	struct ch_sip *sip = arg;
@@ -66,12 +89,7 @@ int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
 			NULL);
 	if (err)
 		goto out;
-	err = sip_transp_add(sip->sip, SIP_TRANSP_UDP, &sip->laddr);
-	if (err)
-		goto out;
-	/* the bound port (a port 0 request picks one) */
-	(void)sip_transp_laddr(sip->sip, &sip->laddr, SIP_TRANSP_UDP, NULL);
-	err = sip_transp_add(sip->sip, SIP_TRANSP_TCP, &sip->laddr);
+	err = add_transports(sip, cfg->laddr);
 	if (err)
 		goto out;
 	err = sipsess_listen(&sip->sock, sip->sip, 32, conn_h, sip);

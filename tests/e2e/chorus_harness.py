@@ -139,7 +139,7 @@ class Daemon:
                                                            self.runs))
         self.stdout_path, self.stderr_path = out, err
         self.stderr_paths.append(err)
-        cmd = [CHORUSD, "serve", "--http", "127.0.0.1:0", "--data-dir",
+        cmd = [CHORUSD, "serve", "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--data-dir",
                self.data_dir] + self.args
         with open(out, "wb") as fo, open(err, "wb") as fe:
             self.proc = subprocess.Popen(cmd, stdout=fo, stderr=fe,

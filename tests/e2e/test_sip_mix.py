@@ -7,9 +7,11 @@ recording of what it heard (sndfile dump-*-dec.wav) must hold the two other
 tones and its own at least 30 dB below them (Goertzel on the steady part,
 the first 1.5 s after the last join skipped). Case 1: all PCMU. Case 2: one
 PCMU, one PCMA and one Opus (48 kHz) participant: chorusd transcodes. The
-API must report each participant joined with the codec it negotiated and
-media flowing both ways (stats.packets_in/out > 0), the call with the same
-codec, and a hang-up must leave each participant leaved/hangup.
+API must report each participant joined with the codec it negotiated,
+media flowing both ways (stats.packets_in/out > 0), talking with a level,
+the call with the same codec; a conference.member.talking (true) event
+follows each member.joined; a hang-up leaves each participant
+leaved/hangup.
 """
 import os
 import sys
@@ -36,10 +38,12 @@ class SipMixTest(SipTestCase):
             st = r.json.get("stats") or {}
             return (str(st.get("codec", "")).lower().startswith(codec) and
                     (st.get("packets_in") or 0) > 0 and
-                    (st.get("packets_out") or 0) > 0)
+                    (st.get("packets_out") or 0) > 0 and
+                    st.get("talking") is True and (st.get("level") or 0) > 0)
         if not wait_until(ok, timeout, 0.2):
-            self.fail("participant %s (%s): stats should show codec %s and "
-                      "packets in and out; got %r" %
+            self.fail("participant %s (%s): stats should show codec %s, "
+                      "packets in and out, talking and a level (it plays a "
+                      "tone); got %r" %
                       (part["id"], part.get("caller_id"), codec,
                        last["p"].get("stats")))
         return last["p"]
@@ -74,6 +78,10 @@ class SipMixTest(SipTestCase):
             self.assertEqual(c["conferencecall_id"], part["id"], c)
             self.assertTrue(str(c["codec"]).lower().startswith(
                 CODEC_NAMES[codec]), c)
+        for part in parts:  # a steady tone is talking
+            self.wait_events("session_uuid", part["id"], [
+                "conference.member.joined",
+                ("conference.member.talking", {"talking": True})])
         time.sleep(max(0.0, t_all + MIX_SECONDS - time.monotonic()))
         t_end = time.monotonic()
 
@@ -98,7 +106,8 @@ class SipMixTest(SipTestCase):
             sys.stderr.write("  " + msg + "\n")
             problems += [msg + ": " + b for b in
                          check_heard(lv, others, [own])]
-        self.assertFalse(problems, "\n".join(problems))
+        if problems:
+            self.fail("\n".join(problems))
 
         # and they left with reason hangup
         for part in parts:

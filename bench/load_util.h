@@ -1,0 +1,345 @@
+/*
+ * load_util.h: helpers for the load generators in bench/: a blocking REST
+ * call, CPU time of a process and of ourselves, a histogram of intervals,
+ * RTP sequence-number accounting, test tones and the Goertzel filter that
+ * finds them, and UDP sockets that report the kernel's receive time of
+ * each datagram.
+ *
+ * Header-only (static functions): bench/CMakeLists.txt builds one program
+ * from each bench_*.c, so shared code comes in by #include. Nothing here
+ * uses libre, so it can sit next to jansson.
+ */
+#ifndef CH_BENCH_LOAD_UTIL_H
+#define CH_BENCH_LOAD_UTIL_H
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static inline uint64_t lu_ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+}
+
+/* CLOCK_MONOTONIC in ns. */
+static inline uint64_t lu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return lu_ts_ns(&ts);
+}
+
+/* ---- CPU ---- */
+
+/* utime + stime of pid in clock ticks (sysconf(_SC_CLK_TCK) per second),
+ * -1 if the process cannot be read. */
+static inline long lu_proc_cpu_ticks(int pid)
+{
+	char path[64], buf[1024];
+	unsigned long ut, st;
+	size_t n;
+	char *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	           &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
+/* Our own user + system CPU time in seconds. */
+static inline double lu_own_cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* ---- REST ---- */
+
+/*
+ * One blocking HTTP/1.1 request to api (http://IPv4:PORT[/prefix]) +
+ * path, with a bearer token and a JSON body (or NULL). Returns the status
+ * code, 0 on a transport error or a 5 s stall; *bodyp gets the response
+ * body (free() it) or NULL.
+ */
+static inline int lu_http(const char *api, const char *token,
+                          const char *method, const char *path,
+                          const char *body, char **bodyp)
+{
+	char host[128], req[2048], *resp = NULL, *hend, *cl;
+	const char *prefix = strchr(api + 7, '/');
+	struct timeval tv = {5, 0};
+	struct sockaddr_in sin;
+	size_t len = 0, cap = 0;
+	unsigned port;
+	int fd, status = 0, n;
+
+	*bodyp = NULL;
+	memset(&sin, 0, sizeof(sin));
+	if (sscanf(api, "http://%127[^:/]:%u", host, &port) != 2 ||
+	    inet_pton(AF_INET, host, &sin.sin_addr) != 1)
+		return 0;
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	n = snprintf(req, sizeof(req),
+	             "%s %s%s HTTP/1.1\r\nHost: %s:%u\r\n"
+	             "Authorization: Bearer %s\r\n"
+	             "Content-Type: application/json\r\n"
+	             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	             method, prefix ? prefix : "", path, host, port, token,
+	             body ? strlen(body) : 0, body ? body : "");
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || n < 0 || n >= (int)sizeof(req))
+		goto out;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    write(fd, req, (size_t)n) != n)
+		goto out;
+	for (;;) { /* until the body is complete or the server closes */
+		if (len + 4097 > cap) {
+			char *r = realloc(resp, cap = (cap + 4097) * 2);
+			if (!r)
+				goto out;
+			resp = r;
+		}
+		ssize_t k = read(fd, resp + len, cap - len - 1);
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+		resp[len] = '\0';
+		hend = strstr(resp, "\r\n\r\n");
+		cl = hend ? strcasestr(resp, "\r\nContent-Length:") : NULL;
+		if (cl && cl < hend &&
+		    len >= (size_t)(hend + 4 - resp) + strtoul(cl + 17, 0, 10))
+			break;
+	}
+	if (len && sscanf(resp, "HTTP/1.%*d %d", &status) == 1) {
+		hend = strstr(resp, "\r\n\r\n");
+		*bodyp = strdup(hend ? hend + 4 : "");
+	}
+out:
+	free(resp);
+	if (fd >= 0)
+		close(fd);
+	return status;
+}
+
+/* lu_http() whose JSON answer's string field key goes to out ("" if
+ * none). Returns 0 on a 2xx answer holding it; prints the failure. */
+static inline int lu_http_field(const char *api, const char *token,
+                                const char *method, const char *path,
+                                const char *body, const char *key, char *out,
+                                size_t outsz)
+{
+	char *resp;
+	int st = lu_http(api, token, method, path, body, &resp);
+	json_t *j = resp ? json_loads(resp, 0, NULL) : NULL;
+	const char *v = json_string_value(json_object_get(j, key));
+
+	snprintf(out, outsz, "%s", v ? v : "");
+	if (st / 100 != 2 || !v)
+		fprintf(stderr, "%s %s: %d %s\n", method, path, st,
+		        resp ? resp : "(no answer)");
+	json_decref(j);
+	free(resp);
+	return st / 100 == 2 && v ? 0 : -1;
+}
+
+/* ---- intervals ---- */
+
+#define LU_HIST_US 10     /* bucket width */
+#define LU_HIST_N  100000 /* buckets: up to 1 s */
+
+struct lu_hist {
+	uint32_t bucket[LU_HIST_N];
+	uint64_t n, max_ns;
+};
+
+static inline void lu_hist_add(struct lu_hist *h, uint64_t ns)
+{
+	uint64_t b = ns / (LU_HIST_US * 1000);
+	h->bucket[b < LU_HIST_N ? b : LU_HIST_N - 1]++;
+	if (ns > h->max_ns)
+		h->max_ns = ns;
+	h->n++;
+}
+
+/* The q quantile (0..1) in ms, to the bucket's middle. */
+static inline double lu_hist_ms(const struct lu_hist *h, double q)
+{
+	uint64_t want = (uint64_t)ceil(q * (double)h->n), acc = 0;
+	for (unsigned b = 0; b < LU_HIST_N; b++) {
+		acc += h->bucket[b];
+		if (acc && acc >= want)
+			return (b + 0.5) * LU_HIST_US / 1000.0;
+	}
+	return h->max_ns / 1e6;
+}
+
+/* ---- RTP sequence numbers (RFC 3550 A.1, simplified) ---- */
+
+struct lu_seq {
+	bool started;
+	uint32_t ssrc, cycles;
+	uint16_t base, max;
+	uint64_t banked;  /* expected from earlier SSRCs */
+	uint64_t late;    /* duplicates and reordered packets */
+	uint64_t changes; /* SSRC changes */
+};
+
+static inline void lu_seq_add(struct lu_seq *q, uint32_t ssrc, uint16_t seq)
+{
+	if (q->started && ssrc == q->ssrc) {
+		uint16_t d = (uint16_t)(seq - q->max);
+		if (!d || d >= 0x8000) {
+			q->late++;
+			return;
+		}
+		if (seq < q->max)
+			q->cycles += 65536;
+		q->max = seq;
+		return;
+	}
+	if (q->started) { /* a new source: bank the old one */
+		q->banked += (uint64_t)q->cycles + q->max - q->base + 1;
+		q->changes++;
+	}
+	q->started = true;
+	q->ssrc = ssrc;
+	q->base = q->max = seq;
+	q->cycles = 0;
+}
+
+/* Packets expected from the first and highest sequence numbers seen. */
+static inline uint64_t lu_seq_expected(const struct lu_seq *q)
+{
+	if (!q->started)
+		return q->banked;
+	return q->banked + (uint64_t)q->cycles + q->max - q->base + 1;
+}
+
+/* ---- tones ---- */
+
+/* The tone of participant i of n: 300 Hz + step * i, the step 150 Hz or
+ * less so that all stay below 3.9 kHz (8 kHz codecs), and a multiple of
+ * 50 Hz so that a 20 ms frame holds whole periods of every tone. */
+static inline double lu_tone_freq(unsigned i, unsigned n)
+{
+	unsigned step = 150;
+	if (n > 1 && 300 + step * (n - 1) > 3850)
+		step = (3550 / (n - 1)) / 50 * 50;
+	return 300.0 + (step < 50 ? 50 : step) * i;
+}
+
+/* n samples of amp * sin(2 pi freq t), from phase 0. */
+static inline void lu_tone(int16_t *pcm, unsigned n, double freq,
+                           unsigned srate, double amp)
+{
+	double w = 2 * M_PI * freq / srate;
+	for (unsigned i = 0; i < n; i++)
+		pcm[i] = (int16_t)lrint(amp * sin(w * i));
+}
+
+/* The Goertzel coefficient 2 cos(2 pi freq / srate). */
+static inline double lu_goertzel_coeff(double freq, unsigned srate)
+{
+	return 2 * cos(2 * M_PI * freq / srate);
+}
+
+/* Squared amplitude (full scale 1.0) of the coeff's tone in n samples;
+ * exact when the block holds whole periods of it. */
+static inline double lu_goertzel(const int16_t *pcm, unsigned n, double c)
+{
+	double s0, s1 = 0, s2 = 0;
+	for (unsigned i = 0; i < n; i++) {
+		s0 = pcm[i] / 32768.0 + c * s1 - s2;
+		s2 = s1;
+		s1 = s0;
+	}
+	return 4.0 * (s1 * s1 + s2 * s2 - c * s1 * s2) / ((double)n * n);
+}
+
+/* 10 log10 of a squared amplitude: dBFS, floored at -120. */
+static inline double lu_db(double a2)
+{
+	return a2 > 1e-12 ? 10 * log10(a2) : -120.0;
+}
+
+/* ---- UDP with receive times ---- */
+
+/* A non-blocking UDP socket bound to ip:0 that timestamps what it
+ * receives; *port gets the bound port. Returns the fd or -1. */
+static inline int lu_udp_open(const char *ip, uint16_t *port)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	int on = 1, rcvbuf = 256 * 1024;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	if (fd < 0 || inet_pton(AF_INET, ip, &sin.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    getsockname(fd, (struct sockaddr *)&sin, &sl)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/* Reads one datagram; *t_ns gets the kernel's receive time (or now) on
+ * CLOCK_REALTIME. Returns its length, or -1 when none is queued. */
+static inline ssize_t lu_udp_recv(int fd, uint8_t *buf, size_t size,
+                                  uint64_t *t_ns)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {buf, size};
+	struct msghdr mh = {.msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = ctl.b,
+	                    .msg_controllen = sizeof(ctl.b)};
+	struct timespec ts;
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+	if (n < 0)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+	     c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS)
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+	}
+	*t_ns = lu_ts_ns(&ts);
+	return n;
+}
+
+#endif

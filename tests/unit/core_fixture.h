@@ -1,0 +1,436 @@
+/*
+ * core_fixture.h: the test fixture shared by test_core.c and
+ * test_core_recovery.c (header only).
+ *
+ * Each test runs on a real SQLite store in its own mkdtemp folder, a real
+ * event hub and a core with one customer. With no media layer attached,
+ * rooms are ready and kicked participants leave on the next loop turn; a
+ * fake media layer (fake_media_ops) lets a test decide when participants
+ * leave. The libre main loop is driven with re_main() and stopped by a
+ * polling tmr (condition met) or a watchdog tmr. After every test the
+ * teardown checks the whole outbox: each payload is JSON with id, event,
+ * timestamp, app_id and room_id, and no conference or participant status
+ * ever moves backwards.
+ */
+#ifndef CH_TEST_CORE_FIXTURE_H
+#define CH_TEST_CORE_FIXTURE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <re_types.h>
+#include <re_list.h>
+#include <re_main.h>
+#include <re_tmr.h>
+
+#include "core/conference.h"
+#include "core/conferencecall.h"
+#include "core/core.h"
+#include "events/events.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/timefmt.h"
+#include "util/uuid.h"
+
+#include "tmpdir.h"
+
+#define OTHER_CUST "bbbbbbbb-0000-4000-8000-000000000002"
+
+/* What the fake media layer was asked to do. With hangup_leaves set, a
+ * hangup reports the participant gone at once, from inside the call (a
+ * call that was already down). */
+struct fake_media {
+	unsigned rooms, destroyed, hangups, mutes;
+	char last_hangup[CH_UUID_LEN];
+	bool last_muted;
+	bool hangup_leaves;
+	struct ch_core *core;
+};
+
+struct fix {
+	char dir[CH_TEST_DIR_MAX];
+	struct ch_store *st;
+	struct ch_events *ev;
+	struct ch_core *core;
+	struct ch_customer cust;
+	struct fake_media media;
+};
+
+/* ---- loop driving ---- */
+
+typedef bool(pred_h)(struct fix *f, const void *arg);
+
+struct waiter {
+	struct tmr poll, dog;
+	pred_h *pred;
+	struct fix *f;
+	const void *arg;
+	bool met;
+};
+
+static inline void poll_h(void *arg)
+{
+	struct waiter *w = arg;
+	if (w->pred && w->pred(w->f, w->arg)) {
+		w->met = true;
+		re_cancel();
+		return;
+	}
+	tmr_start(&w->poll, 5, poll_h, w);
+}
+
+static inline void dog_h(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+/* Runs the loop until pred holds (checked every 5 ms) or max_ms pass;
+ * pred NULL runs it for max_ms. Returns whether pred held. */
+static inline bool run_until(struct fix *f, pred_h *pred, const void *arg,
+                             unsigned max_ms)
+{
+	struct waiter w = {.pred = pred, .f = f, .arg = arg};
+	tmr_init(&w.poll);
+	tmr_init(&w.dog);
+	tmr_start(&w.dog, max_ms, dog_h, &w);
+	tmr_start(&w.poll, 0, poll_h, &w);
+	assert_int_equal(re_main(NULL), 0);
+	tmr_cancel(&w.poll);
+	tmr_cancel(&w.dog);
+	return w.met;
+}
+
+static inline void run_ms(struct fix *f, unsigned ms)
+{
+	(void)run_until(f, NULL, NULL, ms);
+}
+
+/* ---- store look-ups ---- */
+
+static inline enum ch_conference_status conf_status(struct fix *f,
+                                                    const char *id)
+{
+	struct ch_conference c;
+	assert_int_equal(ch_conference_get(f->core, f->cust.id, id, &c), 0);
+	enum ch_conference_status s = c.status;
+	ch_conference_clear(&c);
+	return s;
+}
+
+static inline enum ch_conferencecall_status cc_status(struct fix *f,
+                                                      const char *id)
+{
+	struct ch_conferencecall cc;
+	assert_int_equal(ch_conferencecall_get(f->core, f->cust.id, id, &cc),
+	                 0);
+	return cc.status;
+}
+
+static inline bool conf_is_h(struct fix *f, const void *arg)
+{
+	const struct ch_conference *want = arg;
+	return conf_status(f, want->id) == want->status;
+}
+
+/* Runs the loop until conference id has status s (at most max_ms). */
+static inline bool wait_conf(struct fix *f, const char *id,
+                             enum ch_conference_status s, unsigned max_ms)
+{
+	struct ch_conference want;
+	memset(&want, 0, sizeof(want));
+	snprintf(want.id, sizeof(want.id), "%s", id);
+	want.status = s;
+	return run_until(f, conf_is_h, &want, max_ms);
+}
+
+/* ---- outbox ---- */
+
+#define MAX_EVENTS 64
+
+struct outbox {
+	char type[MAX_EVENTS][48];
+	json_t *payload[MAX_EVENTS];
+	unsigned n;
+};
+
+static inline int outbox_h(const struct ch_event_rec *e, void *arg)
+{
+	struct outbox *o = arg;
+	assert_true(o->n < MAX_EVENTS);
+	snprintf(o->type[o->n], sizeof(o->type[0]), "%s", e->type);
+	o->payload[o->n] = json_loads(e->payload, 0, NULL);
+	assert_non_null(o->payload[o->n]);
+	o->n++;
+	return 0;
+}
+
+static inline void outbox_read(struct fix *f, struct outbox *o)
+{
+	memset(o, 0, sizeof(*o));
+	assert_int_equal(f->st->ops->event_list_after(f->st, f->cust.id, 0,
+	                                              MAX_EVENTS, outbox_h, o),
+	                 0);
+}
+
+static inline void outbox_free(struct outbox *o)
+{
+	for (unsigned i = 0; i < o->n; i++)
+		json_decref(o->payload[i]);
+}
+
+static inline const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	assert_non_null(s);
+	return s;
+}
+
+/* Status ranks seen so far, per resource id. */
+struct ranks {
+	char id[MAX_EVENTS][CH_UUID_LEN];
+	int rank[MAX_EVENTS];
+	unsigned n;
+};
+
+static inline void rank_check(struct ranks *r, const char *id, int rank)
+{
+	for (unsigned i = 0; i < r->n; i++) {
+		if (strcmp(r->id[i], id))
+			continue;
+		assert_true(rank >= r->rank[i]);
+		r->rank[i] = rank;
+		return;
+	}
+	snprintf(r->id[r->n], CH_UUID_LEN, "%s", id);
+	r->rank[r->n++] = rank;
+}
+
+/* Every event is well-formed, and statuses never move backwards. */
+static inline void outbox_check(struct fix *f)
+{
+	struct ranks conf = {0}, cc = {0};
+	struct outbox o;
+	int64_t us;
+
+	outbox_read(f, &o);
+	for (unsigned i = 0; i < o.n; i++) {
+		json_t *p = o.payload[i], *c;
+		enum ch_conference_status cs;
+		enum ch_conferencecall_status ccs;
+
+		assert_true(json_is_object(p));
+		assert_true(ch_uuid_valid(jstr(p, "id")));
+		assert_string_equal(jstr(p, "event"), o.type[i]);
+		assert_int_equal(ch_time_parse(jstr(p, "timestamp"), &us), 0);
+		assert_string_equal(jstr(p, "app_id"), f->cust.id);
+		assert_true(ch_uuid_valid(jstr(p, "room_id")));
+		c = json_object_get(p, "conference");
+		if (c) {
+			assert_string_equal(jstr(c, "id"), jstr(p, "room_id"));
+			assert_int_equal(
+			    ch_conference_status_parse(jstr(c, "status"), &cs),
+			    0);
+			rank_check(&conf, jstr(c, "id"), (int)cs);
+		}
+		c = json_object_get(p, "conferencecall");
+		if (c) {
+			assert_string_equal(jstr(c, "conference_id"),
+			                    jstr(p, "room_id"));
+			assert_string_equal(jstr(c, "id"),
+			                    jstr(p, "session_uuid"));
+			assert_int_equal(ch_conferencecall_status_parse(
+			                     jstr(c, "status"), &ccs),
+			                 0);
+			rank_check(&cc, jstr(c, "id"), (int)ccs);
+		}
+	}
+	outbox_free(&o);
+}
+
+/* ---- fixture ---- */
+
+static inline int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	ch_test_tmpdir(f->dir, "ch-core");
+	ch_uuid_new(f->cust.id);
+	snprintf(f->cust.name, sizeof(f->cust.name), "test");
+	snprintf(f->cust.token, sizeof(f->cust.token), "core-token");
+	f->cust.tm_create = ch_time_now_us();
+	if (ch_store_open_sqlite(&f->st, f->dir) ||
+	    f->st->ops->customer_insert(f->st, &f->cust) ||
+	    ch_events_alloc(&f->ev, f->st, 1000) ||
+	    ch_core_alloc(&f->core, f->st, f->ev, "test-node"))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static inline int teardown(void **state)
+{
+	struct fix *f = *state;
+	outbox_check(f);
+	ch_core_free(f->core);
+	ch_events_free(f->ev);
+	ch_store_close(f->st);
+	ch_test_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+static inline void create_conf(struct fix *f, enum ch_conference_type type,
+                               int64_t timeout, int max,
+                               struct ch_conference *out)
+{
+	struct ch_conference_params p = {
+	    .has_type = true,
+	    .type = type,
+	    .has_name = true,
+	    .name = "room",
+	    .has_timeout = timeout > 0,
+	    .timeout = timeout,
+	    .has_max_participants = max > 0,
+	    .max_participants = max,
+	};
+	assert_int_equal(ch_conference_create(f->core, f->cust.id, &p, out), 0);
+}
+
+/* A progressing conference. */
+static inline void live_conf(struct fix *f, enum ch_conference_type type,
+                             int max, struct ch_conference *out)
+{
+	create_conf(f, type, 0, max, out);
+	assert_true(wait_conf(f, out->id, CH_CONFERENCE_PROGRESSING, 1000));
+}
+
+/* A joined participant. */
+static inline void join(struct fix *f, const char *conf_id, bool eoe,
+                        struct ch_conferencecall *out)
+{
+	char ref[CH_UUID_LEN];
+	ch_uuid_new(ref);
+	assert_int_equal(ch_conferencecall_create(f->core, conf_id, "call", ref,
+	                                          "+15550100", eoe, out),
+	                 0);
+	assert_int_equal(ch_conferencecall_joined(f->core, out->id), 0);
+}
+
+/* ---- with a media layer ---- */
+
+static inline int fm_room_create(void *arg, const struct ch_conference *conf)
+{
+	struct fake_media *m = arg;
+	(void)conf;
+	m->rooms++;
+	return 0;
+}
+
+static inline void fm_room_destroy(void *arg, const char *conference_id)
+{
+	struct fake_media *m = arg;
+	(void)conference_id;
+	m->destroyed++;
+}
+
+static inline void fm_hangup(void *arg, const struct ch_conferencecall *cc)
+{
+	struct fake_media *m = arg;
+	m->hangups++;
+	snprintf(m->last_hangup, sizeof(m->last_hangup), "%s", cc->id);
+	if (m->hangup_leaves)
+		assert_int_equal(
+		    ch_conferencecall_left(m->core, cc->id, CH_LEAVE_HANGUP),
+		    0);
+}
+
+static inline void fm_mute(void *arg, const struct ch_conferencecall *cc,
+                           bool muted)
+{
+	struct fake_media *m = arg;
+	(void)cc;
+	m->mutes++;
+	m->last_muted = muted;
+}
+
+/* The fake media layer's operations; its arg is a struct fake_media. */
+static inline const struct ch_core_media_ops *fake_media_ops(void)
+{
+	static const struct ch_core_media_ops ops = {
+	    .room_create = fm_room_create,
+	    .room_destroy = fm_room_destroy,
+	    .participant_hangup = fm_hangup,
+	    .participant_mute = fm_mute,
+	};
+	return &ops;
+}
+
+/* ---- recovery ---- */
+
+static inline void put_conf(struct fix *f, enum ch_conference_status s,
+                            int64_t tm_create, int64_t timeout,
+                            struct ch_conference *c)
+{
+	memset(c, 0, sizeof(*c));
+	ch_uuid_new(c->id);
+	memcpy(c->customer_id, f->cust.id, CH_UUID_LEN);
+	c->status = s;
+	c->name = strdup("old");
+	c->detail = strdup("");
+	c->timeout = timeout;
+	memcpy(c->recording_id, CH_UUID_NIL, CH_UUID_LEN);
+	memcpy(c->transcribe_id, CH_UUID_NIL, CH_UUID_LEN);
+	memcpy(c->ended_by, CH_UUID_NIL, CH_UUID_LEN);
+	if (s == CH_CONFERENCE_TERMINATING)
+		snprintf(c->end_reason, sizeof(c->end_reason), CH_END_API);
+	c->tm_create = c->tm_update = tm_create;
+	c->tm_delete = CH_TIME_NEVER_US;
+	assert_int_equal(f->st->ops->conference_insert(f->st, c), 0);
+}
+
+static inline void put_cc(struct fix *f, const char *conf_id,
+                          enum ch_conferencecall_status s,
+                          struct ch_conferencecall *cc)
+{
+	memset(cc, 0, sizeof(*cc));
+	ch_uuid_new(cc->id);
+	memcpy(cc->customer_id, f->cust.id, CH_UUID_LEN);
+	memcpy(cc->conference_id, conf_id, CH_UUID_LEN);
+	snprintf(cc->reference_type, sizeof(cc->reference_type), "call");
+	ch_uuid_new(cc->reference_id);
+	cc->status = s;
+	if (s == CH_CONFERENCECALL_LEAVING)
+		snprintf(cc->leave_reason, sizeof(cc->leave_reason),
+		         CH_LEAVE_REMOVED);
+	cc->tm_create = cc->tm_update = ch_time_now_us();
+	cc->tm_delete = CH_TIME_NEVER_US;
+	assert_int_equal(f->st->ops->conferencecall_insert(f->st, cc), 0);
+}
+
+static inline int group_setup(void **state)
+{
+	(void)state;
+	ch_log_set_level(CH_LOG_WARN);
+	return libre_init();
+}
+
+static inline int group_teardown(void **state)
+{
+	(void)state;
+	libre_close();
+	return 0;
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+#endif
