@@ -10,7 +10,8 @@
 #   3. POST /v1.0/conferences        2 threads, 16 connections
 #      (bench/post_conference.lua sets method, body and headers)
 # For each it prints requests/s, latency (avg, p50, p99, max), errors, and
-# chorusd's CPU time from /proc/PID/stat, hence requests per CPU-second.
+# chorusd's CPU time from /proc/PID/stat (all its threads), hence requests
+# per CPU-second; at the end, the CPU time of each chorusd thread.
 # wrk runs on the other cores when there are any. Needs wrk (Debian
 # package; installed with apt-get when missing), curl and python3.
 set -euo pipefail
@@ -100,4 +101,9 @@ echo "api_load: $chorusd on $api (pid $pid, core $srv_cpu), wrk on cores $wrk_cp
 run get-t1 1 "$api/conferences/$conf"
 run get-t2 2 "$api/conferences/$conf"
 run post-t2 2 "$api/conferences" -s bench/post_conference.lua
-echo "api_load: chorusd max RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status")"
+echo "api_load: chorusd max RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status");" \
+	"CPU seconds per thread (all threads share core $srv_cpu):"
+for t in /proc/"$pid"/task/*; do
+	awk -v tck="$tck" -v name="$(cat "$t/comm")" \
+		'{printf "  %-16s %6.2f s\n", name, ($14 + $15) / tck}' "$t/stat"
+done

@@ -23,14 +23,15 @@
  * Design: one process, one libre main loop. One UDP socket per participant
  * (with rtcp-mux offered; RTCP arriving on it is skipped). A timerfd armed
  * for the next due frame drives sending; each participant has its own
- * phase within the 20 ms.
- * Frames are prepared once: a 20 ms frame holds whole periods of every tone,
- * so one G.711 frame per participant repeats exactly; Opus frames are
- * encoded once (1 s, after priming) and cycled. Receiving decodes live.
+ * phase within the 20 ms. Frames are prepared once: a 20 ms frame holds
+ * whole periods of every tone, so one G.711 frame per participant repeats
+ * exactly; Opus frames are encoded once (1 s, after priming) and cycled.
+ * Receiving decodes live.
  *
- * It is a benchmark: it prints figures. Exit status 0 when every
- * participant joined and passed, 1 when some did not, 2 on a usage or
- * setup error.
+ * Usage: bench_sip_load --help; bench/sip_load.sh runs it against a fresh
+ * chorusd. It is a benchmark: it prints figures. Exit status 0 when every
+ * participant joined, stayed and passed, 1 otherwise, 2 on a usage or
+ * set-up error.
  */
 #include <re_types.h>
 #include <re_fmt.h>
@@ -440,10 +441,13 @@ static void close_h(int err, const struct sip_msg *msg, void *arg)
 	p->sess = mem_deref(p->sess);
 	p->st = was == P_CALLING ? P_FAILED : P_CLOSED;
 	if (was == P_CALLING) {
-		fprintf(stderr, "room %s #%u: call failed: %u %.*s (%s)\n",
-		        p->room->id, p->idx, msg ? msg->scode : 0,
-		        msg ? (int)msg->reason.l : 0, msg ? msg->reason.p : "",
-		        err ? strerror(err) : "-");
+		if (msg)
+			re_fprintf(stderr, "room %s #%u: call failed: %u %r\n",
+			           p->room->id, p->idx, msg->scode,
+			           &msg->reason);
+		else
+			fprintf(stderr, "room %s #%u: call failed: %s\n",
+			        p->room->id, p->idx, strerror(err));
 		resolved(p, false);
 	} else if (!g.hanging_up) {
 		g.dropped++;
@@ -567,7 +571,10 @@ static void join_guard_h(void *arg)
 	        "30 s; measuring without them\n",
 	        g.total - g.resolved, g.total);
 	g.t_joined = lu_now_ns();
-	settle_h(NULL);
+	if (g.joined)
+		settle_h(NULL);
+	else
+		re_cancel();
 }
 
 /* Own tone and others heard by one participant; returns pass. */
@@ -623,10 +630,13 @@ static void report(void)
 		printf("  chorusd CPU:   not measured (no --pid)\n");
 	printf("  generator CPU: %.1f %% of one core\n",
 	       100.0 * (g.own_cpu1 - g.own_cpu0) / win);
-	printf("  RTP sent:      %lu packets (%.1f/s per participant)\n",
-	       (unsigned long)g.tx_win, up ? g.tx_win / win / up : 0.0);
-	printf("  RTP received:  %lu packets (%.1f/s per participant)\n",
-	       (unsigned long)g.rx_win, up ? g.rx_win / win / up : 0.0);
+	double nominal = up * win * (1000.0 / FRAME_MS);
+	printf(
+	    "  RTP:           %lu sent, %lu received (%.1f %% and %.1f %% of "
+	    "%.0f/s per participant)\n",
+	    (unsigned long)g.tx_win, (unsigned long)g.rx_win,
+	    nominal ? 100.0 * g.tx_win / nominal : 0.0,
+	    nominal ? 100.0 * g.rx_win / nominal : 0.0, 1000.0 / FRAME_MS);
 	printf("  loss:          %.3f %% (%lu of %lu by sequence numbers; "
 	       "%lu late/duplicate, %lu SSRC changes)\n",
 	       g.expected_win ? 100.0 * lost / g.expected_win : 0.0,

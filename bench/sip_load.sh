@@ -35,6 +35,7 @@ done
 
 tmp=$(mktemp -d /tmp/chorus-sip-load.XXXXXX)
 pid=
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid"
@@ -57,7 +58,7 @@ hi=$((lo + 1999))
 	>"$tmp/stdout" 2>"$tmp/stderr" &
 pid=$!
 
-api= token= sip=
+api='' token='' sip=''
 i=0
 while [ $i -lt 100 ]; do
 	api=$(sed -n 's/^  API: *\(http[^ ]*\).*/\1/p' "$tmp/stdout")

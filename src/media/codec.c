@@ -53,7 +53,7 @@ static int opus_setup(struct ch_codec_state *cs, bool decode)
 	if (!cs->enc || err != OPUS_OK)
 		return -ENOMEM;
 	opus_encoder_ctl(cs->enc,
-			 OPUS_SET_COMPLEXITY(CH_CODEC_OPUS_COMPLEXITY));
+	                 OPUS_SET_COMPLEXITY(CH_CODEC_OPUS_COMPLEXITY));
 	opus_encoder_ctl(cs->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
 	opus_encoder_ctl(cs->enc, OPUS_SET_INBAND_FEC(1));
 	opus_encoder_ctl(cs->enc, OPUS_SET_PACKET_LOSS_PERC(5));
@@ -66,7 +66,7 @@ static int opus_setup(struct ch_codec_state *cs, bool decode)
 }
 
 int ch_codec_state_alloc(struct ch_codec_state **csp, enum ch_media_codec c,
-			 uint32_t room_rate, bool decode)
+                         uint32_t room_rate, bool decode)
 {
 	int err = ch_codec_supported(c);
 	if (err)
@@ -91,8 +91,8 @@ int ch_codec_state_alloc(struct ch_codec_state **csp, enum ch_media_codec c,
 	if (!err && decode)
 		err = ch_resample_init(&cs->up, cs->codec_rate, room_rate, -1);
 	if (!err)
-		err = ch_resample_init(&cs->down, room_rate, cs->codec_rate,
-				       -1);
+		err =
+		    ch_resample_init(&cs->down, room_rate, cs->codec_rate, -1);
 	if (err) {
 		ch_codec_state_free(cs);
 		return err;
@@ -114,12 +114,12 @@ void ch_codec_state_free(struct ch_codec_state *cs)
 	free(cs);
 }
 
-static int decode_opus(struct ch_codec_state *cs, const uint8_t *pl,
-		       size_t len, int16_t *pcm)
+static int decode_opus(struct ch_codec_state *cs, const uint8_t *pl, size_t len,
+                       int16_t *pcm)
 {
 	opus_int16 tmp[OPUS_MAX_DECODE];
-	int n = opus_decode(cs->dec, pl, (opus_int32)len, tmp,
-			    OPUS_MAX_DECODE, 0);
+	int n =
+	    opus_decode(cs->dec, pl, (opus_int32)len, tmp, OPUS_MAX_DECODE, 0);
 	if (n < 0) {
 		memset(pcm, 0, cs->codec_frame * sizeof(pcm[0]));
 		return -EBADMSG;
@@ -131,7 +131,7 @@ static int decode_opus(struct ch_codec_state *cs, const uint8_t *pl,
 }
 
 int ch_codec_decode(struct ch_codec_state *cs, struct ch_plc *plc,
-		    const uint8_t *pl, size_t len, int16_t *pcm)
+                    const uint8_t *pl, size_t len, int16_t *pcm)
 {
 	size_t n = len < cs->codec_frame ? len : cs->codec_frame;
 
@@ -156,7 +156,7 @@ int ch_codec_decode(struct ch_codec_state *cs, struct ch_plc *plc,
 }
 
 void ch_codec_conceal(struct ch_codec_state *cs, struct ch_plc *plc,
-		      const uint8_t *next, size_t next_len, int16_t *pcm)
+                      const uint8_t *next, size_t next_len, int16_t *pcm)
 {
 	if (cs->codec != CH_CODEC_OPUS || !cs->dec) {
 		ch_plc_conceal(plc, pcm);
@@ -165,16 +165,16 @@ void ch_codec_conceal(struct ch_codec_state *cs, struct ch_plc *plc,
 	int frame = (int)cs->codec_frame;
 	int n = -1;
 	if (next)
-		n = opus_decode(cs->dec, next, (opus_int32)next_len, pcm,
-				frame, 1);
+		n = opus_decode(cs->dec, next, (opus_int32)next_len, pcm, frame,
+		                1);
 	if (n != frame)
 		n = opus_decode(cs->dec, NULL, 0, pcm, frame, 0);
 	if (n != frame)
 		memset(pcm, 0, cs->codec_frame * sizeof(pcm[0]));
 }
 
-int ch_codec_encode(struct ch_codec_state *cs, const int16_t *pcm,
-		    uint8_t *out, size_t cap)
+int ch_codec_encode(struct ch_codec_state *cs, const int16_t *pcm, uint8_t *out,
+                    size_t cap)
 {
 	size_t n = cs->codec_frame;
 
@@ -190,8 +190,8 @@ int ch_codec_encode(struct ch_codec_state *cs, const int16_t *pcm,
 		ch_g711_alaw_encode(pcm, out, n);
 		return (int)n;
 	case CH_CODEC_OPUS: {
-		opus_int32 len = opus_encode(cs->enc, pcm, (int)n, out,
-					     (opus_int32)cap);
+		opus_int32 len =
+		    opus_encode(cs->enc, pcm, (int)n, out, (opus_int32)cap);
 		return len > 0 ? (int)len : -EIO;
 	}
 	default:
@@ -202,12 +202,12 @@ int ch_codec_encode(struct ch_codec_state *cs, const int16_t *pcm,
 /* One frame through rs into tmp, padded with silence if speexdsp hands
  * back fewer samples than a frame. */
 static const int16_t *convert(struct ch_resample *rs, const int16_t *in,
-			      size_t in_n, size_t out_n, int16_t *tmp)
+                              size_t in_n, size_t out_n, int16_t *tmp)
 {
 	size_t got = 0;
 
-	if (ch_resample_process(rs, in, in_n, tmp, CH_CODEC_MAX_FRAME,
-				&got) != 0)
+	if (ch_resample_process(rs, in, in_n, tmp, CH_CODEC_MAX_FRAME, &got) !=
+	    0)
 		got = 0;
 	if (got > out_n)
 		got = out_n;
@@ -215,16 +215,16 @@ static const int16_t *convert(struct ch_resample *rs, const int16_t *in,
 	return tmp;
 }
 
-const int16_t *ch_codec_to_room(struct ch_codec_state *cs,
-				const int16_t *pcm, int16_t *tmp)
+const int16_t *ch_codec_to_room(struct ch_codec_state *cs, const int16_t *pcm,
+                                int16_t *tmp)
 {
 	if (cs->codec_rate == cs->room_rate)
 		return pcm;
 	return convert(&cs->up, pcm, cs->codec_frame, cs->room_frame, tmp);
 }
 
-const int16_t *ch_codec_from_room(struct ch_codec_state *cs,
-				  const int16_t *pcm, int16_t *tmp)
+const int16_t *ch_codec_from_room(struct ch_codec_state *cs, const int16_t *pcm,
+                                  int16_t *tmp)
 {
 	if (cs->codec_rate == cs->room_rate)
 		return pcm;

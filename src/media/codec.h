@@ -48,12 +48,12 @@ struct OpusEncoder;
 struct ch_codec_state {
 	struct ch_codec_state *next; /* worker's list of states to hand back */
 	enum ch_media_codec codec;
-	uint32_t codec_rate;  /* PCM rate of the codec */
-	uint32_t rtp_rate;    /* RTP clock rate */
-	uint32_t room_rate;   /* mixing rate of the room */
-	size_t codec_frame;   /* samples per frame at codec_rate */
-	size_t room_frame;    /* samples per frame at room_rate */
-	uint32_t rtp_frame;   /* RTP timestamp units per frame */
+	uint32_t codec_rate;     /* PCM rate of the codec */
+	uint32_t rtp_rate;       /* RTP clock rate */
+	uint32_t room_rate;      /* mixing rate of the room */
+	size_t codec_frame;      /* samples per frame at codec_rate */
+	size_t room_frame;       /* samples per frame at room_rate */
+	uint32_t rtp_frame;      /* RTP timestamp units per frame */
 	struct OpusDecoder *dec; /* Opus with decode only */
 	struct OpusEncoder *enc; /* Opus only */
 	struct ch_resample up;   /* codec_rate -> room_rate (decode only) */
@@ -73,7 +73,7 @@ uint32_t ch_codec_rtp_rate(enum ch_media_codec c);
  * -EINVAL or -ENOMEM (nothing is then allocated).
  */
 int ch_codec_state_alloc(struct ch_codec_state **csp, enum ch_media_codec c,
-			 uint32_t room_rate, bool decode);
+                         uint32_t room_rate, bool decode);
 /* Control thread. Frees cs and everything in it; NULL-safe. The worker
  * must no longer use it. */
 void ch_codec_state_free(struct ch_codec_state *cs);
@@ -85,7 +85,7 @@ void ch_codec_state_free(struct ch_codec_state *cs);
  * -EBADMSG if the packet does not decode (pcm is then silence).
  */
 int ch_codec_decode(struct ch_codec_state *cs, struct ch_plc *plc,
-		    const uint8_t *pl, size_t len, int16_t *pcm);
+                    const uint8_t *pl, size_t len, int16_t *pcm);
 
 /*
  * Conceals one lost frame into pcm (cs->codec_frame samples): Opus from
@@ -93,26 +93,26 @@ int ch_codec_decode(struct ch_codec_state *cs, struct ch_plc *plc,
  * decoder's PLC; G.711 by repeat-and-fade from plc.
  */
 void ch_codec_conceal(struct ch_codec_state *cs, struct ch_plc *plc,
-		      const uint8_t *next, size_t next_len, int16_t *pcm);
+                      const uint8_t *next, size_t next_len, int16_t *pcm);
 
 /*
  * Encodes cs->codec_frame samples of pcm into out (cap bytes). Returns the
  * payload length, or -EIO if the encoder fails.
  */
-int ch_codec_encode(struct ch_codec_state *cs, const int16_t *pcm,
-		    uint8_t *out, size_t cap);
+int ch_codec_encode(struct ch_codec_state *cs, const int16_t *pcm, uint8_t *out,
+                    size_t cap);
 
 /*
  * Converts one frame from the codec rate to the room rate: returns pcm
  * itself when the rates are equal, else tmp (CH_CODEC_MAX_FRAME samples)
  * holding cs->room_frame samples.
  */
-const int16_t *ch_codec_to_room(struct ch_codec_state *cs,
-				const int16_t *pcm, int16_t *tmp);
+const int16_t *ch_codec_to_room(struct ch_codec_state *cs, const int16_t *pcm,
+                                int16_t *tmp);
 
 /* The other way: room-rate frame to codec rate, same contract. */
-const int16_t *ch_codec_from_room(struct ch_codec_state *cs,
-				  const int16_t *pcm, int16_t *tmp);
+const int16_t *ch_codec_from_room(struct ch_codec_state *cs, const int16_t *pcm,
+                                  int16_t *tmp);
 
 /* Forgets the converters' history, for a stream that restarts. */
 void ch_codec_reset_convert(struct ch_codec_state *cs);

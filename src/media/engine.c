@@ -44,10 +44,10 @@
 #include <re_sys.h>
 #include <re_tmr.h>
 
-#define LOG_MOD "media"
+#define LOG_MOD            "media"
 #define DEFAULT_TIMEOUT_MS 10000
-#define MAX_WORKERS 64
-#define BACKLOG_RETRY_MS 5
+#define MAX_WORKERS        64
+#define BACKLOG_RETRY_MS   5
 #define ROOM_SLOTS_INITIAL 64
 /* DSCP EF (46) in the TOS byte, as voice should be marked. */
 #define TOS_EF 0xb8
@@ -70,9 +70,9 @@ struct wctl {
 /* One leg id. leg NULL: the slot is free. */
 struct leg_rec {
 	struct ch_media_leg *leg;
-	uint32_t room;     /* room id */
-	unsigned pair;     /* port pair index */
-	bool freeing;      /* LEG_REMOVE sent, EV_LEG_GONE awaited */
+	uint32_t room; /* room id */
+	unsigned pair; /* port pair index */
+	bool freeing;  /* LEG_REMOVE sent, EV_LEG_GONE awaited */
 	bool started;
 	struct ch_media_legparams params; /* of the last start */
 	enum ch_media_codec cs_codec;     /* codec state the worker has */
@@ -84,10 +84,10 @@ struct room_rec {
 	struct ch_media_room *room;
 	unsigned worker;
 	bool freeing;
-	unsigned nlegs;       /* legs not being freed */
-	uint32_t rate;        /* mixing rate told to the worker */
+	unsigned nlegs;              /* legs not being freed */
+	uint32_t rate;               /* mixing rate told to the worker */
 	bool shared[CH_CODEC_COUNT]; /* shared encoder the worker has */
-	uint32_t shared_rate; /* their room rate */
+	uint32_t shared_rate;        /* their room rate */
 };
 
 /* The engine. Owned by the control thread; not thread-safe. */
@@ -153,12 +153,12 @@ static void backlog_flush(void *arg)
 		done &= backlog_drain(&eng->wk[i]);
 	if (!done)
 		tmr_start(&eng->backlog_tmr, BACKLOG_RETRY_MS, backlog_flush,
-			  eng);
+		          eng);
 }
 
 /* Sends c to worker wi, in order with everything sent before. */
 static void submit(struct ch_media_engine *eng, unsigned wi,
-		   const struct ch_media_cmd *c)
+                   const struct ch_media_cmd *c)
 {
 	struct wctl *wc = &eng->wk[wi];
 
@@ -168,7 +168,7 @@ static void submit(struct ch_media_engine *eng, unsigned wi,
 	if (!b) {
 		/* ring full and no memory: nothing sane is left to do */
 		ch_log_error(LOG_MOD, "worker %u: command %d lost (no memory)",
-			     wi, (int)c->type);
+		             wi, (int)c->type);
 		return;
 	}
 	b->cmd = *c;
@@ -179,7 +179,7 @@ static void submit(struct ch_media_engine *eng, unsigned wi,
 	wc->bl_tail = b;
 	if (!tmr_isrunning(&eng->backlog_tmr))
 		tmr_start(&eng->backlog_tmr, BACKLOG_RETRY_MS, backlog_flush,
-			  eng);
+		          eng);
 }
 
 /* ---- tables ---- */
@@ -279,7 +279,7 @@ static void ev_readable(int flags, void *arg)
  * -ENOMEM nothing has changed.
  */
 static int room_sync(struct ch_media_engine *eng, struct room_rec *rr,
-		     struct leg_rec *start, bool rearm)
+                     struct leg_rec *start, bool rearm)
 {
 	struct leg_rec *member[CH_MEDIA_ROOM_MAX_LEGS];
 	struct ch_codec_state *cs[CH_MEDIA_ROOM_MAX_LEGS] = {NULL};
@@ -305,10 +305,10 @@ static int room_sync(struct ch_media_engine *eng, struct room_rec *rr,
 	}
 	for (size_t i = 0; i < n && !err; i++) {
 		struct leg_rec *lr = member[i];
-		if (lr->started && (lr->cs_rate != rate ||
-				    lr->cs_codec != lr->params.codec))
+		if (lr->started &&
+		    (lr->cs_rate != rate || lr->cs_codec != lr->params.codec))
 			err = ch_codec_state_alloc(&cs[i], lr->params.codec,
-						   rate, true);
+			                           rate, true);
 	}
 	for (int c = 0; c < CH_CODEC_COUNT && !err; c++) {
 		if (need[c] && (!rr->shared[c] || rr->shared_rate != rate))
@@ -372,8 +372,8 @@ static int bind_udp(const char *ip, uint16_t port, int *fdp)
 	int err = sa_set_str(&sa, ip, port);
 	if (err)
 		return err;
-	int fd = socket(sa_af(&sa), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			0);
+	int fd =
+	    socket(sa_af(&sa), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return errno;
 	int tos = TOS_EF;
@@ -381,7 +381,7 @@ static int bind_udp(const char *ip, uint16_t port, int *fdp)
 		(void)setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
 	else
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos,
-				 sizeof(tos));
+		                 sizeof(tos));
 	if (bind(fd, &sa.u.sa, sa.len) != 0) {
 		err = errno;
 		close(fd);
@@ -471,7 +471,7 @@ int ch_media_room_create(struct ch_media_engine *eng, uint32_t *room)
 
 /* Starts removing leg lr: out of epoll now, freed on EV_LEG_GONE. */
 static void leg_remove(struct ch_media_engine *eng, struct leg_rec *lr,
-		       struct room_rec *rr)
+                       struct room_rec *rr)
 {
 	struct ch_media_leg *l = lr->leg;
 	struct wctl *wc = &eng->wk[rr->worker];
@@ -498,12 +498,12 @@ void ch_media_room_destroy(struct ch_media_engine *eng, uint32_t room)
 	rr->freeing = true;
 	eng->wk[rr->worker].nrooms--;
 	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_REMOVE,
-				   .room = rr->room};
+	                           .room = rr->room};
 	submit(eng, rr->worker, &cmd);
 }
 
 int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
-		       uint32_t *leg, struct sa *local)
+                       uint32_t *leg, struct sa *local)
 {
 	int fd_rtp, fd_rtcp;
 
@@ -592,7 +592,7 @@ static int params_check(const struct ch_media_leg_params *p)
 }
 
 int ch_media_leg_start(struct ch_media_engine *eng, uint32_t leg,
-		       const struct ch_media_leg_params *p)
+                       const struct ch_media_leg_params *p)
 {
 	if (!eng)
 		return EINVAL;
@@ -614,8 +614,8 @@ int ch_media_leg_start(struct ch_media_engine *eng, uint32_t leg,
 	    .rtcp_mux = p->rtcp_mux,
 	    .remote = *p->remote,
 	};
-	bool rearm = !lr->started || !sa_cmp(&lr->params.remote, p->remote,
-					     SA_ALL);
+	bool rearm =
+	    !lr->started || !sa_cmp(&lr->params.remote, p->remote, SA_ALL);
 	struct ch_media_legparams old = lr->params;
 	bool was_started = lr->started;
 	lr->params = np;
@@ -656,7 +656,7 @@ void ch_media_leg_free(struct ch_media_engine *eng, uint32_t leg)
 }
 
 int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
-		       struct ch_media_leg_stats *out)
+                       struct ch_media_leg_stats *out)
 {
 	struct leg_rec *lr = eng ? leg_find(eng, leg) : NULL;
 	if (!lr || !out)
@@ -664,10 +664,10 @@ int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
 	const struct ch_media_leg_ctr *c = &lr->leg->ctr;
 	memset(out, 0, sizeof(*out));
 	out->codec = lr->params.codec;
-	out->packets_in = atomic_load_explicit(&c->packets_in,
-					       memory_order_relaxed);
-	out->packets_out = atomic_load_explicit(&c->packets_out,
-						memory_order_relaxed);
+	out->packets_in =
+	    atomic_load_explicit(&c->packets_in, memory_order_relaxed);
+	out->packets_out =
+	    atomic_load_explicit(&c->packets_out, memory_order_relaxed);
 	out->lost = atomic_load_explicit(&c->lost, memory_order_relaxed);
 	out->jitter_ms =
 	    atomic_load_explicit(&c->jitter_us, memory_order_relaxed) / 1000.0;
@@ -688,10 +688,28 @@ int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
 	return 0;
 }
 
+void ch_media_engine_stats(struct ch_media_engine *eng,
+                           struct ch_media_engine_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!eng)
+		return;
+	out->workers = eng->nworkers;
+	for (unsigned i = 0; i < eng->nworkers; i++) {
+		struct ch_media_worker *w = eng->wk[i].w;
+		out->ticks +=
+		    atomic_load_explicit(&w->ticks, memory_order_relaxed);
+		out->overruns +=
+		    atomic_load_explicit(&w->overruns, memory_order_relaxed);
+		out->skipped +=
+		    atomic_load_explicit(&w->skipped, memory_order_relaxed);
+	}
+}
+
 /* ---- engine ---- */
 
 static int engine_config(struct ch_media_engine *eng,
-			 const struct ch_media_config *cfg)
+                         const struct ch_media_config *cfg)
 {
 	const char *ip = cfg->bind_ip ? cfg->bind_ip : "0.0.0.0";
 	struct sa probe;
@@ -717,8 +735,8 @@ static int engine_config(struct ch_media_engine *eng,
 }
 
 int ch_media_engine_alloc(struct ch_media_engine **engp,
-			  const struct ch_media_config *cfg,
-			  const struct ch_media_handlers *h, void *arg)
+                          const struct ch_media_config *cfg,
+                          const struct ch_media_handlers *h, void *arg)
 {
 	if (!engp || !cfg)
 		return EINVAL;
@@ -750,7 +768,8 @@ int ch_media_engine_alloc(struct ch_media_engine **engp,
 		wc->eng = eng;
 		err = -ch_media_worker_alloc(&wc->w, i, eng->rtp_timeout_ms);
 		if (!err)
-			err = fd_listen(wc->w->ev_efd, FD_READ, ev_readable, wc);
+			err =
+			    fd_listen(wc->w->ev_efd, FD_READ, ev_readable, wc);
 		wc->listening = !err;
 	}
 out:
@@ -759,10 +778,10 @@ out:
 		return err;
 	}
 	ch_log_info(LOG_MOD,
-		    "engine: %u workers, RTP %s:%u-%u (%u legs), timeout %u ms",
-		    eng->nworkers, eng->bind_ip, eng->port_base,
-		    eng->port_base + 2 * eng->npairs - 1, eng->npairs,
-		    eng->rtp_timeout_ms);
+	            "engine: %u workers, RTP %s:%u-%u (%u legs), timeout %u ms",
+	            eng->nworkers, eng->bind_ip, eng->port_base,
+	            eng->port_base + 2 * eng->npairs - 1, eng->npairs,
+	            eng->rtp_timeout_ms);
 	*engp = eng;
 	return 0;
 }

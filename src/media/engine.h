@@ -82,7 +82,8 @@ struct ch_media_leg_stats {
 /* Events, delivered on the control thread from the libre main loop. A
  * handler may call any function here except ch_media_engine_free. */
 struct ch_media_handlers {
-	/* talk detection changed for a leg */
+	/* talk detection changed for a leg (also while it is muted, so the
+	 * application can tell a muted talker) */
 	void (*talking)(void *arg, uint32_t leg, bool talking);
 	/* no RTP from the leg for rtp_timeout_ms (reported once per silence
 	 * stretch; a new packet re-arms it) */
@@ -93,7 +94,7 @@ struct ch_media_config {
 	unsigned workers;        /* 0: one per core */
 	uint16_t rtp_lo, rtp_hi; /* RTP port range (even ports used) */
 	const char *bind_ip;     /* local address for RTP sockets (copied;
-				    NULL: "0.0.0.0") */
+	                            NULL: "0.0.0.0") */
 	unsigned rtp_timeout_ms; /* 0: default 10000 */
 };
 
@@ -101,8 +102,8 @@ struct ch_media_config {
  * thread that runs the libre main loop (events arrive through fd_listen).
  * Worker threads are named "ch-media-<n>". */
 int ch_media_engine_alloc(struct ch_media_engine **engp,
-			  const struct ch_media_config *cfg,
-			  const struct ch_media_handlers *h, void *arg);
+                          const struct ch_media_config *cfg,
+                          const struct ch_media_handlers *h, void *arg);
 /* Stops and joins the workers, closes every socket, frees every room and
  * leg still there; NULL-safe. No handler is called from here on. */
 void ch_media_engine_free(struct ch_media_engine *eng);
@@ -122,7 +123,7 @@ void ch_media_room_destroy(struct ch_media_engine *eng, uint32_t room);
  * leg hears and is heard in room only after ch_media_leg_start. ENOSPC:
  * no free port pair, or the room has CH_MEDIA_ROOM_MAX_LEGS legs. */
 int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
-		       uint32_t *leg, struct sa *local);
+                       uint32_t *leg, struct sa *local);
 /* Sets the negotiated media and starts the leg (again on a re-INVITE:
  * new remote address, direction or codec). The leg sends to p->remote
  * until it latches to the source of the first packet with payload type
@@ -131,7 +132,7 @@ int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
  * restarts the RTP timeout count. EINVAL: bad params; ENOTSUP: codec;
  * ENOMEM. */
 int ch_media_leg_start(struct ch_media_engine *eng, uint32_t leg,
-		       const struct ch_media_leg_params *p);
+                       const struct ch_media_leg_params *p);
 /* Muted: the leg still hears the room, the room stops hearing it. */
 int ch_media_leg_mute(struct ch_media_engine *eng, uint32_t leg, bool muted);
 /* Removes the leg from its room and closes its sockets (when the worker
@@ -140,7 +141,19 @@ int ch_media_leg_mute(struct ch_media_engine *eng, uint32_t leg, bool muted);
 void ch_media_leg_free(struct ch_media_engine *eng, uint32_t leg);
 /* Fills *out with a snapshot of the leg's counters; ENOENT if unknown. */
 int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
-		       struct ch_media_leg_stats *out);
+                       struct ch_media_leg_stats *out);
+
+/* Counters of the workers' 20 ms loops, summed over all workers. */
+struct ch_media_engine_stats {
+	unsigned workers;
+	uint64_t ticks;    /* ticks run */
+	uint64_t overruns; /* timer expirations missed (run late, caught up) */
+	uint64_t skipped;  /* ticks dropped after a stall beyond catch-up */
+};
+
+/* Fills *out (read without locks, like the leg counters). */
+void ch_media_engine_stats(struct ch_media_engine *eng,
+                           struct ch_media_engine_stats *out);
 
 /* Codec names as in SDP rtpmap ("PCMU", "PCMA", "G722", "opus"). */
 const char *ch_media_codec_name(enum ch_media_codec c);

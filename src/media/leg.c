@@ -33,8 +33,7 @@ static const struct sa *rtp_dst(const struct ch_media_leg *l)
 }
 
 /* Where RTCP goes, written into tmp if it has to be built. */
-static const struct sa *rtcp_dst(const struct ch_media_leg *l,
-				 struct sa *tmp)
+static const struct sa *rtcp_dst(const struct ch_media_leg *l, struct sa *tmp)
 {
 	if (l->p.rtcp_mux)
 		return rtp_dst(l);
@@ -68,7 +67,7 @@ static void new_source(struct ch_media_leg *l, uint32_t ssrc)
 }
 
 void ch_media_leg_rx_rtp(struct ch_media_worker *w, struct ch_media_leg *l,
-			 const uint8_t *buf, size_t len, const struct sa *src)
+                         const uint8_t *buf, size_t len, const struct sa *src)
 {
 	struct ch_rtp_pkt pkt;
 
@@ -84,7 +83,8 @@ void ch_media_leg_rx_rtp(struct ch_media_worker *w, struct ch_media_leg *l,
 		if (!same_sa(src, &l->rtp_src, true))
 			return; /* not our peer */
 	} else {
-		/* symmetric RTP: the first packet of our codec names the peer */
+		/* symmetric RTP: the first packet of our codec names the peer
+		 */
 		if (pkt.pt != l->p.pt)
 			return;
 		l->latched = true;
@@ -93,7 +93,7 @@ void ch_media_leg_rx_rtp(struct ch_media_worker *w, struct ch_media_leg *l,
 
 	ch_media_ctr_add(&l->ctr.packets_in, 1);
 	atomic_store_explicit(&l->ctr.last_rx_ms, w->now_ms,
-			      memory_order_relaxed);
+	                      memory_order_relaxed);
 	l->timeout_reported = false;
 
 	if (!l->have_rx_ssrc || pkt.ssrc != l->rx_ssrc)
@@ -101,24 +101,22 @@ void ch_media_leg_rx_rtp(struct ch_media_worker *w, struct ch_media_leg *l,
 	if (!ch_rtcp_rx_update(&l->rx, pkt.seq))
 		return;
 	atomic_store_explicit(&l->ctr.lost,
-			      l->lost_base + ch_rtcp_rx_lost(&l->rx),
-			      memory_order_relaxed);
+	                      l->lost_base + ch_rtcp_rx_lost(&l->rx),
+	                      memory_order_relaxed);
 
 	/* telephone-event, comfort noise and strangers stop here */
-	if (pkt.pt != l->p.pt || pkt.len == 0 ||
-	    !ch_media_dir_takes(l->p.dir))
+	if (pkt.pt != l->p.pt || pkt.len == 0 || !ch_media_dir_takes(l->p.dir))
 		return;
 	ch_jitterbuf_put(&l->jb, pkt.seq, pkt.ts, pkt.payload, pkt.len,
-			 w->now_ms);
+	                 w->now_ms);
 	uint64_t jit = (uint64_t)ch_jitterbuf_jitter_ts(&l->jb) * 1000000 /
-		       l->cs->rtp_rate;
+	               l->cs->rtp_rate;
 	atomic_store_explicit(&l->ctr.jitter_us, (uint32_t)jit,
-			      memory_order_relaxed);
+	                      memory_order_relaxed);
 }
 
 void ch_media_leg_rx_rtcp(struct ch_media_worker *w, struct ch_media_leg *l,
-			  const uint8_t *buf, size_t len,
-			  const struct sa *src)
+                          const uint8_t *buf, size_t len, const struct sa *src)
 {
 	struct ch_rtcp_info info;
 
@@ -143,20 +141,20 @@ void ch_media_leg_rx_rtcp(struct ch_media_worker *w, struct ch_media_leg *l,
 	uint64_t jit = (uint64_t)b->jitter * 1000000 / l->cs->rtp_rate;
 	double rtt = ch_rtcp_rtt_ms(ntp_now(), b->lsr, b->dlsr);
 	atomic_store_explicit(&l->ctr.remote_lost,
-			      b->lost > 0 ? (uint64_t)b->lost : 0,
-			      memory_order_relaxed);
+	                      b->lost > 0 ? (uint64_t)b->lost : 0,
+	                      memory_order_relaxed);
 	atomic_store_explicit(&l->ctr.remote_fraction, b->fraction,
-			      memory_order_relaxed);
+	                      memory_order_relaxed);
 	atomic_store_explicit(&l->ctr.remote_jitter_us,
-			      jit > UINT32_MAX ? UINT32_MAX : (uint32_t)jit,
-			      memory_order_relaxed);
+	                      jit > UINT32_MAX ? UINT32_MAX : (uint32_t)jit,
+	                      memory_order_relaxed);
 	if (rtt >= 0)
 		atomic_store_explicit(&l->ctr.rtt_us, (int64_t)(rtt * 1000),
-				      memory_order_relaxed);
+		                      memory_order_relaxed);
 }
 
 void ch_media_leg_send(struct ch_media_worker *w, struct ch_media_leg *l,
-		       const uint8_t *pl, size_t len, bool silent)
+                       const uint8_t *pl, size_t len, bool silent)
 {
 	uint8_t hdr[CH_RTP_HDR_LEN];
 	const struct sa *dst = rtp_dst(l);
@@ -164,17 +162,16 @@ void ch_media_leg_send(struct ch_media_worker *w, struct ch_media_leg *l,
 	if (!dst)
 		return;
 	bool marker = l->tx_marker || (l->heard_silence && !silent);
-	ch_rtp_hdr_write(hdr, marker, l->p.pt, l->tx_seq, l->tx_ts,
-			 l->tx_ssrc);
+	ch_rtp_hdr_write(hdr, marker, l->p.pt, l->tx_seq, l->tx_ts, l->tx_ssrc);
 	struct iovec iov[2] = {
-		{.iov_base = hdr, .iov_len = sizeof(hdr)},
-		{.iov_base = (void *)pl, .iov_len = len},
+	    {.iov_base = hdr, .iov_len = sizeof(hdr)},
+	    {.iov_base = (void *)pl, .iov_len = len},
 	};
 	struct msghdr msg = {
-		.msg_name = (void *)&dst->u.sa,
-		.msg_namelen = dst->len,
-		.msg_iov = iov,
-		.msg_iovlen = 2,
+	    .msg_name = (void *)&dst->u.sa,
+	    .msg_namelen = dst->len,
+	    .msg_iov = iov,
+	    .msg_iovlen = 2,
 	};
 	l->tx_seq++;
 	l->tx_last_ms = w->now_ms;
@@ -188,7 +185,7 @@ void ch_media_leg_send(struct ch_media_worker *w, struct ch_media_leg *l,
 }
 
 static void send_rtcp(struct ch_media_worker *w, struct ch_media_leg *l,
-		      uint64_t now_ms)
+                      uint64_t now_ms)
 {
 	uint8_t buf[CH_RTCP_MAX_PACKET];
 	struct ch_rtcp_block rb;
@@ -203,26 +200,25 @@ static void send_rtcp(struct ch_media_worker *w, struct ch_media_leg *l,
 		uint32_t dlsr = 0;
 		if (l->sr_lsr)
 			dlsr = (uint32_t)((now_ms - l->sr_arrival_ms) * 65536 /
-					  1000);
+			                  1000);
 		ch_rtcp_rx_block(&l->rx, l->rx_ssrc,
-				 ch_jitterbuf_jitter_ts(&l->jb), l->sr_lsr,
-				 dlsr, &rb);
+		                 ch_jitterbuf_jitter_ts(&l->jb), l->sr_lsr,
+		                 dlsr, &rb);
 	}
 	if (l->tx_packets > 0) {
 		struct ch_rtcp_sr sr = {
 		    .ssrc = l->tx_ssrc,
 		    .ntp = ntp_now(),
-		    .rtp_ts = l->tx_ts +
-			      (uint32_t)((now_ms - l->tx_last_ms) *
-					 l->cs->rtp_rate / 1000),
+		    .rtp_ts = l->tx_ts + (uint32_t)((now_ms - l->tx_last_ms) *
+		                                    l->cs->rtp_rate / 1000),
 		    .packets = l->tx_packets,
 		    .octets = l->tx_octets,
 		};
 		len = ch_rtcp_build_sr(buf, sizeof(buf), &sr,
-				       have_rb ? &rb : NULL, l->cname);
+		                       have_rb ? &rb : NULL, l->cname);
 	} else {
 		len = ch_rtcp_build_rr(buf, sizeof(buf), l->tx_ssrc,
-				       have_rb ? &rb : NULL, l->cname);
+		                       have_rb ? &rb : NULL, l->cname);
 	}
 	if (len <= 0)
 		return;
@@ -233,21 +229,21 @@ static void send_rtcp(struct ch_media_worker *w, struct ch_media_leg *l,
 /* Reports what the control thread does not know yet; a full event ring
  * leaves the report for the next tick. */
 static void report(struct ch_media_worker *w, struct ch_media_leg *l,
-		   uint64_t now_ms)
+                   uint64_t now_ms)
 {
 	bool talking = ch_talkdetect_talking(&l->td);
 	if (talking != l->talk_reported) {
 		struct ch_media_ev ev = {.type = CH_MEDIA_EV_TALK,
-					 .id = l->id,
-					 .flag = talking,
-					 .ptr = l};
+		                         .id = l->id,
+		                         .flag = talking,
+		                         .ptr = l};
 		if (ch_media_worker_emit(w, &ev))
 			l->talk_reported = talking;
 	}
 	if (l->timeout_reported || !ch_media_dir_takes(l->p.dir))
 		return;
-	uint64_t last = atomic_load_explicit(&l->ctr.last_rx_ms,
-					     memory_order_relaxed);
+	uint64_t last =
+	    atomic_load_explicit(&l->ctr.last_rx_ms, memory_order_relaxed);
 	if (last < l->armed_ms)
 		last = l->armed_ms;
 	if (now_ms - last < w->rtp_timeout_ms)
@@ -259,7 +255,7 @@ static void report(struct ch_media_worker *w, struct ch_media_leg *l,
 }
 
 void ch_media_leg_tick_end(struct ch_media_worker *w, struct ch_media_leg *l,
-			   uint64_t now_ms)
+                           uint64_t now_ms)
 {
 	if (!l->started || !l->cs)
 		return;
@@ -272,7 +268,7 @@ void ch_media_leg_tick_end(struct ch_media_worker *w, struct ch_media_leg *l,
 }
 
 void ch_media_leg_set_codec(struct ch_media_worker *w, struct ch_media_leg *l,
-			    struct ch_codec_state *cs)
+                            struct ch_codec_state *cs)
 {
 	struct ch_codec_state *old = l->cs;
 
@@ -280,7 +276,7 @@ void ch_media_leg_set_codec(struct ch_media_worker *w, struct ch_media_leg *l,
 	if (!old || old->codec != cs->codec) {
 		/* sizes come from ch_codec_state_alloc: cannot fail */
 		(void)ch_jitterbuf_init(&l->jb, cs->rtp_rate,
-					CH_CODEC_FRAME_MS);
+		                        CH_CODEC_FRAME_MS);
 		(void)ch_plc_init(&l->plc, cs->codec_frame);
 		(void)ch_talkdetect_init(&l->td, cs->codec_rate, NULL);
 		l->lost_base += ch_rtcp_rx_lost(&l->rx);

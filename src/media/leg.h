@@ -58,7 +58,7 @@ struct ch_media_leg_ctr {
 	_Atomic uint64_t remote_lost;
 	_Atomic uint32_t remote_fraction; /* 0..255 */
 	_Atomic uint32_t remote_jitter_us;
-	_Atomic int64_t rtt_us;           /* -1 unknown */
+	_Atomic int64_t rtt_us; /* -1 unknown */
 };
 
 /* Negotiated media as the worker applies it (copied from the
@@ -90,8 +90,8 @@ struct ch_media_leg {
 	struct ch_media_leg_ctr ctr;
 
 	/* worker: membership */
-	size_t room_idx;                /* index in room->legs */
-	struct ch_media_leg *ack_next;  /* pending EV_LEG_GONE list */
+	size_t room_idx;               /* index in room->legs */
+	struct ch_media_leg *ack_next; /* pending EV_LEG_GONE list */
 
 	/* worker: negotiated media */
 	bool started;
@@ -100,33 +100,33 @@ struct ch_media_leg {
 	struct ch_codec_state *cs; /* NULL until started; freed with the leg */
 
 	/* worker: receive side */
-	bool latched;        /* rtp_src is the only accepted source */
+	bool latched; /* rtp_src is the only accepted source */
 	struct sa rtp_src;
 	bool rtcp_latched;
 	struct sa rtcp_src;
 	bool have_rx_ssrc;
 	uint32_t rx_ssrc;
 	struct ch_rtcp_rx rx;
-	uint64_t lost_base;      /* losses of earlier SSRCs */
-	uint64_t armed_ms;       /* start of the RTP timeout count */
-	bool timeout_reported;   /* EV_TIMEOUT delivered for this silence */
-	bool talk_reported;      /* talking state the control thread knows */
+	uint64_t lost_base;    /* losses of earlier SSRCs */
+	uint64_t armed_ms;     /* start of the RTP timeout count */
+	bool timeout_reported; /* EV_TIMEOUT delivered for this silence */
+	bool talk_reported;    /* talking state the control thread knows */
 
 	/* worker: RTCP */
 	uint64_t next_rtcp_ms;
-	uint32_t sr_lsr;         /* middle NTP bits of the last SR received */
-	uint64_t sr_arrival_ms;  /* when it came */
+	uint32_t sr_lsr;        /* middle NTP bits of the last SR received */
+	uint64_t sr_arrival_ms; /* when it came */
 
 	/* worker: send side */
 	uint16_t tx_seq;
 	uint32_t tx_ts;
-	bool tx_marker;          /* next packet starts a talkspurt */
-	bool heard_silence;      /* last packet sent was the silent mix */
+	bool tx_marker;     /* next packet starts a talkspurt */
+	bool heard_silence; /* last packet sent was the silent mix */
 	uint32_t tx_packets, tx_octets;
-	uint64_t tx_last_ms;     /* monotonic ms of the last tick sent */
+	uint64_t tx_last_ms; /* monotonic ms of the last tick sent */
 
 	/* worker: audio */
-	bool contributed;        /* added to the mix last tick */
+	bool contributed; /* added to the mix last tick */
 	struct ch_talkdetect td;
 	struct ch_plc plc;
 	int16_t pcm[CH_CODEC_MAX_FRAME];      /* decoded, codec rate */
@@ -134,12 +134,13 @@ struct ch_media_leg {
 	struct ch_jitterbuf jb;
 };
 
-/* Worker. Stores v in a single-writer counter. */
+/* Worker. Adds v to a counter only this thread writes (so a relaxed load
+ * and store do; no locked read-modify-write). */
 static inline void ch_media_ctr_add(_Atomic uint64_t *c, uint64_t v)
 {
-	atomic_store_explicit(
-	    c, atomic_load_explicit(c, memory_order_relaxed) + v,
-	    memory_order_relaxed);
+	atomic_store_explicit(c,
+	                      atomic_load_explicit(c, memory_order_relaxed) + v,
+	                      memory_order_relaxed);
 }
 
 /* True if the room takes the leg's audio (sendrecv, recvonly). */
@@ -156,13 +157,12 @@ static inline bool ch_media_dir_sends(enum ch_media_dir d)
 
 /* Worker. Handles one datagram from the leg's RTP socket from src. */
 void ch_media_leg_rx_rtp(struct ch_media_worker *w, struct ch_media_leg *l,
-			 const uint8_t *buf, size_t len, const struct sa *src);
+                         const uint8_t *buf, size_t len, const struct sa *src);
 
 /* Worker. Handles one datagram from the leg's RTCP socket (or an RTCP
  * packet on the RTP socket with rtcp-mux) from src. */
 void ch_media_leg_rx_rtcp(struct ch_media_worker *w, struct ch_media_leg *l,
-			  const uint8_t *buf, size_t len,
-			  const struct sa *src);
+                          const uint8_t *buf, size_t len, const struct sa *src);
 
 /*
  * Worker. Sends one RTP packet with payload pl (len bytes) to the leg and
@@ -170,14 +170,14 @@ void ch_media_leg_rx_rtcp(struct ch_media_worker *w, struct ch_media_leg *l,
  * silent mix (the next non-silent packet gets the marker bit).
  */
 void ch_media_leg_send(struct ch_media_worker *w, struct ch_media_leg *l,
-		       const uint8_t *pl, size_t len, bool silent);
+                       const uint8_t *pl, size_t len, bool silent);
 
 /*
  * Worker. Once per tick after mixing: reports talk changes and the RTP
  * timeout, sends the RTCP report when due, advances the RTP timestamp.
  */
 void ch_media_leg_tick_end(struct ch_media_worker *w, struct ch_media_leg *l,
-			   uint64_t now_ms);
+                           uint64_t now_ms);
 
 /*
  * Worker. Applies a new codec state (the old one goes to the worker's
@@ -185,6 +185,6 @@ void ch_media_leg_tick_end(struct ch_media_worker *w, struct ch_media_leg *l,
  * concealment, talk detection and receive statistics.
  */
 void ch_media_leg_set_codec(struct ch_media_worker *w, struct ch_media_leg *l,
-			    struct ch_codec_state *cs);
+                            struct ch_codec_state *cs);
 
 #endif

@@ -17,7 +17,7 @@
 #include <string.h>
 
 _Static_assert(CH_MEDIA_ROOM_MAX_LEGS <= CH_MIXER_MAX_LEGS,
-	       "a room never has more legs than the mixer takes");
+               "a room never has more legs than the mixer takes");
 
 void ch_media_room_set_rate(struct ch_media_room *r, uint32_t rate)
 {
@@ -36,8 +36,7 @@ bool ch_media_room_add_leg(struct ch_media_room *r, struct ch_media_leg *l)
 	return true;
 }
 
-void ch_media_room_remove_leg(struct ch_media_room *r,
-			      struct ch_media_leg *l)
+void ch_media_room_remove_leg(struct ch_media_room *r, struct ch_media_leg *l)
 {
 	size_t i = l->room_idx;
 
@@ -68,12 +67,12 @@ static bool leg_frame(struct ch_media_leg *l, uint64_t now_ms)
 	switch (ch_jitterbuf_get(&l->jb, now_ms, &pkt)) {
 	case CH_JITTERBUF_PACKET:
 		return ch_codec_decode(l->cs, &l->plc, pkt.payload, pkt.len,
-				       l->pcm) == 0;
+		                       l->pcm) == 0;
 	case CH_JITTERBUF_MISSING: {
 		bool fec = l->cs->codec == CH_CODEC_OPUS &&
-			   ch_jitterbuf_peek(&l->jb, &next);
+		           ch_jitterbuf_peek(&l->jb, &next);
 		ch_codec_conceal(l->cs, &l->plc, fec ? next.payload : NULL,
-				 fec ? next.len : 0, l->pcm);
+		                 fec ? next.len : 0, l->pcm);
 		return true;
 	}
 	default:
@@ -88,9 +87,9 @@ static const int16_t *leg_input(struct ch_media_leg *l, uint64_t now_ms)
 
 	ch_talkdetect_frame(&l->td, have ? l->pcm : NULL, l->cs->codec_frame);
 	atomic_store_explicit(&l->ctr.level, ch_talkdetect_level(&l->td),
-			      memory_order_relaxed);
+	                      memory_order_relaxed);
 	atomic_store_explicit(&l->ctr.talking, ch_talkdetect_talking(&l->td),
-			      memory_order_relaxed);
+	                      memory_order_relaxed);
 	if (!have || l->muted || !ch_talkdetect_talking(&l->td)) {
 		l->contributed = false;
 		return NULL;
@@ -104,8 +103,8 @@ static const int16_t *leg_input(struct ch_media_leg *l, uint64_t now_ms)
 /* The full mix encoded for codec c, once per tick; NULL if the room has
  * no shared encoder for c at its rate. */
 static const uint8_t *shared_payload(struct ch_media_worker *w,
-				     struct ch_media_room *r,
-				     enum ch_media_codec c, size_t *len)
+                                     struct ch_media_room *r,
+                                     enum ch_media_codec c, size_t *len)
 {
 	struct ch_codec_state *cs = r->shared[c];
 
@@ -116,7 +115,7 @@ static const uint8_t *shared_payload(struct ch_media_worker *w,
 			/* G.711 silence needs no encoder */
 			memset(w->shared_pl[c],
 			       c == CH_CODEC_PCMU ? CH_G711_ULAW_SILENCE
-						  : CH_G711_ALAW_SILENCE,
+			                          : CH_G711_ALAW_SILENCE,
 			       cs->codec_frame);
 			w->shared_len[c] = (int)cs->codec_frame;
 		} else {
@@ -134,7 +133,7 @@ static const uint8_t *shared_payload(struct ch_media_worker *w,
 
 /* What leg i hears, encoded and sent. */
 static void leg_output(struct ch_media_worker *w, struct ch_media_room *r,
-		       size_t i)
+                       size_t i)
 {
 	struct ch_media_leg *l = r->legs[i];
 	size_t len = 0;
@@ -145,7 +144,7 @@ static void leg_output(struct ch_media_worker *w, struct ch_media_room *r,
 		const uint8_t *pl = shared_payload(w, r, l->cs->codec, &len);
 		if (pl)
 			ch_media_leg_send(w, l, pl, len,
-					  ch_mixer_silent(&r->mixer));
+			                  ch_mixer_silent(&r->mixer));
 		return;
 	}
 	if (ch_mixer_leg_out(&r->mixer, i, w->mix) != 0)
@@ -157,7 +156,7 @@ static void leg_output(struct ch_media_worker *w, struct ch_media_room *r,
 }
 
 void ch_media_room_tick(struct ch_media_worker *w, struct ch_media_room *r,
-			uint64_t now_ms)
+                        uint64_t now_ms)
 {
 	size_t n = r->nlegs;
 

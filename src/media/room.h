@@ -39,12 +39,13 @@ struct ch_media_room {
 	struct ch_media_room *prev, *next; /* worker's room list */
 	struct ch_media_room *ack_next;    /* pending EV_ROOM_GONE list */
 	bool linked;
-	uint32_t rate;                      /* mixing rate */
-	size_t frame;                       /* samples per tick */
+	uint32_t rate;                                 /* mixing rate */
+	size_t frame;                                  /* samples per tick */
 	struct ch_codec_state *shared[CH_CODEC_COUNT]; /* full-mix encoders */
 	size_t nlegs;
 	struct ch_media_leg *legs[CH_MEDIA_ROOM_MAX_LEGS];
-	const int16_t *in[CH_MEDIA_ROOM_MAX_LEGS]; /* this tick's mixer inputs */
+	const int16_t
+	    *in[CH_MEDIA_ROOM_MAX_LEGS]; /* this tick's mixer inputs */
 	struct ch_mixer mixer;
 };
 
@@ -54,7 +55,7 @@ struct ch_media_room {
  * (once per codec for everyone who hears the full mix) and sends.
  */
 void ch_media_room_tick(struct ch_media_worker *w, struct ch_media_room *r,
-			uint64_t now_ms);
+                        uint64_t now_ms);
 
 /* Worker. (Re)initialises the room's mixer for rate (8000..48000). */
 void ch_media_room_set_rate(struct ch_media_room *r, uint32_t rate);
@@ -62,7 +63,6 @@ void ch_media_room_set_rate(struct ch_media_room *r, uint32_t rate);
 /* Worker. Adds / removes leg l to / from its room's leg array. Returns
  * false if the room is full. */
 bool ch_media_room_add_leg(struct ch_media_room *r, struct ch_media_leg *l);
-void ch_media_room_remove_leg(struct ch_media_room *r,
-			      struct ch_media_leg *l);
+void ch_media_room_remove_leg(struct ch_media_room *r, struct ch_media_leg *l);
 
 #endif

@@ -86,7 +86,7 @@ uint64_t ch_rtcp_rx_lost(const struct ch_rtcp_rx *rx)
 }
 
 void ch_rtcp_rx_block(struct ch_rtcp_rx *rx, uint32_t ssrc, uint32_t jitter,
-		      uint32_t lsr, uint32_t dlsr, struct ch_rtcp_block *b)
+                      uint32_t lsr, uint32_t dlsr, struct ch_rtcp_block *b)
 {
 	uint64_t expected = rx_expected(rx);
 	int64_t lost = (int64_t)expected - (int64_t)rx->received;
@@ -150,8 +150,8 @@ static void put_hdr(uint8_t *p, unsigned count, uint8_t pt, size_t len)
 static void put_block(uint8_t *p, const struct ch_rtcp_block *b)
 {
 	put32(p, b->ssrc);
-	put32(p + 4, ((uint32_t)b->fraction << 24) |
-			     ((uint32_t)b->lost & 0xffffff));
+	put32(p + 4,
+	      ((uint32_t)b->fraction << 24) | ((uint32_t)b->lost & 0xffffff));
 	put32(p + 8, b->ext_max);
 	put32(p + 12, b->jitter);
 	put32(p + 16, b->lsr);
@@ -160,7 +160,7 @@ static void put_block(uint8_t *p, const struct ch_rtcp_block *b)
 
 /* Appends SDES with one CNAME chunk at buf[pos]; returns the new length. */
 static int put_sdes(uint8_t *buf, size_t cap, size_t pos, uint32_t ssrc,
-		    const char *cname)
+                    const char *cname)
 {
 	size_t clen = strnlen(cname, CH_RTCP_MAX_CNAME);
 	/* ssrc, type, len, text, at least one END octet, to 32 bits */
@@ -180,7 +180,7 @@ static int put_sdes(uint8_t *buf, size_t cap, size_t pos, uint32_t ssrc,
 }
 
 int ch_rtcp_build_sr(uint8_t *buf, size_t cap, const struct ch_rtcp_sr *sr,
-		     const struct ch_rtcp_block *rb, const char *cname)
+                     const struct ch_rtcp_block *rb, const char *cname)
 {
 	if (!buf || !sr || !cname)
 		return -EINVAL;
@@ -200,7 +200,7 @@ int ch_rtcp_build_sr(uint8_t *buf, size_t cap, const struct ch_rtcp_sr *sr,
 }
 
 int ch_rtcp_build_rr(uint8_t *buf, size_t cap, uint32_t ssrc,
-		     const struct ch_rtcp_block *rb, const char *cname)
+                     const struct ch_rtcp_block *rb, const char *cname)
 {
 	if (!buf || !cname)
 		return -EINVAL;
@@ -231,7 +231,7 @@ static void get_block(const uint8_t *p, struct ch_rtcp_block *b)
 
 /* Report blocks of an SR or RR: keep the first one about our_ssrc. */
 static void parse_blocks(const uint8_t *p, unsigned count, uint32_t our_ssrc,
-			 struct ch_rtcp_info *out)
+                         struct ch_rtcp_info *out)
 {
 	for (unsigned i = 0; i < count; i++, p += BLOCK_LEN) {
 		if (out->have_block || get32(p) != our_ssrc)
@@ -242,7 +242,7 @@ static void parse_blocks(const uint8_t *p, unsigned count, uint32_t our_ssrc,
 }
 
 static int parse_sr(const uint8_t *body, size_t blen, unsigned count,
-		    uint32_t our_ssrc, struct ch_rtcp_info *out)
+                    uint32_t our_ssrc, struct ch_rtcp_info *out)
 {
 	if (blen < 4 + SR_INFO_LEN ||
 	    (blen - 4 - SR_INFO_LEN) / BLOCK_LEN < count)
@@ -250,8 +250,8 @@ static int parse_sr(const uint8_t *body, size_t blen, unsigned count,
 	if (!out->have_sr) {
 		out->have_sr = true;
 		out->sr.ssrc = get32(body);
-		out->sr.ntp = ((uint64_t)get32(body + 4) << 32) |
-			      get32(body + 8);
+		out->sr.ntp =
+		    ((uint64_t)get32(body + 4) << 32) | get32(body + 8);
 		out->sr.rtp_ts = get32(body + 12);
 		out->sr.packets = get32(body + 16);
 		out->sr.octets = get32(body + 20);
@@ -261,7 +261,7 @@ static int parse_sr(const uint8_t *body, size_t blen, unsigned count,
 }
 
 static int parse_rr(const uint8_t *body, size_t blen, unsigned count,
-		    uint32_t our_ssrc, struct ch_rtcp_info *out)
+                    uint32_t our_ssrc, struct ch_rtcp_info *out)
 {
 	if (blen < 4 || (blen - 4) / BLOCK_LEN < count)
 		return -EBADMSG;
@@ -272,7 +272,7 @@ static int parse_rr(const uint8_t *body, size_t blen, unsigned count,
 /* SDES chunks: SSRC, items (type, length, text) up to an END octet, then
  * null octets to the next 32-bit boundary. */
 static int parse_sdes(const uint8_t *body, size_t blen, unsigned count,
-		      struct ch_rtcp_info *out)
+                      struct ch_rtcp_info *out)
 {
 	size_t o = 0;
 
@@ -304,7 +304,7 @@ static int parse_sdes(const uint8_t *body, size_t blen, unsigned count,
 }
 
 static int parse_bye(const uint8_t *body, size_t blen, unsigned count,
-		     struct ch_rtcp_info *out)
+                     struct ch_rtcp_info *out)
 {
 	size_t o = (size_t)count * 4;
 
@@ -317,7 +317,7 @@ static int parse_bye(const uint8_t *body, size_t blen, unsigned count,
 }
 
 int ch_rtcp_parse(const uint8_t *buf, size_t len, uint32_t our_ssrc,
-		  struct ch_rtcp_info *out)
+                  struct ch_rtcp_info *out)
 {
 	size_t pos = 0;
 

@@ -27,38 +27,38 @@
  */
 struct ch_rtcp_rx {
 	bool started;
-	uint16_t max_seq;       /* highest sequence number seen */
-	uint32_t cycles;        /* wraps of the sequence number, << 16 */
-	uint32_t base_seq;      /* first sequence number */
-	uint32_t bad_seq;       /* candidate after a big jump, or > 0xffff */
-	uint64_t received;      /* packets accepted */
+	uint16_t max_seq;        /* highest sequence number seen */
+	uint32_t cycles;         /* wraps of the sequence number, << 16 */
+	uint32_t base_seq;       /* first sequence number */
+	uint32_t bad_seq;        /* candidate after a big jump, or > 0xffff */
+	uint64_t received;       /* packets accepted */
 	uint64_t expected_prior; /* at the last report block */
 	uint64_t received_prior; /* at the last report block */
 };
 
 /* One report block (RFC 3550 section 6.4.1). */
 struct ch_rtcp_block {
-	uint32_t ssrc;     /* source the block is about */
-	uint8_t fraction;  /* lost since the last report, in 1/256 */
-	int32_t lost;      /* cumulative, clamped to 24-bit signed */
-	uint32_t ext_max;  /* extended highest sequence number */
-	uint32_t jitter;   /* interarrival jitter, timestamp units */
-	uint32_t lsr;      /* middle 32 bits of the last SR's NTP time */
-	uint32_t dlsr;     /* delay since that SR, 1/65536 s */
+	uint32_t ssrc;    /* source the block is about */
+	uint8_t fraction; /* lost since the last report, in 1/256 */
+	int32_t lost;     /* cumulative, clamped to 24-bit signed */
+	uint32_t ext_max; /* extended highest sequence number */
+	uint32_t jitter;  /* interarrival jitter, timestamp units */
+	uint32_t lsr;     /* middle 32 bits of the last SR's NTP time */
+	uint32_t dlsr;    /* delay since that SR, 1/65536 s */
 };
 
 /* Sender information of an SR. */
 struct ch_rtcp_sr {
 	uint32_t ssrc;
-	uint64_t ntp;      /* 32.32 NTP time */
-	uint32_t rtp_ts;   /* the same instant in RTP timestamp units */
-	uint32_t packets;  /* packets sent */
-	uint32_t octets;   /* payload octets sent */
+	uint64_t ntp;     /* 32.32 NTP time */
+	uint32_t rtp_ts;  /* the same instant in RTP timestamp units */
+	uint32_t packets; /* packets sent */
+	uint32_t octets;  /* payload octets sent */
 };
 
 /* What ch_rtcp_parse() found in a compound packet. */
 struct ch_rtcp_info {
-	unsigned packets;   /* RTCP packets in the compound */
+	unsigned packets; /* RTCP packets in the compound */
 	bool have_sr;
 	struct ch_rtcp_sr sr; /* sender info of the first SR */
 	bool have_block;
@@ -66,7 +66,7 @@ struct ch_rtcp_info {
 	bool have_cname;
 	const uint8_t *cname; /* first CNAME, inside the parsed buffer */
 	size_t cname_len;
-	bool bye;           /* a BYE packet was present */
+	bool bye; /* a BYE packet was present */
 };
 
 /* Forgets the source: the next ch_rtcp_rx_update() starts afresh (for a
@@ -95,7 +95,7 @@ uint64_t ch_rtcp_rx_lost(const struct ch_rtcp_rx *rx);
  * fraction lost is relative to the previous call).
  */
 void ch_rtcp_rx_block(struct ch_rtcp_rx *rx, uint32_t ssrc, uint32_t jitter,
-		      uint32_t lsr, uint32_t dlsr, struct ch_rtcp_block *b);
+                      uint32_t lsr, uint32_t dlsr, struct ch_rtcp_block *b);
 
 /*
  * Builds a compound SR (+ rb if not NULL) + SDES CNAME into buf (cap
@@ -103,11 +103,11 @@ void ch_rtcp_rx_block(struct ch_rtcp_rx *rx, uint32_t ssrc, uint32_t jitter,
  * -ENOSPC if cap is too small, -EINVAL for NULL sr or cname.
  */
 int ch_rtcp_build_sr(uint8_t *buf, size_t cap, const struct ch_rtcp_sr *sr,
-		     const struct ch_rtcp_block *rb, const char *cname);
+                     const struct ch_rtcp_block *rb, const char *cname);
 
 /* The same with an RR from ssrc, for a leg that has sent nothing. */
 int ch_rtcp_build_rr(uint8_t *buf, size_t cap, uint32_t ssrc,
-		     const struct ch_rtcp_block *rb, const char *cname);
+                     const struct ch_rtcp_block *rb, const char *cname);
 
 /*
  * Parses a compound RTCP packet of len bytes. Report blocks about
@@ -117,7 +117,7 @@ int ch_rtcp_build_rr(uint8_t *buf, size_t cap, uint32_t ssrc,
  * not fit); out is then unspecified.
  */
 int ch_rtcp_parse(const uint8_t *buf, size_t len, uint32_t our_ssrc,
-		  struct ch_rtcp_info *out);
+                  struct ch_rtcp_info *out);
 
 /* Middle 32 bits of an NTP time: what LSR carries. */
 uint32_t ch_rtcp_ntp_mid(uint64_t ntp);

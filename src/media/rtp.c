@@ -18,10 +18,10 @@ int ch_rtp_parse(const uint8_t *buf, size_t len, struct ch_rtp_pkt *out)
 {
 	struct rtp_header hdr;
 	struct mbuf mb = {
-		.buf = (uint8_t *)buf, /* read only */
-		.size = len,
-		.pos = 0,
-		.end = len,
+	    .buf = (uint8_t *)buf, /* read only */
+	    .size = len,
+	    .pos = 0,
+	    .end = len,
 	};
 
 	if (!buf || len < CH_RTP_HDR_LEN)
@@ -56,14 +56,14 @@ bool ch_rtp_is_rtcp(const uint8_t *buf, size_t len)
 }
 
 size_t ch_rtp_hdr_write(uint8_t out[CH_RTP_HDR_LEN], bool marker, uint8_t pt,
-			uint16_t seq, uint32_t ts, uint32_t ssrc)
+                        uint16_t seq, uint32_t ts, uint32_t ssrc)
 {
 	struct rtp_header hdr;
 	struct mbuf mb = {
-		.buf = out,
-		.size = CH_RTP_HDR_LEN,
-		.pos = 0,
-		.end = 0,
+	    .buf = out,
+	    .size = CH_RTP_HDR_LEN,
+	    .pos = 0,
+	    .end = 0,
 	};
 
 	memset(&hdr, 0, sizeof(hdr));

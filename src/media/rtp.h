@@ -48,6 +48,6 @@ bool ch_rtp_is_rtcp(const uint8_t *buf, size_t len);
  * into out. Returns CH_RTP_HDR_LEN.
  */
 size_t ch_rtp_hdr_write(uint8_t out[CH_RTP_HDR_LEN], bool marker, uint8_t pt,
-			uint16_t seq, uint32_t ts, uint32_t ssrc);
+                        uint16_t seq, uint32_t ts, uint32_t ssrc);
 
 #endif

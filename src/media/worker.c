@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_MOD "media"
+#define LOG_MOD     "media"
 #define EPOLL_BATCH 64
 /* recvmmsg rounds per readable socket per wake-up (fairness). */
 #define RX_ROUNDS 4
@@ -43,7 +43,7 @@ static uint64_t mono_ms(void)
 }
 
 bool ch_media_worker_emit(struct ch_media_worker *w,
-			  const struct ch_media_ev *ev)
+                          const struct ch_media_ev *ev)
 {
 	if (!ch_ring_push(&w->evs, ev))
 		return false;
@@ -52,7 +52,7 @@ bool ch_media_worker_emit(struct ch_media_worker *w,
 }
 
 void ch_media_worker_release(struct ch_media_worker *w,
-			     struct ch_codec_state *cs)
+                             struct ch_codec_state *cs)
 {
 	if (!cs)
 		return;
@@ -68,7 +68,7 @@ static void flush_acks(struct ch_media_worker *w)
 	while (w->frees) {
 		struct ch_codec_state *next = w->frees->next;
 		struct ch_media_ev ev = {.type = CH_MEDIA_EV_FREE,
-					 .ptr = w->frees};
+		                         .ptr = w->frees};
 		if (!ch_media_worker_emit(w, &ev))
 			return;
 		w->frees = next;
@@ -76,8 +76,8 @@ static void flush_acks(struct ch_media_worker *w)
 	while (w->leg_acks) {
 		struct ch_media_leg *next = w->leg_acks->ack_next;
 		struct ch_media_ev ev = {.type = CH_MEDIA_EV_LEG_GONE,
-					 .id = w->leg_acks->id,
-					 .ptr = w->leg_acks};
+		                         .id = w->leg_acks->id,
+		                         .ptr = w->leg_acks};
 		if (!ch_media_worker_emit(w, &ev))
 			return;
 		w->leg_acks = next;
@@ -85,8 +85,8 @@ static void flush_acks(struct ch_media_worker *w)
 	while (w->room_acks) {
 		struct ch_media_room *next = w->room_acks->ack_next;
 		struct ch_media_ev ev = {.type = CH_MEDIA_EV_ROOM_GONE,
-					 .id = w->room_acks->id,
-					 .ptr = w->room_acks};
+		                         .id = w->room_acks->id,
+		                         .ptr = w->room_acks};
 		if (!ch_media_worker_emit(w, &ev))
 			return;
 		w->room_acks = next;
@@ -216,7 +216,7 @@ static void rx(struct ch_media_worker *w, struct ch_media_leg *l, bool rtcp)
 			};
 		}
 		int n = recvmmsg(fd, w->msgs, CH_MEDIA_RX_BATCH, MSG_DONTWAIT,
-				 NULL);
+		                 NULL);
 		if (n <= 0)
 			return;
 		for (int i = 0; i < n; i++) {
@@ -226,12 +226,12 @@ static void rx(struct ch_media_worker *w, struct ch_media_leg *l, bool rtcp)
 			w->src[i].len = h->msg_namelen;
 			if (rtcp)
 				ch_media_leg_rx_rtcp(w, l, w->rxbuf[i],
-						     w->msgs[i].msg_len,
-						     &w->src[i]);
+				                     w->msgs[i].msg_len,
+				                     &w->src[i]);
 			else
 				ch_media_leg_rx_rtp(w, l, w->rxbuf[i],
-						    w->msgs[i].msg_len,
-						    &w->src[i]);
+				                    w->msgs[i].msg_len,
+				                    &w->src[i]);
 		}
 		if (n < CH_MEDIA_RX_BATCH)
 			return;
@@ -268,7 +268,7 @@ static void *worker_main(void *arg)
 			if (errno == EINTR)
 				continue;
 			ch_log_error(LOG_MOD, "worker %u: epoll_wait: %s",
-				     w->idx, strerror(errno));
+			             w->idx, strerror(errno));
 			break;
 		}
 		w->now_ms = mono_ms();
@@ -317,7 +317,7 @@ static int watch(int epfd, int fd, struct ch_media_ep *ep)
 }
 
 int ch_media_worker_watch(struct ch_media_worker *w, int fd,
-			  struct ch_media_ep *ep)
+                          struct ch_media_ep *ep)
 {
 	return watch(w->epfd, fd, ep);
 }
@@ -328,7 +328,7 @@ void ch_media_worker_unwatch(struct ch_media_worker *w, int fd)
 }
 
 bool ch_media_worker_cmd(struct ch_media_worker *w,
-			 const struct ch_media_cmd *cmd)
+                         const struct ch_media_cmd *cmd)
 {
 	uint64_t one = 1;
 
@@ -379,7 +379,8 @@ static int setup_fds(struct ch_media_worker *w)
 	};
 
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	w->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	w->timerfd =
+	    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	w->cmd_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->ev_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->epfd < 0 || w->timerfd < 0 || w->cmd_efd < 0 || w->ev_efd < 0)
@@ -395,7 +396,7 @@ static int setup_fds(struct ch_media_worker *w)
 }
 
 int ch_media_worker_alloc(struct ch_media_worker **wp, unsigned idx,
-			  uint32_t rtp_timeout_ms)
+                          uint32_t rtp_timeout_ms)
 {
 	struct ch_media_worker *w = calloc(1, sizeof(*w));
 	int err;
@@ -406,10 +407,11 @@ int ch_media_worker_alloc(struct ch_media_worker **wp, unsigned idx,
 	w->rtp_timeout_ms = rtp_timeout_ms;
 	w->epfd = w->timerfd = w->cmd_efd = w->ev_efd = -1;
 	atomic_init(&w->stop, false);
-	err = ch_ring_init(&w->cmds, CH_MEDIA_CMD_RING, sizeof(struct ch_media_cmd));
+	err = ch_ring_init(&w->cmds, CH_MEDIA_CMD_RING,
+	                   sizeof(struct ch_media_cmd));
 	if (!err)
 		err = ch_ring_init(&w->evs, CH_MEDIA_EV_RING,
-				   sizeof(struct ch_media_ev));
+		                   sizeof(struct ch_media_ev));
 	if (!err)
 		err = setup_fds(w);
 	if (!err) {

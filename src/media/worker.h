@@ -52,7 +52,7 @@ enum ch_media_cmd_type {
 	CH_MEDIA_CMD_LEG_ADD,      /* leg (its room is leg->room) */
 	CH_MEDIA_CMD_LEG_REMOVE,   /* leg -> EV_LEG_GONE */
 	CH_MEDIA_CMD_LEG_START,    /* leg, params, cs (NULL: keep), flag:
-				      re-arm latching */
+	                              re-arm latching */
 	CH_MEDIA_CMD_LEG_CODEC,    /* leg, cs */
 	CH_MEDIA_CMD_LEG_MUTE,     /* leg, flag: muted */
 };
@@ -70,11 +70,11 @@ struct ch_media_cmd {
 };
 
 enum ch_media_ev_type {
-	CH_MEDIA_EV_TALK = 0, /* id, ptr: leg, flag: talking */
-	CH_MEDIA_EV_TIMEOUT,  /* id, ptr: leg */
-	CH_MEDIA_EV_LEG_GONE, /* ptr: leg, now owned by the control thread */
+	CH_MEDIA_EV_TALK = 0,  /* id, ptr: leg, flag: talking */
+	CH_MEDIA_EV_TIMEOUT,   /* id, ptr: leg */
+	CH_MEDIA_EV_LEG_GONE,  /* ptr: leg, now owned by the control thread */
 	CH_MEDIA_EV_ROOM_GONE, /* ptr: room, likewise */
-	CH_MEDIA_EV_FREE,     /* ptr: a struct ch_codec_state to free */
+	CH_MEDIA_EV_FREE,      /* ptr: a struct ch_codec_state to free */
 };
 
 struct ch_media_ev {
@@ -98,21 +98,21 @@ struct ch_media_worker {
 	struct ch_ring cmds; /* control thread produces, worker consumes */
 	struct ch_ring evs;  /* worker produces, control thread consumes */
 	pthread_t thread;
-	bool running;        /* control thread: thread was started */
+	bool running; /* control thread: thread was started */
 
 	/* both threads */
-	_Atomic bool stop;          /* control sets, worker exits */
-	_Atomic uint64_t ticks;     /* ticks run */
-	_Atomic uint64_t overruns;  /* timer expirations beyond one */
-	_Atomic uint64_t skipped;   /* ticks dropped beyond catch-up */
+	_Atomic bool stop;         /* control sets, worker exits */
+	_Atomic uint64_t ticks;    /* ticks run */
+	_Atomic uint64_t overruns; /* timer expirations beyond one */
+	_Atomic uint64_t skipped;  /* ticks dropped beyond catch-up */
 
 	/* worker */
-	uint64_t now_ms;                  /* monotonic ms of this wake-up */
-	struct ch_media_room *rooms;      /* rooms it runs */
-	struct ch_media_leg *leg_acks;    /* EV_LEG_GONE not yet queued */
-	struct ch_media_room *room_acks;  /* EV_ROOM_GONE not yet queued */
-	struct ch_codec_state *frees;     /* EV_FREE not yet queued */
-	bool ev_queued;                   /* events queued, not signalled */
+	uint64_t now_ms;                 /* monotonic ms of this wake-up */
+	struct ch_media_room *rooms;     /* rooms it runs */
+	struct ch_media_leg *leg_acks;   /* EV_LEG_GONE not yet queued */
+	struct ch_media_room *room_acks; /* EV_ROOM_GONE not yet queued */
+	struct ch_codec_state *frees;    /* EV_FREE not yet queued */
+	bool ev_queued;                  /* events queued, not signalled */
 	struct mmsghdr msgs[CH_MEDIA_RX_BATCH];
 	struct iovec iov[CH_MEDIA_RX_BATCH];
 	struct sa src[CH_MEDIA_RX_BATCH];
@@ -131,7 +131,7 @@ struct ch_media_worker {
  * allocated on failure.
  */
 int ch_media_worker_alloc(struct ch_media_worker **wp, unsigned idx,
-			  uint32_t rtp_timeout_ms);
+                          uint32_t rtp_timeout_ms);
 
 /* Control thread. Stops and joins the thread; idempotent. Afterwards the
  * control thread owns everything the worker held. */
@@ -144,21 +144,21 @@ void ch_media_worker_free(struct ch_media_worker *w);
 /* Control thread. Queues a command and wakes the worker. Returns false
  * if the command ring is full (nothing queued). */
 bool ch_media_worker_cmd(struct ch_media_worker *w,
-			 const struct ch_media_cmd *cmd);
+                         const struct ch_media_cmd *cmd);
 
 /* Control thread. Adds / removes a leg socket to / from the worker's
  * epoll set. Returns 0 or a negative errno. */
 int ch_media_worker_watch(struct ch_media_worker *w, int fd,
-			  struct ch_media_ep *ep);
+                          struct ch_media_ep *ep);
 void ch_media_worker_unwatch(struct ch_media_worker *w, int fd);
 
 /* Worker. Queues an event for the control thread. Returns false if the
  * ring is full. */
 bool ch_media_worker_emit(struct ch_media_worker *w,
-			  const struct ch_media_ev *ev);
+                          const struct ch_media_ev *ev);
 
 /* Worker. Hands a codec state back to the control thread to be freed. */
 void ch_media_worker_release(struct ch_media_worker *w,
-			     struct ch_codec_state *cs);
+                             struct ch_codec_state *cs);
 
 #endif

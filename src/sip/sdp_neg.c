@@ -84,7 +84,22 @@ int ch_sip_sdp_choose(struct sdp_media *m, struct ch_media_leg_params *p,
 	memset(p, 0, sizeof(*p));
 	for (struct le *le = l->head; le; le = le->next) {
 		const struct sdp_format *f = le->data;
-		if (!f->sup || !f->name || codec_of(f->name, &p->codec))
+		const char *name = f->name;
+		if (f->pt < 0 || f->pt > 127)
+			continue;
+		/* static payload types may come without a=rtpmap */
+		if (!name && f->pt == 0)
+			name = "PCMU";
+		else if (!name && f->pt == 8)
+			name = "PCMA";
+		if (!name || codec_of(name, &p->codec))
+			continue;
+		if (!f->sup && f->name)
+			continue;
+		/* a static number must mean its own codec (RFC 3551) */
+		if (f->pt < 96 &&
+		    !((p->codec == CH_CODEC_PCMU && f->pt == 0) ||
+		      (p->codec == CH_CODEC_PCMA && f->pt == 8)))
 			continue;
 		if (p->codec == CH_CODEC_OPUS && f->srate != 48000)
 			continue;

@@ -230,8 +230,8 @@ static void reject(struct ch_sip *sip, const struct sip_msg *msg,
 /* Writes the JSON text {"type":"sip","target":uri} into a new string. */
 static char *endpoint_json(const struct pl *uri)
 {
-	char buf[600];
-	if (uri->l >= 512)
+	char buf[600] = "";
+	if (!pl_isset(uri) || uri->l >= 512)
 		return NULL;
 	pl_strcpy(uri, buf, sizeof(buf));
 	json_t *o = json_pack("{s:s,s:s}", "type", "sip", "target", buf);
@@ -247,10 +247,17 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 	struct ch_conferencecall cc;
 	struct ch_sip_call *c = NULL;
 	struct mbuf *desc = NULL;
-	char conf_id[CH_UUID_LEN], caller[256], sip_callid[128];
+	char conf_id[CH_UUID_LEN], caller[256] = "", sip_callid[128] = "";
 	char *src = NULL, *dst = NULL;
 	int present = 0, err;
 
+	/* libre hands over INVITEs without these; nothing below may read
+	 * a header that is not there */
+	if (!pl_isset(&msg->from.auri) || !pl_isset(&msg->to.auri) ||
+	    !pl_isset(&msg->callid) || !pl_isset(&msg->cseq.met)) {
+		reject(sip, msg, 400, "Bad Request");
+		return;
+	}
 	if (msg->uri.user.l != 36) {
 		reject(sip, msg, 404, "Not Found");
 		return;

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!info.have_sr)
 		return 0;
 	int len = ch_rtcp_build_sr(buf, sizeof(buf), &info.sr,
-				   info.have_block ? &info.block : NULL, "f");
+	                           info.have_block ? &info.block : NULL, "f");
 	check(len > 0);
 	check(ch_rtcp_parse(buf, (size_t)len, info.block.ssrc, &again) == 0);
 	check(again.have_sr && again.sr.ssrc == info.sr.ssrc &&

@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)ch_rtcp_rx_lost(&rx);
 	if (pkt.len > 0)
 		(void)ch_jitterbuf_put(&jb, pkt.seq, pkt.ts, pkt.payload,
-				       pkt.len, now_ms);
+		                       pkt.len, now_ms);
 	if (ch_jitterbuf_get(&jb, now_ms, &out) == CH_JITTERBUF_PACKET &&
 	    out.len > CH_JITTERBUF_MAX_PAYLOAD)
 		abort();

@@ -187,6 +187,15 @@ static inline void outbox_free(struct outbox *o)
 		json_decref(o->payload[i]);
 }
 
+/* The number of events in the outbox. */
+static inline unsigned outbox_count(struct fix *f)
+{
+	struct outbox o;
+	outbox_read(f, &o);
+	outbox_free(&o);
+	return o.n;
+}
+
 static inline const char *jstr(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -377,16 +386,19 @@ static inline const struct ch_core_media_ops *fake_media_ops(void)
 
 /* ---- recovery ---- */
 
+/* Writes a conference straight into the store, as a crashed chorusd
+ * left it. c's strings are static: c needs no ch_conference_clear. */
 static inline void put_conf(struct fix *f, enum ch_conference_status s,
                             int64_t tm_create, int64_t timeout,
                             struct ch_conference *c)
 {
+	static char name[] = "old", detail[] = "";
 	memset(c, 0, sizeof(*c));
 	ch_uuid_new(c->id);
 	memcpy(c->customer_id, f->cust.id, CH_UUID_LEN);
 	c->status = s;
-	c->name = strdup("old");
-	c->detail = strdup("");
+	c->name = name;
+	c->detail = detail;
 	c->timeout = timeout;
 	memcpy(c->recording_id, CH_UUID_NIL, CH_UUID_LEN);
 	memcpy(c->transcribe_id, CH_UUID_NIL, CH_UUID_LEN);

@@ -6,9 +6,9 @@
  * store (mkdtemp folder), event hub and core with no media layer; two
  * customers with fixed tokens are inserted directly. Covered: routing
  * (404, 405 with the allowed methods, 501), authentication (401, both
- * token forms), every /conferences and /conferencecalls route with its
- * status and JSON error code (400 invalid_json, invalid_field naming the
- * field, 404, 409 ...), and pagination.
+ * token forms), every /conferences, /conferencecalls and /calls route with
+ * its status and JSON error code (400 invalid_json, invalid_field naming
+ * the field, 404, 409, 503 ...), and pagination.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -602,6 +602,58 @@ static void test_conferencecalls(void **state)
 	json_decref(c);
 }
 
+/* ---- /calls, with no SIP layer attached ---- */
+
+static void test_calls(void **state)
+{
+	struct fix *f = *state;
+	static const struct {
+		const char *body, *field;
+	} bad[] = {
+	    {"{}", "destinations"},
+	    {"{\"destinations\":[]}", "destinations"},
+	    {"{\"destinations\":[{\"type\":\"tel\",\"target\":\"+1\"}]}",
+	     "destinations[0]"},
+	    {"{\"destinations\":[{\"type\":\"sip\",\"target\":\"bob\"}]}",
+	     "destinations[0]"},
+	    {"{\"source\":5,\"destinations\":[{\"type\":\"sip\","
+	     "\"target\":\"sip:bob@127.0.0.1\"}]}",
+	     "source"},
+	    {"{\"destinations\":[{\"type\":\"sip\",\"target\":"
+	     "\"sip:bob@127.0.0.1\"}],\"actions\":[{\"type\":\"talk\"}]}",
+	     "actions"},
+	};
+	json_t *o;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		expect_error(f, "POST", "/v1.0/calls", NULL, BEARER,
+		             bad[i].body, 400, "invalid_field", bad[i].field);
+	expect_error(f, "POST", "/v1.0/calls", NULL, BEARER, "[", 400,
+	             "invalid_json", NULL);
+	expect_error(f, "POST", "/v1.0/calls", NULL, NULL, "{}", 401,
+	             "unauthorized", NULL);
+	/* valid, but nothing can place the call */
+	expect_error(f, "POST", "/v1.0/calls", NULL, BEARER,
+	             "{\"destinations\":[{\"type\":\"sip\",\"target\":"
+	             "\"sip:bob@127.0.0.1\"}],\"actions\":[{\"type\":"
+	             "\"hangup\"}]}",
+	             503, "no_telephony", NULL);
+
+	assert_int_equal(req(f, "GET", "/v1.0/calls", NULL, BEARER, NULL, &o),
+	                 200);
+	assert_int_equal(json_array_size(json_object_get(o, "result")), 0);
+	assert_string_equal(str(o, "next_page_token"), "");
+	json_decref(o);
+	expect_error(f, "GET", "/v1.0/calls", "page_size=0", BEARER, NULL, 400,
+	             "invalid_field", "page_size");
+	expect_error(f, "GET", "/v1.0/calls/" CH_UUID_NIL, NULL, BEARER, NULL,
+	             404, "not_found", NULL);
+	expect_error(f, "DELETE", "/v1.0/calls/" CH_UUID_NIL, NULL, BEARER,
+	             NULL, 404, "not_found", NULL);
+	expect_error(f, "PUT", "/v1.0/calls/" CH_UUID_NIL, NULL, BEARER, "{}",
+	             405, "method_not_allowed", NULL);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -627,6 +679,7 @@ int main(void)
 	    T(test_conference_crud),
 	    T(test_conference_pagination),
 	    T(test_conferencecalls),
+	    T(test_calls),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

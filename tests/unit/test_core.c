@@ -64,9 +64,11 @@ static void test_conference_lifecycle(void **state)
 	assert_string_equal(d.ended_by, CH_UUID_NIL);
 	assert_true(d.tm_delete >= before && d.tm_delete <= ch_time_now_us());
 
-	/* deleting again changes nothing */
+	/* deleting again changes nothing and announces nothing */
+	unsigned events = outbox_count(f);
 	assert_int_equal(ch_conference_delete(f->core, f->cust.id, c.id, &g),
 	                 0);
+	assert_int_equal(outbox_count(f), events);
 	assert_int_equal(g.status, CH_CONFERENCE_TERMINATED);
 	assert_int_equal(g.tm_update, d.tm_update);
 	assert_int_equal(g.tm_delete, d.tm_delete);

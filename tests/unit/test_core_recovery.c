@@ -56,13 +56,6 @@ static void test_recovery(void **state)
 	assert_int_equal(conf_status(f, soon.id), CH_CONFERENCE_PROGRESSING);
 	assert_true(wait_conf(f, soon.id, CH_CONFERENCE_TERMINATED, 3000));
 	assert_int_equal(conf_status(f, live.id), CH_CONFERENCE_PROGRESSING);
-
-	ch_conference_clear(&ending);
-	ch_conference_clear(&empty_ending);
-	ch_conference_clear(&expired);
-	ch_conference_clear(&live);
-	ch_conference_clear(&starting);
-	ch_conference_clear(&soon);
 }
 
 /* core.h: ch_core_start "asks for rooms of live conferences". Rooms live
@@ -89,9 +82,6 @@ static void test_recovery_asks_for_rooms(void **state)
 	assert_int_equal(conf_status(f, starting.id),
 	                 CH_CONFERENCE_PROGRESSING);
 	assert_int_equal(conf_status(f, ended.id), CH_CONFERENCE_TERMINATED);
-	ch_conference_clear(&progressing);
-	ch_conference_clear(&starting);
-	ch_conference_clear(&ended);
 }
 
 int main(void)

@@ -36,12 +36,11 @@ static void test_sr_round_trip(void **state)
 	uint8_t buf[CH_RTCP_MAX_PACKET];
 	struct ch_rtcp_info info;
 
-	int len = ch_rtcp_build_sr(buf, sizeof(buf), &sr_info, &block,
-				   "chorus-test");
+	int len =
+	    ch_rtcp_build_sr(buf, sizeof(buf), &sr_info, &block, "chorus-test");
 	assert_true(len > 0);
 	assert_int_equal(len % 4, 0);
-	assert_int_equal(ch_rtcp_parse(buf, (size_t)len, 0xaabbccdd, &info),
-			 0);
+	assert_int_equal(ch_rtcp_parse(buf, (size_t)len, 0xaabbccdd, &info), 0);
 	assert_int_equal(info.packets, 2);
 	assert_true(info.have_sr);
 	assert_int_equal(info.sr.ssrc, sr_info.ssrc);
@@ -70,8 +69,7 @@ static void test_rr_round_trip(void **state)
 	neg.lost = -5; /* duplicates can make it negative */
 	int len = ch_rtcp_build_rr(buf, sizeof(buf), 99, &neg, "x");
 	assert_true(len > 0);
-	assert_int_equal(ch_rtcp_parse(buf, (size_t)len, block.ssrc, &info),
-			 0);
+	assert_int_equal(ch_rtcp_parse(buf, (size_t)len, block.ssrc, &info), 0);
 	assert_false(info.have_sr);
 	assert_true(info.have_block);
 	assert_int_equal(info.block.lost, -5);
@@ -84,9 +82,9 @@ static void test_rr_round_trip(void **state)
 	/* too small a buffer */
 	assert_int_equal(ch_rtcp_build_rr(buf, 8, 99, NULL, "x"), -ENOSPC);
 	assert_int_equal(ch_rtcp_build_sr(buf, 20, &sr_info, NULL, "x"),
-			 -ENOSPC);
+	                 -ENOSPC);
 	assert_int_equal(ch_rtcp_build_sr(buf, sizeof(buf), NULL, NULL, "x"),
-			 -EINVAL);
+	                 -EINVAL);
 }
 
 static void test_long_cname_cut(void **state)
@@ -110,8 +108,8 @@ static void test_truncation(void **state)
 	uint8_t buf[CH_RTCP_MAX_PACKET];
 	struct ch_rtcp_info info;
 
-	int len = ch_rtcp_build_sr(buf, sizeof(buf), &sr_info, &block,
-				   "chorus-test");
+	int len =
+	    ch_rtcp_build_sr(buf, sizeof(buf), &sr_info, &block, "chorus-test");
 	for (int n = 0; n < len; n++) {
 		int r = ch_rtcp_parse(buf, (size_t)n, 0, &info);
 		if (n == 52) /* SR with one block, alone */
@@ -169,15 +167,15 @@ static void test_malformed(void **state)
 
 	/* not a multiple of 4 */
 	assert_int_equal(ch_rtcp_parse(buf, (size_t)len - 1, 0, &info),
-			 -EBADMSG);
+	                 -EBADMSG);
 }
 
 static void test_bye_and_unknown(void **state)
 {
 	struct ch_rtcp_info info;
 	/* BYE with one SSRC and a 3-byte reason, then an APP packet */
-	uint8_t pkt[] = {0x81, 203, 0x00, 0x02, 1, 2, 3, 4, 3, 'b', 'y', 'e',
-			 0x80, 204, 0x00, 0x02, 1, 2, 3, 4, 'n', 'a', 'm', 'e'};
+	uint8_t pkt[] = {0x81, 203, 0x00, 0x02, 1, 2, 3, 4, 3,   'b', 'y', 'e',
+	                 0x80, 204, 0x00, 0x02, 1, 2, 3, 4, 'n', 'a', 'm', 'e'};
 
 	assert_int_equal(ch_rtcp_parse(pkt, sizeof(pkt), 0, &info), 0);
 	assert_true(info.bye);

@@ -20,9 +20,9 @@ static void test_write_parse(void **state)
 	uint8_t buf[CH_RTP_HDR_LEN + 4];
 	struct ch_rtp_pkt p;
 
-	assert_int_equal(ch_rtp_hdr_write(buf, true, 111, 0xfffe, 0x12345678,
-					  0xdeadbeef),
-			 CH_RTP_HDR_LEN);
+	assert_int_equal(
+	    ch_rtp_hdr_write(buf, true, 111, 0xfffe, 0x12345678, 0xdeadbeef),
+	    CH_RTP_HDR_LEN);
 	memcpy(buf + CH_RTP_HDR_LEN, "abcd", 4);
 	assert_int_equal(buf[0], 0x80);
 	assert_int_equal(buf[1], 0x80 | 111);
@@ -43,11 +43,11 @@ static void test_write_parse(void **state)
 static void test_csrc_ext_padding(void **state)
 {
 	/* V=2 P=1 X=1 CC=1, PT 0; CSRC; ext of 1 word; payload 3; pad 2 */
-	uint8_t pkt[] = {0xb1, 0x00, 0x00, 0x01, 0, 0, 0, 160, 1, 2, 3, 4,
-			 9, 9, 9, 9,                   /* CSRC */
-			 0xbe, 0xde, 0x00, 0x01,       /* ext header */
-			 7, 7, 7, 7,                   /* ext data */
-			 'x', 'y', 'z', 0, 2};
+	uint8_t pkt[] = {0xb1, 0x00, 0x00, 0x01, 0, 0, 0, 160,
+	                 1,    2,    3,    4,    9, 9, 9, 9, /* CSRC */
+	                 0xbe, 0xde, 0x00, 0x01,             /* ext header */
+	                 7,    7,    7,    7,                /* ext data */
+	                 'x',  'y',  'z',  0,    2};
 	struct ch_rtp_pkt p;
 
 	assert_int_equal(ch_rtp_parse(pkt, sizeof(pkt), &p), 0);
@@ -92,7 +92,7 @@ static void test_is_rtcp(void **state)
 	assert_true(ch_rtp_is_rtcp(b, 2));
 	b[1] = 223;
 	assert_true(ch_rtp_is_rtcp(b, 2));
-	b[1] = 0;   /* PCMU */
+	b[1] = 0; /* PCMU */
 	assert_false(ch_rtp_is_rtcp(b, 2));
 	b[1] = 111; /* opus */
 	assert_false(ch_rtp_is_rtcp(b, 2));
@@ -151,7 +151,7 @@ static void test_ring_threads(void **state)
 			;
 		if (e[0] != i || e[1] != ~i)
 			fail_msg("item %llu: got %llu", (unsigned long long)i,
-				 (unsigned long long)e[0]);
+			         (unsigned long long)e[0]);
 	}
 	pthread_join(t, NULL);
 	assert_false(ch_ring_pop(&r, e));

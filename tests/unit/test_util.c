@@ -202,6 +202,8 @@ static void test_config_set_good(void **state)
 	assert_int_equal(c.log_level, CH_LOG_INFO);
 	assert_string_equal(c.node_name, "local");
 	assert_int_equal(c.webhook_timeout_ms, 10000);
+	assert_int_equal(c.media_workers, 0);
+	assert_int_equal(c.dial_timeout_s, 30);
 
 	assert_int_equal(
 	    ch_config_set(&c, "data-dir", "/var/lib/chorus", err, sizeof(err)),
@@ -248,6 +250,18 @@ static void test_config_set_good(void **state)
 	    ch_config_set(&c, "webhook-timeout-ms", "600000", err, sizeof(err)),
 	    0);
 	assert_int_equal(c.webhook_timeout_ms, 600000);
+	assert_int_equal(
+	    ch_config_set(&c, "media-workers", "64", err, sizeof(err)), 0);
+	assert_int_equal(c.media_workers, 64);
+	assert_int_equal(
+	    ch_config_set(&c, "media-workers", "0", err, sizeof(err)), 0);
+	assert_int_equal(c.media_workers, 0);
+	assert_int_equal(
+	    ch_config_set(&c, "dial-timeout", "1", err, sizeof(err)), 0);
+	assert_int_equal(c.dial_timeout_s, 1);
+	assert_int_equal(
+	    ch_config_set(&c, "dial-timeout", "600", err, sizeof(err)), 0);
+	assert_int_equal(c.dial_timeout_s, 600);
 	assert_string_equal(err, "");
 }
 
@@ -286,6 +300,12 @@ static void test_config_set_bad(void **state)
 	    {"webhook-timeout-ms", "1e3"},
 	    {"webhook-timeout-ms", " 500"},
 	    {"webhook-timeout-ms", "18446744073709551617"},
+	    {"media-workers", "65"},
+	    {"media-workers", "-1"},
+	    {"media-workers", "four"},
+	    {"dial-timeout", "0"},
+	    {"dial-timeout", "601"},
+	    {"dial-timeout", "30s"},
 	    {"no-such-key", "1"},
 	};
 	struct ch_config c, before;
