@@ -8,7 +8,10 @@
 #   1. GET  /v1.0/conferences/{id}   1 thread,  16 connections
 #   2. GET  /v1.0/conferences/{id}   2 threads, 16 connections
 #   3. POST /v1.0/conferences        2 threads, 16 connections
-#      (bench/post_conference.lua sets method, body and headers)
+#      (bench/post_conference.lua sets method, body and headers; each
+#      conference has a 3600 s timeout, as users set one)
+#   4. GET  /v1.0/conferences/{id}   1 thread, 16 connections, again, now
+#      with every conference of step 3 live
 # For each it prints requests/s, latency (avg, p50, p99, max), errors, and
 # chorusd's CPU time from /proc/PID/stat (all its threads), hence requests
 # per CPU-second; at the end, the CPU time of each chorusd thread.
@@ -101,6 +104,7 @@ echo "api_load: $chorusd on $api (pid $pid, core $srv_cpu), wrk on cores $wrk_cp
 run get-t1 1 "$api/conferences/$conf"
 run get-t2 2 "$api/conferences/$conf"
 run post-t2 2 "$api/conferences" -s bench/post_conference.lua
+run get-after 1 "$api/conferences/$conf"
 echo "api_load: chorusd max RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status");" \
 	"CPU seconds per thread (all threads share core $srv_cpu):"
 for t in /proc/"$pid"/task/*; do

@@ -159,7 +159,9 @@ static void account(struct bleg *l, const uint8_t *buf, size_t len, uint64_t t)
 {
 	struct ch_rtp_pkt p;
 
-	if (ch_rtp_parse(buf, len, &p) != 0)
+	/* RTCP for the socket one port below lands here too: skip it */
+	if (ch_rtp_is_rtcp(buf, len) || ch_rtp_parse(buf, len, &p) != 0 ||
+	    p.pt != (B.opus ? 111 : 0))
 		return;
 	int phase = atomic_load_explicit(&B.phase, memory_order_relaxed);
 	if (phase != 1) {

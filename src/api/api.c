@@ -361,6 +361,8 @@ static bool authenticate(struct ch_api_req *r, const char *authorization)
 {
 	const char *token = ch_api_query(r, "token");
 	char bearer[128];
+	if (token && !*token)
+		token = NULL;
 	if (!token && authorization &&
 	    !strncasecmp(authorization, "Bearer ", 7)) {
 		snprintf(bearer, sizeof(bearer), "%s", authorization + 7);

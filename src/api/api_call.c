@@ -92,6 +92,14 @@ void ch_api_call_create(struct ch_api_req *r)
 	if (err == ENOTSUP)
 		ch_api_error(r, 503, "no_telephony", NULL,
 			     "this chorusd has no SIP layer running");
+	else if (err == ENOENT)
+		ch_api_error(r, 404, "not_found", "actions",
+			     "the conference of conference_join does not "
+			     "exist");
+	else if (err == EBUSY)
+		ch_api_error(r, 409, "conference_not_progressing", "actions",
+			     "the conference of conference_join is not "
+			     "progressing");
 	else if (err)
 		ch_api_error_core(r, err, "call");
 	else

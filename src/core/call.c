@@ -169,6 +169,27 @@ int ch_call_dial(struct ch_core *core, const char *customer_id,
 		json_decref(arr);
 		return ENOTSUP;
 	}
+	/* a conference_join target must be the customer's and progressing */
+	json_t *a;
+	size_t k;
+	json_array_foreach(actions, k, a)
+	{
+		const char *t = json_string_value(json_object_get(a, "type"));
+		const char *conf = json_string_value(json_object_get(
+			json_object_get(a, "option"), "conference_id"));
+		struct ch_conference c;
+		if (!t || strcmp(t, "conference_join") || !conf)
+			continue;
+		int err = core->st->ops->conference_get(core->st, conf,
+							customer_id, &c);
+		if (!err && c.status != CH_CONFERENCE_PROGRESSING)
+			err = EBUSY;
+		ch_conference_clear(&c);
+		if (err) {
+			json_decref(arr);
+			return err;
+		}
+	}
 	json_array_foreach(destinations, i, d)
 	{
 		struct ch_call c;
@@ -176,8 +197,6 @@ int ch_call_dial(struct ch_core *core, const char *customer_id,
 		init_call(&c, customer_id, "outgoing", "sip");
 		c.status = CH_CALL_DIALING;
 		/* the room the call's media goes to: its conference_join */
-		json_t *a;
-		size_t k;
 		json_array_foreach(actions, k, a)
 		{
 			const char *t =

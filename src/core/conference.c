@@ -81,13 +81,6 @@ static char *dup_or(const char *s, const char *dflt)
 	return strdup(s ? s : dflt);
 }
 
-static void timeout_h(void *arg)
-{
-	struct ch_live_conf *lc = arg;
-	ch_log_info("core", "conference %s: timeout", lc->id);
-	(void)ch_conference_terminate(lc->core, lc->id, CH_END_TIMEOUT, NULL);
-}
-
 static void ready_h(void *arg)
 {
 	struct ch_live_conf *lc = arg;
@@ -96,14 +89,11 @@ static void ready_h(void *arg)
 
 static void arm_timeout(struct ch_live_conf *lc, const struct ch_conference *c)
 {
-	if (c->timeout <= 0 || c->status >= CH_CONFERENCE_TERMINATING) {
-		tmr_cancel(&lc->timeout_tmr);
-		return;
-	}
-	int64_t deadline = c->tm_create + c->timeout * 1000000;
-	int64_t left_ms = (deadline - ch_time_now_us()) / 1000;
-	tmr_start(&lc->timeout_tmr, left_ms > 0 ? (uint64_t)left_ms : 0,
-		  timeout_h, lc);
+	if (c->timeout <= 0 || c->status >= CH_CONFERENCE_TERMINATING)
+		ch_core_deadline_set(lc->core, lc, 0);
+	else
+		ch_core_deadline_set(lc->core, lc,
+				     c->tm_create + c->timeout * 1000000);
 }
 
 void ch_conference_arm(struct ch_core *core, const struct ch_conference *c)
@@ -114,12 +104,13 @@ void ch_conference_arm(struct ch_core *core, const struct ch_conference *c)
 	if (!lc)
 		return;
 	arm_timeout(lc, c);
-	if (c->status != CH_CONFERENCE_STARTING)
+	if (c->status > CH_CONFERENCE_PROGRESSING)
 		return;
+	/* a progressing conference after a restart needs its room again */
 	if (core->media && core->media->room_create) {
 		if (core->media->room_create(core->media_arg, c))
 			ch_log_error("core", "conference %s: no room", c->id);
-	} else {
+	} else if (c->status == CH_CONFERENCE_STARTING) {
 		tmr_start(&lc->ready_tmr, 0, ready_h, lc);
 	}
 }
@@ -326,7 +317,7 @@ int ch_conference_terminate(struct ch_core *core, const char *id,
 		    end_reason);
 	struct ch_live_conf *lc = ch_core_live_find(core, c.id);
 	if (lc)
-		tmr_cancel(&lc->timeout_tmr);
+		ch_core_deadline_set(core, lc, 0);
 
 	err = core->st->ops->conferencecall_list_present(core->st, c.id,
 							 collect_h, &k);

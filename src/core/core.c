@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 static uint32_t id_hash(const char *id)
@@ -34,6 +35,7 @@ int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
 	list_init(&core->call_actions);
 	list_init(&core->health_fails);
 	tmr_init(&core->health_tmr);
+	tmr_init(&core->deadline_tmr);
 	if (hash_alloc(&core->live, 1024)) {
 		free(core);
 		return ENOMEM;
@@ -69,7 +71,7 @@ struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id)
 		return NULL;
 	lc->core = core;
 	snprintf(lc->id, sizeof(lc->id), "%s", id);
-	tmr_init(&lc->timeout_tmr);
+	lc->heap_idx = SIZE_MAX;
 	tmr_init(&lc->ready_tmr);
 	hash_append(core->live, id_hash(lc->id), &lc->he, lc);
 	return lc;
@@ -77,7 +79,7 @@ struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id)
 
 static void live_free(struct ch_live_conf *lc)
 {
-	tmr_cancel(&lc->timeout_tmr);
+	ch_core_deadline_set(lc->core, lc, 0);
 	tmr_cancel(&lc->ready_tmr);
 	hash_unlink(&lc->he);
 	free(lc);
@@ -104,6 +106,7 @@ void ch_core_free(struct ch_core *core)
 	ch_core_health_stop(core);
 	hash_apply(core->live, free_h, NULL);
 	mem_deref(core->live);
+	ch_core_deadline_free(core);
 	ch_conferencecall_flush_deferred(core);
 	ch_call_flush_actions(core);
 	free(core);

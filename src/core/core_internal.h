@@ -17,7 +17,8 @@ struct ch_live_conf {
 	struct le he; /* in core->live, keyed by id */
 	struct ch_core *core;
 	char id[CH_UUID_LEN];
-	struct tmr timeout_tmr;
+	int64_t deadline_us; /* timeout, 0 = none (see deadline.c) */
+	size_t heap_idx;     /* position in core->deadlines, or SIZE_MAX */
 	struct tmr ready_tmr; /* room ready when no media layer */
 };
 
@@ -32,12 +33,24 @@ struct ch_core {
 	struct list deferred; /* struct deferred_left, see conferencecall.c */
 	struct list call_actions; /* struct call_actions, see call.c */
 	struct tmr health_tmr;
+	/* conference timeouts: a binary min-heap on deadline_us and ONE
+	 * timer for the earliest, so thousands of timed conferences do not
+	 * make every other timer of the loop slower (libre keeps timers in
+	 * one sorted list). See deadline.c. */
+	struct ch_live_conf **deadlines;
+	size_t n_deadlines, cap_deadlines;
+	struct tmr deadline_tmr;
 	struct list health_fails; /* struct health_fail, see health.c */
 };
 
 struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);
 struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id);
 void ch_core_live_remove(struct ch_core *core, const char *id);
+
+/* deadline.c: set (0 = none) or drop a live conference's timeout. */
+void ch_core_deadline_set(struct ch_core *core, struct ch_live_conf *lc,
+			  int64_t deadline_us);
+void ch_core_deadline_free(struct ch_core *core);
 
 /* health.c */
 void ch_core_health_start(struct ch_core *core);

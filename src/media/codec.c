@@ -192,11 +192,46 @@ int ch_codec_encode(struct ch_codec_state *cs, const int16_t *pcm, uint8_t *out,
 	case CH_CODEC_OPUS: {
 		opus_int32 len =
 		    opus_encode(cs->enc, pcm, (int)n, out, (opus_int32)cap);
+		cs->silent_run = 0;
 		return len > 0 ? (int)len : -EIO;
 	}
 	default:
 		return -EIO;
 	}
+}
+
+int ch_codec_encode_silence(struct ch_codec_state *cs, uint8_t *out, size_t cap)
+{
+	static const int16_t zeros[CH_CODEC_MAX_FRAME];
+
+	switch (cs->codec) {
+	case CH_CODEC_PCMU:
+	case CH_CODEC_PCMA:
+		if (cap < cs->codec_frame)
+			return -EIO;
+		memset(out,
+		       cs->codec == CH_CODEC_PCMU ? CH_G711_ULAW_SILENCE
+		                                  : CH_G711_ALAW_SILENCE,
+		       cs->codec_frame);
+		return (int)cs->codec_frame;
+	case CH_CODEC_OPUS:
+		break;
+	default:
+		return -EIO;
+	}
+	if (cs->silent_run >= CH_CODEC_SILENCE_SETTLE &&
+	    cs->silence_len <= cap) {
+		memcpy(out, cs->silence_pl, cs->silence_len);
+		return (int)cs->silence_len;
+	}
+	opus_int32 len = opus_encode(cs->enc, zeros, (int)cs->codec_frame, out,
+	                             (opus_int32)cap);
+	if (len <= 0)
+		return -EIO;
+	cs->silent_run++;
+	cs->silence_len = (size_t)len;
+	memcpy(cs->silence_pl, out, (size_t)len);
+	return (int)len;
 }
 
 /* One frame through rs into tmp, padded with silence if speexdsp hands

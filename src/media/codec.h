@@ -35,6 +35,9 @@
 /* Opus encoder complexity (0..10): 5 halves the cost of the default 10
  * for little loss of quality on speech. */
 #define CH_CODEC_OPUS_COMPLEXITY 5
+/* Silent frames the Opus encoder really encodes before its last packet
+ * is reused. */
+#define CH_CODEC_SILENCE_SETTLE 10
 
 struct OpusDecoder;
 struct OpusEncoder;
@@ -58,6 +61,11 @@ struct ch_codec_state {
 	struct OpusEncoder *enc; /* Opus only */
 	struct ch_resample up;   /* codec_rate -> room_rate (decode only) */
 	struct ch_resample down; /* room_rate -> codec_rate */
+	/* Opus: frames of digital silence encoded in a row, and the last
+	 * such encoding (see ch_codec_encode_silence) */
+	unsigned silent_run;
+	size_t silence_len;
+	uint8_t silence_pl[CH_CODEC_MAX_PAYLOAD];
 };
 
 /* 0 if the engine can carry codec c, -ENOTSUP (G.722) or -EINVAL. */
@@ -101,6 +109,17 @@ void ch_codec_conceal(struct ch_codec_state *cs, struct ch_plc *plc,
  */
 int ch_codec_encode(struct ch_codec_state *cs, const int16_t *pcm, uint8_t *out,
                     size_t cap);
+
+/*
+ * Encodes one frame of digital silence into out (cap bytes): what a room
+ * sends when nobody talks, and a lone talker hears. G.711: the silence
+ * code. Opus: the encoder runs for the first CH_CODEC_SILENCE_SETTLE
+ * frames of a silent stretch; after that its last packet is sent again
+ * instead (its state no longer changes on zero input, and encoding
+ * silence costs as much as speech). Returns the length, or -EIO.
+ */
+int ch_codec_encode_silence(struct ch_codec_state *cs, uint8_t *out,
+                            size_t cap);
 
 /*
  * Converts one frame from the codec rate to the room rate: returns pcm

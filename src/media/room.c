@@ -6,12 +6,12 @@
  * talking and not muted is converted to the room rate and added to the
  * mix. The mixer sums once; each contributor hears sum minus own, encoded
  * with its own encoder; everybody else hears the full mix, encoded once
- * per codec per tick (w->shared_pl) and sent to all of them. Legs whose
- * codec state does not match the room rate yet (a rate change is in
- * flight) sit the tick out.
+ * per codec per tick (w->shared_pl) and sent to all of them. Silence
+ * (nobody talking, or what a lone talker hears) takes the codec's cheap
+ * silence path instead of the encoder. Legs whose codec state does not
+ * match the room rate yet (a rate change is in flight) sit the tick out.
  */
 #include "media/room.h"
-#include "media/g711.h"
 #include "media/worker.h"
 
 #include <string.h>
@@ -111,13 +111,9 @@ static const uint8_t *shared_payload(struct ch_media_worker *w,
 	if (w->shared_len[c] < 0) {
 		if (!cs || cs->room_rate != r->rate)
 			return NULL;
-		if (ch_mixer_silent(&r->mixer) && c != CH_CODEC_OPUS) {
-			/* G.711 silence needs no encoder */
-			memset(w->shared_pl[c],
-			       c == CH_CODEC_PCMU ? CH_G711_ULAW_SILENCE
-			                          : CH_G711_ALAW_SILENCE,
-			       cs->codec_frame);
-			w->shared_len[c] = (int)cs->codec_frame;
+		if (ch_mixer_silent(&r->mixer)) {
+			w->shared_len[c] = ch_codec_encode_silence(
+			    cs, w->shared_pl[c], CH_CODEC_MAX_PAYLOAD);
 		} else {
 			const int16_t *pcm = ch_codec_from_room(
 			    cs, ch_mixer_full(&r->mixer), w->conv);
@@ -137,6 +133,7 @@ static void leg_output(struct ch_media_worker *w, struct ch_media_room *r,
 {
 	struct ch_media_leg *l = r->legs[i];
 	size_t len = 0;
+	int n;
 
 	if (!ch_media_dir_sends(l->p.dir))
 		return;
@@ -147,10 +144,18 @@ static void leg_output(struct ch_media_worker *w, struct ch_media_room *r,
 			                  ch_mixer_silent(&r->mixer));
 		return;
 	}
+	if (ch_mixer_contributors(&r->mixer) == 1) {
+		/* the only talker (no extra source is mixed): sum minus own
+		 * is digital silence */
+		n = ch_codec_encode_silence(l->cs, w->pkt, sizeof(w->pkt));
+		if (n > 0)
+			ch_media_leg_send(w, l, w->pkt, (size_t)n, true);
+		return;
+	}
 	if (ch_mixer_leg_out(&r->mixer, i, w->mix) != 0)
 		return;
 	const int16_t *pcm = ch_codec_from_room(l->cs, w->mix, w->conv);
-	int n = ch_codec_encode(l->cs, pcm, w->pkt, sizeof(w->pkt));
+	n = ch_codec_encode(l->cs, pcm, w->pkt, sizeof(w->pkt));
 	if (n > 0)
 		ch_media_leg_send(w, l, w->pkt, (size_t)n, false);
 }

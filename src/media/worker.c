@@ -60,9 +60,13 @@ void ch_media_worker_release(struct ch_media_worker *w,
 	w->frees = cs;
 }
 
-/* Queues what is waiting on the hand-back lists, oldest first is not
- * needed: each item is independent. The next pointer is read before the
- * event is queued, since the control thread may free the item at once. */
+/*
+ * Queues the events waiting on the hand-back lists: codec states to free,
+ * then removed legs, then removed rooms (a room's legs always go before
+ * it). Stops at a full ring; the rest is retried on the next wake-up.
+ * Each next pointer is read before the item's event is queued: from then
+ * on the control thread may free the item.
+ */
 static void flush_acks(struct ch_media_worker *w)
 {
 	while (w->frees) {

@@ -28,41 +28,42 @@ static struct ch_sip_room *room_find(struct ch_sip *sip, const char *id)
 	return le ? le->data : NULL;
 }
 
-int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,
-		   uint32_t *room)
-{
-	struct ch_sip_room *r = room_find(sip, conference_id);
-	if (!r)
-		return ENOENT;
-	*room = r->room;
-	return 0;
-}
-
 static void room_destructor(void *arg)
 {
 	struct ch_sip_room *r = arg;
 	hash_unlink(&r->he);
 }
 
-static int room_create(void *arg, const struct ch_conference *conf)
+/* The engine room of a conference, made when its first call arrives: a
+ * conference nobody has joined costs the media workers nothing. */
+int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,
+		   uint32_t *room)
 {
-	struct ch_sip *sip = arg;
-	struct ch_sip_room *r;
+	struct ch_sip_room *r = room_find(sip, conference_id);
 	int err;
-	if (room_find(sip, conf->id)) {
-		ch_conference_room_ready(sip->core, conf->id);
+	if (r) {
+		*room = r->room;
 		return 0;
 	}
 	r = mem_zalloc(sizeof(*r), room_destructor);
 	if (!r)
 		return ENOMEM;
-	snprintf(r->conference_id, sizeof(r->conference_id), "%s", conf->id);
+	snprintf(r->conference_id, sizeof(r->conference_id), "%s",
+		 conference_id);
 	err = ch_media_room_create(sip->eng, &r->room);
 	if (err) {
 		mem_deref(r);
 		return err;
 	}
 	hash_append(sip->rooms, hash_joaat_str(r->conference_id), &r->he, r);
+	*room = r->room;
+	return 0;
+}
+
+static int room_create(void *arg, const struct ch_conference *conf)
+{
+	struct ch_sip *sip = arg;
+	/* the engine room comes with the first call (ch_sip_room_of) */
 	ch_conference_room_ready(sip->core, conf->id);
 	return 0;
 }

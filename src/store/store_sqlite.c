@@ -798,6 +798,11 @@ int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 			     data_dir, strerror(errno));
 		return EACCES;
 	}
+	struct stat sb;
+	if (stat(data_dir, &sb) || !S_ISDIR(sb.st_mode)) {
+		ch_log_error("store", "data dir %s is not a folder", data_dir);
+		return EACCES;
+	}
 	if (access(data_dir, W_OK | X_OK)) {
 		ch_log_error("store", "data dir %s is not writable", data_dir);
 		return EACCES;

@@ -183,14 +183,15 @@ static char *trim(char *s)
 int ch_config_load(struct ch_config *cfg, const char *path, char *err,
 		   size_t errlen)
 {
-	char line[1024], why[256];
+	char *line = NULL, why[256];
+	size_t cap = 0;
 	FILE *f = fopen(path, "r");
-	int lineno = 0;
+	int lineno = 0, rc = 0;
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while (getline(&line, &cap, f) >= 0) {
 		char *hash = strchr(line, '#'), *eq, *k, *v;
 		lineno++;
 		if (hash)
@@ -202,18 +203,19 @@ int ch_config_load(struct ch_config *cfg, const char *path, char *err,
 		if (!eq) {
 			snprintf(err, errlen, "%s:%d: expected key = value",
 				 path, lineno);
-			fclose(f);
-			return -1;
+			rc = -1;
+			break;
 		}
 		*eq = '\0';
 		k = trim(k);
 		v = trim(eq + 1);
 		if (ch_config_set(cfg, k, v, why, sizeof(why))) {
 			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-			fclose(f);
-			return -1;
+			rc = -1;
+			break;
 		}
 	}
+	free(line);
 	fclose(f);
-	return 0;
+	return rc;
 }

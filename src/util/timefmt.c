@@ -4,6 +4,7 @@
 #include "util/timefmt.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -44,29 +45,39 @@ void ch_time_format(int64_t us, char out[CH_TIME_LEN])
 
 int ch_time_parse(const char *s, int64_t *us)
 {
+	/* exactly "YYYY-MM-DD HH:MM:SS.ffffff", digits where digits go */
+	static const char shape[] = "dddd-dd-dd dd:dd:dd.dddddd";
 	struct tm tm;
-	int y, mo, d, h, mi, se, fr, n = 0;
+	char back[CH_TIME_LEN];
+	int64_t v;
 
 	if (!s || strlen(s) != CH_TIME_LEN - 1)
 		return -1;
-	if (sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d.%6d%n", &y, &mo, &d, &h, &mi,
-		   &se, &fr, &n) != 7 ||
-	    n != CH_TIME_LEN - 1)
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    se > 60 || fr < 0)
-		return -1;
+	for (size_t i = 0; i < CH_TIME_LEN - 1; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9')
+				    : s[i] != shape[i])
+			return -1;
+	}
 	if (!strcmp(s, CH_TIME_NEVER)) {
 		*us = CH_TIME_NEVER_US;
 		return 0;
 	}
+#define NUM(off, len) (int)strtol(strndupa(s + (off), (len)), NULL, 10)
 	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*us = (int64_t)timegm(&tm) * 1000000 + fr;
+	tm.tm_year = NUM(0, 4) - 1900;
+	tm.tm_mon = NUM(5, 2) - 1;
+	tm.tm_mday = NUM(8, 2);
+	tm.tm_hour = NUM(11, 2);
+	tm.tm_min = NUM(14, 2);
+	tm.tm_sec = NUM(17, 2);
+	v = (int64_t)timegm(&tm) * 1000000 + NUM(20, 6);
+#undef NUM
+	if (v < 0)
+		return -1;
+	/* impossible dates (Feb 31) normalise to others: refuse them */
+	ch_time_format(v, back);
+	if (strcmp(back, s))
+		return -1;
+	*us = v;
 	return 0;
 }

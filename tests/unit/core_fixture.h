@@ -203,66 +203,111 @@ static inline const char *jstr(json_t *o, const char *key)
 	return s;
 }
 
-/* Status ranks seen so far, per resource id. */
-struct ranks {
-	char id[MAX_EVENTS][CH_UUID_LEN];
-	int rank[MAX_EVENTS];
-	unsigned n;
+/* The state of the outbox check: status ranks seen so far per resource
+ * id, and the first problem found. */
+struct ob_check {
+	const char *cust_id;
+	struct rank {
+		char id[CH_UUID_LEN];
+		int rank;
+	} * ranks;
+	size_t n, cap;
+	int64_t last_seq;
+	char why[256];
 };
 
-static inline void rank_check(struct ranks *r, const char *id, int rank)
+static inline const char *jget(json_t *o, const char *key)
 {
-	for (unsigned i = 0; i < r->n; i++) {
-		if (strcmp(r->id[i], id))
-			continue;
-		assert_true(rank >= r->rank[i]);
-		r->rank[i] = rank;
-		return;
-	}
-	snprintf(r->id[r->n], CH_UUID_LEN, "%s", id);
-	r->rank[r->n++] = rank;
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
 }
 
-/* Every event is well-formed, and statuses never move backwards. */
-static inline void outbox_check(struct fix *f)
+/* Records the rank of resource id (prefixed by kind); notes a step back. */
+static inline void ob_rank(struct ob_check *k, const char *kind, const char *id,
+                           int rank, int64_t seq)
 {
-	struct ranks conf = {0}, cc = {0};
-	struct outbox o;
-	int64_t us;
-
-	outbox_read(f, &o);
-	for (unsigned i = 0; i < o.n; i++) {
-		json_t *p = o.payload[i], *c;
-		enum ch_conference_status cs;
-		enum ch_conferencecall_status ccs;
-
-		assert_true(json_is_object(p));
-		assert_true(ch_uuid_valid(jstr(p, "id")));
-		assert_string_equal(jstr(p, "event"), o.type[i]);
-		assert_int_equal(ch_time_parse(jstr(p, "timestamp"), &us), 0);
-		assert_string_equal(jstr(p, "app_id"), f->cust.id);
-		assert_true(ch_uuid_valid(jstr(p, "room_id")));
-		c = json_object_get(p, "conference");
-		if (c) {
-			assert_string_equal(jstr(c, "id"), jstr(p, "room_id"));
-			assert_int_equal(
-			    ch_conference_status_parse(jstr(c, "status"), &cs),
-			    0);
-			rank_check(&conf, jstr(c, "id"), (int)cs);
-		}
-		c = json_object_get(p, "conferencecall");
-		if (c) {
-			assert_string_equal(jstr(c, "conference_id"),
-			                    jstr(p, "room_id"));
-			assert_string_equal(jstr(c, "id"),
-			                    jstr(p, "session_uuid"));
-			assert_int_equal(ch_conferencecall_status_parse(
-			                     jstr(c, "status"), &ccs),
-			                 0);
-			rank_check(&cc, jstr(c, "id"), (int)ccs);
-		}
+	for (size_t i = 0; i < k->n; i++) {
+		if (strcmp(k->ranks[i].id, id))
+			continue;
+		if (rank < k->ranks[i].rank && !k->why[0])
+			snprintf(k->why, sizeof(k->why),
+			         "event %lld: %s %s status went back from %d "
+			         "to %d",
+			         (long long)seq, kind, id, k->ranks[i].rank,
+			         rank);
+		k->ranks[i].rank = rank;
+		return;
 	}
-	outbox_free(&o);
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 64;
+		void *v = realloc(k->ranks, cap * sizeof(*k->ranks));
+		if (!v)
+			return;
+		k->ranks = v;
+		k->cap = cap;
+	}
+	snprintf(k->ranks[k->n].id, CH_UUID_LEN, "%s", id);
+	k->ranks[k->n++].rank = rank;
+}
+
+static inline int ob_check_h(const struct ch_event_rec *e, void *arg)
+{
+	struct ob_check *k = arg;
+	json_t *p = json_loads(e->payload, 0, NULL), *c;
+	enum ch_conference_status cs;
+	enum ch_conferencecall_status ccs;
+	int64_t us;
+	bool ok;
+
+	k->last_seq = e->seq;
+	ok = json_is_object(p) && ch_uuid_valid(jget(p, "id")) &&
+	     !strcmp(jget(p, "event"), e->type) &&
+	     !ch_time_parse(jget(p, "timestamp"), &us) &&
+	     !strcmp(jget(p, "app_id"), k->cust_id) &&
+	     ch_uuid_valid(jget(p, "room_id"));
+	c = json_object_get(p, "conference");
+	if (ok && c) {
+		ok = !strcmp(jget(c, "id"), jget(p, "room_id")) &&
+		     !ch_conference_status_parse(jget(c, "status"), &cs);
+		if (ok)
+			ob_rank(k, "conference", jget(c, "id"), (int)cs,
+			        e->seq);
+	}
+	c = json_object_get(p, "conferencecall");
+	if (ok && c) {
+		ok = !strcmp(jget(c, "conference_id"), jget(p, "room_id")) &&
+		     !strcmp(jget(c, "id"), jget(p, "session_uuid")) &&
+		     !ch_conferencecall_status_parse(jget(c, "status"), &ccs);
+		if (ok)
+			ob_rank(k, "conferencecall", jget(c, "id"), (int)ccs,
+			        e->seq);
+	}
+	if (!ok && !k->why[0])
+		snprintf(k->why, sizeof(k->why),
+		         "event %lld is malformed: %.180s", (long long)e->seq,
+		         e->payload);
+	json_decref(p);
+	return 0;
+}
+
+/* Checks the whole outbox: every payload is a JSON object with id, event,
+ * timestamp, app_id and room_id (and the nested conference or
+ * conferencecall matches them), and no status ever moves backwards.
+ * Returns false with the first problem in why. */
+static inline bool outbox_ok(struct fix *f, char *why, size_t len)
+{
+	struct ob_check k = {.cust_id = f->cust.id};
+	int64_t before;
+
+	do {
+		before = k.last_seq;
+		if (f->st->ops->event_list_after(f->st, f->cust.id, k.last_seq,
+		                                 256, ob_check_h, &k))
+			snprintf(k.why, sizeof(k.why), "outbox read failed");
+	} while (k.last_seq != before && !k.why[0]);
+	free(k.ranks);
+	snprintf(why, len, "%s", k.why);
+	return !k.why[0];
 }
 
 /* ---- fixture ---- */
@@ -286,15 +331,19 @@ static inline int setup(void **state)
 	return 0;
 }
 
+/* Checks the outbox, frees everything, then reports a bad outbox. */
 static inline int teardown(void **state)
 {
 	struct fix *f = *state;
-	outbox_check(f);
+	char why[256];
+	bool ok = outbox_ok(f, why, sizeof(why));
 	ch_core_free(f->core);
 	ch_events_free(f->ev);
 	ch_store_close(f->st);
 	ch_test_rmtree(f->dir);
 	free(f);
+	if (!ok)
+		fail_msg("outbox: %s", why);
 	return 0;
 }
 

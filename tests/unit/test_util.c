@@ -334,6 +334,24 @@ static void test_config_set_bad(void **state)
 	assert_non_null(strstr(err, "bogus"));
 }
 
+/* A scratch folder for config files, removed even when a test fails. */
+static int dir_setup(void **state)
+{
+	char *dir = malloc(CH_TEST_DIR_MAX);
+	if (!dir)
+		return -1;
+	ch_test_tmpdir(dir, "ch-config");
+	*state = dir;
+	return 0;
+}
+
+static int dir_teardown(void **state)
+{
+	ch_test_rmtree(*state);
+	free(*state);
+	return 0;
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *fp = fopen(path, "w");
@@ -344,12 +362,11 @@ static void write_file(const char *path, const char *text)
 
 static void test_config_load(void **state)
 {
-	char dir[CH_TEST_DIR_MAX], path[CH_TEST_DIR_MAX + 16], err[512];
+	const char *dir = *state;
+	char path[CH_TEST_DIR_MAX + 16], err[512];
 	char want[CH_TEST_DIR_MAX + 64];
 	struct ch_config c;
-	(void)state;
 
-	ch_test_tmpdir(dir, "ch-config");
 	snprintf(path, sizeof(path), "%s/chorus.conf", dir);
 	write_file(path, "# Chorus settings\n"
 	                 "\n"
@@ -387,19 +404,17 @@ static void test_config_load(void **state)
 	snprintf(path, sizeof(path), "%s/missing.conf", dir);
 	assert_int_equal(ch_config_load(&c, path, err, sizeof(err)), -1);
 	assert_memory_equal(err, path, strlen(path));
-	ch_test_rmtree(dir);
 }
 
 /* A comment line longer than the read buffer is still one comment line:
  * the settings after it load and errors name the right line. */
 static void test_config_load_long_comment(void **state)
 {
-	char dir[CH_TEST_DIR_MAX], path[CH_TEST_DIR_MAX + 16], err[512];
+	const char *dir = *state;
+	char path[CH_TEST_DIR_MAX + 16], err[512];
 	char want[CH_TEST_DIR_MAX + 64], text[3000];
 	struct ch_config c;
-	(void)state;
 
-	ch_test_tmpdir(dir, "ch-config");
 	snprintf(path, sizeof(path), "%s/chorus.conf", dir);
 	memset(text, 0, sizeof(text));
 	text[0] = '#';
@@ -417,7 +432,6 @@ static void test_config_load_long_comment(void **state)
 	assert_int_equal(ch_config_load(&c, path, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s:3: http", path);
 	assert_memory_equal(err, want, strlen(want));
-	ch_test_rmtree(dir);
 }
 
 static void test_log_level_parse(void **state)
@@ -443,8 +457,10 @@ int main(void)
 	    cmocka_unit_test(test_uuid),
 	    cmocka_unit_test(test_config_set_good),
 	    cmocka_unit_test(test_config_set_bad),
-	    cmocka_unit_test(test_config_load),
-	    cmocka_unit_test(test_config_load_long_comment),
+	    cmocka_unit_test_setup_teardown(test_config_load, dir_setup,
+	                                    dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_config_load_long_comment,
+	                                    dir_setup, dir_teardown),
 	    cmocka_unit_test(test_log_level_parse),
 	};
 

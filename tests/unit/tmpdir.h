@@ -17,12 +17,11 @@
 #define CH_TEST_DIR_MAX 256
 
 /* Makes DIR/<prefix>-XXXXXX and writes its path into out. */
-static inline void ch_test_tmpdir(char out[CH_TEST_DIR_MAX],
-				  const char *prefix)
+static inline void ch_test_tmpdir(char out[CH_TEST_DIR_MAX], const char *prefix)
 {
 	const char *base = getenv("TMPDIR");
 	snprintf(out, CH_TEST_DIR_MAX, "%s/%s-XXXXXX",
-		 base && *base ? base : "/tmp", prefix);
+	         base && *base ? base : "/tmp", prefix);
 	if (!mkdtemp(out)) {
 		perror("mkdtemp");
 		abort();
@@ -30,7 +29,7 @@ static inline void ch_test_tmpdir(char out[CH_TEST_DIR_MAX],
 }
 
 static inline int ch_test_rm_h(const char *path, const struct stat *sb,
-			       int type, struct FTW *ftw)
+                               int type, struct FTW *ftw)
 {
 	(void)sb;
 	(void)type;
