@@ -40,62 +40,73 @@ static void health(struct ch_api_req *r);
 static void not_implemented(struct ch_api_req *r);
 
 static const struct route routes[] = {
-	{"GET", "/health", false, health},
-	{"GET", "/ws", true, ch_api_ws_open},
-	{"POST", "/conferences", true, ch_api_conference_create},
-	{"GET", "/conferences", true, ch_api_conference_list},
-	{"GET", "/conferences/{id}", true, ch_api_conference_get},
-	{"PUT", "/conferences/{id}", true, ch_api_conference_update},
-	{"DELETE", "/conferences/{id}", true, ch_api_conference_delete},
-	{"GET", "/conferencecalls", true, ch_api_conferencecall_list},
-	{"GET", "/conferencecalls/{id}", true, ch_api_conferencecall_get},
-	{"DELETE", "/conferencecalls/{id}", true, ch_api_conferencecall_kick},
-	{"POST", "/conferencecalls/{id}/mute", true,
-	 ch_api_conferencecall_mute},
-	{"POST", "/conferencecalls/{id}/unmute", true,
-	 ch_api_conferencecall_unmute},
-	/* In API.md, not served by this version yet: 501. */
-	{"POST", "/conferences/{id}/recording_start", true, not_implemented},
-	{"POST", "/conferences/{id}/recording_stop", true, not_implemented},
-	{"POST", "/conferences/{id}/transcribe_start", true, not_implemented},
-	{"POST", "/conferences/{id}/transcribe_stop", true, not_implemented},
-	{"POST", "/conferences/{id}/play", true, not_implemented},
-	{"POST", "/conferences/{id}/pause", true, not_implemented},
-	{"POST", "/conferences/{id}/stop", true, not_implemented},
-	{"POST", "/conferences/{id}/volume", true, not_implemented},
-	{"GET", "/conferences/{id}/summary", true, not_implemented},
-	{"GET", "/calls", true, ch_api_call_list},
-	{"POST", "/calls", true, ch_api_call_create},
-	{"GET", "/calls/{id}", true, ch_api_call_get},
-	{"DELETE", "/calls/{id}", true, ch_api_call_hangup},
-	{"GET", "/recordings", true, not_implemented},
-	{"GET", "/recordings/{id}", true, not_implemented},
-	{"GET", "/recordings/{id}/file", true, not_implemented},
-	{"DELETE", "/recordings/{id}", true, not_implemented},
-	{"GET", "/transcribes/{id}", true, not_implemented},
-	{"GET", "/transcripts", true, not_implemented},
+    {"GET", "/health", false, health},
+    {"GET", "/ws", true, ch_api_ws_open},
+    {"POST", "/conferences", true, ch_api_conference_create},
+    {"GET", "/conferences", true, ch_api_conference_list},
+    {"GET", "/conferences/{id}", true, ch_api_conference_get},
+    {"PUT", "/conferences/{id}", true, ch_api_conference_update},
+    {"DELETE", "/conferences/{id}", true, ch_api_conference_delete},
+    {"GET", "/conferencecalls", true, ch_api_conferencecall_list},
+    {"GET", "/conferencecalls/{id}", true, ch_api_conferencecall_get},
+    {"DELETE", "/conferencecalls/{id}", true, ch_api_conferencecall_kick},
+    {"POST", "/conferencecalls/{id}/mute", true, ch_api_conferencecall_mute},
+    {"POST", "/conferencecalls/{id}/unmute", true,
+     ch_api_conferencecall_unmute},
+    /* In API.md, not served by this version yet: 501. */
+    {"POST", "/conferences/{id}/recording_start", true, not_implemented},
+    {"POST", "/conferences/{id}/recording_stop", true, not_implemented},
+    {"POST", "/conferences/{id}/transcribe_start", true, not_implemented},
+    {"POST", "/conferences/{id}/transcribe_stop", true, not_implemented},
+    {"POST", "/conferences/{id}/play", true, not_implemented},
+    {"POST", "/conferences/{id}/pause", true, not_implemented},
+    {"POST", "/conferences/{id}/stop", true, not_implemented},
+    {"POST", "/conferences/{id}/volume", true, not_implemented},
+    {"GET", "/conferences/{id}/summary", true, not_implemented},
+    {"GET", "/calls", true, ch_api_call_list},
+    {"POST", "/calls", true, ch_api_call_create},
+    {"GET", "/calls/{id}", true, ch_api_call_get},
+    {"DELETE", "/calls/{id}", true, ch_api_call_hangup},
+    {"GET", "/recordings", true, not_implemented},
+    {"GET", "/recordings/{id}", true, not_implemented},
+    {"GET", "/recordings/{id}/file", true, not_implemented},
+    {"DELETE", "/recordings/{id}", true, not_implemented},
+    {"GET", "/transcribes/{id}", true, not_implemented},
+    {"GET", "/transcripts", true, not_implemented},
 };
 
 static const char *status_reason(uint16_t s)
 {
 	switch (s) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 429: return "Too Many Requests";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Payload Too Large";
+	case 429:
+		return "Too Many Requests";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
 	}
 }
 
 void ch_api_error(struct ch_api_req *r, uint16_t status, const char *code,
-		  const char *field, const char *fmt, ...)
+                  const char *field, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -119,24 +130,24 @@ void ch_api_error_core(struct ch_api_req *r, int err, const char *what)
 	switch (err) {
 	case ENOENT:
 		ch_api_error(r, 404, "not_found", NULL, "%s %s not found", what,
-			     r->id);
+		             r->id);
 		break;
 	case EINVAL:
 		ch_api_error(r, 400, "invalid_request", NULL,
-			     "invalid request for %s", what);
+		             "invalid request for %s", what);
 		break;
 	case EBUSY:
 		ch_api_error(r, 409, "invalid_state", NULL,
-			     "%s %s is not in a state that allows this", what,
-			     r->id);
+		             "%s %s is not in a state that allows this", what,
+		             r->id);
 		break;
 	case EXFULL:
 		ch_api_error(r, 409, "conference_full", NULL,
-			     "conference is full");
+		             "conference is full");
 		break;
 	default:
 		ch_api_error(r, 500, "internal_error", NULL,
-			     "internal error (%s)", strerror(err));
+		             "internal error (%s)", strerror(err));
 		break;
 	}
 }
@@ -167,20 +178,20 @@ json_t *ch_api_body_object(struct ch_api_req *r)
 	json_t *o;
 	if (!r->body_len) {
 		ch_api_error(r, 400, "invalid_json", NULL,
-			     "a JSON object body is required");
+		             "a JSON object body is required");
 		return NULL;
 	}
 	o = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o) {
 		ch_api_error(r, 400, "invalid_json", NULL,
-			     "body is not valid JSON: %s (line %d column %d)",
-			     jerr.text, jerr.line, jerr.column);
+		             "body is not valid JSON: %s (line %d column %d)",
+		             jerr.text, jerr.line, jerr.column);
 		return NULL;
 	}
 	if (!json_is_object(o)) {
 		json_decref(o);
 		ch_api_error(r, 400, "invalid_json", NULL,
-			     "body must be a JSON object");
+		             "body must be a JSON object");
 		return NULL;
 	}
 	return o;
@@ -197,16 +208,16 @@ bool ch_api_page(struct ch_api_req *r, unsigned *size, int64_t *before_us)
 		long v = strtol(ps, &end, 10);
 		if (!*ps || *end || v < 1) {
 			ch_api_error(r, 400, "invalid_field", "page_size",
-				     "page_size must be an integer from 1 to "
-				     "100");
+			             "page_size must be an integer from 1 to "
+			             "100");
 			return false;
 		}
 		*size = v > 100 ? 100 : (unsigned)v;
 	}
 	if (pt && *pt && ch_time_parse(pt, before_us)) {
 		ch_api_error(r, 400, "invalid_field", "page_token",
-			     "page_token must be a next_page_token from a "
-			     "previous page");
+		             "page_token must be a next_page_token from a "
+		             "previous page");
 		return false;
 	}
 	return true;
@@ -218,17 +229,17 @@ static void health(struct ch_api_req *r)
 	json_object_set_new(o, "status", json_string("ok"));
 	json_object_set_new(o, "node", json_string(ch_core_node(r->api->core)));
 	json_object_set_new(
-		o, "uptime_seconds",
-		json_integer((ch_time_now_us() - r->api->started_us) / 1000000));
+	    o, "uptime_seconds",
+	    json_integer((ch_time_now_us() - r->api->started_us) / 1000000));
 	ch_api_ok(r, o);
 }
 
 static void not_implemented(struct ch_api_req *r)
 {
 	ch_api_error(r, 501, "not_implemented", NULL,
-		     "%s %s is part of the API but not served by this "
-		     "version of chorusd",
-		     r->method, r->path);
+	             "%s %s is part of the API but not served by this "
+	             "version of chorusd",
+	             r->method, r->path);
 }
 
 /* ---- parsing ---- */
@@ -253,8 +264,8 @@ static char *url_decode(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '+') {
 			*o++ = ' ';
-		} else if (s[i] == '%' && i + 2 < n &&
-			   hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+		} else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+		           hexval(s[i + 2]) >= 0) {
 			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
 			i += 2;
 		} else {
@@ -276,8 +287,9 @@ static void parse_query(struct ch_api_req *r, const char *q, size_t n)
 		if (j > i) {
 			size_t klen = eq ? (size_t)(eq - (q + i)) : j - i;
 			char *k = url_decode(q + i, klen);
-			char *v = eq ? url_decode(eq + 1, (size_t)(q + j - eq - 1))
-				     : strdup("");
+			char *v =
+			    eq ? url_decode(eq + 1, (size_t)(q + j - eq - 1))
+			       : strdup("");
 			if (k && v) {
 				r->query_key[r->n_query] = k;
 				r->query_val[r->n_query++] = v;
@@ -336,10 +348,10 @@ static void token_destructor(void *arg)
 }
 
 static int customer_by_token(struct ch_api *api, const char *token,
-			     struct ch_customer *out)
+                             struct ch_customer *out)
 {
 	struct le *le = hash_lookup(api->tokens, hash_joaat_str(token),
-				    token_cmp, (void *)token);
+	                            token_cmp, (void *)token);
 	if (le) {
 		*out = ((struct token_entry *)le->data)->cust;
 		return 0;
@@ -352,7 +364,7 @@ static int customer_by_token(struct ch_api *api, const char *token,
 	if (t) {
 		t->cust = *out;
 		hash_append(api->tokens, hash_joaat_str(t->cust.token), &t->he,
-			    t);
+		            t);
 	}
 	return 0;
 }
@@ -370,8 +382,8 @@ static bool authenticate(struct ch_api_req *r, const char *authorization)
 	}
 	if (!token || !*token || strlen(token) > 64) {
 		ch_api_error(r, 401, "unauthorized", NULL,
-			     "a valid token is required (Authorization: "
-			     "Bearer TOKEN or ?token=TOKEN)");
+		             "a valid token is required (Authorization: "
+		             "Bearer TOKEN or ?token=TOKEN)");
 		return false;
 	}
 	int err = customer_by_token(r->api, token, &r->cust);
@@ -396,7 +408,7 @@ static void dispatch(struct ch_api_req *r, const char *authorization)
 
 	if (strncmp(r->path, API_PREFIX "/", sizeof(API_PREFIX))) {
 		ch_api_error(r, 404, "not_found", NULL, "no such route: %s",
-			     r->path);
+		             r->path);
 		return;
 	}
 	sub = r->path + sizeof(API_PREFIX) - 1;
@@ -418,23 +430,23 @@ static void dispatch(struct ch_api_req *r, const char *authorization)
 	if (!found) {
 		if (path_known) {
 			static char allow_hdr[160];
-			snprintf(allow_hdr, sizeof(allow_hdr),
-				 "Allow: %s\r\n", allow);
+			snprintf(allow_hdr, sizeof(allow_hdr), "Allow: %s\r\n",
+			         allow);
 			r->allow = allow_hdr;
 			ch_api_error(r, 405, "method_not_allowed", NULL,
-				     "%s is not allowed on %s (allowed: %s)",
-				     r->method, r->path, allow);
+			             "%s is not allowed on %s (allowed: %s)",
+			             r->method, r->path, allow);
 		} else {
 			ch_api_error(r, 404, "not_found", NULL,
-				     "no such route: %s", r->path);
+			             "no such route: %s", r->path);
 		}
 		return;
 	}
 	if (found->auth && !authenticate(r, authorization))
 		return;
 	if (strstr(found->pattern, "{id}") && !ch_uuid_valid(r->id)) {
-		ch_api_error(r, 404, "not_found", NULL,
-			     "%s is not a valid id", r->id);
+		ch_api_error(r, 404, "not_found", NULL, "%s is not a valid id",
+		             r->id);
 		return;
 	}
 	found->h(r);
@@ -456,10 +468,9 @@ static char *resp_text(struct ch_api_req *r)
 	return json_dumps(r->resp, JSON_COMPACT);
 }
 
-uint16_t ch_api_handle(struct ch_api *api, const char *method,
-		       const char *path, const char *query,
-		       const char *authorization, const char *body,
-		       size_t body_len, char **resp_body)
+uint16_t ch_api_handle(struct ch_api *api, const char *method, const char *path,
+                       const char *query, const char *authorization,
+                       const char *body, size_t body_len, char **resp_body)
 {
 	struct ch_api_req r;
 	memset(&r, 0, sizeof(r));
@@ -489,14 +500,16 @@ static const char *httpd_err_h(uint16_t status, void *arg)
 	(void)arg;
 	switch (status) {
 	case 411:
-		return "{\"error\":{\"status\":411,\"code\":\"length_required\","
+		return "{\"error\":{\"status\":411,\"code\":\"length_"
+		       "required\","
 		       "\"message\":\"chunked request bodies are not accepted; "
 		       "send Content-Length\"}}";
 	case 413:
 		return "{\"error\":{\"status\":413,\"code\":\"body_too_large\","
 		       "\"message\":\"request body is over 1 MiB\"}}";
 	case 431:
-		return "{\"error\":{\"status\":431,\"code\":\"header_too_large\","
+		return "{\"error\":{\"status\":431,\"code\":\"header_too_"
+		       "large\","
 		       "\"message\":\"request head is over 16 KiB\"}}";
 	default:
 		return "{\"error\":{\"status\":400,\"code\":\"bad_request\","
@@ -505,7 +518,7 @@ static const char *httpd_err_h(uint16_t status, void *arg)
 }
 
 static void httpd_req_h(struct ch_httpd_conn *conn, const struct http_msg *msg,
-			const char *body, size_t body_len, void *arg)
+                        const char *body, size_t body_len, void *arg)
 {
 	struct ch_api *api = arg;
 	struct ch_api_req r;
@@ -541,19 +554,19 @@ reply:
 	text = resp_text(&r);
 	if (r.status >= 500)
 		ch_log_error("api", "%s %s -> %u", method, r.path ? r.path : "",
-			     r.status);
+		             r.status);
 	else
 		ch_log_debug("api", "%s %s -> %u", method, r.path ? r.path : "",
-			     r.status);
+		             r.status);
 	(void)ch_httpd_reply(conn, r.status, status_reason(r.status),
-			     "application/json", text ? text : "",
-			     text ? strlen(text) : 0, r.allow);
+	                     "application/json", text ? text : "",
+	                     text ? strlen(text) : 0, r.allow);
 	free(text);
 	req_clear(&r);
 }
 
 int ch_api_alloc(struct ch_api **apip, struct ch_core *core,
-		 const struct sa *laddr)
+                 const struct sa *laddr)
 {
 	struct ch_api *api = calloc(1, sizeof(*api));
 	int err;
@@ -565,8 +578,7 @@ int ch_api_alloc(struct ch_api **apip, struct ch_core *core,
 		free(api);
 		return ENOMEM;
 	}
-	err = ch_httpd_alloc(&api->httpd, laddr, httpd_req_h, httpd_err_h,
-			     api);
+	err = ch_httpd_alloc(&api->httpd, laddr, httpd_req_h, httpd_err_h, api);
 	if (err) {
 		mem_deref(api->tokens);
 		free(api);

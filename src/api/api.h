@@ -17,7 +17,7 @@ struct sa;
 /* Creates the API and starts its HTTP server on laddr. Returns 0,
  * EADDRINUSE, or another errno. */
 int ch_api_alloc(struct ch_api **apip, struct ch_core *core,
-		 const struct sa *laddr);
+                 const struct sa *laddr);
 /* Stops the server, closes WebSocket clients, frees; NULL-safe. */
 void ch_api_free(struct ch_api *api);
 /* The bound address (for a port 0 request). */
@@ -26,9 +26,8 @@ int ch_api_local(const struct ch_api *api, struct sa *out);
 /* Handles one request given as parts, without a connection (used by the
  * fuzz target and unit tests). Returns the status; *body (malloc'd JSON
  * text, owned by the caller) may be NULL. */
-uint16_t ch_api_handle(struct ch_api *api, const char *method,
-		       const char *path, const char *query,
-		       const char *authorization, const char *body,
-		       size_t body_len, char **resp_body);
+uint16_t ch_api_handle(struct ch_api *api, const char *method, const char *path,
+                       const char *query, const char *authorization,
+                       const char *body, size_t body_len, char **resp_body);
 
 #endif

@@ -17,9 +17,9 @@ static bool valid_endpoint(struct ch_api_req *r, json_t *e, const char *field)
 	if (!json_is_object(e) || !type || strcmp(type, "sip") || !target ||
 	    strncmp(target, "sip:", 4) || strlen(target) > 512) {
 		ch_api_error(r, 400, "invalid_field", field,
-			     "%s must be {\"type\": \"sip\", \"target\": "
-			     "\"sip:user@host[:port]\"}",
-			     field);
+		             "%s must be {\"type\": \"sip\", \"target\": "
+		             "\"sip:user@host[:port]\"}",
+		             field);
 		return false;
 	}
 	return true;
@@ -33,7 +33,7 @@ static bool valid_actions(struct ch_api_req *r, json_t *actions)
 		return true;
 	if (!json_is_array(actions) || json_array_size(actions) > 16) {
 		ch_api_error(r, 400, "invalid_field", "actions",
-			     "actions must be a list of at most 16 actions");
+		             "actions must be a list of at most 16 actions");
 		return false;
 	}
 	json_array_foreach(actions, i, a)
@@ -44,12 +44,12 @@ static bool valid_actions(struct ch_api_req *r, json_t *actions)
 			continue;
 		if (t && !strcmp(t, "conference_join") &&
 		    ch_uuid_valid(json_string_value(
-			    json_object_get(opt, "conference_id"))))
+		        json_object_get(opt, "conference_id"))))
 			continue;
 		ch_api_error(r, 400, "invalid_field", "actions",
-			     "actions[%zu] must be conference_join (with "
-			     "option.conference_id) or hangup",
-			     i);
+		             "actions[%zu] must be conference_join (with "
+		             "option.conference_id) or hangup",
+		             i);
 		return false;
 	}
 	return true;
@@ -66,7 +66,7 @@ void ch_api_call_create(struct ch_api_req *r)
 	dsts = json_object_get(o, "destinations");
 	if (!src)
 		src = json_pack("{s:s,s:s}", "type", "sip", "target",
-				"sip:chorus@localhost");
+		                "sip:chorus@localhost");
 	else
 		json_incref(src);
 	if (!valid_endpoint(r, src, "source"))
@@ -74,8 +74,8 @@ void ch_api_call_create(struct ch_api_req *r)
 	if (!json_is_array(dsts) || !json_array_size(dsts) ||
 	    json_array_size(dsts) > 16) {
 		ch_api_error(r, 400, "invalid_field", "destinations",
-			     "destinations must be a list of 1 to 16 "
-			     "endpoints");
+		             "destinations must be a list of 1 to 16 "
+		             "endpoints");
 		goto out;
 	}
 	json_array_foreach(dsts, i, d)
@@ -88,18 +88,18 @@ void ch_api_call_create(struct ch_api_req *r)
 	if (!valid_actions(r, json_object_get(o, "actions")))
 		goto out;
 	err = ch_call_dial(r->api->core, r->cust.id, src, dsts,
-			   json_object_get(o, "actions"), &calls);
+	                   json_object_get(o, "actions"), &calls);
 	if (err == ENOTSUP)
 		ch_api_error(r, 503, "no_telephony", NULL,
-			     "this chorusd has no SIP layer running");
+		             "this chorusd has no SIP layer running");
 	else if (err == ENOENT)
 		ch_api_error(r, 404, "not_found", "actions",
-			     "the conference of conference_join does not "
-			     "exist");
+		             "the conference of conference_join does not "
+		             "exist");
 	else if (err == EBUSY)
 		ch_api_error(r, 409, "conference_not_progressing", "actions",
-			     "the conference of conference_join is not "
-			     "progressing");
+		             "the conference of conference_join is not "
+		             "progressing");
 	else if (err)
 		ch_api_error_core(r, err, "call");
 	else
@@ -127,8 +127,7 @@ void ch_api_call_hangup(struct ch_api_req *r)
 	int err = ch_call_hangup(r->api->core, r->cust.id, r->id, &c);
 	if (err == EBUSY) {
 		ch_api_error(r, 409, "call_ended", NULL,
-			     "call %s is already hanging up or hung up",
-			     r->id);
+		             "call %s is already hanging up or hung up", r->id);
 		return;
 	}
 	if (err) {
@@ -171,5 +170,5 @@ void ch_api_call_list(struct ch_api_req *r)
 		return;
 	}
 	ch_api_ok(r, json_pack("{s:o,s:s}", "result", l.arr, "next_page_token",
-			       l.n == size ? l.last : ""));
+	                       l.n == size ? l.last : ""));
 }

@@ -16,11 +16,11 @@
 #define MAX_PARTICIPANTS_MAX 10000
 
 static const char *const action_types[] = {"talk", "play", "sleep", "beep",
-					   "hangup"};
+                                           "hangup"};
 
 /* Validates one action object; on error sets a 400 naming field. */
 static bool valid_action(struct ch_api_req *r, json_t *a, const char *field,
-			 size_t i)
+                         size_t i)
 {
 	char where[64];
 	json_t *type = json_object_get(a, "type");
@@ -31,8 +31,8 @@ static bool valid_action(struct ch_api_req *r, json_t *a, const char *field,
 	snprintf(where, sizeof(where), "%s[%zu]", field, i);
 	if (!json_is_object(a) || !json_is_string(type)) {
 		ch_api_error(r, 400, "invalid_field", where,
-			     "%s must be an object with a string \"type\"",
-			     where);
+		             "%s must be an object with a string \"type\"",
+		             where);
 		return false;
 	}
 	t = json_string_value(type);
@@ -41,20 +41,20 @@ static bool valid_action(struct ch_api_req *r, json_t *a, const char *field,
 		known |= !strcmp(t, action_types[k]);
 	if (!known) {
 		ch_api_error(r, 400, "invalid_field", where,
-			     "%s.type \"%s\" is not one of talk, play, sleep, "
-			     "beep, hangup",
-			     where, t);
+		             "%s.type \"%s\" is not one of talk, play, sleep, "
+		             "beep, hangup",
+		             where, t);
 		return false;
 	}
 	if (opt && !json_is_object(opt)) {
 		ch_api_error(r, 400, "invalid_field", where,
-			     "%s.option must be an object", where);
+		             "%s.option must be an object", where);
 		return false;
 	}
 	if (!strcmp(t, "talk") &&
 	    !json_is_string(json_object_get(opt, "text"))) {
 		ch_api_error(r, 400, "invalid_field", where,
-			     "%s: talk needs option.text", where);
+		             "%s: talk needs option.text", where);
 		return false;
 	}
 	if (!strcmp(t, "play")) {
@@ -65,9 +65,9 @@ static bool valid_action(struct ch_api_req *r, json_t *a, const char *field,
 		json_array_foreach(urls, k, u) ok &= json_is_string(u);
 		if (!ok) {
 			ch_api_error(r, 400, "invalid_field", where,
-				     "%s: play needs option.urls, a list of "
-				     "strings",
-				     where);
+			             "%s: play needs option.urls, a list of "
+			             "strings",
+			             where);
 			return false;
 		}
 	}
@@ -76,9 +76,9 @@ static bool valid_action(struct ch_api_req *r, json_t *a, const char *field,
 		if (!json_is_integer(d) || json_integer_value(d) < 0 ||
 		    json_integer_value(d) > 3600000) {
 			ch_api_error(r, 400, "invalid_field", where,
-				     "%s: sleep needs option.duration in ms "
-				     "(0..3600000)",
-				     where);
+			             "%s: sleep needs option.duration in ms "
+			             "(0..3600000)",
+			             where);
 			return false;
 		}
 	}
@@ -86,24 +86,24 @@ static bool valid_action(struct ch_api_req *r, json_t *a, const char *field,
 }
 
 static bool text_field(struct ch_api_req *r, json_t *o, const char *key,
-		       bool *has, const char **out)
+                       bool *has, const char **out)
 {
 	json_t *v = json_object_get(o, key);
 	if (!v)
 		return true;
 	if (!json_is_string(v)) {
-		ch_api_error(r, 400, "invalid_field", key, "%s must be a string",
-			     key);
+		ch_api_error(r, 400, "invalid_field", key,
+		             "%s must be a string", key);
 		return false;
 	}
 	if (json_string_length(v) > CH_NAME_MAX) {
 		ch_api_error(r, 400, "invalid_field", key,
-			     "%s is longer than %d bytes", key, CH_NAME_MAX);
+		             "%s is longer than %d bytes", key, CH_NAME_MAX);
 		return false;
 	}
 	if (strlen(json_string_value(v)) != json_string_length(v)) {
 		ch_api_error(r, 400, "invalid_field", key,
-			     "%s must not contain NUL characters", key);
+		             "%s must not contain NUL characters", key);
 		return false;
 	}
 	*has = true;
@@ -124,7 +124,7 @@ static void params_text_free(struct params_text *t)
 }
 
 static bool actions_field(struct ch_api_req *r, json_t *o, const char *key,
-			  bool *has, char **text)
+                          bool *has, char **text)
 {
 	json_t *v = json_object_get(o, key), *a;
 	size_t i;
@@ -132,12 +132,12 @@ static bool actions_field(struct ch_api_req *r, json_t *o, const char *key,
 		return true;
 	if (!json_is_array(v)) {
 		ch_api_error(r, 400, "invalid_field", key,
-			     "%s must be a list of actions", key);
+		             "%s must be a list of actions", key);
 		return false;
 	}
 	if (json_array_size(v) > 64) {
 		ch_api_error(r, 400, "invalid_field", key,
-			     "%s has more than 64 actions", key);
+		             "%s has more than 64 actions", key);
 		return false;
 	}
 	json_array_foreach(v, i, a)
@@ -152,7 +152,7 @@ static bool actions_field(struct ch_api_req *r, json_t *o, const char *key,
 
 /* Fills p from the body; on error sets a 400 and returns false. */
 static bool parse_params(struct ch_api_req *r, json_t *o, bool create,
-			 struct ch_conference_params *p, struct params_text *t)
+                         struct ch_conference_params *p, struct params_text *t)
 {
 	json_t *v;
 	memset(p, 0, sizeof(*p));
@@ -163,14 +163,14 @@ static bool parse_params(struct ch_api_req *r, json_t *o, bool create,
 		if (!json_is_string(v) ||
 		    ch_conference_type_parse(json_string_value(v), &p->type)) {
 			ch_api_error(r, 400, "invalid_field", "type",
-				     "type is required: \"conference\" or "
-				     "\"connect\"");
+			             "type is required: \"conference\" or "
+			             "\"connect\"");
 			return false;
 		}
 		p->has_type = true;
 	} else if (v) {
 		ch_api_error(r, 400, "invalid_field", "type",
-			     "type cannot be changed after creation");
+		             "type cannot be changed after creation");
 		return false;
 	}
 	if (!text_field(r, o, "name", &p->has_name, &p->name) ||
@@ -180,13 +180,13 @@ static bool parse_params(struct ch_api_req *r, json_t *o, bool create,
 	if (v) {
 		if (!json_is_object(v)) {
 			ch_api_error(r, 400, "invalid_field", "data",
-				     "data must be a JSON object");
+			             "data must be a JSON object");
 			return false;
 		}
 		t->data = json_dumps(v, JSON_COMPACT);
 		if (t->data && strlen(t->data) > 64 * 1024) {
 			ch_api_error(r, 400, "invalid_field", "data",
-				     "data is larger than 64 KiB");
+			             "data is larger than 64 KiB");
 			return false;
 		}
 		p->has_data = t->data != NULL;
@@ -197,9 +197,9 @@ static bool parse_params(struct ch_api_req *r, json_t *o, bool create,
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > TIMEOUT_MAX) {
 			ch_api_error(r, 400, "invalid_field", "timeout",
-				     "timeout must be an integer number of "
-				     "seconds from 0 (none) to %lld",
-				     (long long)TIMEOUT_MAX);
+			             "timeout must be an integer number of "
+			             "seconds from 0 (none) to %lld",
+			             (long long)TIMEOUT_MAX);
 			return false;
 		}
 		p->has_timeout = true;
@@ -210,10 +210,10 @@ static bool parse_params(struct ch_api_req *r, json_t *o, bool create,
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > MAX_PARTICIPANTS_MAX) {
 			ch_api_error(r, 400, "invalid_field",
-				     "max_participants",
-				     "max_participants must be an integer from "
-				     "0 (no limit) to %d",
-				     MAX_PARTICIPANTS_MAX);
+			             "max_participants",
+			             "max_participants must be an integer from "
+			             "0 (no limit) to %d",
+			             MAX_PARTICIPANTS_MAX);
 			return false;
 		}
 		p->has_max_participants = true;
@@ -221,7 +221,7 @@ static bool parse_params(struct ch_api_req *r, json_t *o, bool create,
 	}
 	if (!actions_field(r, o, "pre_actions", &p->has_pre_actions, &t->pre) ||
 	    !actions_field(r, o, "post_actions", &p->has_post_actions,
-			   &t->post))
+	                   &t->post))
 		return false;
 	p->pre_actions = t->pre;
 	p->post_actions = t->post;
@@ -275,12 +275,12 @@ void ch_api_conference_update(struct ch_api_req *r)
 		return;
 	if (parse_params(r, o, false, &p, &t)) {
 		err = ch_conference_update(r->api->core, r->cust.id, r->id, &p,
-					   &c);
+		                           &c);
 		if (err == EBUSY)
 			ch_api_error(r, 409, "conference_terminated", NULL,
-				     "conference %s is terminating or "
-				     "terminated and cannot be changed",
-				     r->id);
+			             "conference %s is terminating or "
+			             "terminated and cannot be changed",
+			             r->id);
 		else if (err)
 			ch_api_error_core(r, err, "conference");
 		else
@@ -329,8 +329,8 @@ void ch_api_conference_list(struct ch_api_req *r)
 	if (!ch_api_page(r, &size, &before))
 		return;
 	l.arr = json_array();
-	err = st->ops->conference_list(st, r->cust.id, before, size, list_h,
-				       &l);
+	err =
+	    st->ops->conference_list(st, r->cust.id, before, size, list_h, &l);
 	if (err) {
 		json_decref(l.arr);
 		ch_api_error_core(r, err, "conference");
@@ -339,6 +339,6 @@ void ch_api_conference_list(struct ch_api_req *r)
 	json_t *o = json_object();
 	json_object_set_new(o, "result", l.arr);
 	json_object_set_new(o, "next_page_token",
-			    json_string(l.n == size ? l.last : ""));
+	                    json_string(l.n == size ? l.last : ""));
 	ch_api_ok(r, o);
 }

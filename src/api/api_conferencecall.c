@@ -33,9 +33,9 @@ void ch_api_conferencecall_kick(struct ch_api_req *r)
 	int err = ch_conferencecall_kick(r->api->core, r->cust.id, r->id, &cc);
 	if (err == EBUSY)
 		ch_api_error(r, 409, "conferencecall_not_kickable", NULL,
-			     "conferencecall %s is leaving or has left; only "
-			     "joining or joined participants can be kicked",
-			     r->id);
+		             "conferencecall %s is leaving or has left; only "
+		             "joining or joined participants can be kicked",
+		             r->id);
 	else if (err)
 		ch_api_error_core(r, err, "conferencecall");
 	else
@@ -45,11 +45,11 @@ void ch_api_conferencecall_kick(struct ch_api_req *r)
 static void mute(struct ch_api_req *r, bool muted)
 {
 	struct ch_conferencecall cc;
-	int err = ch_conferencecall_mute(r->api->core, r->cust.id, r->id,
-					 muted, &cc);
+	int err =
+	    ch_conferencecall_mute(r->api->core, r->cust.id, r->id, muted, &cc);
 	if (err == EBUSY)
 		ch_api_error(r, 409, "conferencecall_not_in_conference", NULL,
-			     "conferencecall %s is leaving or has left", r->id);
+		             "conferencecall %s is leaving or has left", r->id);
 	else if (err)
 		ch_api_error_core(r, err, "conferencecall");
 	else
@@ -94,12 +94,12 @@ void ch_api_conferencecall_list(struct ch_api_req *r)
 		return;
 	if (conf && !ch_uuid_valid(conf)) {
 		ch_api_error(r, 400, "invalid_field", "conference_id",
-			     "conference_id must be a UUID");
+		             "conference_id must be a UUID");
 		return;
 	}
 	l.arr = json_array();
 	err = st->ops->conferencecall_list(st, r->cust.id, conf, before, size,
-					   list_h, &l);
+	                                   list_h, &l);
 	if (err) {
 		json_decref(l.arr);
 		ch_api_error_core(r, err, "conferencecall");
@@ -108,6 +108,6 @@ void ch_api_conferencecall_list(struct ch_api_req *r)
 	json_t *o = json_object();
 	json_object_set_new(o, "result", l.arr);
 	json_object_set_new(o, "next_page_token",
-			    json_string(l.n == size ? l.last : ""));
+	                    json_string(l.n == size ? l.last : ""));
 	ch_api_ok(r, o);
 }

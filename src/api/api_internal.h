@@ -37,7 +37,8 @@ struct ch_api_req {
 	char *query_key[CH_API_MAX_QUERY]; /* decoded, owned */
 	char *query_val[CH_API_MAX_QUERY];
 	size_t n_query;
-	char id[CH_UUID_LEN]; /* the {id} path segment, when the route has one */
+	char
+	    id[CH_UUID_LEN]; /* the {id} path segment, when the route has one */
 	struct ch_customer cust;
 	/* set when served over a connection (NULL from ch_api_handle) */
 	struct ch_httpd_conn *conn;
@@ -53,8 +54,8 @@ typedef void(ch_api_route_h)(struct ch_api_req *r);
 
 /* Sets an error response (API.md error body). field may be NULL. */
 void ch_api_error(struct ch_api_req *r, uint16_t status, const char *code,
-		  const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+                  const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Maps a core errno to an error response for resource `what`. */
 void ch_api_error_core(struct ch_api_req *r, int err, const char *what);
 /* Sets a 200 response; obj is stolen. NULL obj gives a 500. */

@@ -81,12 +81,11 @@ static void text_h(const char *text, size_t len, void *arg)
 	const char *list[64];
 	size_t i, n = 0;
 
-	if (!json_is_object(o) ||
-	    !json_is_string(json_object_get(o, "type")) ||
+	if (!json_is_object(o) || !json_is_string(json_object_get(o, "type")) ||
 	    strcmp(json_string_value(json_object_get(o, "type")),
-		   "subscribe")) {
+	           "subscribe")) {
 		ws_error(c, "expected {\"type\": \"subscribe\", \"topics\": "
-			    "[\"conference:<id>\", ...]}");
+		            "[\"conference:<id>\", ...]}");
 		goto out;
 	}
 	topics = json_object_get(o, "topics");
@@ -134,16 +133,15 @@ void ch_api_ws_open(struct ch_api_req *r)
 
 	if (!r->conn || !r->msg) {
 		ch_api_error(r, 400, "websocket_required", NULL,
-			     "this route needs a WebSocket upgrade");
+		             "this route needs a WebSocket upgrade");
 		return;
 	}
 	key = http_msg_hdr(r->msg, HTTP_HDR_SEC_WEBSOCKET_KEY);
 	if (!http_msg_hdr_has_value(r->msg, HTTP_HDR_UPGRADE, "websocket") ||
-	    !key ||
-	    ch_websocket_accept_key(key->val.p, key->val.l, accept)) {
+	    !key || ch_websocket_accept_key(key->val.p, key->val.l, accept)) {
 		ch_api_error(r, 400, "websocket_required", NULL,
-			     "send Upgrade: websocket with a "
-			     "Sec-WebSocket-Key");
+		             "send Upgrade: websocket with a "
+		             "Sec-WebSocket-Key");
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -153,9 +151,9 @@ void ch_api_ws_open(struct ch_api_req *r)
 	}
 	c->api = r->api;
 	snprintf(hdrs, sizeof(hdrs),
-		 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-		 "Sec-WebSocket-Accept: %s\r\n",
-		 accept);
+	         "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	         "Sec-WebSocket-Accept: %s\r\n",
+	         accept);
 	if (ch_httpd_upgrade(r->conn, hdrs, &tc, &pending)) {
 		free(c);
 		r->taken = true; /* the connection is gone */
@@ -171,7 +169,7 @@ void ch_api_ws_open(struct ch_api_req *r)
 	mem_deref(tc);
 	mem_deref(pending);
 	c->sub = ch_events_subscribe(ch_core_events(r->api->core), r->cust.id,
-				     event_h, c);
+	                             event_h, c);
 	if (!c->sub) {
 		ch_websocket_free(c->ws);
 		free(c);
@@ -182,7 +180,7 @@ void ch_api_ws_open(struct ch_api_req *r)
 		c->next->prev = c;
 	r->api->ws_clients = c;
 	ch_log_info("api", "websocket client subscribed (customer %s)",
-		    r->cust.id);
+	            r->cust.id);
 }
 
 void ch_api_ws_close_all(struct ch_api *api)

@@ -38,9 +38,9 @@ struct ch_httpd_conn {
 	struct tcp_conn *tc;
 	struct mbuf *buf; /* bytes received, not yet consumed */
 	struct tmr idle;
-	bool keep_alive;  /* of the request being answered */
+	bool keep_alive; /* of the request being answered */
 	bool replied;
-	bool closing;     /* close after the reply in flight */
+	bool closing; /* close after the reply in flight */
 	bool upgraded;
 };
 
@@ -67,11 +67,16 @@ static void close_h(int err, void *arg)
 static const char *reason_of(uint16_t status)
 {
 	switch (status) {
-	case 400: return "Bad Request";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 431: return "Request Header Fields Too Large";
-	default: return "Error";
+	case 400:
+		return "Bad Request";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Payload Too Large";
+	case 431:
+		return "Request Header Fields Too Large";
+	default:
+		return "Error";
 	}
 }
 
@@ -81,7 +86,7 @@ static void fail(struct ch_httpd_conn *c, uint16_t status)
 	const char *body = c->h->errh ? c->h->errh(status, c->h->arg) : "";
 	c->keep_alive = false;
 	(void)ch_httpd_reply(c, status, reason_of(status), "application/json",
-			     body, strlen(body), NULL);
+	                     body, strlen(body), NULL);
 	c->closing = true;
 }
 
@@ -92,7 +97,7 @@ static bool wants_keep_alive(const struct http_msg *msg)
 		return false;
 	if (v10)
 		return http_msg_hdr_has_value(msg, HTTP_HDR_CONNECTION,
-					      "keep-alive");
+		                              "keep-alive");
 	return true;
 }
 
@@ -252,7 +257,7 @@ static void connect_h(const struct sa *peer, void *arg)
 }
 
 int ch_httpd_alloc(struct ch_httpd **hp, const struct sa *laddr,
-		   ch_httpd_req_h *reqh, ch_httpd_err_h *errh, void *arg)
+                   ch_httpd_req_h *reqh, ch_httpd_err_h *errh, void *arg)
 {
 	struct ch_httpd *h = mem_zalloc(sizeof(*h), NULL);
 	int err;
@@ -288,9 +293,9 @@ int ch_httpd_local(const struct ch_httpd *h, struct sa *out)
 	return tcp_sock_local_get(h->ts, out);
 }
 
-int ch_httpd_reply(struct ch_httpd_conn *c, uint16_t status,
-		   const char *reason, const char *ctype, const char *body,
-		   size_t len, const char *extra_hdrs)
+int ch_httpd_reply(struct ch_httpd_conn *c, uint16_t status, const char *reason,
+                   const char *ctype, const char *body, size_t len,
+                   const char *extra_hdrs)
 {
 	struct mbuf *mb;
 	int err;
@@ -303,8 +308,8 @@ int ch_httpd_reply(struct ch_httpd_conn *c, uint16_t status,
 	if (ctype && len)
 		err |= mbuf_printf(mb, "Content-Type: %s\r\n", ctype);
 	err |= mbuf_printf(mb, "Content-Length: %zu\r\n%s%s\r\n", len,
-			   c->keep_alive ? "" : "Connection: close\r\n",
-			   extra_hdrs ? extra_hdrs : "");
+	                   c->keep_alive ? "" : "Connection: close\r\n",
+	                   extra_hdrs ? extra_hdrs : "");
 	if (len)
 		err |= mbuf_write_mem(mb, (const uint8_t *)body, len);
 	if (!err) {
@@ -317,14 +322,14 @@ int ch_httpd_reply(struct ch_httpd_conn *c, uint16_t status,
 }
 
 int ch_httpd_upgrade(struct ch_httpd_conn *c, const char *extra_hdrs,
-		     struct tcp_conn **tcp, struct mbuf **pending)
+                     struct tcp_conn **tcp, struct mbuf **pending)
 {
 	struct mbuf *mb = mbuf_alloc(256);
 	int err;
 	if (!mb)
 		return ENOMEM;
 	err = mbuf_printf(mb, "HTTP/1.1 101 Switching Protocols\r\n%s\r\n",
-			  extra_hdrs ? extra_hdrs : "");
+	                  extra_hdrs ? extra_hdrs : "");
 	if (!err) {
 		mb->pos = 0;
 		err = tcp_send(c->tc, mb);

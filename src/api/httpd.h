@@ -29,15 +29,15 @@ struct ch_httpd_conn;
 /* One complete request: msg (libre's parsed head) and its body. Both are
  * valid only during the call. */
 typedef void(ch_httpd_req_h)(struct ch_httpd_conn *conn,
-			     const struct http_msg *msg, const char *body,
-			     size_t body_len, void *arg);
+                             const struct http_msg *msg, const char *body,
+                             size_t body_len, void *arg);
 /* A request the layer answered itself (400/411/413/431): for logs and
  * error bodies; returns the JSON body to send (static string). */
 typedef const char *(ch_httpd_err_h)(uint16_t status, void *arg);
 
 /* Listens on laddr (port 0 picks one). Returns 0, EADDRINUSE, or errno. */
 int ch_httpd_alloc(struct ch_httpd **hp, const struct sa *laddr,
-		   ch_httpd_req_h *reqh, ch_httpd_err_h *errh, void *arg);
+                   ch_httpd_req_h *reqh, ch_httpd_err_h *errh, void *arg);
 /* Stops listening and closes every connection; NULL-safe. */
 void ch_httpd_free(struct ch_httpd *h);
 /* The bound address. */
@@ -47,13 +47,13 @@ int ch_httpd_local(const struct ch_httpd *h, struct sa *out);
  * headers beyond Content-Length: 0). extra_hdrs (may be NULL) is raw
  * "Name: value\r\n" lines. Returns 0 or errno. */
 int ch_httpd_reply(struct ch_httpd_conn *conn, uint16_t status,
-		   const char *reason, const char *ctype, const char *body,
-		   size_t len, const char *extra_hdrs);
+                   const char *reason, const char *ctype, const char *body,
+                   size_t len, const char *extra_hdrs);
 /* Answers 101 Switching Protocols with extra_hdrs and hands the TCP
  * connection over: *tcp gets a new reference (the caller owns it) and
  * *pending (may be NULL, owned by the caller) any bytes already read past
  * the request. The HTTP connection is then gone. Returns 0 or errno. */
 int ch_httpd_upgrade(struct ch_httpd_conn *conn, const char *extra_hdrs,
-		     struct tcp_conn **tcp, struct mbuf **pending);
+                     struct tcp_conn **tcp, struct mbuf **pending);
 
 #endif

@@ -58,15 +58,15 @@ json_t *ch_call_to_json(const struct ch_call *c)
 	json_object_set_new(o, "direction", json_string(c->direction));
 	json_object_set_new(o, "source", json_loads(c->source, 0, NULL));
 	json_object_set_new(o, "destination",
-			    json_loads(c->destination, 0, NULL));
+	                    json_loads(c->destination, 0, NULL));
 	json_object_set_new(o, "transport", json_string(c->transport));
 	json_object_set_new(o, "codec", json_string(c->codec));
 	json_object_set_new(o, "status",
-			    json_string(ch_call_status_str(c->status)));
+	                    json_string(ch_call_status_str(c->status)));
 	json_object_set_new(o, "hangup_reason", json_string(c->hangup_reason));
 	json_object_set_new(o, "conference_id", json_string(c->conference_id));
 	json_object_set_new(o, "conferencecall_id",
-			    json_string(c->conferencecall_id));
+	                    json_string(c->conferencecall_id));
 	json_object_set_new(o, "tm_create", json_string(ts[0]));
 	json_object_set_new(o, "tm_update", json_string(ts[1]));
 	json_object_set_new(o, "tm_delete", json_string(ts[2]));
@@ -74,16 +74,16 @@ json_t *ch_call_to_json(const struct ch_call *c)
 }
 
 static int call_event(struct ch_core *core, const struct ch_call *c,
-		      const char *type)
+                      const char *type)
 {
 	json_t *f = json_object();
 	if (!f)
 		return ENOMEM;
 	json_object_set_new(f, "status",
-			    json_string(ch_call_status_str(c->status)));
+	                    json_string(ch_call_status_str(c->status)));
 	json_object_set_new(f, "call", ch_call_to_json(c));
 	return ch_events_add(core->ev, c->customer_id, c->conference_id, type,
-			     f);
+	                     f);
 }
 
 /* Saves a changed call with its call.updated event. */
@@ -119,7 +119,7 @@ static int insert(struct ch_core *core, struct ch_call *c)
 }
 
 static void init_call(struct ch_call *c, const char *customer_id,
-		      const char *direction, const char *transport)
+                      const char *direction, const char *transport)
 {
 	memset(c, 0, sizeof(*c));
 	ch_uuid_new(c->id);
@@ -133,9 +133,9 @@ static void init_call(struct ch_call *c, const char *customer_id,
 }
 
 int ch_call_incoming(struct ch_core *core, const char *customer_id,
-		     const char *source, const char *destination,
-		     const char *transport, const char *sip_call_id,
-		     struct ch_call *out)
+                     const char *source, const char *destination,
+                     const char *transport, const char *sip_call_id,
+                     struct ch_call *out)
 {
 	struct ch_call c;
 	int err;
@@ -157,9 +157,8 @@ int ch_call_incoming(struct ch_core *core, const char *customer_id,
 	return 0;
 }
 
-int ch_call_dial(struct ch_core *core, const char *customer_id,
-		 json_t *source, json_t *destinations, json_t *actions,
-		 json_t **calls)
+int ch_call_dial(struct ch_core *core, const char *customer_id, json_t *source,
+                 json_t *destinations, json_t *actions, json_t **calls)
 {
 	json_t *arr = json_array(), *d;
 	size_t i;
@@ -176,12 +175,12 @@ int ch_call_dial(struct ch_core *core, const char *customer_id,
 	{
 		const char *t = json_string_value(json_object_get(a, "type"));
 		const char *conf = json_string_value(json_object_get(
-			json_object_get(a, "option"), "conference_id"));
+		    json_object_get(a, "option"), "conference_id"));
 		struct ch_conference c;
 		if (!t || strcmp(t, "conference_join") || !conf)
 			continue;
 		int err = core->st->ops->conference_get(core->st, conf,
-							customer_id, &c);
+		                                        customer_id, &c);
 		if (!err && c.status != CH_CONFERENCE_PROGRESSING)
 			err = EBUSY;
 		ch_conference_clear(&c);
@@ -200,12 +199,12 @@ int ch_call_dial(struct ch_core *core, const char *customer_id,
 		json_array_foreach(actions, k, a)
 		{
 			const char *t =
-				json_string_value(json_object_get(a, "type"));
+			    json_string_value(json_object_get(a, "type"));
 			const char *conf = json_string_value(json_object_get(
-				json_object_get(a, "option"), "conference_id"));
+			    json_object_get(a, "option"), "conference_id"));
 			if (t && conf && !strcmp(t, "conference_join")) {
 				snprintf(c.conference_id,
-					 sizeof(c.conference_id), "%s", conf);
+				         sizeof(c.conference_id), "%s", conf);
 				break;
 			}
 		}
@@ -233,7 +232,7 @@ int ch_call_dial(struct ch_core *core, const char *customer_id,
 		err = core->media->call_dial(core->media_arg, &c);
 		if (err) {
 			ch_log_warn("core", "call %s: dial failed: %s", c.id,
-				    strerror(err));
+			            strerror(err));
 			char id[CH_UUID_LEN];
 			memcpy(id, c.id, sizeof(id));
 			ch_call_ended(core, id, CH_HANGUP_FAILED, NULL);
@@ -249,7 +248,7 @@ int ch_call_dial(struct ch_core *core, const char *customer_id,
 }
 
 int ch_call_get(struct ch_core *core, const char *customer_id, const char *id,
-		struct ch_call *out)
+                struct ch_call *out)
 {
 	return core->st->ops->call_get(core->st, id, customer_id, out);
 }
@@ -268,14 +267,14 @@ void ch_call_ringing(struct ch_core *core, const char *id)
 
 /* Runs an answered call's actions: conference_join and hangup. */
 static void run_actions(struct ch_core *core, const struct ch_call *c,
-			json_t *actions)
+                        json_t *actions)
 {
 	json_t *a;
 	size_t i;
 	json_array_foreach(actions, i, a)
 	{
 		const char *type =
-			json_string_value(json_object_get(a, "type"));
+		    json_string_value(json_object_get(a, "type"));
 		json_t *opt = json_object_get(a, "option");
 		if (!type)
 			continue;
@@ -285,22 +284,23 @@ static void run_actions(struct ch_core *core, const struct ch_call *c,
 		}
 		if (!strcmp(type, "conference_join")) {
 			const char *conf = json_string_value(
-				json_object_get(opt, "conference_id"));
-			bool eoe = json_is_true(json_object_get(
-				opt, "end_conference_on_exit"));
+			    json_object_get(opt, "conference_id"));
+			bool eoe = json_is_true(
+			    json_object_get(opt, "end_conference_on_exit"));
 			struct ch_conferencecall cc;
 			json_t *dst = json_loads(c->destination, 0, NULL);
-			const char *caller = json_string_value(
-				json_object_get(dst, "target"));
+			const char *caller =
+			    json_string_value(json_object_get(dst, "target"));
 			int err = conf ? ch_conferencecall_create(
-						 core, conf, "call", c->id,
-						 caller ? caller : "", eoe, &cc)
-				       : ENOENT;
+			                     core, conf, "call", c->id,
+			                     caller ? caller : "", eoe, &cc)
+			               : ENOENT;
 			json_decref(dst);
 			if (err) {
-				ch_log_warn("core", "call %s: conference_join "
-						    "failed: %s",
-					    c->id, strerror(err));
+				ch_log_warn("core",
+				            "call %s: conference_join "
+				            "failed: %s",
+				            c->id, strerror(err));
 				(void)ch_call_hangup(core, NULL, c->id, NULL);
 				return;
 			}
@@ -335,24 +335,23 @@ void ch_call_answered(struct ch_core *core, const char *id, const char *codec)
 }
 
 int ch_call_set_participant(struct ch_core *core, const char *id,
-			    const char *conference_id,
-			    const char *conferencecall_id)
+                            const char *conference_id,
+                            const char *conferencecall_id)
 {
 	struct ch_call c;
 	int err = ch_call_get(core, NULL, id, &c);
 	if (err)
 		return err;
-	snprintf(c.conference_id, sizeof(c.conference_id), "%s",
-		 conference_id);
+	snprintf(c.conference_id, sizeof(c.conference_id), "%s", conference_id);
 	snprintf(c.conferencecall_id, sizeof(c.conferencecall_id), "%s",
-		 conferencecall_id);
+	         conferencecall_id);
 	err = save(core, &c);
 	ch_call_clear(&c);
 	return err;
 }
 
 void ch_call_ended(struct ch_core *core, const char *id, const char *reason,
-		   const char *leave_reason)
+                   const char *leave_reason)
 {
 	struct ch_call c;
 	struct call_actions *a = actions_take(core, id);
@@ -365,21 +364,20 @@ void ch_call_ended(struct ch_core *core, const char *id, const char *reason,
 	if (c.status != CH_CALL_HANGUP) {
 		c.status = CH_CALL_HANGUP;
 		snprintf(c.hangup_reason, sizeof(c.hangup_reason), "%s",
-			 reason);
+		         reason);
 		c.tm_delete = ch_time_now_us();
 		if (!save(core, &c))
-			ch_log_info("core", "call %s ended (%s)", c.id,
-				    reason);
+			ch_log_info("core", "call %s ended (%s)", c.id, reason);
 	}
 	if (strcmp(c.conferencecall_id, CH_UUID_NIL) && c.conferencecall_id[0])
 		(void)ch_conferencecall_left(core, c.conferencecall_id,
-					     leave_reason ? leave_reason
-							  : "hangup");
+		                             leave_reason ? leave_reason
+		                                          : "hangup");
 	ch_call_clear(&c);
 }
 
 int ch_call_hangup(struct ch_core *core, const char *customer_id,
-		   const char *id, struct ch_call *out)
+                   const char *id, struct ch_call *out)
 {
 	struct ch_call c;
 	int err = ch_call_get(core, customer_id, id, &c);

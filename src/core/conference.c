@@ -25,13 +25,13 @@ static int ids_h(const struct ch_conferencecall *cc, void *arg)
 }
 
 json_t *ch_conference_to_json(struct ch_core *core,
-			      const struct ch_conference *c)
+                              const struct ch_conference *c)
 {
 	json_t *ids = json_array();
 	if (!ids)
 		return NULL;
 	if (core->st->ops->conferencecall_list_present(core->st, c->id, ids_h,
-						       ids)) {
+	                                               ids)) {
 		json_decref(ids);
 		return NULL;
 	}
@@ -40,7 +40,7 @@ json_t *ch_conference_to_json(struct ch_core *core,
 
 /* Adds a conference.* event carrying the whole conference. */
 static int add_conf_event(struct ch_core *core, const struct ch_conference *c,
-			  const char *type)
+                          const char *type)
 {
 	json_t *f = json_object();
 	json_t *cj = ch_conference_to_json(core, c);
@@ -51,14 +51,14 @@ static int add_conf_event(struct ch_core *core, const struct ch_conference *c,
 	}
 	json_object_set_new(f, "name", json_string(c->name));
 	json_object_set_new(f, "status",
-			    json_string(ch_conference_status_str(c->status)));
+	                    json_string(ch_conference_status_str(c->status)));
 	json_object_set_new(f, "conference", cj);
 	return ch_events_add(core->ev, c->customer_id, c->id, type, f);
 }
 
 /* Writes c with its new state and one event, in one transaction. */
 static int save_with_event(struct ch_core *core, struct ch_conference *c,
-			   const char *type, const char *type2)
+                           const char *type, const char *type2)
 {
 	int err = ch_core_txn_begin(core);
 	if (err)
@@ -93,7 +93,7 @@ static void arm_timeout(struct ch_live_conf *lc, const struct ch_conference *c)
 		ch_core_deadline_set(lc->core, lc, 0);
 	else
 		ch_core_deadline_set(lc->core, lc,
-				     c->tm_create + c->timeout * 1000000);
+		                     c->tm_create + c->timeout * 1000000);
 }
 
 void ch_conference_arm(struct ch_core *core, const struct ch_conference *c)
@@ -116,8 +116,8 @@ void ch_conference_arm(struct ch_core *core, const struct ch_conference *c)
 }
 
 int ch_conference_create(struct ch_core *core, const char *customer_id,
-			 const struct ch_conference_params *p,
-			 struct ch_conference *out)
+                         const struct ch_conference_params *p,
+                         struct ch_conference *out)
 {
 	struct ch_conference c;
 	int err;
@@ -131,9 +131,10 @@ int ch_conference_create(struct ch_core *core, const char *customer_id,
 	c.detail = dup_or(p->has_detail ? p->detail : NULL, "");
 	c.data = dup_or(p->has_data ? p->data : NULL, "{}");
 	c.timeout = p->has_timeout ? p->timeout : 0;
-	c.pre_actions = dup_or(p->has_pre_actions ? p->pre_actions : NULL, "[]");
+	c.pre_actions =
+	    dup_or(p->has_pre_actions ? p->pre_actions : NULL, "[]");
 	c.post_actions =
-		dup_or(p->has_post_actions ? p->post_actions : NULL, "[]");
+	    dup_or(p->has_post_actions ? p->post_actions : NULL, "[]");
 	memcpy(c.recording_id, CH_UUID_NIL, CH_UUID_LEN);
 	c.recording_ids = strdup("[]");
 	memcpy(c.transcribe_id, CH_UUID_NIL, CH_UUID_LEN);
@@ -163,7 +164,7 @@ int ch_conference_create(struct ch_core *core, const char *customer_id,
 	if (err)
 		goto out;
 	ch_log_info("core", "conference %s created (%s)", c.id,
-		    ch_conference_type_str(c.type));
+	            ch_conference_type_str(c.type));
 	ch_conference_arm(core, &c);
 out:
 	if (err)
@@ -174,7 +175,7 @@ out:
 }
 
 int ch_conference_get(struct ch_core *core, const char *customer_id,
-		      const char *id, struct ch_conference *out)
+                      const char *id, struct ch_conference *out)
 {
 	return core->st->ops->conference_get(core->st, id, customer_id, out);
 }
@@ -190,8 +191,8 @@ static int replace(char **dst, const char *src)
 }
 
 int ch_conference_update(struct ch_core *core, const char *customer_id,
-			 const char *id, const struct ch_conference_params *p,
-			 struct ch_conference *out)
+                         const char *id, const struct ch_conference_params *p,
+                         struct ch_conference *out)
 {
 	struct ch_conference c;
 	int err = ch_conference_get(core, customer_id, id, &c);
@@ -270,10 +271,10 @@ static void finish(struct ch_core *core, struct ch_conference *c)
 	c->status = CH_CONFERENCE_TERMINATED;
 	c->tm_delete = ch_time_now_us();
 	if (save_with_event(core, c, "conference.updated",
-			    "conference.destroyed"))
+	                    "conference.destroyed"))
 		return;
 	ch_log_info("core", "conference %s terminated (%s)", c->id,
-		    c->end_reason);
+	            c->end_reason);
 	ch_core_live_remove(core, c->id);
 	if (core->media && core->media->room_destroy)
 		core->media->room_destroy(core->media_arg, c->id);
@@ -286,8 +287,8 @@ void ch_conference_check_empty(struct ch_core *core, const char *id)
 	if (ch_conference_get(core, NULL, id, &c))
 		return;
 	if (c.status == CH_CONFERENCE_TERMINATING &&
-	    !core->st->ops->conferencecall_list_present(core->st, id,
-							collect_h, &k) &&
+	    !core->st->ops->conferencecall_list_present(core->st, id, collect_h,
+	                                                &k) &&
 	    k.n == 0)
 		finish(core, &c);
 	free(k.ids);
@@ -295,7 +296,7 @@ void ch_conference_check_empty(struct ch_core *core, const char *id)
 }
 
 int ch_conference_terminate(struct ch_core *core, const char *id,
-			    const char *end_reason, const char *ended_by)
+                            const char *end_reason, const char *ended_by)
 {
 	struct ch_conference c;
 	struct kick_ctx k = {0};
@@ -309,18 +310,17 @@ int ch_conference_terminate(struct ch_core *core, const char *id,
 	c.status = CH_CONFERENCE_TERMINATING;
 	snprintf(c.end_reason, sizeof(c.end_reason), "%s", end_reason);
 	snprintf(c.ended_by, sizeof(c.ended_by), "%s",
-		 ended_by ? ended_by : CH_UUID_NIL);
+	         ended_by ? ended_by : CH_UUID_NIL);
 	err = save_with_event(core, &c, "conference.updated", NULL);
 	if (err)
 		goto out;
-	ch_log_info("core", "conference %s terminating (%s)", c.id,
-		    end_reason);
+	ch_log_info("core", "conference %s terminating (%s)", c.id, end_reason);
 	struct ch_live_conf *lc = ch_core_live_find(core, c.id);
 	if (lc)
 		ch_core_deadline_set(core, lc, 0);
 
 	err = core->st->ops->conferencecall_list_present(core->st, c.id,
-							 collect_h, &k);
+	                                                 collect_h, &k);
 	if (err)
 		goto out;
 	if (k.n == 0) {
@@ -336,7 +336,7 @@ out:
 }
 
 int ch_conference_delete(struct ch_core *core, const char *customer_id,
-			 const char *id, struct ch_conference *out)
+                         const char *id, struct ch_conference *out)
 {
 	struct ch_conference c;
 	int err = ch_conference_get(core, customer_id, id, &c);

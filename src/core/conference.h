@@ -42,31 +42,31 @@ struct ch_conference_params {
 
 /* Creates a conference in `starting` and asks for its room. */
 int ch_conference_create(struct ch_core *core, const char *customer_id,
-			 const struct ch_conference_params *p,
-			 struct ch_conference *out);
+                         const struct ch_conference_params *p,
+                         struct ch_conference *out);
 /* Updates the mutable fields (not type). EBUSY once terminating. */
 int ch_conference_update(struct ch_core *core, const char *customer_id,
-			 const char *id, const struct ch_conference_params *p,
-			 struct ch_conference *out);
+                         const char *id, const struct ch_conference_params *p,
+                         struct ch_conference *out);
 /* Starts termination (end reason CH_END_API): kicks everyone, then
  * terminated. Deleting a terminating/terminated conference changes
  * nothing and returns it as it is. */
 int ch_conference_delete(struct ch_core *core, const char *customer_id,
-			 const char *id, struct ch_conference *out);
+                         const char *id, struct ch_conference *out);
 /* Reads one (customer_id NULL: any customer). */
 int ch_conference_get(struct ch_core *core, const char *customer_id,
-		      const char *id, struct ch_conference *out);
+                      const char *id, struct ch_conference *out);
 /* The full API JSON of a conference (with conferencecall_ids). NULL on
  * error. */
 json_t *ch_conference_to_json(struct ch_core *core,
-			      const struct ch_conference *c);
+                              const struct ch_conference *c);
 
 /* The media layer made the room: starting -> progressing. */
 void ch_conference_room_ready(struct ch_core *core, const char *id);
 /* Begins termination with the given end reason (ended_by may be NULL).
  * No-op unless starting/progressing. */
 int ch_conference_terminate(struct ch_core *core, const char *id,
-			    const char *end_reason, const char *ended_by);
+                            const char *end_reason, const char *ended_by);
 /* Called when a participant of a terminating conference has left: ends
  * it when nobody is left. */
 void ch_conference_check_empty(struct ch_core *core, const char *id);

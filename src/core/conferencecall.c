@@ -39,16 +39,16 @@ static int conf_event(struct ch_core *core, const char *conference_id)
 		return ENOMEM;
 	}
 	json_object_set_new(f, "status",
-			    json_string(ch_conference_status_str(c.status)));
+	                    json_string(ch_conference_status_str(c.status)));
 	json_object_set_new(f, "conference", cj);
-	err = ch_events_add(core->ev, c.customer_id, c.id,
-			    "conference.updated", f);
+	err = ch_events_add(core->ev, c.customer_id, c.id, "conference.updated",
+	                    f);
 	ch_conference_clear(&c);
 	return err;
 }
 
 static int member_event(struct ch_core *core,
-			const struct ch_conferencecall *cc, const char *type)
+                        const struct ch_conferencecall *cc, const char *type)
 {
 	json_t *f = json_object();
 	if (!f)
@@ -56,18 +56,17 @@ static int member_event(struct ch_core *core,
 	json_object_set_new(f, "session_uuid", json_string(cc->id));
 	json_object_set_new(f, "caller_id", json_string(cc->caller_id));
 	if (!strcmp(type, "conference.member.left"))
-		json_object_set_new(f, "reason",
-				    json_string(cc->leave_reason));
+		json_object_set_new(f, "reason", json_string(cc->leave_reason));
 	json_object_set_new(f, "conferencecall",
-			    ch_json_map_conferencecall(cc, NULL));
-	return ch_events_add(core->ev, cc->customer_id, cc->conference_id,
-			     type, f);
+	                    ch_json_map_conferencecall(cc, NULL));
+	return ch_events_add(core->ev, cc->customer_id, cc->conference_id, type,
+	                     f);
 }
 
 /* Saves cc; adds a member event (type may be NULL) and, if conf_changed,
  * a conference.updated; one transaction. */
 static int save(struct ch_core *core, struct ch_conferencecall *cc,
-		const char *type, bool conf_changed)
+                const char *type, bool conf_changed)
 {
 	int err = ch_core_txn_begin(core);
 	if (err)
@@ -93,10 +92,10 @@ static int count_h(const struct ch_conferencecall *cc, void *arg)
 }
 
 int ch_conferencecall_create(struct ch_core *core, const char *conference_id,
-			     const char *reference_type,
-			     const char *reference_id, const char *caller_id,
-			     bool end_conference_on_exit,
-			     struct ch_conferencecall *out)
+                             const char *reference_type,
+                             const char *reference_id, const char *caller_id,
+                             bool end_conference_on_exit,
+                             struct ch_conferencecall *out)
 {
 	struct ch_conference c;
 	struct ch_conferencecall cc;
@@ -108,9 +107,9 @@ int ch_conferencecall_create(struct ch_core *core, const char *conference_id,
 	if (c.status != CH_CONFERENCE_PROGRESSING)
 		err = EBUSY;
 	else if (c.max_participants > 0 &&
-		 !core->st->ops->conferencecall_list_present(
-			 core->st, c.id, count_h, &present) &&
-		 present >= c.max_participants)
+	         !core->st->ops->conferencecall_list_present(
+	             core->st, c.id, count_h, &present) &&
+	         present >= c.max_participants)
 		err = EXFULL;
 	if (err) {
 		ch_conference_clear(&c);
@@ -122,11 +121,10 @@ int ch_conferencecall_create(struct ch_core *core, const char *conference_id,
 	memcpy(cc.conference_id, c.id, CH_UUID_LEN);
 	ch_conference_clear(&c);
 	snprintf(cc.reference_type, sizeof(cc.reference_type), "%s",
-		 reference_type);
-	snprintf(cc.reference_id, sizeof(cc.reference_id), "%s",
-		 reference_id);
+	         reference_type);
+	snprintf(cc.reference_id, sizeof(cc.reference_id), "%s", reference_id);
 	snprintf(cc.caller_id, sizeof(cc.caller_id), "%s",
-		 caller_id ? caller_id : "");
+	         caller_id ? caller_id : "");
 	cc.status = CH_CONFERENCECALL_JOINING;
 	cc.end_conference_on_exit = end_conference_on_exit;
 	cc.tm_create = cc.tm_update = ch_time_now_us();
@@ -145,17 +143,17 @@ int ch_conferencecall_create(struct ch_core *core, const char *conference_id,
 	err = ch_core_txn_commit(core);
 	if (!err) {
 		ch_log_info("core", "participant %s joining conference %s",
-			    cc.id, cc.conference_id);
+		            cc.id, cc.conference_id);
 		*out = cc;
 	}
 	return err;
 }
 
 int ch_conferencecall_get(struct ch_core *core, const char *customer_id,
-			  const char *id, struct ch_conferencecall *out)
+                          const char *id, struct ch_conferencecall *out)
 {
 	return core->st->ops->conferencecall_get(core->st, id, customer_id,
-						 out);
+	                                         out);
 }
 
 int ch_conferencecall_joined(struct ch_core *core, const char *id)
@@ -194,7 +192,7 @@ int ch_conferencecall_remove(struct ch_core *core, const char *id)
 }
 
 int ch_conferencecall_remove_reason(struct ch_core *core, const char *id,
-				    const char *reason)
+                                    const char *reason)
 {
 	struct ch_conferencecall cc;
 	int err = ch_conferencecall_get(core, NULL, id, &cc);
@@ -224,7 +222,7 @@ int ch_conferencecall_remove_reason(struct ch_core *core, const char *id,
 }
 
 int ch_conferencecall_kick(struct ch_core *core, const char *customer_id,
-			   const char *id, struct ch_conferencecall *out)
+                           const char *id, struct ch_conferencecall *out)
 {
 	struct ch_conferencecall cc;
 	int err = ch_conferencecall_get(core, customer_id, id, &cc);
@@ -249,14 +247,14 @@ static void after_left(struct ch_core *core, const struct ch_conferencecall *cc)
 	if (c.status == CH_CONFERENCE_PROGRESSING) {
 		if (cc->end_conference_on_exit) {
 			(void)ch_conference_terminate(
-				core, c.id,
-				removed ? CH_END_EOE_KICKED : CH_END_EOE_LEFT,
-				cc->id);
+			    core, c.id,
+			    removed ? CH_END_EOE_KICKED : CH_END_EOE_LEFT,
+			    cc->id);
 		} else if (c.type == CH_CONFERENCE_TYPE_CONNECT) {
 			(void)ch_conference_terminate(
-				core, c.id,
-				removed ? CH_END_LAST_KICK : CH_END_LAST_LEFT,
-				cc->id);
+			    core, c.id,
+			    removed ? CH_END_LAST_KICK : CH_END_LAST_LEFT,
+			    cc->id);
 		}
 	} else if (c.status == CH_CONFERENCE_TERMINATING) {
 		ch_conference_check_empty(core, c.id);
@@ -265,7 +263,7 @@ static void after_left(struct ch_core *core, const struct ch_conferencecall *cc)
 }
 
 int ch_conferencecall_left(struct ch_core *core, const char *id,
-			   const char *reason)
+                           const char *reason)
 {
 	struct ch_conferencecall cc;
 	int err = ch_conferencecall_get(core, NULL, id, &cc);
@@ -275,20 +273,20 @@ int ch_conferencecall_left(struct ch_core *core, const char *id,
 		return 0;
 	if (!cc.leave_reason[0])
 		snprintf(cc.leave_reason, sizeof(cc.leave_reason), "%s",
-			 reason);
+		         reason);
 	cc.status = CH_CONFERENCECALL_LEAVED;
 	err = save(core, &cc, "conference.member.left", true);
 	if (err)
 		return err;
 	ch_log_info("core", "participant %s left conference %s (%s)", cc.id,
-		    cc.conference_id, cc.leave_reason);
+	            cc.conference_id, cc.leave_reason);
 	after_left(core, &cc);
 	return 0;
 }
 
 int ch_conferencecall_mute(struct ch_core *core, const char *customer_id,
-			   const char *id, bool muted,
-			   struct ch_conferencecall *out)
+                           const char *id, bool muted,
+                           struct ch_conferencecall *out)
 {
 	struct ch_conferencecall cc;
 	int err = ch_conferencecall_get(core, customer_id, id, &cc);
@@ -299,21 +297,21 @@ int ch_conferencecall_mute(struct ch_core *core, const char *customer_id,
 	if (cc.muted != muted) {
 		cc.muted = muted;
 		err = save(core, &cc,
-			   muted ? "conference.member.muted"
-				 : "conference.member.unmuted",
-			   false);
+		           muted ? "conference.member.muted"
+		                 : "conference.member.unmuted",
+		           false);
 		if (err)
 			return err;
 		if (core->media && core->media->participant_mute)
 			core->media->participant_mute(core->media_arg, &cc,
-						      muted);
+			                              muted);
 	}
 	*out = cc;
 	return 0;
 }
 
 void ch_conferencecall_talking(struct ch_core *core, const char *id,
-			       bool talking)
+                               bool talking)
 {
 	struct ch_conferencecall cc;
 	if (ch_conferencecall_get(core, NULL, id, &cc) ||
@@ -330,14 +328,14 @@ void ch_conferencecall_talking(struct ch_core *core, const char *id,
 		return;
 	}
 	if (ch_events_add(core->ev, cc.customer_id, cc.conference_id,
-			  "conference.member.talking", f))
+	                  "conference.member.talking", f))
 		ch_core_txn_abort(core);
 	else
 		(void)ch_core_txn_commit(core);
 }
 
 json_t *ch_conferencecall_to_json(struct ch_core *core,
-				  const struct ch_conferencecall *cc)
+                                  const struct ch_conferencecall *cc)
 {
 	json_t *stats = NULL;
 	if (cc->status <= CH_CONFERENCECALL_JOINED && core->media &&

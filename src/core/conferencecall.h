@@ -25,39 +25,39 @@ struct ch_core;
  * ENOENT: no such conference; EBUSY: it is not progressing; EXFULL:
  * max_participants reached. */
 int ch_conferencecall_create(struct ch_core *core, const char *conference_id,
-			     const char *reference_type,
-			     const char *reference_id, const char *caller_id,
-			     bool end_conference_on_exit,
-			     struct ch_conferencecall *out);
+                             const char *reference_type,
+                             const char *reference_id, const char *caller_id,
+                             bool end_conference_on_exit,
+                             struct ch_conferencecall *out);
 /* Media flows: joining -> joined. */
 int ch_conferencecall_joined(struct ch_core *core, const char *id);
 /* Removes a participant with leave_reason reason (e.g. "orphan"). */
 int ch_conferencecall_remove_reason(struct ch_core *core, const char *id,
-				    const char *reason);
+                                    const char *reason);
 /* Talk detection changed: conference.member.talking event. */
 void ch_conferencecall_talking(struct ch_core *core, const char *id,
-			       bool talking);
+                               bool talking);
 /* API kick: only from joining/joined (else EBUSY). */
 int ch_conferencecall_kick(struct ch_core *core, const char *customer_id,
-			   const char *id, struct ch_conferencecall *out);
+                           const char *id, struct ch_conferencecall *out);
 /* Removes a participant (leave_reason "removed"): -> leaving, and asks
  * the media layer to hang up. No-op unless joining/joined. */
 int ch_conferencecall_remove(struct ch_core *core, const char *id);
 /* The participant's call is gone: -> leaved with reason (kept as
  * "removed" if it was being removed), then the conference rules. */
 int ch_conferencecall_left(struct ch_core *core, const char *id,
-			   const char *reason);
+                           const char *reason);
 /* Mute or unmute; only from joining/joined (else EBUSY). */
 int ch_conferencecall_mute(struct ch_core *core, const char *customer_id,
-			   const char *id, bool muted,
-			   struct ch_conferencecall *out);
+                           const char *id, bool muted,
+                           struct ch_conferencecall *out);
 int ch_conferencecall_get(struct ch_core *core, const char *customer_id,
-			  const char *id, struct ch_conferencecall *out);
+                          const char *id, struct ch_conferencecall *out);
 
 /* The API JSON of a participant, with live media "stats" when its call
  * has a media leg. NULL on ENOMEM. */
 json_t *ch_conferencecall_to_json(struct ch_core *core,
-				  const struct ch_conferencecall *cc);
+                                  const struct ch_conferencecall *cc);
 
 /* core-internal: frees pending deferred work. */
 void ch_conferencecall_flush_deferred(struct ch_core *core);

@@ -23,7 +23,7 @@ static uint32_t id_hash(const char *id)
 }
 
 int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
-		  struct ch_events *ev, const char *node)
+                  struct ch_events *ev, const char *node)
 {
 	struct ch_core *core = calloc(1, sizeof(*core));
 	if (!core)
@@ -45,7 +45,7 @@ int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
 }
 
 void ch_core_set_media(struct ch_core *core,
-		       const struct ch_core_media_ops *ops, void *arg)
+                       const struct ch_core_media_ops *ops, void *arg)
 {
 	core->media = ops;
 	core->media_arg = arg;
@@ -59,8 +59,8 @@ static bool live_cmp(struct le *le, void *arg)
 
 struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id)
 {
-	struct le *le = hash_lookup(core->live, id_hash(id), live_cmp,
-				    (void *)id);
+	struct le *le =
+	    hash_lookup(core->live, id_hash(id), live_cmp, (void *)id);
 	return le ? le->data : NULL;
 }
 
@@ -198,9 +198,8 @@ static int ids_h(const struct ch_conferencecall *cc, void *arg)
 static void orphan_all(struct ch_core *core, const char *conference_id)
 {
 	struct ids_ctx k = {0};
-	(void)core->st->ops->conferencecall_list_present(core->st,
-							 conference_id, ids_h,
-							 &k);
+	(void)core->st->ops->conferencecall_list_present(
+	    core->st, conference_id, ids_h, &k);
 	for (size_t i = 0; i < k.n; i++)
 		(void)ch_conferencecall_left(core, k.ids[i], "orphan");
 	free(k.ids);
@@ -225,10 +224,10 @@ int ch_core_start(struct ch_core *core)
 			ch_conference_check_empty(core, c.id);
 			terminated++;
 		} else if (c.timeout > 0 &&
-			   c.tm_create + c.timeout * 1000000 <= now) {
+		           c.tm_create + c.timeout * 1000000 <= now) {
 			ch_conference_arm(core, &c);
-			(void)ch_conference_terminate(core, c.id,
-						      "timeout", NULL);
+			(void)ch_conference_terminate(core, c.id, "timeout",
+			                              NULL);
 			terminated++;
 		} else {
 			ch_conference_arm(core, &c);
@@ -241,8 +240,9 @@ int ch_core_start(struct ch_core *core)
 	free(r.v);
 	ch_core_health_start(core);
 	if (!err)
-		ch_log_info("core", "recovered: %zu conferences live, %zu "
-				    "terminated at start",
-			    resumed, terminated);
+		ch_log_info("core",
+		            "recovered: %zu conferences live, %zu "
+		            "terminated at start",
+		            resumed, terminated);
 	return err;
 }

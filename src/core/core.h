@@ -38,9 +38,9 @@ struct ch_core_media_ops {
 	void (*room_destroy)(void *arg, const char *conference_id);
 	/* Hang the participant's call up; later ch_conferencecall_left(). */
 	void (*participant_hangup)(void *arg,
-				   const struct ch_conferencecall *cc);
+	                           const struct ch_conferencecall *cc);
 	void (*participant_mute)(void *arg, const struct ch_conferencecall *cc,
-				 bool muted);
+	                         bool muted);
 	/* Hang up a call (API DELETE /calls/{id}); later ch_call_ended(). */
 	void (*call_hangup)(void *arg, const struct ch_call *call);
 	/* Place an outgoing call (status dialing); the layer reports back
@@ -49,20 +49,20 @@ struct ch_core_media_ops {
 	/* Live media statistics of a participant's leg as a JSON object
 	 * (new reference), or NULL when it has none. */
 	json_t *(*participant_stats)(void *arg,
-				     const struct ch_conferencecall *cc);
+	                             const struct ch_conferencecall *cc);
 	/* Whether the participant's call is still up (media arriving);
 	 * the health check removes one that is not (reason orphan). */
 	bool (*participant_alive)(void *arg,
-				  const struct ch_conferencecall *cc);
+	                          const struct ch_conferencecall *cc);
 };
 
 /* Creates the core over an open store and event hub (both borrowed, they
  * must outlive the core). node names this chorusd (mixer_region). */
 int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
-		  struct ch_events *ev, const char *node);
+                  struct ch_events *ev, const char *node);
 /* Attaches the media layer (borrowed). */
 void ch_core_set_media(struct ch_core *core,
-		       const struct ch_core_media_ops *ops, void *arg);
+                       const struct ch_core_media_ops *ops, void *arg);
 /* Crash recovery and timers, once at start: finishes terminating
  * conferences, terminates those whose timeout passed while down, re-arms
  * the other timers, and asks for rooms of live conferences. */

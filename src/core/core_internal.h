@@ -17,8 +17,8 @@ struct ch_live_conf {
 	struct le he; /* in core->live, keyed by id */
 	struct ch_core *core;
 	char id[CH_UUID_LEN];
-	int64_t deadline_us; /* timeout, 0 = none (see deadline.c) */
-	size_t heap_idx;     /* position in core->deadlines, or SIZE_MAX */
+	int64_t deadline_us;  /* timeout, 0 = none (see deadline.c) */
+	size_t heap_idx;      /* position in core->deadlines, or SIZE_MAX */
 	struct tmr ready_tmr; /* room ready when no media layer */
 };
 
@@ -49,7 +49,7 @@ void ch_core_live_remove(struct ch_core *core, const char *id);
 
 /* deadline.c: set (0 = none) or drop a live conference's timeout. */
 void ch_core_deadline_set(struct ch_core *core, struct ch_live_conf *lc,
-			  int64_t deadline_us);
+                          int64_t deadline_us);
 void ch_core_deadline_free(struct ch_core *core);
 
 /* health.c */

@@ -75,9 +75,9 @@ static void rearm(struct ch_core *core)
 		return;
 	}
 	int64_t left_ms =
-		(core->deadlines[0]->deadline_us - ch_time_now_us()) / 1000;
+	    (core->deadlines[0]->deadline_us - ch_time_now_us()) / 1000;
 	tmr_start(&core->deadline_tmr, left_ms > 0 ? (uint64_t)left_ms : 0,
-		  fire_h, core);
+	          fire_h, core);
 }
 
 static void fire_h(void *arg)
@@ -100,21 +100,21 @@ static void fire_h(void *arg)
 }
 
 void ch_core_deadline_set(struct ch_core *core, struct ch_live_conf *lc,
-			  int64_t deadline_us)
+                          int64_t deadline_us)
 {
 	heap_remove(core, lc);
 	lc->deadline_us = deadline_us;
 	if (deadline_us > 0) {
 		if (core->n_deadlines == core->cap_deadlines) {
-			size_t cap = core->cap_deadlines
-					     ? core->cap_deadlines * 2
-					     : 64;
+			size_t cap =
+			    core->cap_deadlines ? core->cap_deadlines * 2 : 64;
 			void *n = realloc(core->deadlines,
-					  cap * sizeof(*core->deadlines));
+			                  cap * sizeof(*core->deadlines));
 			if (!n) {
-				ch_log_error("core", "conference %s: no memory "
-						     "for its timeout",
-					     lc->id);
+				ch_log_error("core",
+				             "conference %s: no memory "
+				             "for its timeout",
+				             lc->id);
 				return;
 			}
 			core->deadlines = n;

@@ -92,7 +92,7 @@ static bool conf_h(struct le *le, void *arg)
 	/* a terminating conference is already removing everyone */
 	if (c.status != CH_CONFERENCE_TERMINATING)
 		(void)r->core->st->ops->conferencecall_list_present(
-			r->core->st, c.id, check_h, r);
+		    r->core->st, c.id, check_h, r);
 	ch_conference_clear(&c);
 	return false;
 }
@@ -115,11 +115,12 @@ static void health_h(void *arg)
 		}
 	}
 	for (size_t i = 0; i < r.n; i++) {
-		ch_log_warn("core", "participant %s failed %d health checks: "
-				    "removing as orphan",
-			    r.orphans[i], HEALTH_RETRIES + 1);
+		ch_log_warn("core",
+		            "participant %s failed %d health checks: "
+		            "removing as orphan",
+		            r.orphans[i], HEALTH_RETRIES + 1);
 		(void)ch_conferencecall_remove_reason(core, r.orphans[i],
-						      CH_LEAVE_ORPHAN);
+		                                      CH_LEAVE_ORPHAN);
 	}
 	free(r.orphans);
 	tmr_start(&core->health_tmr, HEALTH_INTERVAL_MS, health_h, core);

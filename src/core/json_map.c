@@ -30,37 +30,38 @@ json_t *ch_json_map_conference(const struct ch_conference *c, json_t *ids)
 	json_object_set_new(o, "id", json_string(c->id));
 	json_object_set_new(o, "customer_id", json_string(c->customer_id));
 	json_object_set_new(o, "type",
-			    json_string(ch_conference_type_str(c->type)));
+	                    json_string(ch_conference_type_str(c->type)));
 	json_object_set_new(o, "status",
-			    json_string(ch_conference_status_str(c->status)));
+	                    json_string(ch_conference_status_str(c->status)));
 	json_object_set_new(o, "name", json_string(c->name ? c->name : ""));
 	json_object_set_new(o, "detail",
-			    json_string(c->detail ? c->detail : ""));
-	json_object_set_new(o, "data", ch_json_map_parse_stored(c->data, false));
+	                    json_string(c->detail ? c->detail : ""));
+	json_object_set_new(o, "data",
+	                    ch_json_map_parse_stored(c->data, false));
 	json_object_set_new(o, "timeout", json_integer(c->timeout));
 	json_object_set_new(o, "pre_actions",
-			    ch_json_map_parse_stored(c->pre_actions, true));
+	                    ch_json_map_parse_stored(c->pre_actions, true));
 	json_object_set_new(o, "post_actions",
-			    ch_json_map_parse_stored(c->post_actions, true));
+	                    ch_json_map_parse_stored(c->post_actions, true));
 	json_object_set_new(o, "conferencecall_ids", ids ? ids : json_array());
-	json_object_set_new(o, "recording_id",
-			    json_string(c->recording_id[0] ? c->recording_id
-							   : CH_UUID_NIL));
+	json_object_set_new(
+	    o, "recording_id",
+	    json_string(c->recording_id[0] ? c->recording_id : CH_UUID_NIL));
 	json_object_set_new(o, "recording_ids",
-			    ch_json_map_parse_stored(c->recording_ids, true));
-	json_object_set_new(o, "transcribe_id",
-			    json_string(c->transcribe_id[0] ? c->transcribe_id
-							    : CH_UUID_NIL));
+	                    ch_json_map_parse_stored(c->recording_ids, true));
+	json_object_set_new(
+	    o, "transcribe_id",
+	    json_string(c->transcribe_id[0] ? c->transcribe_id : CH_UUID_NIL));
 	json_object_set_new(o, "transcribe_ids",
-			    ch_json_map_parse_stored(c->transcribe_ids, true));
+	                    ch_json_map_parse_stored(c->transcribe_ids, true));
 	json_object_set_new(o, "playback_status",
-			    json_string(c->playback_status[0]
-						? c->playback_status
-						: "stopped"));
+	                    json_string(c->playback_status[0]
+	                                    ? c->playback_status
+	                                    : "stopped"));
 	json_object_set_new(o, "playback_volume",
-			    json_integer(c->playback_volume));
+	                    json_integer(c->playback_volume));
 	json_object_set_new(o, "max_participants",
-			    json_integer(c->max_participants));
+	                    json_integer(c->max_participants));
 	json_object_set_new(o, "tm_create", ts(c->tm_create));
 	json_object_set_new(o, "tm_update", ts(c->tm_update));
 	json_object_set_new(o, "tm_delete", ts(c->tm_delete));
@@ -68,7 +69,7 @@ json_t *ch_json_map_conference(const struct ch_conference *c, json_t *ids)
 }
 
 json_t *ch_json_map_conferencecall(const struct ch_conferencecall *cc,
-				   json_t *stats)
+                                   json_t *stats)
 {
 	json_t *o = json_object();
 	if (!o) {
@@ -77,19 +78,17 @@ json_t *ch_json_map_conferencecall(const struct ch_conferencecall *cc,
 	}
 	json_object_set_new(o, "id", json_string(cc->id));
 	json_object_set_new(o, "customer_id", json_string(cc->customer_id));
-	json_object_set_new(o, "conference_id",
-			    json_string(cc->conference_id));
+	json_object_set_new(o, "conference_id", json_string(cc->conference_id));
 	json_object_set_new(o, "reference_type",
-			    json_string(cc->reference_type));
+	                    json_string(cc->reference_type));
 	json_object_set_new(o, "reference_id", json_string(cc->reference_id));
 	json_object_set_new(
-		o, "status",
-		json_string(ch_conferencecall_status_str(cc->status)));
+	    o, "status", json_string(ch_conferencecall_status_str(cc->status)));
 	json_object_set_new(o, "muted", json_boolean(cc->muted));
 	json_object_set_new(o, "caller_id", json_string(cc->caller_id));
 	json_object_set_new(o, "leave_reason", json_string(cc->leave_reason));
 	json_object_set_new(o, "end_conference_on_exit",
-			    json_boolean(cc->end_conference_on_exit));
+	                    json_boolean(cc->end_conference_on_exit));
 	if (stats)
 		json_object_set_new(o, "stats", stats);
 	json_object_set_new(o, "tm_create", ts(cc->tm_create));

@@ -15,7 +15,7 @@ json_t *ch_json_map_conference(const struct ch_conference *c, json_t *ids);
 /* Returns a new JSON object for the participant; stats is stolen and may
  * be NULL (then no "stats" member). */
 json_t *ch_json_map_conferencecall(const struct ch_conferencecall *cc,
-				   json_t *stats);
+                                   json_t *stats);
 /* Parses stored JSON text; on malformed text returns fallback (a new
  * empty object or array, as asked). Never NULL unless ENOMEM. */
 json_t *ch_json_map_parse_stored(const char *text, bool array);

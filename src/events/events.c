@@ -46,7 +46,7 @@ struct ch_events {
 };
 
 int ch_events_alloc(struct ch_events **evp, struct ch_store *st,
-		    unsigned webhook_timeout_ms)
+                    unsigned webhook_timeout_ms)
 {
 	struct ch_events *ev = calloc(1, sizeof(*ev));
 	int err;
@@ -55,7 +55,7 @@ int ch_events_alloc(struct ch_events **evp, struct ch_store *st,
 	ev->st = st;
 	ev->tail = &ev->head;
 	err = ch_webhook_delivery_alloc(&ev->wd, st, webhook_timeout_ms,
-					&ev->stats);
+	                                &ev->stats);
 	if (err) {
 		free(ev);
 		return err;
@@ -94,7 +94,7 @@ void ch_events_start(struct ch_events *ev)
 }
 
 int ch_events_add(struct ch_events *ev, const char *customer_id,
-		  const char *conference_id, const char *type, json_t *fields)
+                  const char *conference_id, const char *type, json_t *fields)
 {
 	struct ch_event_rec rec;
 	struct pending *p = NULL;
@@ -109,7 +109,7 @@ int ch_events_add(struct ch_events *ev, const char *customer_id,
 	ch_uuid_new(rec.id);
 	snprintf(rec.customer_id, sizeof(rec.customer_id), "%s", customer_id);
 	snprintf(rec.conference_id, sizeof(rec.conference_id), "%s",
-		 conference_id ? conference_id : CH_UUID_NIL);
+	         conference_id ? conference_id : CH_UUID_NIL);
 	snprintf(rec.type, sizeof(rec.type), "%s", type);
 	rec.tm_create = ch_time_now_us();
 	ch_time_format(rec.tm_create, ts);
@@ -169,7 +169,7 @@ void ch_events_commit(struct ch_events *ev)
 			struct ch_events_sub *next = s->next;
 			if (sub_wants(s, p) && s->h(p->json, p->len, s->arg)) {
 				ch_log_info("events", "dropping a subscriber "
-						      "that cannot keep up");
+				                      "that cannot keep up");
 				ch_events_unsubscribe(s);
 			}
 			s = next;
@@ -185,8 +185,8 @@ void ch_events_rollback(struct ch_events *ev)
 }
 
 struct ch_events_sub *ch_events_subscribe(struct ch_events *ev,
-					  const char *customer_id,
-					  ch_events_sub_h *h, void *arg)
+                                          const char *customer_id,
+                                          ch_events_sub_h *h, void *arg)
 {
 	struct ch_events_sub *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -204,7 +204,7 @@ struct ch_events_sub *ch_events_subscribe(struct ch_events *ev,
 }
 
 int ch_events_sub_topics(struct ch_events_sub *sub, const char *const *topics,
-			 size_t n)
+                         size_t n)
 {
 	if (n > MAX_TOPICS)
 		return EINVAL;
@@ -214,7 +214,7 @@ int ch_events_sub_topics(struct ch_events_sub *sub, const char *const *topics,
 	}
 	for (size_t i = 0; i < n; i++)
 		snprintf(sub->topics[i], sizeof(sub->topics[i]), "%s",
-			 topics[i]);
+		         topics[i]);
 	sub->n_topics = n;
 	return 0;
 }
@@ -234,7 +234,7 @@ void ch_events_unsubscribe(struct ch_events_sub *sub)
 }
 
 void ch_events_get_stats(const struct ch_events *ev,
-			 struct ch_events_stats *out)
+                         struct ch_events_stats *out)
 {
 	*out = ev->stats;
 }

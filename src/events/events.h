@@ -28,7 +28,7 @@ typedef int(ch_events_sub_h)(const char *json, size_t len, void *arg);
 /* Creates the hub. webhook_timeout_ms bounds each webhook POST. Starts
  * the webhook sender thread. Returns 0 or an errno value. */
 int ch_events_alloc(struct ch_events **evp, struct ch_store *st,
-		    unsigned webhook_timeout_ms);
+                    unsigned webhook_timeout_ms);
 /* Stops delivery and frees; NULL-safe. Undelivered events stay in the
  * store and are delivered after the next start. */
 void ch_events_free(struct ch_events *ev);
@@ -40,7 +40,7 @@ void ch_events_start(struct ch_events *ev);
  * fields (may be NULL) is a JSON object of event-specific fields; its
  * reference is stolen. Returns 0 or EIO/ENOMEM (the caller rolls back). */
 int ch_events_add(struct ch_events *ev, const char *customer_id,
-		  const char *conference_id, const char *type, json_t *fields);
+                  const char *conference_id, const char *type, json_t *fields);
 /* The transaction committed: fan out the kept events. */
 void ch_events_commit(struct ch_events *ev);
 /* The transaction rolled back: forget the kept events. */
@@ -49,12 +49,12 @@ void ch_events_rollback(struct ch_events *ev);
 /* Adds a live subscriber that sees every event of customer_id from now
  * on. Returns NULL on ENOMEM. */
 struct ch_events_sub *ch_events_subscribe(struct ch_events *ev,
-					  const char *customer_id,
-					  ch_events_sub_h *h, void *arg);
+                                          const char *customer_id,
+                                          ch_events_sub_h *h, void *arg);
 /* Narrows the subscriber to the given topics ("conference:<id>"); an
  * empty list means everything again. Returns 0 or EINVAL/ENOMEM. */
 int ch_events_sub_topics(struct ch_events_sub *sub, const char *const *topics,
-			 size_t n);
+                         size_t n);
 /* Removes and frees the subscriber; NULL-safe. */
 void ch_events_unsubscribe(struct ch_events_sub *sub);
 
@@ -67,6 +67,6 @@ struct ch_events_stats {
 	unsigned subscribers;
 };
 void ch_events_get_stats(const struct ch_events *ev,
-			 struct ch_events_stats *out);
+                         struct ch_events_stats *out);
 
 #endif

@@ -54,7 +54,7 @@ struct ch_webhook_delivery {
 static void send_next(struct cust_state *cs);
 
 static struct cust_state *cust_find(struct ch_webhook_delivery *wd,
-				    const char *customer_id, bool create)
+                                    const char *customer_id, bool create)
 {
 	struct le *le;
 	struct cust_state *cs;
@@ -107,14 +107,14 @@ static void done_h(const struct ch_webhook_result *res, void *arg)
 	cs->in_flight = false;
 	if (res->http_status >= 200 && res->http_status < 300) {
 		int err = wd->st->ops->webhook_cursor_set(
-			wd->st, cs->customer_id, cs->in_flight_seq);
+		    wd->st, cs->customer_id, cs->in_flight_seq);
 		if (err) {
 			schedule_retry(cs);
 			return;
 		}
 		if (cs->backoff_ms)
 			ch_log_info("webhook", "customer %s: receiver is back",
-				    cs->customer_id);
+			            cs->customer_id);
 		cs->backoff_ms = 0;
 		wd->stats->webhook_delivered++;
 		send_next(cs);
@@ -123,13 +123,15 @@ static void done_h(const struct ch_webhook_result *res, void *arg)
 	wd->stats->webhook_failed_attempts++;
 	if (!cs->backoff_ms) {
 		if (res->http_status)
-			ch_log_warn("webhook", "customer %s: receiver answered "
-					       "%d; retrying with back-off",
-				    cs->customer_id, res->http_status);
+			ch_log_warn("webhook",
+			            "customer %s: receiver answered "
+			            "%d; retrying with back-off",
+			            cs->customer_id, res->http_status);
 		else
-			ch_log_warn("webhook", "customer %s: %s; retrying with "
-					       "back-off",
-				    cs->customer_id, res->error);
+			ch_log_warn("webhook",
+			            "customer %s: %s; retrying with "
+			            "back-off",
+			            cs->customer_id, res->error);
 	}
 	schedule_retry(cs);
 }
@@ -164,27 +166,28 @@ static void send_next(struct cust_state *cs)
 		if (!cust.webhook_uri[0])
 			return;
 		if (wd->st->ops->webhook_cursor_get(wd->st, cs->customer_id,
-						    &cursor))
+		                                    &cursor))
 			return;
 		memset(&ctx, 0, sizeof(ctx));
 		if (wd->st->ops->event_list_after(wd->st, cs->customer_id,
-						  cursor, 1, next_h, &ctx) ||
+		                                  cursor, 1, next_h, &ctx) ||
 		    !ctx.found)
 			return;
 		if (ch_time_now_us() - ctx.ev.tm_create <= GIVE_UP_US)
 			break;
-		ch_log_warn("webhook", "customer %s: giving up on event %s "
-				       "(%s), undelivered for 24 h",
-			    cs->customer_id, ctx.ev.id, ctx.ev.type);
+		ch_log_warn("webhook",
+		            "customer %s: giving up on event %s "
+		            "(%s), undelivered for 24 h",
+		            cs->customer_id, ctx.ev.id, ctx.ev.type);
 		wd->stats->webhook_expired++;
 		(void)wd->st->ops->webhook_cursor_set(wd->st, cs->customer_id,
-						      ctx.ev.seq);
+		                                      ctx.ev.seq);
 		ch_event_rec_clear(&ctx.ev);
 	}
 	err = ch_webhook_sender_submit(wd->sender, (uint64_t)ctx.ev.seq,
-				       cust.webhook_uri, cust.webhook_secret,
-				       ctx.ev.id, ctx.ev.payload,
-				       strlen(ctx.ev.payload));
+	                               cust.webhook_uri, cust.webhook_secret,
+	                               ctx.ev.id, ctx.ev.payload,
+	                               strlen(ctx.ev.payload));
 	if (!err) {
 		cs->in_flight = true;
 		cs->in_flight_seq = ctx.ev.seq;
@@ -195,8 +198,8 @@ static void send_next(struct cust_state *cs)
 }
 
 int ch_webhook_delivery_alloc(struct ch_webhook_delivery **wdp,
-			      struct ch_store *st, unsigned timeout_ms,
-			      struct ch_events_stats *stats)
+                              struct ch_store *st, unsigned timeout_ms,
+                              struct ch_events_stats *stats)
 {
 	struct ch_webhook_delivery *wd = calloc(1, sizeof(*wd));
 	int err;
@@ -241,7 +244,7 @@ void ch_webhook_delivery_start(struct ch_webhook_delivery *wd)
 }
 
 void ch_webhook_delivery_kick(struct ch_webhook_delivery *wd,
-			      const char *customer_id)
+                              const char *customer_id)
 {
 	struct cust_state *cs = cust_find(wd, customer_id, true);
 	if (cs)

@@ -11,14 +11,14 @@ struct ch_webhook_delivery;
 
 /* stats is the hub's counter block, updated here. Returns 0 or errno. */
 int ch_webhook_delivery_alloc(struct ch_webhook_delivery **wdp,
-			      struct ch_store *st, unsigned timeout_ms,
-			      struct ch_events_stats *stats);
+                              struct ch_store *st, unsigned timeout_ms,
+                              struct ch_events_stats *stats);
 void ch_webhook_delivery_free(struct ch_webhook_delivery *wd);
 /* Kicks every customer that has a webhook_uri. */
 void ch_webhook_delivery_start(struct ch_webhook_delivery *wd);
 /* New events exist for customer_id: send the next one unless a send or a
  * back-off wait is already under way. */
 void ch_webhook_delivery_kick(struct ch_webhook_delivery *wd,
-			      const char *customer_id);
+                              const char *customer_id);
 
 #endif

@@ -9,15 +9,16 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "chorusd %s: multi-party audio conference server\n"
-		   "\n"
-		   "usage: chorusd serve [options]       run the server (see "
-		   "chorusd serve --help)\n"
-		   "       chorusd customer add NAME ... create a customer and "
-		   "its API token\n"
-		   "       chorusd customer list         list customers\n"
-		   "       chorusd --version\n",
-		CH_VERSION);
+	fprintf(f,
+	        "chorusd %s: multi-party audio conference server\n"
+	        "\n"
+	        "usage: chorusd serve [options]       run the server (see "
+	        "chorusd serve --help)\n"
+	        "       chorusd customer add NAME ... create a customer and "
+	        "its API token\n"
+	        "       chorusd customer list         list customers\n"
+	        "       chorusd --version\n",
+	        CH_VERSION);
 }
 
 int main(int argc, char **argv)
@@ -39,7 +40,8 @@ int main(int argc, char **argv)
 		return ch_chorusd_serve(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "customer"))
 		return ch_chorusd_customer(argc - 2, argv + 2);
-	fprintf(stderr, "chorusd: unknown command \"%s\" (see chorusd --help)\n",
-		argv[1]);
+	fprintf(stderr,
+	        "chorusd: unknown command \"%s\" (see chorusd --help)\n",
+	        argv[1]);
 	return 2;
 }

@@ -17,6 +17,6 @@ int ch_chorusd_customer(int argc, char **argv);
 /* Creates a customer with a new token and webhook secret. Returns 0 or
  * the store's error. */
 int ch_chorusd_customer_new(struct ch_store *st, const char *name,
-			    const char *webhook_uri, struct ch_customer *out);
+                            const char *webhook_uri, struct ch_customer *out);
 
 #endif

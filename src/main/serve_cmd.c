@@ -24,7 +24,7 @@
 #include <re_list.h>
 #include <re_tmr.h>
 #define DEBUG_MODULE "chorusd"
-#define DEBUG_LEVEL 0
+#define DEBUG_LEVEL  0
 #include <re_dbg.h>
 
 #include <errno.h>
@@ -33,55 +33,55 @@
 #include <string.h>
 
 static const char *const opt_keys[] = {
-	"data-dir",  "http",      "sip",       "rtp-ports",
-	"public-ip", "log-level", "node-name", "webhook-timeout-ms",
-	"media-workers", "dial-timeout",
+    "data-dir",      "http",         "sip",       "rtp-ports",
+    "public-ip",     "log-level",    "node-name", "webhook-timeout-ms",
+    "media-workers", "dial-timeout",
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: chorusd serve [--config FILE] [--data-dir DIR] "
-		"[--http HOST:PORT]\n"
-		"                     [--sip HOST:PORT] [--rtp-ports LO-HI] "
-		"[--public-ip IP]\n"
-		"                     [--log-level LEVEL] [--node-name NAME]\n"
-		"\n"
-		"Runs the Chorus conference server. Settings come from the "
-		"built-in\n"
-		"defaults, then FILE, then the flags.\n"
-		"\n"
-		"  --config FILE        lines of \"key = value\"; keys are the "
-		"flag names\n"
-		"                       without \"--\" (e.g. http = "
-		"127.0.0.1:8080)\n"
-		"  --data-dir DIR       SQLite store and files (default "
-		"./data)\n"
-		"  --http HOST:PORT     REST API and WebSocket (default "
-		"127.0.0.1:8080;\n"
-		"                       port 0 picks a free port)\n"
-		"  --sip HOST:PORT      SIP over UDP and TCP (default "
-		"127.0.0.1:5060;\n"
-		"                       port 0 picks a free port)\n"
-		"  --rtp-ports LO-HI    RTP port range (default 20000-29999)\n"
-		"  --public-ip IP       address written in SDP (default: the "
-		"SIP address)\n"
-		"  --log-level LEVEL    debug, info, warn or error (default "
-		"info)\n"
-		"  --node-name NAME     this node's name, reported as "
-		"mixer_region\n"
-		"  --webhook-timeout-ms N  bound on one webhook POST (default "
-		"10000)\n"
-		"  --media-workers N    media threads (default 0: one per "
-		"core)\n"
-		"  --dial-timeout S     ring time of a dial-out before "
-		"noanswer (default 30)\n"
-		"\n"
-		"On an empty data folder a customer \"default\" is created; "
-		"its token is\n"
-		"printed at every start. More customers: chorusd customer add "
-		"NAME.\n"
-		"Stops cleanly on SIGTERM or SIGINT.\n");
+	        "usage: chorusd serve [--config FILE] [--data-dir DIR] "
+	        "[--http HOST:PORT]\n"
+	        "                     [--sip HOST:PORT] [--rtp-ports LO-HI] "
+	        "[--public-ip IP]\n"
+	        "                     [--log-level LEVEL] [--node-name NAME]\n"
+	        "\n"
+	        "Runs the Chorus conference server. Settings come from the "
+	        "built-in\n"
+	        "defaults, then FILE, then the flags.\n"
+	        "\n"
+	        "  --config FILE        lines of \"key = value\"; keys are the "
+	        "flag names\n"
+	        "                       without \"--\" (e.g. http = "
+	        "127.0.0.1:8080)\n"
+	        "  --data-dir DIR       SQLite store and files (default "
+	        "./data)\n"
+	        "  --http HOST:PORT     REST API and WebSocket (default "
+	        "127.0.0.1:8080;\n"
+	        "                       port 0 picks a free port)\n"
+	        "  --sip HOST:PORT      SIP over UDP and TCP (default "
+	        "127.0.0.1:5060;\n"
+	        "                       port 0 picks a free port)\n"
+	        "  --rtp-ports LO-HI    RTP port range (default 20000-29999)\n"
+	        "  --public-ip IP       address written in SDP (default: the "
+	        "SIP address)\n"
+	        "  --log-level LEVEL    debug, info, warn or error (default "
+	        "info)\n"
+	        "  --node-name NAME     this node's name, reported as "
+	        "mixer_region\n"
+	        "  --webhook-timeout-ms N  bound on one webhook POST (default "
+	        "10000)\n"
+	        "  --media-workers N    media threads (default 0: one per "
+	        "core)\n"
+	        "  --dial-timeout S     ring time of a dial-out before "
+	        "noanswer (default 30)\n"
+	        "\n"
+	        "On an empty data folder a customer \"default\" is created; "
+	        "its token is\n"
+	        "printed at every start. More customers: chorusd customer add "
+	        "NAME.\n"
+	        "Stops cleanly on SIGTERM or SIGINT.\n");
 }
 
 /* libre's own diagnostics go to our log, one line each, at debug level
@@ -126,7 +126,7 @@ static int first_h(const struct ch_customer *c, void *arg)
 
 /* Finds the first customer, creating "default" on an empty store. */
 static int default_customer(struct ch_store *st, struct ch_customer *out,
-			    bool *created)
+                            bool *created)
 {
 	int err;
 	memset(out, 0, sizeof(*out));
@@ -147,7 +147,7 @@ static int parse_args(int argc, char **argv, struct ch_config *cfg)
 		if (!strcmp(argv[i], "--config")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "chorusd: --config needs a "
-						"file\n");
+				                "file\n");
 				return 2;
 			}
 			config = argv[i + 1];
@@ -165,9 +165,10 @@ static int parse_args(int argc, char **argv, struct ch_config *cfg)
 			continue;
 		}
 		if (strncmp(a, "--", 2)) {
-			fprintf(stderr, "chorusd serve: unexpected argument "
-					"\"%s\" (see --help)\n",
-				a);
+			fprintf(stderr,
+			        "chorusd serve: unexpected argument "
+			        "\"%s\" (see --help)\n",
+			        a);
 			return 2;
 		}
 		for (size_t k = 0; k < sizeof(opt_keys) / sizeof(*opt_keys);
@@ -176,8 +177,8 @@ static int parse_args(int argc, char **argv, struct ch_config *cfg)
 				continue;
 			known = true;
 			if (ch_config_set(cfg, opt_keys[k],
-					  i + 1 < argc ? argv[i + 1] : NULL,
-					  why, sizeof(why))) {
+			                  i + 1 < argc ? argv[i + 1] : NULL,
+			                  why, sizeof(why))) {
 				fprintf(stderr, "chorusd: --%s\n", why);
 				return 2;
 			}
@@ -185,9 +186,10 @@ static int parse_args(int argc, char **argv, struct ch_config *cfg)
 			break;
 		}
 		if (!known) {
-			fprintf(stderr, "chorusd serve: unknown option \"%s\" "
-					"(see --help)\n",
-				a);
+			fprintf(stderr,
+			        "chorusd serve: unknown option \"%s\" "
+			        "(see --help)\n",
+			        a);
 			return 2;
 		}
 	}
@@ -241,8 +243,8 @@ static int run(const struct ch_config *cfg)
 	err = ch_store_open_sqlite(&d.st, cfg->data_dir);
 	if (err) {
 		fprintf(stderr, "chorusd: cannot use data dir %s: %s\n",
-			cfg->data_dir,
-			err == EACCES ? "not writable" : "store failed");
+		        cfg->data_dir,
+		        err == EACCES ? "not writable" : "store failed");
 		return 2;
 	}
 	err = default_customer(d.st, &cust, &created);
@@ -255,38 +257,37 @@ static int run(const struct ch_config *cfg)
 	if (err)
 		goto out;
 	struct ch_media_config mcfg = {
-		.workers = cfg->media_workers,
-		.rtp_lo = cfg->rtp_lo,
-		.rtp_hi = cfg->rtp_hi,
-		.bind_ip = cfg->public_ip[0] ? cfg->public_ip : cfg->sip_host,
-		.rtp_timeout_ms = 10000,
+	    .workers = cfg->media_workers,
+	    .rtp_lo = cfg->rtp_lo,
+	    .rtp_hi = cfg->rtp_hi,
+	    .bind_ip = cfg->public_ip[0] ? cfg->public_ip : cfg->sip_host,
+	    .rtp_timeout_ms = 10000,
 	};
 	struct ch_media_handlers mh = {.talking = talking_h,
-				       .rtp_timeout = rtp_timeout_h};
+	                               .rtp_timeout = rtp_timeout_h};
 	err = ch_media_engine_alloc(&d.eng, &mcfg, &mh, &d);
 	if (err) {
 		fprintf(stderr, "chorusd: cannot start the media engine: %s\n",
-			strerror(err));
+		        strerror(err));
 		goto out;
 	}
 	struct sa sip_addr, sip_bound;
 	if (sa_set_str(&sip_addr, cfg->sip_host, cfg->sip_port)) {
-		fprintf(stderr, "chorusd: bad sip address %s\n",
-			cfg->sip_host);
+		fprintf(stderr, "chorusd: bad sip address %s\n", cfg->sip_host);
 		code = 2;
 		goto out;
 	}
 	struct ch_sip_config scfg = {
-		.laddr = &sip_addr,
-		.public_ip = cfg->public_ip[0] ? cfg->public_ip : NULL,
-		.dial_timeout_s = cfg->dial_timeout_s,
+	    .laddr = &sip_addr,
+	    .public_ip = cfg->public_ip[0] ? cfg->public_ip : NULL,
+	    .dial_timeout_s = cfg->dial_timeout_s,
 	};
 	err = ch_sip_alloc(&d.sip, d.core, d.eng, &scfg);
 	if (err) {
 		fprintf(stderr, "chorusd: cannot listen for SIP on %s:%u: %s\n",
-			cfg->sip_host, cfg->sip_port,
-			err == EADDRINUSE ? "address already in use"
-					  : strerror(err));
+		        cfg->sip_host, cfg->sip_port,
+		        err == EADDRINUSE ? "address already in use"
+		                          : strerror(err));
 		code = 2;
 		goto out;
 	}
@@ -294,16 +295,17 @@ static int run(const struct ch_config *cfg)
 	(void)ch_sip_local(d.sip, &sip_bound);
 	if (sa_set_str(&laddr, cfg->http_host, cfg->http_port)) {
 		fprintf(stderr, "chorusd: bad http address %s\n",
-			cfg->http_host);
+		        cfg->http_host);
 		code = 2;
 		goto out;
 	}
 	err = ch_api_alloc(&d.api, d.core, &laddr);
 	if (err) {
-		fprintf(stderr, "chorusd: cannot listen for HTTP on %s:%u: %s\n",
-			cfg->http_host, cfg->http_port,
-			err == EADDRINUSE ? "address already in use"
-					  : strerror(err));
+		fprintf(stderr,
+		        "chorusd: cannot listen for HTTP on %s:%u: %s\n",
+		        cfg->http_host, cfg->http_port,
+		        err == EADDRINUSE ? "address already in use"
+		                          : strerror(err));
 		code = 2;
 		goto out;
 	}
@@ -328,7 +330,7 @@ static int run(const struct ch_config *cfg)
 	       created ? ", created now" : "", cust.token, url);
 	fflush(stdout);
 	ch_log_info("main", "serving API on %s, data in %s", url,
-		    cfg->data_dir);
+	            cfg->data_dir);
 
 	err = re_main(signal_h);
 	ch_log_info("main", "stopped");
@@ -336,7 +338,7 @@ static int run(const struct ch_config *cfg)
 out:
 	if (err && code == 1)
 		fprintf(stderr, "chorusd: start-up failed: %s\n",
-			strerror(err));
+		        strerror(err));
 	daemon_close(&d);
 	return code;
 }

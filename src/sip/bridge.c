@@ -23,8 +23,8 @@ static bool room_cmp(struct le *le, void *arg)
 
 static struct ch_sip_room *room_find(struct ch_sip *sip, const char *id)
 {
-	struct le *le = hash_lookup(sip->rooms, hash_joaat_str(id), room_cmp,
-				    (void *)id);
+	struct le *le =
+	    hash_lookup(sip->rooms, hash_joaat_str(id), room_cmp, (void *)id);
 	return le ? le->data : NULL;
 }
 
@@ -37,7 +37,7 @@ static void room_destructor(void *arg)
 /* The engine room of a conference, made when its first call arrives: a
  * conference nobody has joined costs the media workers nothing. */
 int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,
-		   uint32_t *room)
+                   uint32_t *room)
 {
 	struct ch_sip_room *r = room_find(sip, conference_id);
 	int err;
@@ -49,7 +49,7 @@ int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,
 	if (!r)
 		return ENOMEM;
 	snprintf(r->conference_id, sizeof(r->conference_id), "%s",
-		 conference_id);
+	         conference_id);
 	err = ch_media_room_create(sip->eng, &r->room);
 	if (err) {
 		mem_deref(r);
@@ -91,7 +91,7 @@ static void participant_hangup(void *arg, const struct ch_conferencecall *cc)
 }
 
 static void participant_mute(void *arg, const struct ch_conferencecall *cc,
-			     bool muted)
+                             bool muted)
 {
 	struct ch_sip *sip = arg;
 	struct ch_sip_call *c = ch_sip_call_find(sip, cc->reference_id);
@@ -104,10 +104,8 @@ static void call_hangup(void *arg, const struct ch_call *call)
 	struct ch_sip *sip = arg;
 	struct ch_sip_call *c = ch_sip_call_find(sip, call->id);
 	if (c)
-		ch_sip_call_end(c,
-				c->answered ? CH_HANGUP_NORMAL
-					    : CH_HANGUP_CANCEL,
-				NULL);
+		ch_sip_call_end(
+		    c, c->answered ? CH_HANGUP_NORMAL : CH_HANGUP_CANCEL, NULL);
 	else
 		ch_call_ended(sip->core, call->id, CH_HANGUP_NORMAL, NULL);
 }
@@ -125,11 +123,11 @@ static json_t *participant_stats(void *arg, const struct ch_conferencecall *cc)
 	if (!c || !c->has_leg || ch_media_leg_stats(sip->eng, c->leg, &s))
 		return NULL;
 	return json_pack("{s:s,s:I,s:I,s:I,s:f,s:i,s:b}", "codec",
-			 ch_media_codec_name(s.codec), "packets_in",
-			 (json_int_t)s.packets_in, "packets_out",
-			 (json_int_t)s.packets_out, "lost", (json_int_t)s.lost,
-			 "jitter_ms", s.jitter_ms, "level", s.level, "talking",
-			 s.talking);
+	                 ch_media_codec_name(s.codec), "packets_in",
+	                 (json_int_t)s.packets_in, "packets_out",
+	                 (json_int_t)s.packets_out, "lost", (json_int_t)s.lost,
+	                 "jitter_ms", s.jitter_ms, "level", s.level, "talking",
+	                 s.talking);
 }
 
 static bool participant_alive(void *arg, const struct ch_conferencecall *cc)
@@ -142,14 +140,14 @@ static bool participant_alive(void *arg, const struct ch_conferencecall *cc)
 }
 
 static const struct ch_core_media_ops bridge_ops = {
-	.room_create = room_create,
-	.room_destroy = room_destroy,
-	.participant_hangup = participant_hangup,
-	.participant_mute = participant_mute,
-	.call_hangup = call_hangup,
-	.call_dial = call_dial,
-	.participant_stats = participant_stats,
-	.participant_alive = participant_alive,
+    .room_create = room_create,
+    .room_destroy = room_destroy,
+    .participant_hangup = participant_hangup,
+    .participant_mute = participant_mute,
+    .call_hangup = call_hangup,
+    .call_dial = call_dial,
+    .participant_stats = participant_stats,
+    .participant_alive = participant_alive,
 };
 
 void ch_sip_bridge_attach(struct ch_sip *sip)
@@ -179,7 +177,7 @@ void ch_sip_talking(struct ch_sip *sip, uint32_t leg, bool talking)
 	struct ch_sip_call *c = ch_sip_call_by_leg(sip, leg);
 	if (c && strcmp(c->conferencecall_id, CH_UUID_NIL))
 		ch_conferencecall_talking(sip->core, c->conferencecall_id,
-					  talking);
+		                          talking);
 }
 
 void ch_sip_rtp_timeout(struct ch_sip *sip, uint32_t leg)

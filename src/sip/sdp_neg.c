@@ -12,7 +12,7 @@
 #include <strings.h>
 
 int ch_sip_sdp_alloc(struct sdp_session **sessp, struct sdp_media **mp,
-		     const struct sa *laddr)
+                     const struct sa *laddr)
 {
 	struct sdp_session *sess;
 	struct sdp_media *m;
@@ -22,17 +22,17 @@ int ch_sip_sdp_alloc(struct sdp_session **sessp, struct sdp_media **mp,
 	err = sdp_media_add(&m, sess, "audio", sa_port(laddr), "RTP/AVP");
 	if (!err)
 		err = sdp_format_add(NULL, m, false, "111", "opus", 48000, 2,
-				     NULL, NULL, NULL, false,
-				     "minptime=10;useinbandfec=1");
+		                     NULL, NULL, NULL, false,
+		                     "minptime=10;useinbandfec=1");
 	if (!err)
 		err = sdp_format_add(NULL, m, false, "0", "PCMU", 8000, 1, NULL,
-				     NULL, NULL, false, NULL);
+		                     NULL, NULL, false, NULL);
 	if (!err)
 		err = sdp_format_add(NULL, m, false, "8", "PCMA", 8000, 1, NULL,
-				     NULL, NULL, false, NULL);
+		                     NULL, NULL, false, NULL);
 	if (!err)
 		err = sdp_format_add(NULL, m, false, "101", "telephone-event",
-				     8000, 1, NULL, NULL, NULL, false, "0-15");
+		                     8000, 1, NULL, NULL, NULL, false, "0-15");
 	if (!err)
 		err = sdp_media_set_lattr(m, true, "ptime", "20");
 	if (err) {
@@ -73,7 +73,7 @@ static enum ch_media_dir dir_of(enum sdp_dir remote)
 }
 
 int ch_sip_sdp_choose(struct sdp_media *m, struct ch_media_leg_params *p,
-		      struct sa *remote)
+                      struct sa *remote)
 {
 	const struct list *l = sdp_media_format_lst(m, false);
 	const struct sdp_format *te;
@@ -97,9 +97,8 @@ int ch_sip_sdp_choose(struct sdp_media *m, struct ch_media_leg_params *p,
 		if (!f->sup && f->name)
 			continue;
 		/* a static number must mean its own codec (RFC 3551) */
-		if (f->pt < 96 &&
-		    !((p->codec == CH_CODEC_PCMU && f->pt == 0) ||
-		      (p->codec == CH_CODEC_PCMA && f->pt == 8)))
+		if (f->pt < 96 && !((p->codec == CH_CODEC_PCMU && f->pt == 0) ||
+		                    (p->codec == CH_CODEC_PCMA && f->pt == 8)))
 			continue;
 		if (p->codec == CH_CODEC_OPUS && f->srate != 48000)
 			continue;

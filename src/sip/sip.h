@@ -27,7 +27,7 @@ struct ch_sip_config {
  * layer (ch_core_set_media). eng is borrowed. Returns 0, EADDRINUSE or
  * another errno. */
 int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
-		 struct ch_media_engine *eng, const struct ch_sip_config *cfg);
+                 struct ch_media_engine *eng, const struct ch_sip_config *cfg);
 /* Hangs up every call (BYE), stops SIP and frees; NULL-safe. */
 void ch_sip_free(struct ch_sip *s);
 /* Hangs every call up (BYE/CANCEL) and refuses new ones; for a graceful

@@ -27,7 +27,7 @@ static void call_destructor(void *arg)
 }
 
 int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
-		      const char *conference_id)
+                      const char *conference_id)
 {
 	struct ch_sip_call *c = mem_zalloc(sizeof(*c), call_destructor);
 	uint32_t room;
@@ -38,7 +38,7 @@ int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
 	c->sip = sip;
 	tmr_init(&c->tmr);
 	snprintf(c->conference_id, sizeof(c->conference_id), "%s",
-		 conference_id);
+	         conference_id);
 	memcpy(c->conferencecall_id, CH_UUID_NIL, CH_UUID_LEN);
 	err = ch_sip_room_of(sip, conference_id, &room);
 	if (!err)
@@ -90,7 +90,8 @@ int ch_sip_call_media_update(struct ch_sip_call *c)
 	int err = ch_sip_sdp_choose(c->sdpm, &p, &remote);
 	if (err)
 		return err;
-	snprintf(c->codec, sizeof(c->codec), "%s", ch_media_codec_name(p.codec));
+	snprintf(c->codec, sizeof(c->codec), "%s",
+	         ch_media_codec_name(p.codec));
 	return ch_media_leg_start(c->sip->eng, c->leg, &p);
 }
 
@@ -100,7 +101,7 @@ static void free_h(void *arg)
 }
 
 void ch_sip_call_end(struct ch_sip_call *c, const char *reason,
-		     const char *leave_reason)
+                     const char *leave_reason)
 {
 	char id[CH_UUID_LEN];
 	if (c->ended)
@@ -132,7 +133,7 @@ static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 		return err;
 	}
 	ch_log_info("sip", "call %s: media updated (%s)", c->id,
-		    sdp_dir_name(sdp_media_rdir(c->sdpm)));
+	            sdp_dir_name(sdp_media_rdir(c->sdpm)));
 	return sdp_encode(descp, c->sdp, false);
 }
 
@@ -144,7 +145,7 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 		err = ch_sip_call_media_update(c);
 	if (err)
 		ch_log_warn("sip", "call %s: answer has no codec we take",
-			    c->id);
+		            c->id);
 	return err;
 }
 
@@ -205,7 +206,7 @@ static void close_h(int err, const struct sip_msg *msg, void *arg)
 	else if (err && !c->answered)
 		reason = CH_HANGUP_FAILED;
 	ch_log_info("sip", "call %s closed by the far end: %s (%s)", c->id,
-		    reason, err ? strerror(err) : "BYE");
+	            reason, err ? strerror(err) : "BYE");
 	ch_sip_call_end(c, reason, "hangup");
 }
 
@@ -219,7 +220,7 @@ static int count_h(const struct ch_conferencecall *cc, void *arg)
 }
 
 static void reject(struct ch_sip *sip, const struct sip_msg *msg,
-		   uint16_t scode, const char *reason)
+                   uint16_t scode, const char *reason)
 {
 	char ruri[256];
 	pl_strcpy(&msg->ruri, ruri, sizeof(ruri));
@@ -276,7 +277,7 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 	struct ch_store *st = ch_core_store(sip->core);
 	if (conf.max_participants > 0 &&
 	    !st->ops->conferencecall_list_present(st, conf.id, count_h,
-						  &present) &&
+	                                          &present) &&
 	    present >= conf.max_participants) {
 		ch_conference_clear(&conf);
 		reject(sip, msg, 486, "Busy Here");
@@ -316,7 +317,7 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 	err = (src && dst) ? 0 : ENOMEM;
 	if (!err)
 		err = ch_call_incoming(sip->core, conf.customer_id, src, dst,
-				       "sip", sip_callid, &call);
+		                       "sip", sip_callid, &call);
 	ch_conference_clear(&conf);
 	free(src);
 	free(dst);
@@ -325,35 +326,35 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 	memcpy(c->id, call.id, sizeof(c->id));
 	ch_call_clear(&call);
 	err = ch_conferencecall_create(sip->core, c->conference_id, "call",
-				       c->id, caller, false, &cc);
+	                               c->id, caller, false, &cc);
 	if (err) {
 		uint16_t sc = err == EXFULL ? 486 : 480;
-		reject(sip, msg, sc, err == EXFULL ? "Busy Here"
-						   : "Temporarily Unavailable");
-		ch_sip_call_end(c, err == EXFULL ? CH_HANGUP_BUSY
-						 : CH_HANGUP_REJECTED,
-				NULL);
+		reject(sip, msg, sc,
+		       err == EXFULL ? "Busy Here" : "Temporarily Unavailable");
+		ch_sip_call_end(
+		    c, err == EXFULL ? CH_HANGUP_BUSY : CH_HANGUP_REJECTED,
+		    NULL);
 		return;
 	}
 	memcpy(c->conferencecall_id, cc.id, sizeof(c->conferencecall_id));
 	(void)ch_call_set_participant(sip->core, c->id, c->conference_id,
-				      cc.id);
+	                              cc.id);
 	err = sdp_encode(&desc, c->sdp, false);
 	if (!err)
 		err = sipsess_accept(&c->sess, sip->sock, msg, 200, "OK",
-				     "chorus", "application/sdp", desc, NULL,
-				     NULL, false, offer_h, answer_h, estab_h,
-				     NULL, NULL, close_h, c, ALLOW_HDR);
+		                     "chorus", "application/sdp", desc, NULL,
+		                     NULL, false, offer_h, answer_h, estab_h,
+		                     NULL, NULL, close_h, c, ALLOW_HDR);
 	mem_deref(desc);
 	if (err) {
 		ch_log_warn("sip", "call %s: accept failed: %s", c->id,
-			    strerror(err));
+		            strerror(err));
 		ch_sip_call_end(c, CH_HANGUP_FAILED, NULL);
 		return;
 	}
 	c->answered = true;
-	ch_log_info("sip", "call %s from %s answered into conference %s",
-		    c->id, caller, c->conference_id);
+	ch_log_info("sip", "call %s from %s answered into conference %s", c->id,
+	            caller, c->conference_id);
 	return;
 fail:
 	reject(sip, msg, 500, "Server Internal Error");
@@ -397,10 +398,10 @@ int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call)
 	err = sdp_encode(&desc, c->sdp, true);
 	if (!err)
 		err = sipsess_connect(&c->sess, sip->sock, to, "Chorus", from,
-				      contact_user, NULL, 0, "application/sdp",
-				      desc, NULL, NULL, false, offer_h,
-				      answer_h, progr_h, estab_h, NULL, NULL,
-				      close_h, c, ALLOW_HDR);
+		                      contact_user, NULL, 0, "application/sdp",
+		                      desc, NULL, NULL, false, offer_h,
+		                      answer_h, progr_h, estab_h, NULL, NULL,
+		                      close_h, c, ALLOW_HDR);
 	mem_deref(desc);
 	if (err) {
 		c->ended = true;
@@ -410,8 +411,8 @@ int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call)
 		mem_deref(c);
 		goto out;
 	}
-	tmr_start(&c->tmr, (uint64_t)sip->dial_timeout_s * 1000,
-		  ring_timeout_h, c);
+	tmr_start(&c->tmr, (uint64_t)sip->dial_timeout_s * 1000, ring_timeout_h,
+	          c);
 	ch_log_info("sip", "call %s: dialing %s", c->id, to);
 out:
 	json_decref(dst);

@@ -36,8 +36,8 @@ struct ch_sip {
 	struct sa laddr;      /* bound SIP address */
 	struct sa media_addr; /* address for SDP c= lines */
 	unsigned dial_timeout_s;
-	struct list calls;    /* struct ch_sip_call */
-	struct hash *rooms;   /* struct ch_sip_room, by conference id */
+	struct list calls;  /* struct ch_sip_call */
+	struct hash *rooms; /* struct ch_sip_room, by conference id */
 	bool closing;
 };
 
@@ -56,12 +56,12 @@ struct ch_sip_call {
 	struct sipsess *sess;
 	struct sdp_session *sdp;
 	struct sdp_media *sdpm;
-	struct tmr tmr;       /* dial-out ring timeout */
+	struct tmr tmr; /* dial-out ring timeout */
 	uint32_t leg;
 	bool has_leg;
 	bool outgoing;
-	bool answered;        /* 200 OK sent or received */
-	bool media_down;      /* RTP timed out */
+	bool answered;   /* 200 OK sent or received */
+	bool media_down; /* RTP timed out */
 	bool ended;
 	char id[CH_UUID_LEN]; /* the call resource */
 	char conference_id[CH_UUID_LEN];
@@ -72,31 +72,30 @@ struct ch_sip_call {
 /* sdp_neg.c */
 /* Creates an SDP session offering/accepting our codecs on media port. */
 int ch_sip_sdp_alloc(struct sdp_session **sessp, struct sdp_media **mp,
-		     const struct sa *laddr);
+                     const struct sa *laddr);
 /* From a decoded remote description: the codec to use and the leg
  * parameters (remote is filled into *remote). Returns 0 or ENOENT when no
  * codec we take is offered (-> 488). */
 int ch_sip_sdp_choose(struct sdp_media *m, struct ch_media_leg_params *p,
-		      struct sa *remote);
+                      struct sa *remote);
 
 /* sip_call.c */
 int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
-		      const char *conference_id);
+                      const char *conference_id);
 struct ch_sip_call *ch_sip_call_find(struct ch_sip *sip, const char *call_id);
 struct ch_sip_call *ch_sip_call_by_leg(struct ch_sip *sip, uint32_t leg);
 /* Applies a (re-)negotiated remote description to the media leg. */
 int ch_sip_call_media_update(struct ch_sip_call *c);
 /* Ends the call: BYE/CANCEL if needed, frees the leg, reports to core. */
 void ch_sip_call_end(struct ch_sip_call *c, const char *reason,
-		     const char *leave_reason);
+                     const char *leave_reason);
 void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg);
 int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call);
 
 /* bridge.c */
 int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,
-		   uint32_t *room);
+                   uint32_t *room);
 void ch_sip_bridge_attach(struct ch_sip *sip);
 void ch_sip_bridge_close(struct ch_sip *sip);
-
 
 #endif

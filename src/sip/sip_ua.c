@@ -15,9 +15,9 @@ static bool options_h(const struct sip_msg *msg, void *arg)
 	if (pl_strcmp(&msg->met, "OPTIONS"))
 		return false;
 	(void)sip_treplyf(NULL, NULL, sip->sip, msg, false, 200, "OK",
-			  "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
-			  "Accept: application/sdp\r\n"
-			  "Content-Length: 0\r\n\r\n");
+	                  "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
+	                  "Accept: application/sdp\r\n"
+	                  "Content-Length: 0\r\n\r\n");
 	return true;
 }
 
@@ -26,7 +26,7 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	struct ch_sip *sip = arg;
 	if (sip->closing) {
 		(void)sip_treply(NULL, sip->sip, msg, 503,
-				 "Service Unavailable");
+		                 "Service Unavailable");
 		return;
 	}
 	ch_sip_call_incoming(sip, msg);
@@ -62,7 +62,7 @@ static void destructor(void *arg)
 }
 
 int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
-		 struct ch_media_engine *eng, const struct ch_sip_config *cfg)
+                 struct ch_media_engine *eng, const struct ch_sip_config *cfg)
 {
 	struct ch_sip *sip = mem_zalloc(sizeof(*sip), destructor);
 	struct sa dns;
@@ -85,8 +85,8 @@ int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
 	err = dnsc_alloc(&sip->dnsc, NULL, &dns, 1);
 	if (err)
 		goto out;
-	err = sip_alloc(&sip->sip, sip->dnsc, 32, 32, 32, "chorusd", NULL,
-			NULL);
+	err =
+	    sip_alloc(&sip->sip, sip->dnsc, 32, 32, 32, "chorusd", NULL, NULL);
 	if (err)
 		goto out;
 	err = add_transports(sip, cfg->laddr);

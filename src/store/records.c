@@ -40,7 +40,7 @@ static int dup_str(char **dst, const char *src)
 }
 
 int ch_conference_copy(struct ch_conference *dst,
-		       const struct ch_conference *src)
+                       const struct ch_conference *src)
 {
 	int err = 0;
 	*dst = *src;
@@ -60,9 +60,9 @@ int ch_conference_copy(struct ch_conference *dst,
 
 static const char *const type_names[] = {"conference", "connect"};
 static const char *const conf_status_names[] = {"starting", "progressing",
-						"terminating", "terminated"};
+                                                "terminating", "terminated"};
 static const char *const cc_status_names[] = {"joining", "joined", "leaving",
-					      "leaved"};
+                                              "leaved"};
 
 static int parse_enum(const char *s, const char *const *names, int n)
 {
@@ -107,7 +107,7 @@ const char *ch_conferencecall_status_str(enum ch_conferencecall_status s)
 }
 
 int ch_conferencecall_status_parse(const char *s,
-				   enum ch_conferencecall_status *st)
+                                   enum ch_conferencecall_status *st)
 {
 	int i = parse_enum(s, cc_status_names, 4);
 	if (i < 0)
@@ -126,7 +126,7 @@ void ch_call_clear(struct ch_call *c)
 }
 
 static const char *const call_status_names[] = {
-	"dialing", "ringing", "progressing", "terminating", "hangup"};
+    "dialing", "ringing", "progressing", "terminating", "hangup"};
 
 const char *ch_call_status_str(enum ch_call_status s)
 {

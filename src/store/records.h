@@ -44,20 +44,20 @@ struct ch_conference {
 	char customer_id[CH_UUID_LEN];
 	enum ch_conference_type type;
 	enum ch_conference_status status;
-	char *name;           /* owned, never NULL after load/create */
-	char *detail;         /* owned */
-	char *data;           /* owned JSON object text */
-	int64_t timeout;      /* seconds, 0 = none */
-	char *pre_actions;    /* owned JSON array text */
-	char *post_actions;   /* owned JSON array text */
+	char *name;         /* owned, never NULL after load/create */
+	char *detail;       /* owned */
+	char *data;         /* owned JSON object text */
+	int64_t timeout;    /* seconds, 0 = none */
+	char *pre_actions;  /* owned JSON array text */
+	char *post_actions; /* owned JSON array text */
 	char recording_id[CH_UUID_LEN];
-	char *recording_ids;  /* owned JSON array text */
+	char *recording_ids; /* owned JSON array text */
 	char transcribe_id[CH_UUID_LEN];
 	char *transcribe_ids; /* owned JSON array text */
 	char playback_status[16];
 	int playback_volume;
 	int max_participants;
-	char end_reason[64];  /* summary end_reason, "" while live */
+	char end_reason[64]; /* summary end_reason, "" while live */
 	char ended_by[CH_UUID_LEN];
 	int64_t tm_create, tm_update, tm_delete; /* us since epoch */
 };
@@ -95,13 +95,13 @@ enum ch_call_status {
 struct ch_call {
 	char id[CH_UUID_LEN];
 	char customer_id[CH_UUID_LEN];
-	char direction[16];     /* incoming|outgoing */
-	char *source;           /* owned JSON object text {"type","target"} */
-	char *destination;      /* owned JSON object text {"type","target"} */
-	char transport[16];     /* sip|webrtc */
-	char codec[16];         /* negotiated codec name, "" before */
+	char direction[16]; /* incoming|outgoing */
+	char *source;       /* owned JSON object text {"type","target"} */
+	char *destination;  /* owned JSON object text {"type","target"} */
+	char transport[16]; /* sip|webrtc */
+	char codec[16];     /* negotiated codec name, "" before */
 	enum ch_call_status status;
-	char hangup_reason[16]; /* "" while up */
+	char hangup_reason[16];              /* "" while up */
 	char conference_id[CH_UUID_LEN];     /* conference joined or nil */
 	char conferencecall_id[CH_UUID_LEN]; /* participant or nil */
 	char sip_call_id[128];
@@ -127,7 +127,8 @@ struct ch_event_rec {
 void ch_conference_clear(struct ch_conference *c);
 void ch_event_rec_clear(struct ch_event_rec *e);
 /* Deep copy; returns 0 or ENOMEM (dst is then cleared). */
-int ch_conference_copy(struct ch_conference *dst, const struct ch_conference *src);
+int ch_conference_copy(struct ch_conference *dst,
+                       const struct ch_conference *src);
 
 const char *ch_conference_type_str(enum ch_conference_type t);
 int ch_conference_type_parse(const char *s, enum ch_conference_type *t);
@@ -135,6 +136,6 @@ const char *ch_conference_status_str(enum ch_conference_status s);
 int ch_conference_status_parse(const char *s, enum ch_conference_status *st);
 const char *ch_conferencecall_status_str(enum ch_conferencecall_status s);
 int ch_conferencecall_status_parse(const char *s,
-				   enum ch_conferencecall_status *st);
+                                   enum ch_conferencecall_status *st);
 
 #endif

@@ -28,7 +28,7 @@ struct ch_store;
 typedef int(ch_store_customer_h)(const struct ch_customer *c, void *arg);
 typedef int(ch_store_conference_h)(const struct ch_conference *c, void *arg);
 typedef int(ch_store_conferencecall_h)(const struct ch_conferencecall *cc,
-				       void *arg);
+                                       void *arg);
 typedef int(ch_store_call_h)(const struct ch_call *c, void *arg);
 typedef int(ch_store_event_h)(const struct ch_event_rec *e, void *arg);
 
@@ -38,70 +38,72 @@ struct ch_store_ops {
 	int (*commit)(struct ch_store *st);
 	void (*rollback)(struct ch_store *st);
 
-	int (*customer_insert)(struct ch_store *st, const struct ch_customer *c);
+	int (*customer_insert)(struct ch_store *st,
+	                       const struct ch_customer *c);
 	int (*customer_by_token)(struct ch_store *st, const char *token,
-				 struct ch_customer *out);
+	                         struct ch_customer *out);
 	int (*customer_by_id)(struct ch_store *st, const char *id,
-			      struct ch_customer *out);
+	                      struct ch_customer *out);
 	int (*customer_list)(struct ch_store *st, ch_store_customer_h *h,
-			     void *arg);
+	                     void *arg);
 
 	int (*conference_insert)(struct ch_store *st,
-				 const struct ch_conference *c);
+	                         const struct ch_conference *c);
 	int (*conference_update)(struct ch_store *st,
-				 const struct ch_conference *c);
+	                         const struct ch_conference *c);
 	/* customer_id NULL: any customer. */
 	int (*conference_get)(struct ch_store *st, const char *id,
-			      const char *customer_id, struct ch_conference *out);
+	                      const char *customer_id,
+	                      struct ch_conference *out);
 	/* Newest first, tm_create < before_us, at most limit rows. */
 	int (*conference_list)(struct ch_store *st, const char *customer_id,
-			       int64_t before_us, unsigned limit,
-			       ch_store_conference_h *h, void *arg);
+	                       int64_t before_us, unsigned limit,
+	                       ch_store_conference_h *h, void *arg);
 	/* Every conference whose status is not terminated. */
 	int (*conference_list_live)(struct ch_store *st,
-				    ch_store_conference_h *h, void *arg);
+	                            ch_store_conference_h *h, void *arg);
 
 	int (*conferencecall_insert)(struct ch_store *st,
-				     const struct ch_conferencecall *cc);
+	                             const struct ch_conferencecall *cc);
 	int (*conferencecall_update)(struct ch_store *st,
-				     const struct ch_conferencecall *cc);
+	                             const struct ch_conferencecall *cc);
 	int (*conferencecall_get)(struct ch_store *st, const char *id,
-				  const char *customer_id,
-				  struct ch_conferencecall *out);
+	                          const char *customer_id,
+	                          struct ch_conferencecall *out);
 	/* conference_id NULL: all of the customer's. Newest first. */
 	int (*conferencecall_list)(struct ch_store *st, const char *customer_id,
-				   const char *conference_id, int64_t before_us,
-				   unsigned limit, ch_store_conferencecall_h *h,
-				   void *arg);
+	                           const char *conference_id, int64_t before_us,
+	                           unsigned limit, ch_store_conferencecall_h *h,
+	                           void *arg);
 	/* Participants of a conference that have not left (not leaved),
 	 * oldest first. */
 	int (*conferencecall_list_present)(struct ch_store *st,
-					   const char *conference_id,
-					   ch_store_conferencecall_h *h,
-					   void *arg);
+	                                   const char *conference_id,
+	                                   ch_store_conferencecall_h *h,
+	                                   void *arg);
 
 	int (*call_insert)(struct ch_store *st, const struct ch_call *c);
 	int (*call_update)(struct ch_store *st, const struct ch_call *c);
 	int (*call_get)(struct ch_store *st, const char *id,
-			const char *customer_id, struct ch_call *out);
+	                const char *customer_id, struct ch_call *out);
 	/* Newest first. */
 	int (*call_list)(struct ch_store *st, const char *customer_id,
-			 int64_t before_us, unsigned limit, ch_store_call_h *h,
-			 void *arg);
+	                 int64_t before_us, unsigned limit, ch_store_call_h *h,
+	                 void *arg);
 	/* Calls not hung up (crash recovery). */
 	int (*call_list_live)(struct ch_store *st, ch_store_call_h *h,
-			      void *arg);
+	                      void *arg);
 
 	/* Appends to the outbox; fills e->seq. */
 	int (*event_append)(struct ch_store *st, struct ch_event_rec *e);
 	/* The customer's events with seq > after_seq, oldest first. */
 	int (*event_list_after)(struct ch_store *st, const char *customer_id,
-				int64_t after_seq, unsigned limit,
-				ch_store_event_h *h, void *arg);
+	                        int64_t after_seq, unsigned limit,
+	                        ch_store_event_h *h, void *arg);
 	int (*webhook_cursor_get)(struct ch_store *st, const char *customer_id,
-				  int64_t *last_seq);
+	                          int64_t *last_seq);
 	int (*webhook_cursor_set)(struct ch_store *st, const char *customer_id,
-				  int64_t last_seq);
+	                          int64_t last_seq);
 };
 
 /* Base of every backend; backends embed it first. */

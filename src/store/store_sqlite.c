@@ -66,8 +66,7 @@ enum stmt_id {
 	"id, customer_id, conference_id, reference_type, reference_id, "       \
 	"status, muted, caller_id, leave_reason, end_conference_on_exit, "     \
 	"tm_create, tm_update, tm_delete"
-#define CUST_COLS                                                              \
-	"id, name, token, webhook_uri, webhook_secret, tm_create"
+#define CUST_COLS "id, name, token, webhook_uri, webhook_secret, tm_create"
 #define CALL_COLS                                                              \
 	"id, customer_id, direction, source, destination, transport, codec, "  \
 	"status, hangup_reason, conference_id, conferencecall_id, "            \
@@ -75,78 +74,74 @@ enum stmt_id {
 #define EV_COLS "seq, id, customer_id, conference_id, type, payload, tm_create"
 
 static const char *const stmt_sql[S_COUNT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_CUST_INS] = "INSERT INTO customers (" CUST_COLS
-		       ") VALUES (?,?,?,?,?,?)",
-	[S_CUST_BY_TOKEN] = "SELECT " CUST_COLS
-			    " FROM customers WHERE token = ?",
-	[S_CUST_BY_ID] = "SELECT " CUST_COLS " FROM customers WHERE id = ?",
-	[S_CUST_LIST] = "SELECT " CUST_COLS
-			" FROM customers ORDER BY tm_create",
-	[S_CONF_INS] = "INSERT INTO conferences (" CONF_COLS
-		       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[S_CONF_UPD] = "UPDATE conferences SET customer_id=?2, type=?3, "
-		       "status=?4, name=?5, detail=?6, data=?7, timeout=?8, "
-		       "pre_actions=?9, post_actions=?10, recording_id=?11, "
-		       "recording_ids=?12, transcribe_id=?13, "
-		       "transcribe_ids=?14, playback_status=?15, "
-		       "playback_volume=?16, max_participants=?17, "
-		       "end_reason=?18, ended_by=?19, tm_create=?20, "
-		       "tm_update=?21, tm_delete=?22 WHERE id=?1",
-	[S_CONF_GET] = "SELECT " CONF_COLS " FROM conferences WHERE id = ?",
-	[S_CONF_GET_CUST] = "SELECT " CONF_COLS
-			    " FROM conferences WHERE id = ? AND customer_id = ?",
-	[S_CONF_LIST] = "SELECT " CONF_COLS
-			" FROM conferences WHERE customer_id = ? AND "
-			"tm_create < ? ORDER BY tm_create DESC LIMIT ?",
-	[S_CONF_LIVE] = "SELECT " CONF_COLS " FROM conferences WHERE status "
-			"!= 'terminated' ORDER BY tm_create",
-	[S_CC_INS] = "INSERT INTO conferencecalls (" CC_COLS
-		     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[S_CC_UPD] = "UPDATE conferencecalls SET customer_id=?2, "
-		     "conference_id=?3, reference_type=?4, reference_id=?5, "
-		     "status=?6, muted=?7, caller_id=?8, leave_reason=?9, "
-		     "end_conference_on_exit=?10, tm_create=?11, "
-		     "tm_update=?12, tm_delete=?13 WHERE id=?1",
-	[S_CC_GET] = "SELECT " CC_COLS " FROM conferencecalls WHERE id = ?",
-	[S_CC_GET_CUST] = "SELECT " CC_COLS " FROM conferencecalls WHERE id = "
-			  "? AND customer_id = ?",
-	[S_CC_LIST] = "SELECT " CC_COLS
-		      " FROM conferencecalls WHERE customer_id = ? AND "
-		      "tm_create < ? ORDER BY tm_create DESC LIMIT ?",
-	[S_CC_LIST_CONF] = "SELECT " CC_COLS
-			   " FROM conferencecalls WHERE customer_id = ? AND "
-			   "tm_create < ? AND conference_id = ? ORDER BY "
-			   "tm_create DESC LIMIT ?",
-	[S_CC_PRESENT] = "SELECT " CC_COLS
-			 " FROM conferencecalls WHERE conference_id = ? AND "
-			 "status != 'leaved' ORDER BY tm_create",
-	[S_CALL_INS] = "INSERT INTO calls (" CALL_COLS
-		       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[S_CALL_UPD] = "UPDATE calls SET customer_id=?2, direction=?3, "
-		       "source=?4, destination=?5, transport=?6, codec=?7, "
-		       "status=?8, hangup_reason=?9, conference_id=?10, "
-		       "conferencecall_id=?11, sip_call_id=?12, tm_create=?13, "
-		       "tm_update=?14, tm_delete=?15 WHERE id=?1",
-	[S_CALL_GET] = "SELECT " CALL_COLS " FROM calls WHERE id = ?",
-	[S_CALL_GET_CUST] = "SELECT " CALL_COLS
-			    " FROM calls WHERE id = ? AND customer_id = ?",
-	[S_CALL_LIST] = "SELECT " CALL_COLS
-			" FROM calls WHERE customer_id = ? AND tm_create < ? "
-			"ORDER BY tm_create DESC LIMIT ?",
-	[S_CALL_LIVE] = "SELECT " CALL_COLS
-			" FROM calls WHERE status != 'hangup'",
-	[S_EV_INS] = "INSERT INTO events (id, customer_id, conference_id, "
-		     "type, payload, tm_create) VALUES (?,?,?,?,?,?)",
-	[S_EV_AFTER] = "SELECT " EV_COLS " FROM events WHERE customer_id = ? "
-		       "AND seq > ? ORDER BY seq LIMIT ?",
-	[S_CUR_GET] = "SELECT last_seq FROM webhook_cursors WHERE "
-		      "customer_id = ?",
-	[S_CUR_SET] = "INSERT INTO webhook_cursors (customer_id, last_seq) "
-		      "VALUES (?1, ?2) ON CONFLICT(customer_id) DO UPDATE SET "
-		      "last_seq = ?2",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_CUST_INS] = "INSERT INTO customers (" CUST_COLS ") VALUES (?,?,?,?,?,?)",
+    [S_CUST_BY_TOKEN] = "SELECT " CUST_COLS " FROM customers WHERE token = ?",
+    [S_CUST_BY_ID] = "SELECT " CUST_COLS " FROM customers WHERE id = ?",
+    [S_CUST_LIST] = "SELECT " CUST_COLS " FROM customers ORDER BY tm_create",
+    [S_CONF_INS] = "INSERT INTO conferences (" CONF_COLS
+                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_CONF_UPD] = "UPDATE conferences SET customer_id=?2, type=?3, "
+                   "status=?4, name=?5, detail=?6, data=?7, timeout=?8, "
+                   "pre_actions=?9, post_actions=?10, recording_id=?11, "
+                   "recording_ids=?12, transcribe_id=?13, "
+                   "transcribe_ids=?14, playback_status=?15, "
+                   "playback_volume=?16, max_participants=?17, "
+                   "end_reason=?18, ended_by=?19, tm_create=?20, "
+                   "tm_update=?21, tm_delete=?22 WHERE id=?1",
+    [S_CONF_GET] = "SELECT " CONF_COLS " FROM conferences WHERE id = ?",
+    [S_CONF_GET_CUST] = "SELECT " CONF_COLS
+                        " FROM conferences WHERE id = ? AND customer_id = ?",
+    [S_CONF_LIST] =
+        "SELECT " CONF_COLS " FROM conferences WHERE customer_id = ? AND "
+        "tm_create < ? ORDER BY tm_create DESC LIMIT ?",
+    [S_CONF_LIVE] = "SELECT " CONF_COLS " FROM conferences WHERE status "
+                    "!= 'terminated' ORDER BY tm_create",
+    [S_CC_INS] = "INSERT INTO conferencecalls (" CC_COLS
+                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_CC_UPD] = "UPDATE conferencecalls SET customer_id=?2, "
+                 "conference_id=?3, reference_type=?4, reference_id=?5, "
+                 "status=?6, muted=?7, caller_id=?8, leave_reason=?9, "
+                 "end_conference_on_exit=?10, tm_create=?11, "
+                 "tm_update=?12, tm_delete=?13 WHERE id=?1",
+    [S_CC_GET] = "SELECT " CC_COLS " FROM conferencecalls WHERE id = ?",
+    [S_CC_GET_CUST] = "SELECT " CC_COLS " FROM conferencecalls WHERE id = "
+                      "? AND customer_id = ?",
+    [S_CC_LIST] =
+        "SELECT " CC_COLS " FROM conferencecalls WHERE customer_id = ? AND "
+        "tm_create < ? ORDER BY tm_create DESC LIMIT ?",
+    [S_CC_LIST_CONF] =
+        "SELECT " CC_COLS " FROM conferencecalls WHERE customer_id = ? AND "
+        "tm_create < ? AND conference_id = ? ORDER BY "
+        "tm_create DESC LIMIT ?",
+    [S_CC_PRESENT] =
+        "SELECT " CC_COLS " FROM conferencecalls WHERE conference_id = ? AND "
+        "status != 'leaved' ORDER BY tm_create",
+    [S_CALL_INS] = "INSERT INTO calls (" CALL_COLS
+                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_CALL_UPD] = "UPDATE calls SET customer_id=?2, direction=?3, "
+                   "source=?4, destination=?5, transport=?6, codec=?7, "
+                   "status=?8, hangup_reason=?9, conference_id=?10, "
+                   "conferencecall_id=?11, sip_call_id=?12, tm_create=?13, "
+                   "tm_update=?14, tm_delete=?15 WHERE id=?1",
+    [S_CALL_GET] = "SELECT " CALL_COLS " FROM calls WHERE id = ?",
+    [S_CALL_GET_CUST] =
+        "SELECT " CALL_COLS " FROM calls WHERE id = ? AND customer_id = ?",
+    [S_CALL_LIST] = "SELECT " CALL_COLS
+                    " FROM calls WHERE customer_id = ? AND tm_create < ? "
+                    "ORDER BY tm_create DESC LIMIT ?",
+    [S_CALL_LIVE] = "SELECT " CALL_COLS " FROM calls WHERE status != 'hangup'",
+    [S_EV_INS] = "INSERT INTO events (id, customer_id, conference_id, "
+                 "type, payload, tm_create) VALUES (?,?,?,?,?,?)",
+    [S_EV_AFTER] = "SELECT " EV_COLS " FROM events WHERE customer_id = ? "
+                   "AND seq > ? ORDER BY seq LIMIT ?",
+    [S_CUR_GET] = "SELECT last_seq FROM webhook_cursors WHERE "
+                  "customer_id = ?",
+    [S_CUR_SET] = "INSERT INTO webhook_cursors (customer_id, last_seq) "
+                  "VALUES (?1, ?2) ON CONFLICT(customer_id) DO UPDATE SET "
+                  "last_seq = ?2",
 };
 
 /* The SQLite store. Owned by the control thread. */
@@ -255,7 +250,7 @@ static int sq_customer_insert(struct ch_store *st, const struct ch_customer *c)
 }
 
 static int cust_one(struct store_sqlite *s, enum stmt_id id, const char *key,
-		    struct ch_customer *out)
+                    struct ch_customer *out)
 {
 	sqlite3_stmt *q = stmt_get(s, id);
 	int rc, err = 0;
@@ -272,19 +267,19 @@ static int cust_one(struct store_sqlite *s, enum stmt_id id, const char *key,
 }
 
 static int sq_customer_by_token(struct ch_store *st, const char *token,
-				struct ch_customer *out)
+                                struct ch_customer *out)
 {
 	return cust_one(self(st), S_CUST_BY_TOKEN, token, out);
 }
 
 static int sq_customer_by_id(struct ch_store *st, const char *id,
-			     struct ch_customer *out)
+                             struct ch_customer *out)
 {
 	return cust_one(self(st), S_CUST_BY_ID, id, out);
 }
 
 static int sq_customer_list(struct ch_store *st, ch_store_customer_h *h,
-			    void *arg)
+                            void *arg)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CUST_LIST);
@@ -297,8 +292,8 @@ static int sq_customer_list(struct ch_store *st, ch_store_customer_h *h,
 	}
 	sqlite3_reset(q);
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		       ? 0
-		       : db_fail(s, "customer list");
+	           ? 0
+	           : db_fail(s, "customer list");
 }
 
 /* ---- conferences ---- */
@@ -335,9 +330,9 @@ static void conf_read(sqlite3_stmt *q, struct ch_conference *c)
 	col_copy(q, 0, c->id, sizeof(c->id));
 	col_copy(q, 1, c->customer_id, sizeof(c->customer_id));
 	(void)ch_conference_type_parse((const char *)sqlite3_column_text(q, 2),
-				       &c->type);
+	                               &c->type);
 	(void)ch_conference_status_parse(
-		(const char *)sqlite3_column_text(q, 3), &c->status);
+	    (const char *)sqlite3_column_text(q, 3), &c->status);
 	c->name = col_dup(q, 4);
 	c->detail = col_dup(q, 5);
 	c->data = col_dup(q, 6);
@@ -359,7 +354,7 @@ static void conf_read(sqlite3_stmt *q, struct ch_conference *c)
 }
 
 static int sq_conference_insert(struct ch_store *st,
-				const struct ch_conference *c)
+                                const struct ch_conference *c)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CONF_INS);
@@ -368,7 +363,7 @@ static int sq_conference_insert(struct ch_store *st,
 }
 
 static int sq_conference_update(struct ch_store *st,
-				const struct ch_conference *c)
+                                const struct ch_conference *c)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CONF_UPD);
@@ -380,11 +375,11 @@ static int sq_conference_update(struct ch_store *st,
 }
 
 static int sq_conference_get(struct ch_store *st, const char *id,
-			     const char *customer_id, struct ch_conference *out)
+                             const char *customer_id, struct ch_conference *out)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q =
-		stmt_get(s, customer_id ? S_CONF_GET_CUST : S_CONF_GET);
+	    stmt_get(s, customer_id ? S_CONF_GET_CUST : S_CONF_GET);
 	int rc, err = 0;
 	bind_text(q, 1, id);
 	if (customer_id)
@@ -401,7 +396,7 @@ static int sq_conference_get(struct ch_store *st, const char *id,
 }
 
 static int conf_each(struct store_sqlite *s, sqlite3_stmt *q,
-		     ch_store_conference_h *h, void *arg)
+                     ch_store_conference_h *h, void *arg)
 {
 	struct ch_conference c;
 	int rc, stop = 0;
@@ -417,8 +412,8 @@ static int conf_each(struct store_sqlite *s, sqlite3_stmt *q,
 }
 
 static int sq_conference_list(struct ch_store *st, const char *customer_id,
-			      int64_t before_us, unsigned limit,
-			      ch_store_conference_h *h, void *arg)
+                              int64_t before_us, unsigned limit,
+                              ch_store_conference_h *h, void *arg)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CONF_LIST);
@@ -429,7 +424,7 @@ static int sq_conference_list(struct ch_store *st, const char *customer_id,
 }
 
 static int sq_conference_list_live(struct ch_store *st,
-				   ch_store_conference_h *h, void *arg)
+                                   ch_store_conference_h *h, void *arg)
 {
 	struct store_sqlite *s = self(st);
 	return conf_each(s, stmt_get(s, S_CONF_LIVE), h, arg);
@@ -463,7 +458,7 @@ static void cc_read(sqlite3_stmt *q, struct ch_conferencecall *cc)
 	col_copy(q, 3, cc->reference_type, sizeof(cc->reference_type));
 	col_copy(q, 4, cc->reference_id, sizeof(cc->reference_id));
 	(void)ch_conferencecall_status_parse(
-		(const char *)sqlite3_column_text(q, 5), &cc->status);
+	    (const char *)sqlite3_column_text(q, 5), &cc->status);
 	cc->muted = sqlite3_column_int(q, 6) != 0;
 	col_copy(q, 7, cc->caller_id, sizeof(cc->caller_id));
 	col_copy(q, 8, cc->leave_reason, sizeof(cc->leave_reason));
@@ -493,7 +488,7 @@ static int sq_cc_update(struct ch_store *st, const struct ch_conferencecall *cc)
 }
 
 static int sq_cc_get(struct ch_store *st, const char *id,
-		     const char *customer_id, struct ch_conferencecall *out)
+                     const char *customer_id, struct ch_conferencecall *out)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, customer_id ? S_CC_GET_CUST : S_CC_GET);
@@ -513,7 +508,7 @@ static int sq_cc_get(struct ch_store *st, const char *id,
 }
 
 static int cc_each(struct store_sqlite *s, sqlite3_stmt *q,
-		   ch_store_conferencecall_h *h, void *arg)
+                   ch_store_conferencecall_h *h, void *arg)
 {
 	struct ch_conferencecall cc;
 	int rc, stop = 0;
@@ -528,11 +523,12 @@ static int cc_each(struct store_sqlite *s, sqlite3_stmt *q,
 }
 
 static int sq_cc_list(struct ch_store *st, const char *customer_id,
-		      const char *conference_id, int64_t before_us,
-		      unsigned limit, ch_store_conferencecall_h *h, void *arg)
+                      const char *conference_id, int64_t before_us,
+                      unsigned limit, ch_store_conferencecall_h *h, void *arg)
 {
 	struct store_sqlite *s = self(st);
-	sqlite3_stmt *q = stmt_get(s, conference_id ? S_CC_LIST_CONF : S_CC_LIST);
+	sqlite3_stmt *q =
+	    stmt_get(s, conference_id ? S_CC_LIST_CONF : S_CC_LIST);
 	bind_text(q, 1, customer_id);
 	sqlite3_bind_int64(q, 2, before_us);
 	if (conference_id) {
@@ -545,7 +541,7 @@ static int sq_cc_list(struct ch_store *st, const char *customer_id,
 }
 
 static int sq_cc_list_present(struct ch_store *st, const char *conference_id,
-			      ch_store_conferencecall_h *h, void *arg)
+                              ch_store_conferencecall_h *h, void *arg)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CC_PRESENT);
@@ -585,7 +581,7 @@ static void call_read(sqlite3_stmt *q, struct ch_call *c)
 	col_copy(q, 5, c->transport, sizeof(c->transport));
 	col_copy(q, 6, c->codec, sizeof(c->codec));
 	(void)ch_call_status_parse((const char *)sqlite3_column_text(q, 7),
-				   &c->status);
+	                           &c->status);
 	col_copy(q, 8, c->hangup_reason, sizeof(c->hangup_reason));
 	col_copy(q, 9, c->conference_id, sizeof(c->conference_id));
 	col_copy(q, 10, c->conferencecall_id, sizeof(c->conferencecall_id));
@@ -615,11 +611,11 @@ static int sq_call_update(struct ch_store *st, const struct ch_call *c)
 }
 
 static int sq_call_get(struct ch_store *st, const char *id,
-		       const char *customer_id, struct ch_call *out)
+                       const char *customer_id, struct ch_call *out)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q =
-		stmt_get(s, customer_id ? S_CALL_GET_CUST : S_CALL_GET);
+	    stmt_get(s, customer_id ? S_CALL_GET_CUST : S_CALL_GET);
 	int rc, err = 0;
 	bind_text(q, 1, id);
 	if (customer_id)
@@ -636,7 +632,7 @@ static int sq_call_get(struct ch_store *st, const char *id,
 }
 
 static int call_each(struct store_sqlite *s, sqlite3_stmt *q,
-		     ch_store_call_h *h, void *arg)
+                     ch_store_call_h *h, void *arg)
 {
 	struct ch_call c;
 	int rc, stop = 0;
@@ -652,8 +648,8 @@ static int call_each(struct store_sqlite *s, sqlite3_stmt *q,
 }
 
 static int sq_call_list(struct ch_store *st, const char *customer_id,
-			int64_t before_us, unsigned limit, ch_store_call_h *h,
-			void *arg)
+                        int64_t before_us, unsigned limit, ch_store_call_h *h,
+                        void *arg)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CALL_LIST);
@@ -663,8 +659,7 @@ static int sq_call_list(struct ch_store *st, const char *customer_id,
 	return call_each(s, q, h, arg);
 }
 
-static int sq_call_list_live(struct ch_store *st, ch_store_call_h *h,
-			     void *arg)
+static int sq_call_list_live(struct ch_store *st, ch_store_call_h *h, void *arg)
 {
 	struct store_sqlite *s = self(st);
 	return call_each(s, stmt_get(s, S_CALL_LIVE), h, arg);
@@ -689,8 +684,8 @@ static int sq_event_append(struct ch_store *st, struct ch_event_rec *e)
 }
 
 static int sq_event_list_after(struct ch_store *st, const char *customer_id,
-			       int64_t after_seq, unsigned limit,
-			       ch_store_event_h *h, void *arg)
+                               int64_t after_seq, unsigned limit,
+                               ch_store_event_h *h, void *arg)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_EV_AFTER);
@@ -718,7 +713,7 @@ static int sq_event_list_after(struct ch_store *st, const char *customer_id,
 }
 
 static int sq_cursor_get(struct ch_store *st, const char *customer_id,
-			 int64_t *last_seq)
+                         int64_t *last_seq)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CUR_GET);
@@ -736,7 +731,7 @@ static int sq_cursor_get(struct ch_store *st, const char *customer_id,
 }
 
 static int sq_cursor_set(struct ch_store *st, const char *customer_id,
-			 int64_t last_seq)
+                         int64_t last_seq)
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CUR_SET);
@@ -758,33 +753,33 @@ static void sq_close(struct ch_store *st)
 }
 
 static const struct ch_store_ops sqlite_ops = {
-	.close = sq_close,
-	.begin = sq_begin,
-	.commit = sq_commit,
-	.rollback = sq_rollback,
-	.customer_insert = sq_customer_insert,
-	.customer_by_token = sq_customer_by_token,
-	.customer_by_id = sq_customer_by_id,
-	.customer_list = sq_customer_list,
-	.conference_insert = sq_conference_insert,
-	.conference_update = sq_conference_update,
-	.conference_get = sq_conference_get,
-	.conference_list = sq_conference_list,
-	.conference_list_live = sq_conference_list_live,
-	.conferencecall_insert = sq_cc_insert,
-	.conferencecall_update = sq_cc_update,
-	.conferencecall_get = sq_cc_get,
-	.conferencecall_list = sq_cc_list,
-	.conferencecall_list_present = sq_cc_list_present,
-	.call_insert = sq_call_insert,
-	.call_update = sq_call_update,
-	.call_get = sq_call_get,
-	.call_list = sq_call_list,
-	.call_list_live = sq_call_list_live,
-	.event_append = sq_event_append,
-	.event_list_after = sq_event_list_after,
-	.webhook_cursor_get = sq_cursor_get,
-	.webhook_cursor_set = sq_cursor_set,
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .customer_insert = sq_customer_insert,
+    .customer_by_token = sq_customer_by_token,
+    .customer_by_id = sq_customer_by_id,
+    .customer_list = sq_customer_list,
+    .conference_insert = sq_conference_insert,
+    .conference_update = sq_conference_update,
+    .conference_get = sq_conference_get,
+    .conference_list = sq_conference_list,
+    .conference_list_live = sq_conference_list_live,
+    .conferencecall_insert = sq_cc_insert,
+    .conferencecall_update = sq_cc_update,
+    .conferencecall_get = sq_cc_get,
+    .conferencecall_list = sq_cc_list,
+    .conferencecall_list_present = sq_cc_list_present,
+    .call_insert = sq_call_insert,
+    .call_update = sq_call_update,
+    .call_get = sq_call_get,
+    .call_list = sq_call_list,
+    .call_list_live = sq_call_list_live,
+    .event_append = sq_event_append,
+    .event_list_after = sq_event_list_after,
+    .webhook_cursor_get = sq_cursor_get,
+    .webhook_cursor_set = sq_cursor_set,
 };
 
 int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
@@ -794,8 +789,8 @@ int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 	int err = 0;
 
 	if (mkdir(data_dir, 0750) && errno != EEXIST) {
-		ch_log_error("store", "cannot create data dir %s: %s",
-			     data_dir, strerror(errno));
+		ch_log_error("store", "cannot create data dir %s: %s", data_dir,
+		             strerror(errno));
 		return EACCES;
 	}
 	struct stat sb;
@@ -819,9 +814,9 @@ int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 		return ENOMEM;
 	s->base.ops = &sqlite_ops;
 	if (sqlite3_open_v2(path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                        SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
 		err = db_fail(s, "open");
 		goto out;
 	}
@@ -831,8 +826,8 @@ int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 		goto out;
 	for (int i = 0; i < S_COUNT; i++) {
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-				       SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
-				       NULL) != SQLITE_OK) {
+		                       SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+		                       NULL) != SQLITE_OK) {
 			err = db_fail(s, stmt_sql[i]);
 			goto out;
 		}

@@ -10,66 +10,65 @@
 #include <stdio.h>
 
 static const char *const migrations[] = {
-	/* 1: initial schema */
-	"CREATE TABLE customers ("
-	" id TEXT PRIMARY KEY, name TEXT NOT NULL, token TEXT NOT NULL UNIQUE,"
-	" webhook_uri TEXT NOT NULL, webhook_secret TEXT NOT NULL,"
-	" tm_create INTEGER NOT NULL);"
-	"CREATE TABLE conferences ("
-	" id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, type TEXT NOT NULL,"
-	" status TEXT NOT NULL, name TEXT NOT NULL, detail TEXT NOT NULL,"
-	" data TEXT NOT NULL, timeout INTEGER NOT NULL,"
-	" pre_actions TEXT NOT NULL, post_actions TEXT NOT NULL,"
-	" recording_id TEXT NOT NULL, recording_ids TEXT NOT NULL,"
-	" transcribe_id TEXT NOT NULL, transcribe_ids TEXT NOT NULL,"
-	" playback_status TEXT NOT NULL, playback_volume INTEGER NOT NULL,"
-	" max_participants INTEGER NOT NULL, end_reason TEXT NOT NULL,"
-	" ended_by TEXT NOT NULL, tm_create INTEGER NOT NULL,"
-	" tm_update INTEGER NOT NULL, tm_delete INTEGER NOT NULL);"
-	"CREATE INDEX conferences_by_customer ON conferences"
-	" (customer_id, tm_create DESC);"
-	"CREATE INDEX conferences_live ON conferences (status)"
-	" WHERE status != 'terminated';"
-	"CREATE TABLE conferencecalls ("
-	" id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
-	" conference_id TEXT NOT NULL, reference_type TEXT NOT NULL,"
-	" reference_id TEXT NOT NULL, status TEXT NOT NULL,"
-	" muted INTEGER NOT NULL, caller_id TEXT NOT NULL,"
-	" leave_reason TEXT NOT NULL, end_conference_on_exit INTEGER NOT NULL,"
-	" tm_create INTEGER NOT NULL, tm_update INTEGER NOT NULL,"
-	" tm_delete INTEGER NOT NULL);"
-	"CREATE INDEX conferencecalls_by_customer ON conferencecalls"
-	" (customer_id, tm_create DESC);"
-	"CREATE INDEX conferencecalls_by_conference ON conferencecalls"
-	" (conference_id, tm_create);"
-	"CREATE TABLE events ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,"
-	" customer_id TEXT NOT NULL, conference_id TEXT NOT NULL,"
-	" type TEXT NOT NULL, payload TEXT NOT NULL,"
-	" tm_create INTEGER NOT NULL);"
-	"CREATE INDEX events_by_customer ON events (customer_id, seq);"
-	"CREATE TABLE webhook_cursors ("
-	" customer_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);",
-	/* 2: calls */
-	"CREATE TABLE calls ("
-	" id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
-	" direction TEXT NOT NULL, source TEXT NOT NULL,"
-	" destination TEXT NOT NULL, transport TEXT NOT NULL,"
-	" codec TEXT NOT NULL, status TEXT NOT NULL,"
-	" hangup_reason TEXT NOT NULL, conference_id TEXT NOT NULL,"
-	" conferencecall_id TEXT NOT NULL, sip_call_id TEXT NOT NULL,"
-	" tm_create INTEGER NOT NULL, tm_update INTEGER NOT NULL,"
-	" tm_delete INTEGER NOT NULL);"
-	"CREATE INDEX calls_by_customer ON calls (customer_id, tm_create DESC);"
-	"CREATE INDEX calls_live ON calls (status) WHERE status != 'hangup';",
+    /* 1: initial schema */
+    "CREATE TABLE customers ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, token TEXT NOT NULL UNIQUE,"
+    " webhook_uri TEXT NOT NULL, webhook_secret TEXT NOT NULL,"
+    " tm_create INTEGER NOT NULL);"
+    "CREATE TABLE conferences ("
+    " id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, type TEXT NOT NULL,"
+    " status TEXT NOT NULL, name TEXT NOT NULL, detail TEXT NOT NULL,"
+    " data TEXT NOT NULL, timeout INTEGER NOT NULL,"
+    " pre_actions TEXT NOT NULL, post_actions TEXT NOT NULL,"
+    " recording_id TEXT NOT NULL, recording_ids TEXT NOT NULL,"
+    " transcribe_id TEXT NOT NULL, transcribe_ids TEXT NOT NULL,"
+    " playback_status TEXT NOT NULL, playback_volume INTEGER NOT NULL,"
+    " max_participants INTEGER NOT NULL, end_reason TEXT NOT NULL,"
+    " ended_by TEXT NOT NULL, tm_create INTEGER NOT NULL,"
+    " tm_update INTEGER NOT NULL, tm_delete INTEGER NOT NULL);"
+    "CREATE INDEX conferences_by_customer ON conferences"
+    " (customer_id, tm_create DESC);"
+    "CREATE INDEX conferences_live ON conferences (status)"
+    " WHERE status != 'terminated';"
+    "CREATE TABLE conferencecalls ("
+    " id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
+    " conference_id TEXT NOT NULL, reference_type TEXT NOT NULL,"
+    " reference_id TEXT NOT NULL, status TEXT NOT NULL,"
+    " muted INTEGER NOT NULL, caller_id TEXT NOT NULL,"
+    " leave_reason TEXT NOT NULL, end_conference_on_exit INTEGER NOT NULL,"
+    " tm_create INTEGER NOT NULL, tm_update INTEGER NOT NULL,"
+    " tm_delete INTEGER NOT NULL);"
+    "CREATE INDEX conferencecalls_by_customer ON conferencecalls"
+    " (customer_id, tm_create DESC);"
+    "CREATE INDEX conferencecalls_by_conference ON conferencecalls"
+    " (conference_id, tm_create);"
+    "CREATE TABLE events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,"
+    " customer_id TEXT NOT NULL, conference_id TEXT NOT NULL,"
+    " type TEXT NOT NULL, payload TEXT NOT NULL,"
+    " tm_create INTEGER NOT NULL);"
+    "CREATE INDEX events_by_customer ON events (customer_id, seq);"
+    "CREATE TABLE webhook_cursors ("
+    " customer_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);",
+    /* 2: calls */
+    "CREATE TABLE calls ("
+    " id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
+    " direction TEXT NOT NULL, source TEXT NOT NULL,"
+    " destination TEXT NOT NULL, transport TEXT NOT NULL,"
+    " codec TEXT NOT NULL, status TEXT NOT NULL,"
+    " hangup_reason TEXT NOT NULL, conference_id TEXT NOT NULL,"
+    " conferencecall_id TEXT NOT NULL, sip_call_id TEXT NOT NULL,"
+    " tm_create INTEGER NOT NULL, tm_update INTEGER NOT NULL,"
+    " tm_delete INTEGER NOT NULL);"
+    "CREATE INDEX calls_by_customer ON calls (customer_id, tm_create DESC);"
+    "CREATE INDEX calls_live ON calls (status) WHERE status != 'hangup';",
 };
 
 static int exec(sqlite3 *db, const char *sql)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		ch_log_error("store", "migration failed: %s",
-			     msg ? msg : "?");
+		ch_log_error("store", "migration failed: %s", msg ? msg : "?");
 		sqlite3_free(msg);
 		return EIO;
 	}
@@ -83,7 +82,7 @@ int ch_store_sqlite_migrate(sqlite3 *db)
 	const int count = (int)(sizeof(migrations) / sizeof(migrations[0]));
 
 	err = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-		       " PRAGMA foreign_keys=ON;");
+	               " PRAGMA foreign_keys=ON;");
 	if (err)
 		return err;
 	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) !=
@@ -93,8 +92,10 @@ int ch_store_sqlite_migrate(sqlite3 *db)
 		version = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
 	if (version > count) {
-		ch_log_error("store", "database schema %d is newer than this "
-				      "chorusd (%d)", version, count);
+		ch_log_error("store",
+		             "database schema %d is newer than this "
+		             "chorusd (%d)",
+		             version, count);
 		return EIO;
 	}
 	for (int v = version; v < count; v++) {
@@ -104,7 +105,7 @@ int ch_store_sqlite_migrate(sqlite3 *db)
 			return err;
 		err = exec(db, migrations[v]);
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d",
-			 v + 1);
+		         v + 1);
 		if (!err)
 			err = exec(db, pragma);
 		if (err) {

@@ -48,7 +48,7 @@ static bool valid_ip(const char *s)
 
 /* "HOST:PORT" (or "[v6]:PORT") into host and port. */
 static int parse_hostport(const char *v, char *host, size_t hostlen,
-			  uint16_t *port)
+                          uint16_t *port)
 {
 	const char *colon = strrchr(v, ':');
 	unsigned long p;
@@ -73,7 +73,7 @@ static int parse_hostport(const char *v, char *host, size_t hostlen,
 }
 
 int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
-		  char *err, size_t errlen)
+                  char *err, size_t errlen)
 {
 	unsigned long a, b;
 	if (!value) {
@@ -88,16 +88,16 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 		snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", value);
 	} else if (!strcmp(key, "http")) {
 		if (parse_hostport(value, cfg->http_host,
-				   sizeof(cfg->http_host), &cfg->http_port)) {
+		                   sizeof(cfg->http_host), &cfg->http_port)) {
 			snprintf(err, errlen,
-				 "http: expected IP:PORT, got \"%s\"", value);
+			         "http: expected IP:PORT, got \"%s\"", value);
 			return -1;
 		}
 	} else if (!strcmp(key, "sip")) {
 		if (parse_hostport(value, cfg->sip_host, sizeof(cfg->sip_host),
-				   &cfg->sip_port)) {
+		                   &cfg->sip_port)) {
 			snprintf(err, errlen,
-				 "sip: expected IP:PORT, got \"%s\"", value);
+			         "sip: expected IP:PORT, got \"%s\"", value);
 			return -1;
 		}
 	} else if (!strcmp(key, "rtp-ports")) {
@@ -113,9 +113,9 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 		if (parse_u(lo, 65535, &a) || parse_u(dash + 1, 65535, &b) ||
 		    a < 1024 || b < a + 1) {
 			snprintf(err, errlen,
-				 "rtp-ports: expected LO-HI with 1024 <= LO < "
-				 "HI <= 65535, got \"%s\"",
-				 value);
+			         "rtp-ports: expected LO-HI with 1024 <= LO < "
+			         "HI <= 65535, got \"%s\"",
+			         value);
 			return -1;
 		}
 		cfg->rtp_lo = (uint16_t)a;
@@ -123,17 +123,17 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 	} else if (!strcmp(key, "public-ip")) {
 		if (!valid_ip(value)) {
 			snprintf(err, errlen,
-				 "public-ip: \"%s\" is not an IP address",
-				 value);
+			         "public-ip: \"%s\" is not an IP address",
+			         value);
 			return -1;
 		}
 		snprintf(cfg->public_ip, sizeof(cfg->public_ip), "%s", value);
 	} else if (!strcmp(key, "log-level")) {
 		if (ch_log_level_parse(value, &cfg->log_level)) {
 			snprintf(err, errlen,
-				 "log-level: expected debug, info, warn or "
-				 "error, got \"%s\"",
-				 value);
+			         "log-level: expected debug, info, warn or "
+			         "error, got \"%s\"",
+			         value);
 			return -1;
 		}
 	} else if (!strcmp(key, "node-name")) {
@@ -145,14 +145,15 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 	} else if (!strcmp(key, "webhook-timeout-ms")) {
 		if (parse_u(value, 600000, &a) || a < 100) {
 			snprintf(err, errlen,
-				 "webhook-timeout-ms: 100 to 600000");
+			         "webhook-timeout-ms: 100 to 600000");
 			return -1;
 		}
 		cfg->webhook_timeout_ms = (unsigned)a;
 	} else if (!strcmp(key, "media-workers")) {
 		if (parse_u(value, 64, &a)) {
-			snprintf(err, errlen, "media-workers: 0 (one per core) "
-					      "to 64");
+			snprintf(err, errlen,
+			         "media-workers: 0 (one per core) "
+			         "to 64");
 			return -1;
 		}
 		cfg->media_workers = (unsigned)a;
@@ -181,7 +182,7 @@ static char *trim(char *s)
 }
 
 int ch_config_load(struct ch_config *cfg, const char *path, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	char *line = NULL, why[256];
 	size_t cap = 0;
@@ -202,7 +203,7 @@ int ch_config_load(struct ch_config *cfg, const char *path, char *err,
 		eq = strchr(k, '=');
 		if (!eq) {
 			snprintf(err, errlen, "%s:%d: expected key = value",
-				 path, lineno);
+			         path, lineno);
 			rc = -1;
 			break;
 		}

@@ -39,10 +39,10 @@ void ch_config_defaults(struct ch_config *cfg);
 /* Applies one setting by key. On error returns -1 and writes a one-line
  * reason to err (size errlen). */
 int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
-		  char *err, size_t errlen);
+                  char *err, size_t errlen);
 /* Reads a config file, applying every line. On error returns -1 with
  * "FILE:LINE: reason" in err. */
 int ch_config_load(struct ch_config *cfg, const char *path, char *err,
-		   size_t errlen);
+                   size_t errlen);
 
 #endif

@@ -47,7 +47,7 @@ void ch_log(enum ch_log_level level, const char *module, const char *fmt, ...)
 		return;
 	ch_time_format(ch_time_now_us(), ts);
 	n = snprintf(line, sizeof(line), "%s %s [%s] ", ts, level_names[level],
-		     module);
+	             module);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	va_start(ap, fmt);

@@ -20,7 +20,7 @@ int ch_log_level_parse(const char *s, enum ch_log_level *level);
 void ch_log_set_level(enum ch_log_level level);
 enum ch_log_level ch_log_get_level(void);
 void ch_log(enum ch_log_level level, const char *module, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define ch_log_debug(mod, ...) ch_log(CH_LOG_DEBUG, mod, __VA_ARGS__)
 #define ch_log_info(mod, ...)  ch_log(CH_LOG_INFO, mod, __VA_ARGS__)

@@ -37,8 +37,8 @@ void ch_time_format(int64_t us, char out[CH_TIME_LEN])
 	gmtime_r(&sec, &tm);
 	char tmp[64];
 	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d %02d:%02d:%02d.%06d",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)frac);
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	         tm.tm_min, tm.tm_sec, (int)frac);
 	memcpy(out, tmp, CH_TIME_LEN - 1);
 	out[CH_TIME_LEN - 1] = '\0';
 }
@@ -55,7 +55,7 @@ int ch_time_parse(const char *s, int64_t *us)
 		return -1;
 	for (size_t i = 0; i < CH_TIME_LEN - 1; i++) {
 		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9')
-				    : s[i] != shape[i])
+		                    : s[i] != shape[i])
 			return -1;
 	}
 	if (!strcmp(s, CH_TIME_NEVER)) {
