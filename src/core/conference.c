@@ -245,26 +245,6 @@ void ch_conference_room_ready(struct ch_core *core, const char *id)
 	ch_conference_clear(&c);
 }
 
-struct kick_ctx {
-	char (*ids)[CH_UUID_LEN];
-	size_t n, cap;
-};
-
-static int collect_h(const struct ch_conferencecall *cc, void *arg)
-{
-	struct kick_ctx *k = arg;
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 8;
-		void *n = realloc(k->ids, cap * sizeof(*k->ids));
-		if (!n)
-			return 1;
-		k->ids = n;
-		k->cap = cap;
-	}
-	memcpy(k->ids[k->n++], cc->id, CH_UUID_LEN);
-	return 0;
-}
-
 /* terminating -> terminated when nobody is left. */
 static void finish(struct ch_core *core, struct ch_conference *c)
 {
@@ -283,15 +263,14 @@ static void finish(struct ch_core *core, struct ch_conference *c)
 void ch_conference_check_empty(struct ch_core *core, const char *id)
 {
 	struct ch_conference c;
-	struct kick_ctx k = {0};
+	char(*ids)[CH_UUID_LEN] = NULL;
+	size_t n = 0;
 	if (ch_conference_get(core, NULL, id, &c))
 		return;
 	if (c.status == CH_CONFERENCE_TERMINATING &&
-	    !core->st->ops->conferencecall_list_present(core->st, id, collect_h,
-	                                                &k) &&
-	    k.n == 0)
+	    !ch_core_present_ids(core, id, &ids, &n) && n == 0)
 		finish(core, &c);
-	free(k.ids);
+	free(ids);
 	ch_conference_clear(&c);
 }
 
@@ -299,7 +278,8 @@ int ch_conference_terminate(struct ch_core *core, const char *id,
                             const char *end_reason, const char *ended_by)
 {
 	struct ch_conference c;
-	struct kick_ctx k = {0};
+	char(*ids)[CH_UUID_LEN] = NULL;
+	size_t n = 0;
 	int err = ch_conference_get(core, NULL, id, &c);
 	if (err)
 		return err;
@@ -319,18 +299,17 @@ int ch_conference_terminate(struct ch_core *core, const char *id,
 	if (lc)
 		ch_core_deadline_set(core, lc, 0);
 
-	err = core->st->ops->conferencecall_list_present(core->st, c.id,
-	                                                 collect_h, &k);
+	err = ch_core_present_ids(core, c.id, &ids, &n);
 	if (err)
 		goto out;
-	if (k.n == 0) {
+	if (n == 0) {
 		finish(core, &c);
 		goto out;
 	}
-	for (size_t i = 0; i < k.n; i++)
-		(void)ch_conferencecall_remove(core, k.ids[i]);
+	for (size_t i = 0; i < n; i++)
+		(void)ch_conferencecall_remove(core, ids[i]);
 out:
-	free(k.ids);
+	free(ids);
 	ch_conference_clear(&c);
 	return err;
 }

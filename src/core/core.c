@@ -193,6 +193,21 @@ static int ids_h(const struct ch_conferencecall *cc, void *arg)
 	return 0;
 }
 
+int ch_core_present_ids(struct ch_core *core, const char *conference_id,
+                        char (**ids)[CH_UUID_LEN], size_t *n)
+{
+	struct ids_ctx k = {0};
+	int err = core->st->ops->conferencecall_list_present(
+	    core->st, conference_id, ids_h, &k);
+	if (err) {
+		free(k.ids);
+		return err;
+	}
+	*ids = k.ids;
+	*n = k.n;
+	return 0;
+}
+
 /* No call survives a restart: its media and SIP dialog are gone, so the
  * participants still present are orphans. */
 static void orphan_all(struct ch_core *core, const char *conference_id)

@@ -47,6 +47,12 @@ struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);
 struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id);
 void ch_core_live_remove(struct ch_core *core, const char *id);
 
+/* The ids of a conference's participants that have not left, oldest
+ * first, collected before acting on them (acting changes the list). The
+ * caller frees *ids. Returns 0 or the store's error. */
+int ch_core_present_ids(struct ch_core *core, const char *conference_id,
+                        char (**ids)[CH_UUID_LEN], size_t *n);
+
 /* deadline.c: set (0 = none) or drop a live conference's timeout. */
 void ch_core_deadline_set(struct ch_core *core, struct ch_live_conf *lc,
                           int64_t deadline_us);

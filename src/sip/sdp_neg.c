@@ -79,7 +79,9 @@ int ch_sip_sdp_choose(struct sdp_media *m, struct ch_media_leg_params *p,
 	const struct sdp_format *te;
 	bool found = false;
 
-	if (!l || !sa_isset(sdp_media_raddr(m), SA_ADDR))
+	/* port 0: the stream is refused (RFC 3264) */
+	if (!l || !sa_isset(sdp_media_raddr(m), SA_ADDR) ||
+	    !sdp_media_rport(m))
 		return ENOENT;
 	memset(p, 0, sizeof(*p));
 	for (struct le *le = l->head; le; le = le->next) {
@@ -88,9 +90,9 @@ int ch_sip_sdp_choose(struct sdp_media *m, struct ch_media_leg_params *p,
 		if (f->pt < 0 || f->pt > 127)
 			continue;
 		/* static payload types may come without a=rtpmap */
-		if (!name && f->pt == 0)
+		if (!name && f->id && !strcmp(f->id, "0"))
 			name = "PCMU";
-		else if (!name && f->pt == 8)
+		else if (!name && f->id && !strcmp(f->id, "8"))
 			name = "PCMA";
 		if (!name || codec_of(name, &p->codec))
 			continue;

@@ -69,6 +69,12 @@ static void check_choice(struct sdp_media *m, int err,
 	const struct sdp_format *f =
 	    sdp_media_format(m, false, NULL, -1, names[p->codec],
 	                     p->codec == CH_CODEC_OPUS ? 48000 : -1, -1);
+	/* or a static PT offered without a=rtpmap (0 PCMU, 8 PCMA) */
+	if (!f && p->codec != CH_CODEC_OPUS) {
+		f = sdp_media_format(m, false,
+		                     p->codec == CH_CODEC_PCMU ? "0" : "8", -1,
+		                     NULL, -1, -1);
+	}
 	check(f != NULL);
 	if (strict)
 		check(p->pt == f->pt && f->pt >= 0 && f->pt <= 127);
