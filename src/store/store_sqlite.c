@@ -198,6 +198,24 @@ static int step_done(struct store_sqlite *s, sqlite3_stmt *q, const char *what)
 	return 0;
 }
 
+/* Steps a bound statement that returns at most one row, reading it into
+ * out with read. Returns 0, ENOENT (no row) or EIO. */
+typedef void(row_read_h)(sqlite3_stmt *q, void *out);
+
+static int one_row(struct store_sqlite *s, sqlite3_stmt *q, row_read_h *read,
+                   void *out, const char *what)
+{
+	int rc = sqlite3_step(q), err = 0;
+	if (rc == SQLITE_ROW)
+		read(q, out);
+	else if (rc == SQLITE_DONE)
+		err = ENOENT;
+	else
+		err = db_fail(s, what);
+	sqlite3_reset(q);
+	return err;
+}
+
 /* ---- transactions ---- */
 
 static int sq_begin(struct ch_store *st)
@@ -230,8 +248,9 @@ static void cust_bind(sqlite3_stmt *q, const struct ch_customer *c)
 	sqlite3_bind_int64(q, 6, c->tm_create);
 }
 
-static void cust_read(sqlite3_stmt *q, struct ch_customer *c)
+static void cust_read(sqlite3_stmt *q, void *out)
 {
+	struct ch_customer *c = out;
 	memset(c, 0, sizeof(*c));
 	col_copy(q, 0, c->id, sizeof(c->id));
 	col_copy(q, 1, c->name, sizeof(c->name));
@@ -253,17 +272,8 @@ static int cust_one(struct store_sqlite *s, enum stmt_id id, const char *key,
                     struct ch_customer *out)
 {
 	sqlite3_stmt *q = stmt_get(s, id);
-	int rc, err = 0;
 	bind_text(q, 1, key);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		cust_read(q, out);
-	else if (rc == SQLITE_DONE)
-		err = ENOENT;
-	else
-		err = db_fail(s, "customer get");
-	sqlite3_reset(q);
-	return err;
+	return one_row(s, q, cust_read, out, "customer get");
 }
 
 static int sq_customer_by_token(struct ch_store *st, const char *token,
@@ -324,8 +334,9 @@ static void conf_bind(sqlite3_stmt *q, const struct ch_conference *c)
 	sqlite3_bind_int64(q, 22, c->tm_delete);
 }
 
-static void conf_read(sqlite3_stmt *q, struct ch_conference *c)
+static void conf_read(sqlite3_stmt *q, void *out)
 {
+	struct ch_conference *c = out;
 	memset(c, 0, sizeof(*c));
 	col_copy(q, 0, c->id, sizeof(c->id));
 	col_copy(q, 1, c->customer_id, sizeof(c->customer_id));
@@ -380,19 +391,10 @@ static int sq_conference_get(struct ch_store *st, const char *id,
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q =
 	    stmt_get(s, customer_id ? S_CONF_GET_CUST : S_CONF_GET);
-	int rc, err = 0;
 	bind_text(q, 1, id);
 	if (customer_id)
 		bind_text(q, 2, customer_id);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		conf_read(q, out);
-	else if (rc == SQLITE_DONE)
-		err = ENOENT;
-	else
-		err = db_fail(s, "conference get");
-	sqlite3_reset(q);
-	return err;
+	return one_row(s, q, conf_read, out, "conference get");
 }
 
 static int conf_each(struct store_sqlite *s, sqlite3_stmt *q,
@@ -449,8 +451,9 @@ static void cc_bind(sqlite3_stmt *q, const struct ch_conferencecall *cc)
 	sqlite3_bind_int64(q, 13, cc->tm_delete);
 }
 
-static void cc_read(sqlite3_stmt *q, struct ch_conferencecall *cc)
+static void cc_read(sqlite3_stmt *q, void *out)
 {
+	struct ch_conferencecall *cc = out;
 	memset(cc, 0, sizeof(*cc));
 	col_copy(q, 0, cc->id, sizeof(cc->id));
 	col_copy(q, 1, cc->customer_id, sizeof(cc->customer_id));
@@ -492,19 +495,10 @@ static int sq_cc_get(struct ch_store *st, const char *id,
 {
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, customer_id ? S_CC_GET_CUST : S_CC_GET);
-	int rc, err = 0;
 	bind_text(q, 1, id);
 	if (customer_id)
 		bind_text(q, 2, customer_id);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		cc_read(q, out);
-	else if (rc == SQLITE_DONE)
-		err = ENOENT;
-	else
-		err = db_fail(s, "conferencecall get");
-	sqlite3_reset(q);
-	return err;
+	return one_row(s, q, cc_read, out, "conferencecall get");
 }
 
 static int cc_each(struct store_sqlite *s, sqlite3_stmt *q,
@@ -570,8 +564,9 @@ static void call_bind(sqlite3_stmt *q, const struct ch_call *c)
 	sqlite3_bind_int64(q, 15, c->tm_delete);
 }
 
-static void call_read(sqlite3_stmt *q, struct ch_call *c)
+static void call_read(sqlite3_stmt *q, void *out)
 {
+	struct ch_call *c = out;
 	memset(c, 0, sizeof(*c));
 	col_copy(q, 0, c->id, sizeof(c->id));
 	col_copy(q, 1, c->customer_id, sizeof(c->customer_id));
@@ -616,19 +611,10 @@ static int sq_call_get(struct ch_store *st, const char *id,
 	struct store_sqlite *s = self(st);
 	sqlite3_stmt *q =
 	    stmt_get(s, customer_id ? S_CALL_GET_CUST : S_CALL_GET);
-	int rc, err = 0;
 	bind_text(q, 1, id);
 	if (customer_id)
 		bind_text(q, 2, customer_id);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		call_read(q, out);
-	else if (rc == SQLITE_DONE)
-		err = ENOENT;
-	else
-		err = db_fail(s, "call get");
-	sqlite3_reset(q);
-	return err;
+	return one_row(s, q, call_read, out, "call get");
 }
 
 static int call_each(struct store_sqlite *s, sqlite3_stmt *q,
