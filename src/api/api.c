@@ -223,6 +223,42 @@ bool ch_api_page(struct ch_api_req *r, unsigned *size, int64_t *before_us)
 	return true;
 }
 
+bool ch_api_list_begin(struct ch_api_list *l, struct ch_api_req *r,
+                       unsigned *size, int64_t *before)
+{
+	memset(l, 0, sizeof(*l));
+	l->r = r;
+	if (!ch_api_page(r, size, before))
+		return false;
+	l->arr = json_array();
+	return true;
+}
+
+int ch_api_list_add(struct ch_api_list *l, json_t *item, int64_t tm_create)
+{
+	if (!item || !l->arr)
+		return 1;
+	json_array_append_new(l->arr, item);
+	l->last_us = tm_create;
+	l->n++;
+	return 0;
+}
+
+void ch_api_list_end(struct ch_api_list *l, int err, unsigned size,
+                     const char *what)
+{
+	char last[CH_TIME_LEN] = "";
+	if (err || !l->arr) {
+		json_decref(l->arr);
+		ch_api_error_core(l->r, err ? err : ENOMEM, what);
+		return;
+	}
+	if (l->n == size)
+		ch_time_format(l->last_us, last);
+	ch_api_ok(l->r, json_pack("{s:o,s:s}", "result", l->arr,
+	                          "next_page_token", last));
+}
+
 static void health(struct ch_api_req *r)
 {
 	json_t *o = json_object();

@@ -138,37 +138,19 @@ void ch_api_call_hangup(struct ch_api_req *r)
 	ch_call_clear(&c);
 }
 
-struct list_ctx {
-	json_t *arr;
-	char last[CH_TIME_LEN];
-	unsigned n;
-};
-
 static int list_h(const struct ch_call *c, void *arg)
 {
-	struct list_ctx *l = arg;
-	json_array_append_new(l->arr, ch_call_to_json(c));
-	ch_time_format(c->tm_create, l->last);
-	l->n++;
-	return 0;
+	return ch_api_list_add(arg, ch_call_to_json(c), c->tm_create);
 }
 
 void ch_api_call_list(struct ch_api_req *r)
 {
-	struct list_ctx l = {0};
+	struct ch_api_list l;
 	struct ch_store *st = ch_core_store(r->api->core);
 	unsigned size;
 	int64_t before;
-	int err;
-	if (!ch_api_page(r, &size, &before))
+	if (!ch_api_list_begin(&l, r, &size, &before))
 		return;
-	l.arr = json_array();
-	err = st->ops->call_list(st, r->cust.id, before, size, list_h, &l);
-	if (err) {
-		json_decref(l.arr);
-		ch_api_error_core(r, err, "call");
-		return;
-	}
-	ch_api_ok(r, json_pack("{s:o,s:s}", "result", l.arr, "next_page_token",
-	                       l.n == size ? l.last : ""));
+	int err = st->ops->call_list(st, r->cust.id, before, size, list_h, &l);
+	ch_api_list_end(&l, err, size, "call");
 }

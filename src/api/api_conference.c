@@ -300,45 +300,22 @@ void ch_api_conference_delete(struct ch_api_req *r)
 		reply_conference(r, &c);
 }
 
-struct list_ctx {
-	struct ch_api_req *r;
-	json_t *arr;
-	char last[CH_TIME_LEN];
-	unsigned n;
-};
-
 static int list_h(const struct ch_conference *c, void *arg)
 {
-	struct list_ctx *l = arg;
-	json_t *j = ch_conference_to_json(l->r->api->core, c);
-	if (!j)
-		return 1;
-	json_array_append_new(l->arr, j);
-	ch_time_format(c->tm_create, l->last);
-	l->n++;
-	return 0;
+	struct ch_api_list *l = arg;
+	return ch_api_list_add(l, ch_conference_to_json(l->r->api->core, c),
+	                       c->tm_create);
 }
 
 void ch_api_conference_list(struct ch_api_req *r)
 {
-	struct list_ctx l = {.r = r};
+	struct ch_api_list l;
 	struct ch_store *st = ch_core_store(r->api->core);
 	unsigned size;
 	int64_t before;
-	int err;
-	if (!ch_api_page(r, &size, &before))
+	if (!ch_api_list_begin(&l, r, &size, &before))
 		return;
-	l.arr = json_array();
-	err =
+	int err =
 	    st->ops->conference_list(st, r->cust.id, before, size, list_h, &l);
-	if (err) {
-		json_decref(l.arr);
-		ch_api_error_core(r, err, "conference");
-		return;
-	}
-	json_t *o = json_object();
-	json_object_set_new(o, "result", l.arr);
-	json_object_set_new(o, "next_page_token",
-	                    json_string(l.n == size ? l.last : ""));
-	ch_api_ok(r, o);
+	ch_api_list_end(&l, err, size, "conference");
 }

@@ -66,48 +66,28 @@ void ch_api_conferencecall_unmute(struct ch_api_req *r)
 	mute(r, false);
 }
 
-struct list_ctx {
-	json_t *arr;
-	char last[CH_TIME_LEN];
-	unsigned n;
-};
-
 static int list_h(const struct ch_conferencecall *cc, void *arg)
 {
-	struct list_ctx *l = arg;
-	json_array_append_new(l->arr, ch_json_map_conferencecall(cc, NULL));
-	ch_time_format(cc->tm_create, l->last);
-	l->n++;
-	return 0;
+	return ch_api_list_add(arg, ch_json_map_conferencecall(cc, NULL),
+	                       cc->tm_create);
 }
 
 void ch_api_conferencecall_list(struct ch_api_req *r)
 {
-	struct list_ctx l = {0};
+	struct ch_api_list l;
 	struct ch_store *st = ch_core_store(r->api->core);
 	const char *conf = ch_api_query(r, "conference_id");
 	unsigned size;
 	int64_t before;
-	int err;
 
-	if (!ch_api_page(r, &size, &before))
-		return;
 	if (conf && !ch_uuid_valid(conf)) {
 		ch_api_error(r, 400, "invalid_field", "conference_id",
 		             "conference_id must be a UUID");
 		return;
 	}
-	l.arr = json_array();
-	err = st->ops->conferencecall_list(st, r->cust.id, conf, before, size,
-	                                   list_h, &l);
-	if (err) {
-		json_decref(l.arr);
-		ch_api_error_core(r, err, "conferencecall");
+	if (!ch_api_list_begin(&l, r, &size, &before))
 		return;
-	}
-	json_t *o = json_object();
-	json_object_set_new(o, "result", l.arr);
-	json_object_set_new(o, "next_page_token",
-	                    json_string(l.n == size ? l.last : ""));
-	ch_api_ok(r, o);
+	int err = st->ops->conferencecall_list(st, r->cust.id, conf, before,
+	                                       size, list_h, &l);
+	ch_api_list_end(&l, err, size, "conferencecall");
 }

@@ -68,6 +68,26 @@ json_t *ch_api_body_object(struct ch_api_req *r);
 /* page_size / page_token; on failure sets a 400 and returns false. */
 bool ch_api_page(struct ch_api_req *r, unsigned *size, int64_t *before_us);
 
+/* One page of a list being built: items newest first, the tm_create of
+ * the last one for next_page_token. Lives on a handler's stack. */
+struct ch_api_list {
+	struct ch_api_req *r;
+	json_t *arr;
+	unsigned n;
+	int64_t last_us;
+};
+
+/* Starts a list: parses page_size and page_token into size and before (false
+ * with a 400 set when they are bad). */
+bool ch_api_list_begin(struct ch_api_list *l, struct ch_api_req *r,
+                       unsigned *size, int64_t *before);
+/* Appends item (stolen; NULL means out of memory: returns 1 to stop). */
+int ch_api_list_add(struct ch_api_list *l, json_t *item, int64_t tm_create);
+/* Answers {"result": [...], "next_page_token": ...} or, when err is set,
+ * the error for `what`; frees the list either way. */
+void ch_api_list_end(struct ch_api_list *l, int err, unsigned size,
+                     const char *what);
+
 /* Route handlers (api_conference.c, api_conferencecall.c, api_ws.c). */
 void ch_api_conference_create(struct ch_api_req *r);
 void ch_api_conference_list(struct ch_api_req *r);
