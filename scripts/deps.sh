@@ -4,7 +4,8 @@
 # clients and tools the test suite drives. "bench": load tools.
 set -euo pipefail
 build_pkgs="build-essential cmake pkg-config libre-dev libssl-dev libjansson-dev
-  libsqlite3-dev libcurl4-openssl-dev libopus-dev libspeexdsp-dev libcmocka-dev"
+  libsqlite3-dev libcurl4-openssl-dev libopus-dev libspeexdsp-dev libspandsp-dev
+  libcmocka-dev"
 test_pkgs="$build_pkgs python3 python3-websocket curl clang libclang-rt-14-dev
   baresip-core sox"
 bench_pkgs="$build_pkgs wrk"

@@ -1,5 +1,6 @@
 /*
  * codec.c: per-leg codec state: G.711 by table, Opus through libopus,
+ * G.722 through spandsp (64 kbit/s, 16 kHz audio, 160 bytes per 20 ms),
  * rate conversion through the resample block (see codec.h).
  */
 #include "media/codec.h"
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include <opus/opus.h>
+#include <spandsp/telephony.h>
+#include <spandsp/g722.h>
 
 /* Longest Opus packet duration (120 ms at 48 kHz) the decoder may return. */
 #define OPUS_MAX_DECODE 5760
@@ -20,9 +23,8 @@ int ch_codec_supported(enum ch_media_codec c)
 	case CH_CODEC_PCMU:
 	case CH_CODEC_PCMA:
 	case CH_CODEC_OPUS:
-		return 0;
 	case CH_CODEC_G722:
-		return -ENOTSUP;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -88,6 +90,13 @@ int ch_codec_state_alloc(struct ch_codec_state **csp, enum ch_media_codec c,
 	}
 	if (c == CH_CODEC_OPUS)
 		err = opus_setup(cs, decode);
+	if (c == CH_CODEC_G722) {
+		cs->g722_enc = g722_encode_init(NULL, 64000, 0);
+		if (decode)
+			cs->g722_dec = g722_decode_init(NULL, 64000, 0);
+		if (!cs->g722_enc || (decode && !cs->g722_dec))
+			err = -ENOMEM;
+	}
 	if (!err && decode)
 		err = ch_resample_init(&cs->up, cs->codec_rate, room_rate, -1);
 	if (!err)
@@ -109,6 +118,10 @@ void ch_codec_state_free(struct ch_codec_state *cs)
 		opus_decoder_destroy(cs->dec);
 	if (cs->enc)
 		opus_encoder_destroy(cs->enc);
+	if (cs->g722_enc)
+		g722_encode_free(cs->g722_enc);
+	if (cs->g722_dec)
+		g722_decode_free(cs->g722_dec);
 	ch_resample_destroy(&cs->up);
 	ch_resample_destroy(&cs->down);
 	free(cs);
@@ -146,6 +159,18 @@ int ch_codec_decode(struct ch_codec_state *cs, struct ch_plc *plc,
 		if (!cs->dec)
 			return -EBADMSG;
 		return decode_opus(cs, pl, len, pcm);
+	case CH_CODEC_G722: {
+		/* two samples per byte */
+		size_t bytes =
+		    len < cs->codec_frame / 2 ? len : cs->codec_frame / 2;
+		int got = cs->g722_dec
+		              ? g722_decode(cs->g722_dec, pcm, pl, (int)bytes)
+		              : -1;
+		if (got < 0)
+			got = 0;
+		n = (size_t)got;
+		break;
+	}
 	default:
 		memset(pcm, 0, cs->codec_frame * sizeof(pcm[0]));
 		return -EBADMSG;
@@ -195,6 +220,10 @@ int ch_codec_encode(struct ch_codec_state *cs, const int16_t *pcm, uint8_t *out,
 		cs->silent_run = 0;
 		return len > 0 ? (int)len : -EIO;
 	}
+	case CH_CODEC_G722:
+		if (cap < n / 2)
+			return -EIO;
+		return g722_encode(cs->g722_enc, out, pcm, (int)n);
 	default:
 		return -EIO;
 	}
@@ -214,6 +243,9 @@ int ch_codec_encode_silence(struct ch_codec_state *cs, uint8_t *out, size_t cap)
 		                                  : CH_G711_ALAW_SILENCE,
 		       cs->codec_frame);
 		return (int)cs->codec_frame;
+	case CH_CODEC_G722:
+		/* ADPCM keeps state: silence goes through the encoder */
+		return ch_codec_encode(cs, zeros, out, cap);
 	case CH_CODEC_OPUS:
 		break;
 	default:

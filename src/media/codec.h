@@ -59,6 +59,8 @@ struct ch_codec_state {
 	uint32_t rtp_frame;      /* RTP timestamp units per frame */
 	struct OpusDecoder *dec; /* Opus with decode only */
 	struct OpusEncoder *enc; /* Opus only */
+	struct g722_encode_state_s *g722_enc; /* G.722 only */
+	struct g722_decode_state_s *g722_dec; /* G.722 with decode only */
 	struct ch_resample up;   /* codec_rate -> room_rate (decode only) */
 	struct ch_resample down; /* room_rate -> codec_rate */
 	/* Opus: frames of digital silence encoded in a row, and the last
@@ -68,7 +70,7 @@ struct ch_codec_state {
 	uint8_t silence_pl[CH_CODEC_MAX_PAYLOAD];
 };
 
-/* 0 if the engine can carry codec c, -ENOTSUP (G.722) or -EINVAL. */
+/* 0 if the engine can carry codec c, else -EINVAL. */
 int ch_codec_supported(enum ch_media_codec c);
 /* PCM rate of codec c (8000, 16000 or 48000). */
 uint32_t ch_codec_rate(enum ch_media_codec c);

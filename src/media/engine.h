@@ -21,8 +21,7 @@
  * unknown id; EINVAL: bad parameter; ENOTSUP: codec not available).
  *
  * Media: every leg sends and expects 20 ms packets (ptime 20). Codecs:
- * PCMU, PCMA and Opus (mono). CH_CODEC_G722 is not available in this build
- * (no G.722 library is linked): ch_media_leg_start returns ENOTSUP.
+ * PCMU, PCMA, G.722 (64 kbit/s, through spandsp) and Opus (mono).
  * Internals: engine.c (control side), worker.h (threads and queues),
  * room.c (mixing), leg.c (RTP/RTCP per leg), codec.c, rtp.c, rtcp.c.
  */

@@ -25,6 +25,9 @@ int ch_sip_sdp_alloc(struct sdp_session **sessp, struct sdp_media **mp,
 		                     NULL, NULL, NULL, false,
 		                     "minptime=10;useinbandfec=1");
 	if (!err)
+		err = sdp_format_add(NULL, m, false, "9", "G722", 8000, 1, NULL,
+		                     NULL, NULL, false, NULL);
+	if (!err)
 		err = sdp_format_add(NULL, m, false, "0", "PCMU", 8000, 1, NULL,
 		                     NULL, NULL, false, NULL);
 	if (!err)
@@ -50,6 +53,8 @@ static int codec_of(const char *name, enum ch_media_codec *c)
 		*c = CH_CODEC_PCMU;
 	else if (!strcasecmp(name, "PCMA"))
 		*c = CH_CODEC_PCMA;
+	else if (!strcasecmp(name, "G722"))
+		*c = CH_CODEC_G722;
 	else if (!strcasecmp(name, "opus"))
 		*c = CH_CODEC_OPUS;
 	else
@@ -80,8 +85,7 @@ int ch_sip_sdp_choose(struct sdp_media *m, struct ch_media_leg_params *p,
 	bool found = false;
 
 	/* port 0: the stream is refused (RFC 3264) */
-	if (!l || !sa_isset(sdp_media_raddr(m), SA_ADDR) ||
-	    !sdp_media_rport(m))
+	if (!l || !sa_isset(sdp_media_raddr(m), SA_ADDR) || !sdp_media_rport(m))
 		return ENOENT;
 	memset(p, 0, sizeof(*p));
 	for (struct le *le = l->head; le; le = le->next) {
@@ -94,13 +98,16 @@ int ch_sip_sdp_choose(struct sdp_media *m, struct ch_media_leg_params *p,
 			name = "PCMU";
 		else if (!name && f->id && !strcmp(f->id, "8"))
 			name = "PCMA";
+		else if (!name && f->id && !strcmp(f->id, "9"))
+			name = "G722";
 		if (!name || codec_of(name, &p->codec))
 			continue;
 		if (!f->sup && f->name)
 			continue;
 		/* a static number must mean its own codec (RFC 3551) */
 		if (f->pt < 96 && !((p->codec == CH_CODEC_PCMU && f->pt == 0) ||
-		                    (p->codec == CH_CODEC_PCMA && f->pt == 8)))
+		                    (p->codec == CH_CODEC_PCMA && f->pt == 8) ||
+		                    (p->codec == CH_CODEC_G722 && f->pt == 9)))
 			continue;
 		if (p->codec == CH_CODEC_OPUS && f->srate != 48000)
 			continue;

@@ -298,6 +298,8 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 	if (!err)
 		err = ch_sip_call_media_update(c);
 	if (err) {
+		ch_log_info("sip", "offer refused: %s",
+		            err == ENOENT ? "no codec we take" : strerror(err));
 		ch_conference_clear(&conf);
 		c->ended = true;
 		if (c->has_leg)

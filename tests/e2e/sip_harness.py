@@ -47,11 +47,11 @@ from chorus_harness import (CHORUSD, ChorusTestCase, WebhookReceiver,  # noqa
 BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 SOX = shutil.which("sox") or "/usr/bin/sox"
 MODULE_PATH = "/usr/lib/baresip/modules"
-MODULES = ("g711.so", "opus.so", "aufile.so", "aubridge.so", "sndfile.so",
+MODULES = ("g711.so", "g722.so", "opus.so", "aufile.so", "aubridge.so", "sndfile.so",
            "ctrl_tcp.so")
 TONE_VOL = 0.35  # two tones mixed stay below full scale (no clipping)
 CODECS = {"pcmu": ("pcmu", 8000), "pcma": ("pcma", 8000),
-          "opus": ("opus/48000/2", 48000)}  # name -> (audio_codecs, srate)
+          "g722": ("g722/16000/1", 16000), "opus": ("opus/48000/2", 48000)}  # name -> (audio_codecs, srate)
 INSTALL = "apt-get install -y --no-install-recommends baresip-core sox"
 
 

@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sip_harness import (SipTestCase, check_heard, fmt_levels,  # noqa: E402
                          main, tone_levels, wait_until)
 
-CODEC_NAMES = {"pcmu": "pcmu", "pcma": "pcma", "opus": "opus"}
+CODEC_NAMES = {"pcmu": "pcmu", "pcma": "pcma", "g722": "g722",
+               "opus": "opus"}
 MIX_SECONDS = 8
 
 
@@ -125,6 +126,10 @@ class SipMixTest(SipTestCase):
 
     def test_pcmu_pcma_opus(self):
         self.run_mix([("alice", 440, "pcmu"), ("bob", 660, "pcma"),
+                      ("carol", 880, "opus")])
+
+    def test_g722_with_pcmu_and_opus(self):
+        self.run_mix([("alice", 440, "g722"), ("bob", 660, "pcmu"),
                       ("carol", 880, "opus")])
 
 

@@ -58,13 +58,14 @@ static void check_choice(struct sdp_media *m, int err,
 		return;
 	}
 	check(p->codec == CH_CODEC_PCMU || p->codec == CH_CODEC_PCMA ||
-	      p->codec == CH_CODEC_OPUS);
+	      p->codec == CH_CODEC_G722 || p->codec == CH_CODEC_OPUS);
 	check(p->dir <= CH_DIR_INACTIVE);
 	check(p->remote == remote && sa_isset(remote, SA_ADDR));
 	check(p->telev_pt >= -1);
 	/* the codec is in the remote list (Opus at 48 kHz) */
 	static const char *const names[] = {[CH_CODEC_PCMU] = "PCMU",
 	                                    [CH_CODEC_PCMA] = "PCMA",
+	                                    [CH_CODEC_G722] = "G722",
 	                                    [CH_CODEC_OPUS] = "opus"};
 	const struct sdp_format *f =
 	    sdp_media_format(m, false, NULL, -1, names[p->codec],
@@ -72,8 +73,10 @@ static void check_choice(struct sdp_media *m, int err,
 	/* or a static PT offered without a=rtpmap (0 PCMU, 8 PCMA) */
 	if (!f && p->codec != CH_CODEC_OPUS) {
 		f = sdp_media_format(m, false,
-		                     p->codec == CH_CODEC_PCMU ? "0" : "8", -1,
-		                     NULL, -1, -1);
+		                     p->codec == CH_CODEC_PCMU   ? "0"
+		                     : p->codec == CH_CODEC_PCMA ? "8"
+		                                                 : "9",
+		                     -1, NULL, -1, -1);
 	}
 	check(f != NULL);
 	if (strict)
