@@ -78,7 +78,7 @@ static bool body_sdp(const struct sip_msg *msg)
 	check(!err || err == ENOENT);
 	if (!err) {
 		check(p.codec == CH_CODEC_PCMU || p.codec == CH_CODEC_PCMA ||
-		      p.codec == CH_CODEC_OPUS);
+		      p.codec == CH_CODEC_G722 || p.codec == CH_CODEC_OPUS);
 		check(p.remote == &remote && sa_isset(&remote, SA_ADDR));
 	}
 	if (!err && msg->req)
