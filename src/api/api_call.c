@@ -25,12 +25,13 @@ static bool valid_endpoint(struct ch_api_req *r, json_t *e, const char *field)
 	return true;
 }
 
+/* A call's media needs a room: the actions must name the conference the
+ * answered call joins (conference_join), optionally with hangup. */
 static bool valid_actions(struct ch_api_req *r, json_t *actions)
 {
 	json_t *a;
 	size_t i;
-	if (!actions)
-		return true;
+	bool joins = false;
 	if (!json_is_array(actions) || json_array_size(actions) > 16) {
 		ch_api_error(r, 400, "invalid_field", "actions",
 		             "actions must be a list of at most 16 actions");
@@ -44,12 +45,19 @@ static bool valid_actions(struct ch_api_req *r, json_t *actions)
 			continue;
 		if (t && !strcmp(t, "conference_join") &&
 		    ch_uuid_valid(json_string_value(
-		        json_object_get(opt, "conference_id"))))
+		        json_object_get(opt, "conference_id")))) {
+			joins = true;
 			continue;
+		}
 		ch_api_error(r, 400, "invalid_field", "actions",
 		             "actions[%zu] must be conference_join (with "
 		             "option.conference_id) or hangup",
 		             i);
+		return false;
+	}
+	if (!joins) {
+		ch_api_error(r, 400, "invalid_field", "actions",
+		             "actions must include a conference_join");
 		return false;
 	}
 	return true;

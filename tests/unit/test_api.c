@@ -622,6 +622,13 @@ static void test_calls(void **state)
 	    {"{\"destinations\":[{\"type\":\"sip\",\"target\":"
 	     "\"sip:bob@127.0.0.1\"}],\"actions\":[{\"type\":\"talk\"}]}",
 	     "actions"},
+	    /* no conference_join: the call's media would have no room */
+	    {"{\"destinations\":[{\"type\":\"sip\",\"target\":"
+	     "\"sip:bob@127.0.0.1\"}],\"actions\":[{\"type\":\"hangup\"}]}",
+	     "actions"},
+	    {"{\"destinations\":[{\"type\":\"sip\",\"target\":"
+	     "\"sip:bob@127.0.0.1\"}]}",
+	     "actions"},
 	};
 	json_t *o;
 
@@ -636,7 +643,8 @@ static void test_calls(void **state)
 	expect_error(f, "POST", "/v1.0/calls", NULL, BEARER,
 	             "{\"destinations\":[{\"type\":\"sip\",\"target\":"
 	             "\"sip:bob@127.0.0.1\"}],\"actions\":[{\"type\":"
-	             "\"hangup\"}]}",
+	             "\"conference_join\",\"option\":{\"conference_id\":"
+	             "\"" CH_UUID_NIL "\"}}]}",
 	             503, "no_telephony", NULL);
 
 	assert_int_equal(req(f, "GET", "/v1.0/calls", NULL, BEARER, NULL, &o),
