@@ -1,6 +1,6 @@
 """
 test_sip_control.py: controlling real SIP participants (baresip) through the
-API, and how they leave (issue "Real participants").
+API, and how they leave.
 
 - mute/unmute: while alice (440 Hz) is muted, bob and carol no longer hear
   her tone (30 dB below the tone still present) but alice still hears

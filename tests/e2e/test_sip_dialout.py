@@ -1,6 +1,6 @@
 """
 test_sip_dialout.py: dial-out (POST /v1.0/calls with a conference_join
-action) to real SIP phones (baresip), issue "Real participants".
+action) to real SIP phones (baresip).
 
 - to an auto-answering baresip: chorusd INVITEs it, on answer the call
   joins the conference as a participant (reference_id = the call), the

@@ -1,6 +1,6 @@
 """
 test_sip_errors.py: chorusd's SIP answers to calls it must refuse, and its
-robustness against garbage (issue "Real participants"). The client is a
+robustness against garbage. The client is a
 small raw SIP-over-UDP one written here (RFC 3261 requests with a fresh
 branch, From tag and Call-ID; retransmits until a provisional answer; ACKs
 a non-2xx final answer; ACK + BYE should a call be wrongly accepted):

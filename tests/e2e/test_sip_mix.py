@@ -1,6 +1,6 @@
 """
-test_sip_mix.py: the mix heard by real SIP participants (issue "Real
-participants"). Three baresip softphones dial into one conference
+test_sip_mix.py: the mix heard by real SIP participants. Three baresip
+softphones dial into one conference
 (INVITE sip:{conference_id}@chorusd), each playing its own sine tone (440,
 660, 880 Hz, sox-made WAVs longer than the call) for about 8 s. Each one's
 recording of what it heard (sndfile dump-*-dec.wav) must hold the two other
