@@ -48,7 +48,6 @@ int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
 		return err;
 	}
 	c->has_leg = true;
-	sa_set_port(&local, sa_port(&local));
 	struct sa maddr = sip->media_addr;
 	sa_set_port(&maddr, sa_port(&local));
 	err = ch_sip_sdp_alloc(&c->sdp, &c->sdpm, &maddr);

@@ -55,16 +55,10 @@ static int add_transports(struct ch_sip *sip, const struct sa *want)
 	return err;
 }
 
-static void destructor(void *arg)
-{
-	struct ch_sip *sip = arg;
-	(void)sip;
-}
-
 int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
                  struct ch_media_engine *eng, const struct ch_sip_config *cfg)
 {
-	struct ch_sip *sip = mem_zalloc(sizeof(*sip), destructor);
+	struct ch_sip *sip = mem_zalloc(sizeof(*sip), NULL);
 	struct sa dns;
 	int err;
 	if (!sip)

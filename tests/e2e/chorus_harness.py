@@ -552,12 +552,16 @@ class ChorusTestCase(unittest.TestCase):
             return super().run(result)
         finally:
             if len(result.failures) + len(result.errors) > before:
-                for d in getattr(self, "daemons", []):
-                    for p in d.stderr_paths:
-                        text = d.stderr(p)
-                        sys.stderr.write(
-                            "\n---- %s (last 4000 chars) ----\n%s\n" %
-                            (os.path.basename(p), text[-4000:]))
+                self.report_failure()
+
+    def report_failure(self):
+        """Writes what helps to understand a failed test to stderr;
+        subclasses add their own material."""
+        for d in getattr(self, "daemons", []):
+            for p in d.stderr_paths:
+                text = d.stderr(p)
+                sys.stderr.write("\n---- %s (last 4000 chars) ----\n%s\n" %
+                                 (os.path.basename(p), text[-4000:]))
             wd = getattr(self, "workdir", None)
             if wd and not os.environ.get("CHORUS_E2E_KEEP"):
                 shutil.rmtree(wd, ignore_errors=True)

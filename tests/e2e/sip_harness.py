@@ -521,15 +521,9 @@ class SipTestCase(ChorusTestCase):
         except Exception:
             pass
 
-    def run(self, result=None):
-        if result is None:
-            result = self.defaultTestResult()
-        before = len(result.failures) + len(result.errors)
-        try:
-            return super().run(result)
-        finally:
-            if len(result.failures) + len(result.errors) > before:
-                sys.stderr.write(getattr(self, "_dump", ""))
+    def report_failure(self):
+        super().report_failure()
+        sys.stderr.write(getattr(self, "_dump", ""))
 
     # ---- API helpers
     def conf_uri(self, cid):
