@@ -150,6 +150,68 @@ static bool actions_field(struct ch_api_req *r, json_t *o, const char *key,
 	return true;
 }
 
+/* Fields a client may send (type only on create). */
+static const char *const writable_fields[] = {
+    "type",    "name",        "detail",       "data",
+    "timeout", "pre_actions", "post_actions", "max_participants"};
+/* Fields the server owns: present in the resource, never writable. */
+static const char *const readonly_fields[] = {"id",
+                                              "customer_id",
+                                              "status",
+                                              "conferencecall_ids",
+                                              "recording_id",
+                                              "recording_ids",
+                                              "transcribe_id",
+                                              "transcribe_ids",
+                                              "playback_status",
+                                              "playback_volume",
+                                              "end_reason",
+                                              "ended_by",
+                                              "tm_create",
+                                              "tm_update",
+                                              "tm_delete"};
+
+static bool in_list(const char *key, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(key, list[i]))
+			return true;
+	return false;
+}
+
+/* A read-only or unknown field is a 400 naming it, never ignored. */
+static bool known_fields(struct ch_api_req *r, json_t *o)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(o, key, v)
+	{
+		(void)v;
+		if (in_list(key, writable_fields,
+		            sizeof(writable_fields) / sizeof(*writable_fields)))
+			continue;
+		bool ro =
+		    in_list(key, readonly_fields,
+		            sizeof(readonly_fields) / sizeof(*readonly_fields));
+		/* the key came from the client: name it only if printable */
+		bool printable = strlen(key) <= 64;
+		for (const char *k = key; printable && *k; k++)
+			printable = (*k >= 'a' && *k <= 'z') ||
+			            (*k >= 'A' && *k <= 'Z') ||
+			            (*k >= '0' && *k <= '9') || *k == '_' ||
+			            *k == '-' || *k == '.';
+		const char *name = printable ? key : "(unprintable)";
+		ch_api_error(r, 400, ro ? "read_only_field" : "unknown_field",
+		             name,
+		             ro ? "%s is read-only"
+		                : "%s is not a field of "
+		                  "conference",
+		             name);
+		return false;
+	}
+	return true;
+}
+
 /* Fills p from the body; on error sets a 400 and returns false. */
 static bool parse_params(struct ch_api_req *r, json_t *o, bool create,
                          struct ch_conference_params *p, struct params_text *t)
@@ -157,6 +219,8 @@ static bool parse_params(struct ch_api_req *r, json_t *o, bool create,
 	json_t *v;
 	memset(p, 0, sizeof(*p));
 	memset(t, 0, sizeof(*t));
+	if (!known_fields(r, o))
+		return false;
 
 	v = json_object_get(o, "type");
 	if (create) {

@@ -133,13 +133,16 @@ static void init_call(struct ch_call *c, const char *customer_id,
 }
 
 int ch_call_incoming(struct ch_core *core, const char *customer_id,
-                     const char *source, const char *destination,
-                     const char *transport, const char *sip_call_id,
-                     struct ch_call *out)
+                     const char *conference_id, const char *source,
+                     const char *destination, const char *transport,
+                     const char *sip_call_id, struct ch_call *out)
 {
 	struct ch_call c;
 	int err;
 	init_call(&c, customer_id, "incoming", transport);
+	if (conference_id)
+		snprintf(c.conference_id, sizeof(c.conference_id), "%s",
+		         conference_id);
 	c.status = CH_CALL_RINGING;
 	c.source = strdup(source);
 	c.destination = strdup(destination);
@@ -179,11 +182,14 @@ int ch_call_dial(struct ch_core *core, const char *customer_id, json_t *source,
 		struct ch_conference c;
 		if (!t || strcmp(t, "conference_join") || !conf)
 			continue;
+		/* c is filled only on success: clear it only then */
 		int err = core->st->ops->conference_get(core->st, conf,
 		                                        customer_id, &c);
-		if (!err && c.status != CH_CONFERENCE_PROGRESSING)
-			err = EBUSY;
-		ch_conference_clear(&c);
+		if (!err) {
+			if (c.status != CH_CONFERENCE_PROGRESSING)
+				err = EBUSY;
+			ch_conference_clear(&c);
+		}
 		if (err) {
 			json_decref(arr);
 			return err;
@@ -265,6 +271,25 @@ void ch_call_ringing(struct ch_core *core, const char *id)
 	ch_call_clear(&c);
 }
 
+/* caller_id of a dial-out participant, the same form as a dial-in's (the
+ * From user part): the user part of the target URI, else the whole URI. */
+static void caller_of_target(const char *target, char *out, size_t size)
+{
+	const char *u = target, *at;
+	size_t n;
+	if (!strncmp(u, "sip:", 4))
+		u += 4;
+	else if (!strncmp(u, "sips:", 5))
+		u += 5;
+	at = strchr(u, '@');
+	if (!at || at == u) {
+		snprintf(out, size, "%s", target);
+		return;
+	}
+	n = strcspn(u, ";@");
+	snprintf(out, size, "%.*s", (int)n, u);
+}
+
 /* Runs an answered call's actions: conference_join and hangup. */
 static void run_actions(struct ch_core *core, const struct ch_call *c,
                         json_t *actions)
@@ -289,11 +314,15 @@ static void run_actions(struct ch_core *core, const struct ch_call *c,
 			    json_object_get(opt, "end_conference_on_exit"));
 			struct ch_conferencecall cc;
 			json_t *dst = json_loads(c->destination, 0, NULL);
-			const char *caller =
+			const char *target =
 			    json_string_value(json_object_get(dst, "target"));
+			char caller[256] = "";
+			if (target)
+				caller_of_target(target, caller,
+				                 sizeof(caller));
 			int err = conf ? ch_conferencecall_create(
-			                     core, conf, "call", c->id,
-			                     caller ? caller : "", eoe, &cc)
+			                     core, conf, "call", c->id, caller,
+			                     eoe, &cc)
 			               : ENOENT;
 			json_decref(dst);
 			if (err) {

@@ -26,12 +26,13 @@ struct ch_core;
 #define CH_HANGUP_FAILED   "failed"
 #define CH_HANGUP_TIMEOUT  "timeout"
 
-/* An incoming call arrived (SIP INVITE): creates it in `ringing`.
+/* An incoming call arrived (SIP INVITE): creates it in `ringing`, in the
+ * conference it asked for (so call.created names it).
  * source/destination are JSON object texts (borrowed). */
 int ch_call_incoming(struct ch_core *core, const char *customer_id,
-                     const char *source, const char *destination,
-                     const char *transport, const char *sip_call_id,
-                     struct ch_call *out);
+                     const char *conference_id, const char *source,
+                     const char *destination, const char *transport,
+                     const char *sip_call_id, struct ch_call *out);
 /* POST /calls: one call per destination, each `dialing`, handed to the
  * media layer. actions (JSON array, borrowed) run when one answers.
  * Returns 0 and a JSON array of the calls (*calls, new reference). */

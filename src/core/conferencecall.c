@@ -55,7 +55,8 @@ static int member_event(struct ch_core *core,
 		return ENOMEM;
 	json_object_set_new(f, "session_uuid", json_string(cc->id));
 	json_object_set_new(f, "caller_id", json_string(cc->caller_id));
-	if (!strcmp(type, "conference.member.left"))
+	if (!strcmp(type, "conference.member.left") ||
+	    !strcmp(type, "conference.member.leaving"))
 		json_object_set_new(f, "reason", json_string(cc->leave_reason));
 	json_object_set_new(f, "conferencecall",
 	                    ch_json_map_conferencecall(cc, NULL));
@@ -104,12 +105,17 @@ int ch_conferencecall_create(struct ch_core *core, const char *conference_id,
 	err = ch_conference_get(core, NULL, conference_id, &c);
 	if (err)
 		return err;
+	/* a connect conference is two-party: the third caller is busy */
+	int cap = c.type == CH_CONFERENCE_TYPE_CONNECT ? 2 : c.max_participants;
+	if (c.type == CH_CONFERENCE_TYPE_CONNECT && c.max_participants > 0 &&
+	    c.max_participants < cap)
+		cap = c.max_participants;
 	if (c.status != CH_CONFERENCE_PROGRESSING)
 		err = EBUSY;
-	else if (c.max_participants > 0 &&
+	else if (cap > 0 &&
 	         !core->st->ops->conferencecall_list_present(
 	             core->st, c.id, count_h, &present) &&
-	         present >= c.max_participants)
+	         present >= cap)
 		err = EXFULL;
 	if (err) {
 		ch_conference_clear(&c);
@@ -191,20 +197,25 @@ int ch_conferencecall_remove(struct ch_core *core, const char *id)
 	return ch_conferencecall_remove_reason(core, id, CH_LEAVE_REMOVED);
 }
 
-int ch_conferencecall_remove_reason(struct ch_core *core, const char *id,
-                                    const char *reason)
+/* joining|joined -> leaving (stored and announced), then the media layer
+ * hangs up. If out is given it receives the participant as it was saved
+ * at leaving (what a kick answers), before any hang-up moved it on. */
+static int remove_as(struct ch_core *core, const char *id, const char *reason,
+                     struct ch_conferencecall *out)
 {
 	struct ch_conferencecall cc;
 	int err = ch_conferencecall_get(core, NULL, id, &cc);
 	if (err)
 		return err;
 	if (cc.status > CH_CONFERENCECALL_JOINED)
-		return 0;
+		return out ? EBUSY : 0;
 	cc.status = CH_CONFERENCECALL_LEAVING;
 	snprintf(cc.leave_reason, sizeof(cc.leave_reason), "%s", reason);
-	err = save(core, &cc, NULL, false);
+	err = save(core, &cc, "conference.member.leaving", false);
 	if (err)
 		return err;
+	if (out)
+		*out = cc;
 	ch_log_info("core", "participant %s removed (%s)", cc.id, reason);
 	if (core->media && core->media->participant_hangup) {
 		core->media->participant_hangup(core->media_arg, &cc);
@@ -221,6 +232,12 @@ int ch_conferencecall_remove_reason(struct ch_core *core, const char *id,
 	return 0;
 }
 
+int ch_conferencecall_remove_reason(struct ch_core *core, const char *id,
+                                    const char *reason)
+{
+	return remove_as(core, id, reason, NULL);
+}
+
 int ch_conferencecall_kick(struct ch_core *core, const char *customer_id,
                            const char *id, struct ch_conferencecall *out)
 {
@@ -230,10 +247,7 @@ int ch_conferencecall_kick(struct ch_core *core, const char *customer_id,
 		return err;
 	if (cc.status > CH_CONFERENCECALL_JOINED)
 		return EBUSY;
-	err = ch_conferencecall_remove(core, id);
-	if (err)
-		return err;
-	return ch_conferencecall_get(core, customer_id, id, out);
+	return remove_as(core, id, CH_LEAVE_REMOVED, out);
 }
 
 /* The rules after a participant left. */

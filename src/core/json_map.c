@@ -62,6 +62,13 @@ json_t *ch_json_map_conference(const struct ch_conference *c, json_t *ids)
 	                    json_integer(c->playback_volume));
 	json_object_set_new(o, "max_participants",
 	                    json_integer(c->max_participants));
+	/* both empty until the conference ends (terminating) */
+	bool ended = c->end_reason[0] != '\0';
+	json_object_set_new(o, "end_reason",
+	                    json_string(ended ? c->end_reason : ""));
+	json_object_set_new(
+	    o, "ended_by",
+	    json_string(ended && c->ended_by[0] ? c->ended_by : ""));
 	json_object_set_new(o, "tm_create", ts(c->tm_create));
 	json_object_set_new(o, "tm_update", ts(c->tm_update));
 	json_object_set_new(o, "tm_delete", ts(c->tm_delete));

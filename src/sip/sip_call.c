@@ -317,8 +317,8 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 	dst = endpoint_json(&msg->to.auri);
 	err = (src && dst) ? 0 : ENOMEM;
 	if (!err)
-		err = ch_call_incoming(sip->core, conf.customer_id, src, dst,
-		                       "sip", sip_callid, &call);
+		err = ch_call_incoming(sip->core, conf.customer_id, conf.id,
+		                       src, dst, "sip", sip_callid, &call);
 	ch_conference_clear(&conf);
 	free(src);
 	free(dst);

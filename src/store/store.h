@@ -12,6 +12,11 @@
  *
  * Errors: functions return 0, ENOENT when a looked-up row does not exist,
  * or EIO (logged) when the database failed.
+ *
+ * Ownership: a *_get or *_by_* lookup fills its `out` record and hands its
+ * heap strings to the caller ONLY when it returns 0; on any error `out` is
+ * left as it was (uninitialised for a stack record), so the caller must not
+ * clear it then.
  */
 #ifndef CH_STORE_H
 #define CH_STORE_H

@@ -277,6 +277,50 @@ static void test_connect_kick(void **state)
 	ch_conference_clear(&c);
 }
 
+/* A connect conference is two-party: the third caller is refused as busy
+ * (SIP 486), whatever max_participants says, and nothing changes. */
+static void test_connect_takes_two(void **state)
+{
+	struct fix *f = *state;
+	struct ch_conference c;
+	struct ch_conferencecall a, b, x;
+	char ref[CH_UUID_LEN];
+
+	live_conf(f, CH_CONFERENCE_TYPE_CONNECT, 10, &c);
+	join(f, c.id, false, &a);
+	join(f, c.id, false, &b);
+	ch_uuid_new(ref);
+	assert_int_equal(ch_conferencecall_create(f->core, c.id, "call", ref,
+	                                          "+15550103", false, &x),
+	                 EXFULL);
+	assert_int_equal(cc_status(f, a.id), CH_CONFERENCECALL_JOINED);
+	assert_int_equal(cc_status(f, b.id), CH_CONFERENCECALL_JOINED);
+	ch_conference_clear(&c);
+}
+
+/* The kick is stored and announced at leaving, and answered as such. */
+static void test_kick_answers_leaving(void **state)
+{
+	struct fix *f = *state;
+	struct ch_conference c;
+	struct ch_conferencecall a, out;
+
+	live_conf(f, CH_CONFERENCE_TYPE_CONFERENCE, 0, &c);
+	join(f, c.id, false, &a);
+	assert_int_equal(
+	    ch_conferencecall_kick(f->core, f->cust.id, a.id, &out), 0);
+	assert_int_equal(out.status, CH_CONFERENCECALL_LEAVING);
+	assert_string_equal(out.leave_reason, CH_LEAVE_REMOVED);
+	/* a second kick, and another customer's kick, change nothing */
+	assert_int_equal(
+	    ch_conferencecall_kick(f->core, f->cust.id, a.id, &out), EBUSY);
+	assert_int_equal(
+	    ch_conferencecall_kick(f->core, CH_UUID_NIL, a.id, &out), ENOENT);
+	run_ms(f, 30);
+	assert_int_equal(cc_status(f, a.id), CH_CONFERENCECALL_LEAVED);
+	ch_conference_clear(&c);
+}
+
 static void test_end_conference_on_exit(void **state)
 {
 	struct fix *f = *state;
@@ -418,8 +462,12 @@ static void test_hangup_leaves_at_once(void **state)
 	join(f, c.id, false, &b);
 	assert_int_equal(
 	    ch_conferencecall_kick(f->core, f->cust.id, a.id, &out), 0);
-	assert_int_equal(out.status, CH_CONFERENCECALL_LEAVED);
+	/* the kick answers the participant as leaving (seed 002) ... */
+	assert_int_equal(out.status, CH_CONFERENCECALL_LEAVING);
 	assert_string_equal(out.leave_reason, CH_LEAVE_REMOVED);
+	/* ... and the media layer's hang-up moved it on at once */
+	assert_int_equal(ch_conferencecall_get(f->core, NULL, a.id, &out), 0);
+	assert_int_equal(out.status, CH_CONFERENCECALL_LEAVED);
 	assert_int_equal(ch_conference_delete(f->core, f->cust.id, c.id, &d),
 	                 0);
 	assert_int_equal(d.status, CH_CONFERENCE_TERMINATED);
@@ -507,9 +555,10 @@ static void test_events_scenario(void **state)
 	    "conference.created",        "conference.updated",
 	    "conference.updated",        "conference.member.joined",
 	    "conference.updated",        "conference.member.muted",
-	    "conference.member.unmuted", "conference.member.left",
+	    "conference.member.unmuted", "conference.member.leaving",
+	    "conference.member.left",    "conference.updated",
 	    "conference.updated",        "conference.updated",
-	    "conference.updated",        "conference.destroyed",
+	    "conference.destroyed",
 	};
 	const unsigned n_want = sizeof(want) / sizeof(want[0]);
 	struct ch_conference c, d;
@@ -547,11 +596,18 @@ static void test_events_scenario(void **state)
 	    a.id);
 	assert_string_equal(jstr(o.payload[3], "session_uuid"), a.id);
 	assert_string_equal(jstr(o.payload[7], "reason"), CH_LEAVE_REMOVED);
-	conf = json_object_get(o.payload[8], "conference");
+	assert_string_equal(jstr(o.payload[8], "reason"), CH_LEAVE_REMOVED);
+	conf = json_object_get(o.payload[9], "conference");
 	assert_int_equal(
 	    json_array_size(json_object_get(conf, "conferencecall_ids")), 0);
-	assert_string_equal(jstr(o.payload[9], "status"), "terminating");
-	assert_string_equal(jstr(o.payload[11], "status"), "terminated");
+	assert_string_equal(jstr(o.payload[10], "status"), "terminating");
+	/* end_reason and ended_by are fields once it ends */
+	conf = json_object_get(o.payload[10], "conference");
+	assert_string_equal(jstr(conf, "end_reason"), CH_END_API);
+	assert_string_equal(jstr(conf, "ended_by"), CH_UUID_NIL);
+	conf = json_object_get(o.payload[3], "conferencecall");
+	assert_non_null(conf);
+	assert_string_equal(jstr(o.payload[12], "status"), "terminated");
 	outbox_free(&o);
 	ch_conference_clear(&c);
 }
@@ -565,6 +621,8 @@ int main(void)
 	    T(test_participants),
 	    T(test_connect_hangup),
 	    T(test_connect_kick),
+	    T(test_connect_takes_two),
+	    T(test_kick_answers_leaving),
 	    T(test_end_conference_on_exit),
 	    T(test_delete_with_participants),
 	    T(test_delete_waits_for_media),

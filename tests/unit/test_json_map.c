@@ -54,6 +54,8 @@ static const struct field conf_fields[] = {
     {"playback_status", J_STR},
     {"playback_volume", J_INT},
     {"max_participants", J_INT},
+    {"end_reason", J_STR},
+    {"ended_by", J_STR},
     {"tm_create", J_TIME},
     {"tm_update", J_TIME},
     {"tm_delete", J_TIME},
