@@ -12,20 +12,24 @@ fuzz_seconds=${CHORUS_FUZZ_SECONDS:-30}
 echo "test: [1/3] normal build, unit + end-to-end tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs" >/dev/null
-(cd build && ctest --output-on-failure -j"$jobs")
+(cd build && ctest --output-on-failure --no-tests=error -j"$jobs")
 
 echo "test: [2/3] ASan+UBSan build, unit + end-to-end tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs" >/dev/null
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure --no-tests=error -j"$jobs")
 
 echo "test: [3/3] fuzz targets, ${fuzz_seconds}s each"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCHORUS_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j"$jobs" >/dev/null
-for f in build-fuzz/tests/fuzz_*; do
-  [ -x "$f" ] || continue
-  name=$(basename "$f")
+# every tests/fuzz/fuzz_*.c must have built: a missing target fails the run
+targets=(tests/fuzz/fuzz_*.c)
+[ -e "${targets[0]}" ] || { echo "test: no fuzz targets in tests/fuzz"; exit 1; }
+for src in "${targets[@]}"; do
+  name=$(basename "$src" .c)
+  f="build-fuzz/tests/$name"
+  [ -x "$f" ] || { echo "test: fuzz target $name did not build ($f missing)"; exit 1; }
   corpus="tests/fuzz/corpus/${name#fuzz_}"
   mkdir -p "build-fuzz/corpus-$name"
   echo "test: fuzzing $name"
