@@ -60,7 +60,8 @@ static struct {
 	size_t nsocks;
 	struct tmr stop_tmr;
 	int timeouts, resumed;
-	uint32_t leg; /* the leg whose events are counted */
+	uint32_t leg;     /* the leg whose events are counted */
+	struct sa dialog; /* where the SIP dialog came from */
 } T;
 
 static void on_timeout(void *arg, uint32_t leg)
@@ -174,6 +175,7 @@ static void engine_start(uint16_t lo, uint16_t hi)
 	};
 	memset(&T, 0, sizeof(T));
 	tmr_init(&T.stop_tmr);
+	sa_set_str(&T.dialog, "127.0.0.1", 5060);
 	assert_int_equal(ch_media_engine_alloc(&T.eng, &cfg, &handlers, NULL),
 	                 0);
 }
@@ -192,12 +194,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A started PCMU leg in a new room: SDP address remote, dialog from sig
- * (NULL: unknown); *local gets the leg's RTP address. */
-static uint32_t leg_new(const struct sa *remote, const struct sa *sig,
-                        bool rtcp_mux, struct sa *local)
+/* PCMU sendrecv to SDP address remote, dialog from sig (NULL: unknown). */
+static struct ch_media_leg_params pcmu(const struct sa *remote,
+                                       const struct sa *sig)
 {
-	uint32_t room, leg;
 	struct ch_media_leg_params p = {
 	    .codec = CH_CODEC_PCMU,
 	    .pt = PT,
@@ -205,8 +205,16 @@ static uint32_t leg_new(const struct sa *remote, const struct sa *sig,
 	    .dir = CH_DIR_SENDRECV,
 	    .remote = (struct sa *)remote,
 	    .sig_src = sig,
-	    .rtcp_mux = rtcp_mux,
 	};
+	return p;
+}
+
+/* A started leg (pcmu()) in a new room; *local gets its RTP address. */
+static uint32_t leg_new(const struct sa *remote, const struct sa *sig,
+                        struct sa *local)
+{
+	uint32_t room, leg;
+	struct ch_media_leg_params p = pcmu(remote, sig);
 	assert_int_equal(ch_media_room_create(T.eng, &room), 0);
 	assert_int_equal(ch_media_leg_alloc(T.eng, room, &leg, local), 0);
 	assert_int_equal(ch_media_leg_start(T.eng, leg, &p), 0);
@@ -217,14 +225,7 @@ static uint32_t leg_new(const struct sa *remote, const struct sa *sig,
 static void leg_restart(uint32_t leg, const struct sa *remote,
                         const struct sa *sig)
 {
-	struct ch_media_leg_params p = {
-	    .codec = CH_CODEC_PCMU,
-	    .pt = PT,
-	    .telev_pt = -1,
-	    .dir = CH_DIR_SENDRECV,
-	    .remote = (struct sa *)remote,
-	    .sig_src = sig,
-	};
+	struct ch_media_leg_params p = pcmu(remote, sig);
 	assert_int_equal(ch_media_leg_start(T.eng, leg, &p), 0);
 	run_for(60);
 }
@@ -254,9 +255,8 @@ static void test_stranger_first(void **state)
 	engine_start(44000, 44099);
 	struct sock *phone = sock_add("127.0.0.1", 0);
 	struct sock *stranger = sock_add("127.0.0.2", 0);
-	struct sa sig, local;
-	sa_set_str(&sig, "127.0.0.1", 5060);
-	uint32_t leg = leg_new(&phone->addr, &sig, false, &local);
+	struct sa local;
+	uint32_t leg = leg_new(&phone->addr, &T.dialog, &local);
 
 	send_rtp(stranger, &local, 50, 0);
 	settle_and_listen(200);
@@ -288,9 +288,8 @@ static void test_dialog_ip_probation(void **state)
 	struct sock *phone = sock_add("127.0.0.1", 0);
 	struct sock *nat = sock_add("127.0.0.1", 0);   /* dialog IP */
 	struct sock *other = sock_add("127.0.0.2", 0); /* not learnable */
-	struct sa sig, local;
-	sa_set_str(&sig, "127.0.0.1", 5060);
-	uint32_t leg = leg_new(&phone->addr, &sig, false, &local);
+	struct sa local;
+	uint32_t leg = leg_new(&phone->addr, &T.dialog, &local);
 
 	/* another IP: not learned however long it sends in sequence */
 	send_rtp(other, &local, 10, 0);
@@ -334,11 +333,10 @@ static void test_nat_phone(void **state)
 	(void)state;
 	engine_start(44200, 44299);
 	struct sock *nat = sock_add("127.0.0.1", 0);
-	struct sa sdp, sig, local, local2;
+	struct sa sdp, local, local2;
 	sa_set_str(&sdp, "127.0.0.3", 4000);
-	sa_set_str(&sig, "127.0.0.1", 5060);
-	uint32_t leg = leg_new(&sdp, &sig, false, &local);
-	uint32_t blind = leg_new(&sdp, NULL, false, &local2);
+	uint32_t leg = leg_new(&sdp, &T.dialog, &local);
+	uint32_t blind = leg_new(&sdp, NULL, &local2);
 
 	send_rtp(nat, &local, 20, 0);
 	send_rtp(nat, &local2, 20, 0);
@@ -358,15 +356,14 @@ static void test_reinvite_moves_lock(void **state)
 	engine_start(44300, 44399);
 	struct sock *a = sock_add("127.0.0.1", 0);
 	struct sock *b = sock_add("127.0.0.1", 0);
-	struct sa sig, local;
-	sa_set_str(&sig, "127.0.0.1", 5060);
-	uint32_t leg = leg_new(&a->addr, &sig, false, &local);
+	struct sa local;
+	uint32_t leg = leg_new(&a->addr, &T.dialog, &local);
 
 	send_rtp(a, &local, 5, 0);
 	run_for(50);
 	assert_int_equal(stats(leg).packets_in, 5);
 	/* same address again (e.g. a hold re-INVITE): still locked to a */
-	leg_restart(leg, &a->addr, &sig);
+	leg_restart(leg, &a->addr, &T.dialog);
 	send_rtp(b, &local, 10, 0);
 	settle_and_listen(200);
 	assert_int_equal(stats(leg).packets_in, 5);
@@ -374,7 +371,7 @@ static void test_reinvite_moves_lock(void **state)
 	assert_true(a->rx_rtp > 0);
 
 	/* the SDP address becomes b's: b is taken at once, a dropped */
-	leg_restart(leg, &b->addr, &sig);
+	leg_restart(leg, &b->addr, &T.dialog);
 	send_rtp(b, &local, 1, 0);
 	run_for(50);
 	send_rtp(a, &local, 10, 0);
@@ -396,9 +393,8 @@ static void test_rtcp_stranger(void **state)
 	struct sock *phone_rtcp =
 	    sock_add("127.0.0.1", (uint16_t)(sa_port(&phone->addr) + 1));
 	struct sock *stranger = sock_add("127.0.0.2", 0);
-	struct sa sig, local, local_rtcp;
-	sa_set_str(&sig, "127.0.0.1", 5060);
-	uint32_t leg = leg_new(&phone->addr, &sig, false, &local);
+	struct sa local, local_rtcp;
+	uint32_t leg = leg_new(&phone->addr, &T.dialog, &local);
 	local_rtcp = local;
 	sa_set_port(&local_rtcp, (uint16_t)(sa_port(&local) + 1));
 
@@ -433,7 +429,7 @@ static void test_timeout_resume(void **state)
 	engine_start(44500, 44599);
 	struct sock *phone = sock_add("127.0.0.1", 0);
 	struct sa local;
-	T.leg = leg_new(&phone->addr, &phone->addr, false, &local);
+	T.leg = leg_new(&phone->addr, &phone->addr, &local);
 
 	for (int round = 1; round <= 2; round++) {
 		send_rtp(phone, &local, 5, 0);
@@ -488,8 +484,7 @@ static void test_room_size(void **state)
 	assert_int_equal(ch_media_room_create(T.eng, &room), 0);
 	assert_int_equal(ch_media_room_set_max(T.eng, room, 1000), 0);
 	assert_int_equal(ch_media_room_set_max(T.eng, 999999, 1), ENOENT);
-	struct ch_media_leg_params p = {
-	    .codec = CH_CODEC_PCMU, .pt = PT, .telev_pt = -1};
+	struct ch_media_leg_params p = pcmu(NULL, NULL);
 
 	for (unsigned i = 0; i < 1000; i++) {
 		int err = ch_media_leg_alloc(T.eng, room, &legs[i], &local);
