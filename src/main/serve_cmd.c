@@ -220,6 +220,13 @@ static void rtp_timeout_h(void *arg, uint32_t leg)
 		ch_sip_rtp_timeout(d->sip, leg);
 }
 
+static void rtp_resumed_h(void *arg, uint32_t leg)
+{
+	struct daemon *d = arg;
+	if (d->sip)
+		ch_sip_rtp_resumed(d->sip, leg);
+}
+
 static void daemon_close(struct daemon *d)
 {
 	g_sip = NULL;
@@ -264,7 +271,8 @@ static int run(const struct ch_config *cfg)
 	    .rtp_timeout_ms = 10000,
 	};
 	struct ch_media_handlers mh = {.talking = talking_h,
-	                               .rtp_timeout = rtp_timeout_h};
+	                               .rtp_timeout = rtp_timeout_h,
+	                               .rtp_resumed = rtp_resumed_h};
 	err = ch_media_engine_alloc(&d.eng, &mcfg, &mh, &d);
 	if (err) {
 		fprintf(stderr, "chorusd: cannot start the media engine: %s\n",

@@ -49,6 +49,8 @@
 #define MAX_WORKERS        64
 #define BACKLOG_RETRY_MS   5
 #define ROOM_SLOTS_INITIAL 64
+/* Leg arrays of a new room; they double as legs arrive. */
+#define ROOM_CAP_INITIAL 16
 /* DSCP EF (46) in the TOS byte, as voice should be marked. */
 #define TOS_EF 0xb8
 
@@ -85,6 +87,8 @@ struct room_rec {
 	unsigned worker;
 	bool freeing;
 	unsigned nlegs;              /* legs not being freed */
+	unsigned max_legs;           /* ch_media_room_set_max */
+	size_t cap;                  /* leg arrays the worker has */
 	uint32_t rate;               /* mixing rate told to the worker */
 	bool shared[CH_CODEC_COUNT]; /* shared encoder the worker has */
 	uint32_t shared_rate;        /* their room rate */
@@ -218,6 +222,7 @@ static void room_free_mem(struct ch_media_room *r)
 {
 	for (int c = 0; c < CH_CODEC_COUNT; c++)
 		ch_codec_state_free(r->shared[c]);
+	free(r->slots);
 	free(r);
 }
 
@@ -238,6 +243,11 @@ static void on_event(struct ch_media_engine *eng, const struct ch_media_ev *ev)
 		if (lr && lr->leg == ev->ptr && eng->h.rtp_timeout)
 			eng->h.rtp_timeout(eng->arg, ev->id);
 		break;
+	case CH_MEDIA_EV_RESUMED:
+		lr = leg_find(eng, ev->id);
+		if (lr && lr->leg == ev->ptr && eng->h.rtp_resumed)
+			eng->h.rtp_resumed(eng->arg, ev->id);
+		break;
 	case CH_MEDIA_EV_LEG_GONE:
 		lr = &eng->legs[ev->id - 1];
 		if (lr->leg == ev->ptr && lr->freeing)
@@ -253,6 +263,9 @@ static void on_event(struct ch_media_engine *eng, const struct ch_media_ev *ev)
 	}
 	case CH_MEDIA_EV_FREE:
 		ch_codec_state_free(ev->ptr);
+		break;
+	case CH_MEDIA_EV_FREE_SLOTS:
+		free(ev->ptr);
 		break;
 	}
 }
@@ -449,8 +462,12 @@ int ch_media_room_create(struct ch_media_engine *eng, uint32_t *room)
 	}
 
 	struct ch_media_room *r = calloc(1, sizeof(*r));
-	if (!r)
+	if (r)
+		r->slots = ch_media_room_slots_alloc(ROOM_CAP_INITIAL);
+	if (!r || !r->slots) {
+		free(r);
 		return ENOMEM;
+	}
 	r->id = slot + 1;
 	r->w = eng->wk[wi].w;
 
@@ -459,6 +476,8 @@ int ch_media_room_create(struct ch_media_engine *eng, uint32_t *room)
 	rr->room = r;
 	rr->worker = wi;
 	rr->rate = 8000;
+	rr->max_legs = CH_MEDIA_ROOM_MAX_LEGS;
+	rr->cap = ROOM_CAP_INITIAL;
 	eng->room_hint = (slot + 1) % eng->nroom_slots;
 	eng->wk[wi].nrooms++;
 
@@ -502,6 +521,36 @@ void ch_media_room_destroy(struct ch_media_engine *eng, uint32_t room)
 	submit(eng, rr->worker, &cmd);
 }
 
+int ch_media_room_set_max(struct ch_media_engine *eng, uint32_t room,
+                          unsigned max_legs)
+{
+	struct room_rec *rr = eng ? room_find(eng, room) : NULL;
+	if (!rr)
+		return ENOENT;
+	rr->max_legs = max_legs == 0 || max_legs > CH_MEDIA_ROOM_MAX_LEGS
+	                   ? CH_MEDIA_ROOM_MAX_LEGS
+	                   : max_legs;
+	return 0;
+}
+
+/* Gives the room's worker leg arrays for one leg more than it has. */
+static int room_grow(struct ch_media_engine *eng, struct room_rec *rr)
+{
+	if (rr->nlegs < rr->cap)
+		return 0;
+	size_t cap = rr->cap * 2;
+	if (cap > CH_MEDIA_ROOM_MAX_LEGS)
+		cap = CH_MEDIA_ROOM_MAX_LEGS;
+	struct ch_media_room_slots *s = ch_media_room_slots_alloc(cap);
+	if (!s)
+		return ENOMEM;
+	struct ch_media_cmd cmd = {
+	    .type = CH_MEDIA_CMD_ROOM_SLOTS, .room = rr->room, .slots = s};
+	submit(eng, rr->worker, &cmd);
+	rr->cap = cap;
+	return 0;
+}
+
 int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
                        uint32_t *leg, struct sa *local)
 {
@@ -512,8 +561,8 @@ int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
 	struct room_rec *rr = room_find(eng, room);
 	if (!rr)
 		return ENOENT;
-	if (rr->nlegs >= CH_MEDIA_ROOM_MAX_LEGS)
-		return ENOSPC;
+	if (rr->nlegs >= rr->max_legs)
+		return EXFULL;
 	unsigned slot = eng->npairs;
 	for (unsigned k = 0; k < eng->npairs; k++) {
 		unsigned i = (eng->leg_hint + k) % eng->npairs;
@@ -524,6 +573,9 @@ int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
 	}
 	if (slot == eng->npairs)
 		return ENOSPC;
+	int err = room_grow(eng, rr);
+	if (err)
+		return err;
 	int pair = pair_bind(eng, &fd_rtp, &fd_rtcp);
 	if (pair < 0)
 		return ENOSPC;
@@ -555,7 +607,7 @@ int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
 	}
 
 	struct wctl *wc = &eng->wk[rr->worker];
-	int err = ch_media_worker_watch(wc->w, fd_rtp, &l->ep_rtp);
+	err = ch_media_worker_watch(wc->w, fd_rtp, &l->ep_rtp);
 	if (!err)
 		err = ch_media_worker_watch(wc->w, fd_rtcp, &l->ep_rtcp);
 	if (err) {
@@ -614,6 +666,8 @@ int ch_media_leg_start(struct ch_media_engine *eng, uint32_t leg,
 	    .rtcp_mux = p->rtcp_mux,
 	    .remote = *p->remote,
 	};
+	if (p->sig_src)
+		np.sig = *p->sig_src;
 	bool rearm =
 	    !lr->started || !sa_cmp(&lr->params.remote, p->remote, SA_ALL);
 	struct ch_media_legparams old = lr->params;
@@ -675,6 +729,8 @@ int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
 	out->talking = atomic_load_explicit(&c->talking, memory_order_relaxed);
 	out->last_rx_ms =
 	    atomic_load_explicit(&c->last_rx_ms, memory_order_relaxed);
+	out->packets_rejected =
+	    atomic_load_explicit(&c->rejected, memory_order_relaxed);
 	out->remote_lost =
 	    atomic_load_explicit(&c->remote_lost, memory_order_relaxed);
 	out->remote_fraction_lost =
@@ -797,18 +853,28 @@ static void worker_leftovers(struct wctl *wc)
 	while (ch_ring_pop(&w->evs, &ev)) {
 		if (ev.type == CH_MEDIA_EV_FREE)
 			ch_codec_state_free(ev.ptr);
+		else if (ev.type == CH_MEDIA_EV_FREE_SLOTS)
+			free(ev.ptr);
 	}
 	while (w->frees) {
 		struct ch_codec_state *next = w->frees->next;
 		ch_codec_state_free(w->frees);
 		w->frees = next;
 	}
-	while (ch_ring_pop(&w->cmds, &cmd))
+	while (w->slot_frees) {
+		struct ch_media_room_slots *next = w->slot_frees->next;
+		free(w->slot_frees);
+		w->slot_frees = next;
+	}
+	while (ch_ring_pop(&w->cmds, &cmd)) {
 		ch_codec_state_free(cmd.cs);
+		free(cmd.slots);
+	}
 	while (wc->bl_head) {
 		struct backlog *b = wc->bl_head;
 		wc->bl_head = b->next;
 		ch_codec_state_free(b->cmd.cs);
+		free(b->cmd.slots);
 		free(b);
 	}
 	wc->bl_tail = NULL;

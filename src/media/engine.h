@@ -17,8 +17,9 @@
  * (never 0). An id is not reused before the worker has let go of the old
  * object, and events already queued for a freed leg are dropped: once
  * ch_media_leg_free() has returned no handler is called for that leg.
- * Errors: 0 or an errno value (ENOSPC: no free RTP port or slot; ENOENT:
- * unknown id; EINVAL: bad parameter; ENOTSUP: codec not available).
+ * Errors: 0 or an errno value (ENOSPC: no free RTP port or slot; EXFULL:
+ * the room is full; ENOENT: unknown id; EINVAL: bad parameter; ENOTSUP:
+ * codec not available).
  *
  * Media: every leg sends and expects 20 ms packets (ptime 20). Codecs:
  * PCMU, PCMA, G.722 (64 kbit/s, through spandsp) and Opus (mono).
@@ -57,6 +58,10 @@ struct ch_media_leg_params {
 	int telev_pt; /* telephone-event PT, -1 if none */
 	enum ch_media_dir dir;
 	struct sa *remote; /* remote RTP address (borrowed; copied) */
+	/* where the SIP dialog's last request or answer came from (borrowed;
+	 * copied; NULL: unknown): RTP from another address than remote is
+	 * learned only from this IP or remote's (see ch_media_leg_start) */
+	const struct sa *sig_src;
 	bool rtcp_mux;
 };
 
@@ -70,6 +75,9 @@ struct ch_media_leg_stats {
 	int level;        /* 0..100, last frame's loudness */
 	bool talking;
 	uint64_t last_rx_ms; /* monotonic ms of the last RTP packet, 0 none */
+	/* RTP and RTCP packets dropped by the source filter: strangers, and
+	 * a NAT'ed phone's packets while it is on probation */
+	uint64_t packets_rejected;
 	/* What the far end reports about our stream in RTCP (0 until its
 	 * first report block about us). */
 	uint64_t remote_lost;        /* cumulative packets lost */
@@ -87,6 +95,9 @@ struct ch_media_handlers {
 	/* no RTP from the leg for rtp_timeout_ms (reported once per silence
 	 * stretch; a new packet re-arms it) */
 	void (*rtp_timeout)(void *arg, uint32_t leg);
+	/* after rtp_timeout: RTP from the leg again, or the leg restarted
+	 * (ch_media_leg_start), which begins a new timeout count */
+	void (*rtp_resumed)(void *arg, uint32_t leg);
 };
 
 struct ch_media_config {
@@ -107,29 +118,56 @@ int ch_media_engine_alloc(struct ch_media_engine **engp,
  * leg still there; NULL-safe. No handler is called from here on. */
 void ch_media_engine_free(struct ch_media_engine *eng);
 
-/* Creates a room on the least loaded worker. */
+/* Creates a room on the least loaded worker (most legs:
+ * CH_MEDIA_ROOM_MAX_LEGS until ch_media_room_set_max). */
 int ch_media_room_create(struct ch_media_engine *eng, uint32_t *room);
 /* Destroys a room and every leg still in it (their ids become invalid at
  * once; memory is freed when the worker has let go). Unknown ids are
  * ignored. */
 void ch_media_room_destroy(struct ch_media_engine *eng, uint32_t room);
 
-/* Most legs in one room. */
-#define CH_MEDIA_ROOM_MAX_LEGS 256
+/* The engine limit: most legs in one room. A room's leg arrays are
+ * allocated on the control thread and grow (doubling) up to its maximum
+ * as legs arrive; mixing costs O(legs) per tick. */
+#define CH_MEDIA_ROOM_MAX_LEGS 1024
+
+/* Sets the most legs room takes (a conference's max_participants): 0 or
+ * above CH_MEDIA_ROOM_MAX_LEGS means CH_MEDIA_ROOM_MAX_LEGS, the default
+ * of a new room. Lowering it below the legs present removes none; it
+ * refuses new ones. ENOENT: unknown room. */
+int ch_media_room_set_max(struct ch_media_engine *eng, uint32_t room,
+                          unsigned max_legs);
 
 /* Reserves an RTP (+RTCP) port pair and binds it, so the caller can write
  * the local address into SDP before media starts; *local gets it. The
  * leg hears and is heard in room only after ch_media_leg_start. ENOSPC:
- * no free port pair, or the room has CH_MEDIA_ROOM_MAX_LEGS legs. */
+ * no free port pair; EXFULL: the room has its most legs
+ * (ch_media_room_set_max); ENOMEM. */
 int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
                        uint32_t *leg, struct sa *local);
-/* Sets the negotiated media and starts the leg (again on a re-INVITE:
- * new remote address, direction or codec). The leg sends to p->remote
- * until it latches to the source of the first packet with payload type
- * p->pt (symmetric RTP); from then on packets from other sources are
- * ignored. A call with a different remote re-arms latching. Every call
- * restarts the RTP timeout count. EINVAL: bad params; ENOTSUP: codec;
- * ENOMEM. */
+/* In-sequence packets a source other than the SDP address must send
+ * before the leg latches to it (as Asterisk's strict RTP probation). */
+#define CH_MEDIA_LATCH_PROBATION 4
+
+/*
+ * Sets the negotiated media and starts the leg (again on a re-INVITE:
+ * new remote address, direction or codec). Strict symmetric RTP:
+ *   - packets from exactly p->remote (ip:port) are always taken and lock
+ *     the leg to it, even if another source was learned before;
+ *   - while nothing has come from p->remote, another source (a phone
+ *     behind NAT) is learned only if its IP is p->sig_src's or
+ *     p->remote's, and only after CH_MEDIA_LATCH_PROBATION packets in
+ *     sequence (one SSRC, consecutive sequence numbers, payload type
+ *     p->pt), the packets before the last of them dropped. A learned
+ *     source is kept until p->remote itself sends;
+ *   - every other packet is dropped and counted (packets_rejected);
+ *   - RTCP is taken only from the IP of the latched RTP source (before
+ *     latching: p->remote's IP).
+ * The leg sends to the latched source, else to p->remote. A call with a
+ * different p->remote re-arms latching; the same p->remote keeps the
+ * lock. Every call restarts the RTP timeout count. EINVAL: bad params;
+ * ENOTSUP: codec; ENOMEM.
+ */
 int ch_media_leg_start(struct ch_media_engine *eng, uint32_t leg,
                        const struct ch_media_leg_params *p);
 /* Muted: the leg still hears the room, the room stops hearing it. */

@@ -1,7 +1,8 @@
 /*
- * leg.c: the per-leg work of a media worker (see leg.h): symmetric-RTP
- * receive into the jitter buffer, RTP send, RTCP receive and reports, RTP
- * timeout and talk events. Runs on the leg's worker thread only; no
+ * leg.c: the per-leg work of a media worker (see leg.h): strict
+ * symmetric-RTP receive (the source filter of ch_media_leg_start) into the
+ * jitter buffer, RTP send, RTCP receive and reports, RTP timeout, resume
+ * and talk events. Runs on the leg's worker thread only; no
  * allocation, no lock, no system call but sendmsg/sendto and
  * clock_gettime, no logging.
  */
@@ -66,6 +67,55 @@ static void new_source(struct ch_media_leg *l, uint32_t ssrc)
 	l->rx_ssrc = ssrc;
 }
 
+/* The leg takes RTP from src from now on; sdp: src is the SDP address. */
+static void latch(struct ch_media_leg *l, const struct sa *src, bool sdp)
+{
+	/* RTCP's port is learned afresh from a new host */
+	if (!l->latched || !same_sa(src, &l->rtp_src, false))
+		l->rtcp_latched = false;
+	l->latched = true;
+	l->sdp_locked = sdp;
+	l->rtp_src = *src;
+	l->probe_n = 0;
+}
+
+/* A source that may be learned: the dialog's IP or the SDP's. */
+static bool learnable(const struct ch_media_leg *l, const struct sa *src)
+{
+	return same_sa(src, &l->p.remote, false) ||
+	       (sa_isset(&l->p.sig, SA_ADDR) && same_sa(src, &l->p.sig, false));
+}
+
+/* Strict symmetric RTP (see ch_media_leg_start): true if the packet's
+ * source is accepted. */
+static bool rtp_source_ok(struct ch_media_leg *l, const struct ch_rtp_pkt *pkt,
+                          const struct sa *src)
+{
+	if (same_sa(src, &l->p.remote, true)) {
+		if (!l->sdp_locked)
+			latch(l, src, true);
+		return true;
+	}
+	if (l->latched)
+		return !l->sdp_locked && same_sa(src, &l->rtp_src, true);
+	if (pkt->pt != l->p.pt || !learnable(l, src))
+		return false;
+	if (l->probe_n > 0 && same_sa(src, &l->probe_src, true) &&
+	    pkt->ssrc == l->probe_ssrc &&
+	    pkt->seq == (uint16_t)(l->probe_seq + 1)) {
+		l->probe_n++;
+	} else {
+		l->probe_src = *src;
+		l->probe_ssrc = pkt->ssrc;
+		l->probe_n = 1;
+	}
+	l->probe_seq = pkt->seq;
+	if (l->probe_n < CH_MEDIA_LATCH_PROBATION)
+		return false;
+	latch(l, src, false);
+	return true;
+}
+
 void ch_media_leg_rx_rtp(struct ch_media_worker *w, struct ch_media_leg *l,
                          const uint8_t *buf, size_t len, const struct sa *src)
 {
@@ -79,22 +129,18 @@ void ch_media_leg_rx_rtp(struct ch_media_worker *w, struct ch_media_leg *l,
 	}
 	if (ch_rtp_parse(buf, len, &pkt) != 0)
 		return;
-	if (l->latched) {
-		if (!same_sa(src, &l->rtp_src, true))
-			return; /* not our peer */
-	} else {
-		/* symmetric RTP: the first packet of our codec names the peer
-		 */
-		if (pkt.pt != l->p.pt)
-			return;
-		l->latched = true;
-		l->rtp_src = *src;
+	if (!rtp_source_ok(l, &pkt, src)) {
+		ch_media_ctr_add(&l->ctr.rejected, 1);
+		return;
 	}
 
 	ch_media_ctr_add(&l->ctr.packets_in, 1);
 	atomic_store_explicit(&l->ctr.last_rx_ms, w->now_ms,
 	                      memory_order_relaxed);
-	l->timeout_reported = false;
+	if (l->timeout_reported) {
+		l->timeout_reported = false;
+		l->resume_pending = true;
+	}
 
 	if (!l->have_rx_ssrc || pkt.ssrc != l->rx_ssrc)
 		new_source(l, pkt.ssrc);
@@ -122,9 +168,11 @@ void ch_media_leg_rx_rtcp(struct ch_media_worker *w, struct ch_media_leg *l,
 
 	if (!l->started || !l->cs)
 		return;
-	/* once RTP is latched, RTCP must come from the same host */
-	if (l->latched && !same_sa(src, &l->rtp_src, false))
+	/* RTCP only from the latched host (before latching: the SDP's) */
+	if (!same_sa(src, l->latched ? &l->rtp_src : &l->p.remote, false)) {
+		ch_media_ctr_add(&l->ctr.rejected, 1);
 		return;
+	}
 	if (ch_rtcp_parse(buf, len, l->tx_ssrc, &info) != 0)
 		return;
 	if (!l->p.rtcp_mux && !l->rtcp_latched) {
@@ -239,6 +287,13 @@ static void report(struct ch_media_worker *w, struct ch_media_leg *l,
 		                         .ptr = l};
 		if (ch_media_worker_emit(w, &ev))
 			l->talk_reported = talking;
+	}
+	if (l->resume_pending) {
+		struct ch_media_ev ev = {
+		    .type = CH_MEDIA_EV_RESUMED, .id = l->id, .ptr = l};
+		if (!ch_media_worker_emit(w, &ev))
+			return; /* in order: no new timeout before it */
+		l->resume_pending = false;
 	}
 	if (l->timeout_reported || !ch_media_dir_takes(l->p.dir))
 		return;

@@ -58,7 +58,8 @@ struct ch_media_leg_ctr {
 	_Atomic uint64_t remote_lost;
 	_Atomic uint32_t remote_fraction; /* 0..255 */
 	_Atomic uint32_t remote_jitter_us;
-	_Atomic int64_t rtt_us; /* -1 unknown */
+	_Atomic int64_t rtt_us;    /* -1 unknown */
+	_Atomic uint64_t rejected; /* packets dropped by the source filter */
 };
 
 /* Negotiated media as the worker applies it (copied from the
@@ -70,6 +71,7 @@ struct ch_media_legparams {
 	enum ch_media_dir dir;
 	bool rtcp_mux;
 	struct sa remote; /* RTP; RTCP is port + 1 unless rtcp_mux */
+	struct sa sig;    /* the SIP dialog's source; unset: unknown */
 };
 
 /*
@@ -99,9 +101,14 @@ struct ch_media_leg {
 	struct ch_media_legparams p;
 	struct ch_codec_state *cs; /* NULL until started; freed with the leg */
 
-	/* worker: receive side */
-	bool latched; /* rtp_src is the only accepted source */
+	/* worker: receive side (strict latching: see ch_media_leg_start) */
+	bool latched;    /* rtp_src is the accepted source ... */
+	bool sdp_locked; /* ... and it is p.remote: nothing else moves it */
 	struct sa rtp_src;
+	struct sa probe_src; /* a source on probation */
+	uint32_t probe_ssrc;
+	uint16_t probe_seq; /* its last sequence number */
+	unsigned probe_n;   /* its packets in sequence so far; 0: none */
 	bool rtcp_latched;
 	struct sa rtcp_src;
 	bool have_rx_ssrc;
@@ -110,6 +117,7 @@ struct ch_media_leg {
 	uint64_t lost_base;    /* losses of earlier SSRCs */
 	uint64_t armed_ms;     /* start of the RTP timeout count */
 	bool timeout_reported; /* EV_TIMEOUT delivered for this silence */
+	bool resume_pending;   /* EV_RESUMED to deliver */
 	bool talk_reported;    /* talking state the control thread knows */
 
 	/* worker: RTCP */

@@ -72,8 +72,8 @@ int ch_mixer_mix(struct ch_mixer *m, const int16_t *const *in, size_t nlegs,
 	memset(m->sum, 0, n * sizeof(m->sum[0]));
 	m->nlegs = nlegs;
 	m->ncontrib = 0;
+	m->in = in;
 	for (size_t i = 0; i < nlegs; i++) {
-		m->in[i] = in[i];
 		if (!in[i])
 			continue;
 		add_frame(m->sum, in[i], n);

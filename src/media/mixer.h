@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 /* Most legs one room can mix. */
-#define CH_MIXER_MAX_LEGS 256
+#define CH_MIXER_MAX_LEGS 1024
 /* Most samples per tick: 48 kHz x 20 ms. */
 #define CH_MIXER_MAX_FRAME 960
 /* Unity gain of the extra source, in Q14. */
@@ -40,19 +40,19 @@
 
 /*
  * State of one room's mixer. Owned by the media worker that runs the room;
- * not thread-safe. The caller provides the storage (about 8 KB), typically
+ * not thread-safe. The caller provides the storage (about 6 KB), typically
  * inside its room struct; there is nothing to free. All fields are private:
  * use the functions below.
  */
 struct ch_mixer {
-	size_t frame;                         /* samples per tick */
-	size_t nlegs;                         /* legs of the last tick */
-	size_t ncontrib;                      /* contributors last tick */
-	int32_t extra_gain;                   /* Q14 */
-	bool have_extra;                      /* extra source last tick */
-	const int16_t *in[CH_MIXER_MAX_LEGS]; /* last tick's inputs */
-	int32_t sum[CH_MIXER_MAX_FRAME];      /* contributors + extra */
-	int16_t full[CH_MIXER_MAX_FRAME];     /* sum saturated */
+	size_t frame;                    /* samples per tick */
+	size_t nlegs;                    /* legs of the last tick */
+	size_t ncontrib;                 /* contributors last tick */
+	int32_t extra_gain;              /* Q14 */
+	bool have_extra;                 /* extra source last tick */
+	const int16_t *const *in;        /* last tick's inputs (the caller's) */
+	int32_t sum[CH_MIXER_MAX_FRAME]; /* contributors + extra */
+	int16_t full[CH_MIXER_MAX_FRAME]; /* sum saturated */
 };
 
 /*
@@ -70,8 +70,9 @@ void ch_mixer_set_extra_gain(struct ch_mixer *m, int32_t gain_q14);
 /*
  * Mixes one tick. in[i] is leg i's frame (m's frame size) or NULL if leg i
  * does not contribute; extra is the frame everyone hears, or NULL. The
- * pointers are kept until the next ch_mixer_mix(): the buffers must stay
- * valid and unchanged until the caller has taken every leg's output.
+ * array and its pointers are kept until the next ch_mixer_mix(): both
+ * must stay valid and unchanged until the caller has taken every leg's
+ * output.
  * Returns 0, or -EINVAL if nlegs exceeds CH_MIXER_MAX_LEGS or in is NULL
  * with nlegs > 0 (the tick is then mixed with no legs).
  */

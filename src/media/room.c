@@ -14,10 +14,33 @@
 #include "media/room.h"
 #include "media/worker.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(CH_MEDIA_ROOM_MAX_LEGS <= CH_MIXER_MAX_LEGS,
                "a room never has more legs than the mixer takes");
+
+struct ch_media_room_slots *ch_media_room_slots_alloc(size_t cap)
+{
+	struct ch_media_room_slots *s =
+	    calloc(1, sizeof(*s) + cap * (sizeof(*s->legs) + sizeof(*s->in)));
+	if (!s)
+		return NULL;
+	s->cap = cap;
+	s->legs = (struct ch_media_leg **)(s + 1);
+	s->in = (const int16_t **)(s->legs + cap);
+	return s;
+}
+
+struct ch_media_room_slots *ch_media_room_grow(struct ch_media_room *r,
+                                               struct ch_media_room_slots *s)
+{
+	struct ch_media_room_slots *old = r->slots;
+
+	memcpy(s->legs, old->legs, r->nlegs * sizeof(*s->legs));
+	r->slots = s;
+	return old;
+}
 
 void ch_media_room_set_rate(struct ch_media_room *r, uint32_t rate)
 {
@@ -29,25 +52,26 @@ void ch_media_room_set_rate(struct ch_media_room *r, uint32_t rate)
 
 bool ch_media_room_add_leg(struct ch_media_room *r, struct ch_media_leg *l)
 {
-	if (r->nlegs >= CH_MEDIA_ROOM_MAX_LEGS)
+	if (r->nlegs >= r->slots->cap)
 		return false;
 	l->room_idx = r->nlegs;
-	r->legs[r->nlegs++] = l;
+	r->slots->legs[r->nlegs++] = l;
 	return true;
 }
 
 void ch_media_room_remove_leg(struct ch_media_room *r, struct ch_media_leg *l)
 {
+	struct ch_media_leg **legs = r->slots->legs;
 	size_t i = l->room_idx;
 
-	if (i >= r->nlegs || r->legs[i] != l)
+	if (i >= r->nlegs || legs[i] != l)
 		return;
 	r->nlegs--;
 	if (i != r->nlegs) {
-		r->legs[i] = r->legs[r->nlegs];
-		r->legs[i]->room_idx = i;
+		legs[i] = legs[r->nlegs];
+		legs[i]->room_idx = i;
 	}
-	r->legs[r->nlegs] = NULL;
+	legs[r->nlegs] = NULL;
 }
 
 /* The leg can take part in this tick. */
@@ -131,7 +155,7 @@ static const uint8_t *shared_payload(struct ch_media_worker *w,
 static void leg_output(struct ch_media_worker *w, struct ch_media_room *r,
                        size_t i)
 {
-	struct ch_media_leg *l = r->legs[i];
+	struct ch_media_leg *l = r->slots->legs[i];
 	size_t len = 0;
 	int n;
 
@@ -163,19 +187,19 @@ static void leg_output(struct ch_media_worker *w, struct ch_media_room *r,
 void ch_media_room_tick(struct ch_media_worker *w, struct ch_media_room *r,
                         uint64_t now_ms)
 {
+	struct ch_media_leg **legs = r->slots->legs;
+	const int16_t **in = r->slots->in;
 	size_t n = r->nlegs;
 
-	for (size_t i = 0; i < n; i++) {
-		struct ch_media_leg *l = r->legs[i];
-		r->in[i] = ready(r, l) ? leg_input(l, now_ms) : NULL;
-	}
-	ch_mixer_mix(&r->mixer, r->in, n, NULL);
+	for (size_t i = 0; i < n; i++)
+		in[i] = ready(r, legs[i]) ? leg_input(legs[i], now_ms) : NULL;
+	ch_mixer_mix(&r->mixer, in, n, NULL);
 	for (int c = 0; c < CH_CODEC_COUNT; c++)
 		w->shared_len[c] = -1;
 	for (size_t i = 0; i < n; i++) {
-		if (ready(r, r->legs[i]))
+		if (ready(r, legs[i]))
 			leg_output(w, r, i);
 	}
 	for (size_t i = 0; i < n; i++)
-		ch_media_leg_tick_end(w, r->legs[i], now_ms);
+		ch_media_leg_tick_end(w, legs[i], now_ms);
 }

@@ -27,6 +27,23 @@
 struct ch_media_worker;
 
 /*
+ * A room's leg arrays, in one block: legs[cap] and in[cap] follow the
+ * header. Allocated by the control thread (engine.c) with the room and
+ * whenever the room grows; the new block goes to the worker in
+ * CMD_ROOM_SLOTS, which copies the legs over and hands the old block back
+ * (EV_FREE_SLOTS) for the control thread to free.
+ */
+struct ch_media_room_slots {
+	struct ch_media_room_slots *next; /* worker: hand-back list */
+	size_t cap;
+	struct ch_media_leg **legs;
+	const int16_t **in; /* this tick's mixer inputs */
+};
+
+/* Control thread. A block for cap legs, zeroed; NULL: no memory. */
+struct ch_media_room_slots *ch_media_room_slots_alloc(size_t cap);
+
+/*
  * One room. Allocated by the control thread in ch_media_room_create(),
  * freed by it after EV_ROOM_GONE.
  */
@@ -43,9 +60,7 @@ struct ch_media_room {
 	size_t frame;                                  /* samples per tick */
 	struct ch_codec_state *shared[CH_CODEC_COUNT]; /* full-mix encoders */
 	size_t nlegs;
-	struct ch_media_leg *legs[CH_MEDIA_ROOM_MAX_LEGS];
-	const int16_t
-	    *in[CH_MEDIA_ROOM_MAX_LEGS]; /* this tick's mixer inputs */
+	struct ch_media_room_slots *slots; /* legs[0..nlegs) in use */
 	struct ch_mixer mixer;
 };
 
@@ -63,6 +78,9 @@ void ch_media_room_set_rate(struct ch_media_room *r, uint32_t rate);
 /* Worker. Adds / removes leg l to / from its room's leg array. Returns
  * false if the room is full. */
 bool ch_media_room_add_leg(struct ch_media_room *r, struct ch_media_leg *l);
+/* Worker. Moves the legs into the bigger block s; returns the old one. */
+struct ch_media_room_slots *ch_media_room_grow(struct ch_media_room *r,
+                                               struct ch_media_room_slots *s);
 void ch_media_room_remove_leg(struct ch_media_room *r, struct ch_media_leg *l);
 
 #endif

@@ -61,9 +61,9 @@ void ch_media_worker_release(struct ch_media_worker *w,
 }
 
 /*
- * Queues the events waiting on the hand-back lists: codec states to free,
- * then removed legs, then removed rooms (a room's legs always go before
- * it). Stops at a full ring; the rest is retried on the next wake-up.
+ * Queues the events waiting on the hand-back lists: codec states and leg
+ * arrays to free, then removed legs, then removed rooms (a room's legs always
+ * go before it). Stops at a full ring; the rest is retried on the next wake-up.
  * Each next pointer is read before the item's event is queued: from then
  * on the control thread may free the item.
  */
@@ -76,6 +76,14 @@ static void flush_acks(struct ch_media_worker *w)
 		if (!ch_media_worker_emit(w, &ev))
 			return;
 		w->frees = next;
+	}
+	while (w->slot_frees) {
+		struct ch_media_room_slots *next = w->slot_frees->next;
+		struct ch_media_ev ev = {.type = CH_MEDIA_EV_FREE_SLOTS,
+		                         .ptr = w->slot_frees};
+		if (!ch_media_worker_emit(w, &ev))
+			return;
+		w->slot_frees = next;
 	}
 	while (w->leg_acks) {
 		struct ch_media_leg *next = w->leg_acks->ack_next;
@@ -137,6 +145,8 @@ static void leg_start(struct ch_media_worker *w, const struct ch_media_cmd *c)
 	if (c->flag) {
 		/* a new remote address: latch afresh */
 		l->latched = false;
+		l->sdp_locked = false;
+		l->probe_n = 0;
 		l->rtcp_latched = false;
 	}
 	if (!l->started) {
@@ -144,9 +154,13 @@ static void leg_start(struct ch_media_worker *w, const struct ch_media_cmd *c)
 		/* spread the legs' first reports over a second */
 		l->next_rtcp_ms = w->now_ms + 1000 + l->tx_ssrc % 1000;
 	}
-	/* a (re)start begins a new RTP timeout count */
+	/* a (re)start begins a new RTP timeout count: a timed-out leg is
+	 * reported resumed */
 	l->armed_ms = w->now_ms;
-	l->timeout_reported = false;
+	if (l->timeout_reported) {
+		l->timeout_reported = false;
+		l->resume_pending = true;
+	}
 }
 
 static void apply(struct ch_media_worker *w, const struct ch_media_cmd *c)
@@ -171,6 +185,13 @@ static void apply(struct ch_media_worker *w, const struct ch_media_cmd *c)
 		ch_media_worker_release(w, r->shared[c->codec]);
 		r->shared[c->codec] = c->cs;
 		break;
+	case CH_MEDIA_CMD_ROOM_SLOTS: {
+		struct ch_media_room_slots *old =
+		    ch_media_room_grow(r, c->slots);
+		old->next = w->slot_frees;
+		w->slot_frees = old;
+		break;
+	}
 	case CH_MEDIA_CMD_LEG_ADD:
 		/* the control thread keeps rooms within the mixer's limit */
 		(void)ch_media_room_add_leg(l->room, l);

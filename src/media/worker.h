@@ -49,6 +49,7 @@ enum ch_media_cmd_type {
 	CH_MEDIA_CMD_ROOM_REMOVE,  /* room -> EV_ROOM_GONE */
 	CH_MEDIA_CMD_ROOM_RATE,    /* room, rate */
 	CH_MEDIA_CMD_ROOM_SHARED,  /* room, codec, cs (NULL: none) */
+	CH_MEDIA_CMD_ROOM_SLOTS,   /* room, slots: bigger leg arrays */
 	CH_MEDIA_CMD_LEG_ADD,      /* leg (its room is leg->room) */
 	CH_MEDIA_CMD_LEG_REMOVE,   /* leg -> EV_LEG_GONE */
 	CH_MEDIA_CMD_LEG_START,    /* leg, params, cs (NULL: keep), flag:
@@ -63,6 +64,7 @@ struct ch_media_cmd {
 	struct ch_media_room *room;
 	struct ch_media_leg *leg;
 	struct ch_codec_state *cs;
+	struct ch_media_room_slots *slots;
 	enum ch_media_codec codec;
 	uint32_t rate;
 	bool flag;
@@ -70,11 +72,13 @@ struct ch_media_cmd {
 };
 
 enum ch_media_ev_type {
-	CH_MEDIA_EV_TALK = 0,  /* id, ptr: leg, flag: talking */
-	CH_MEDIA_EV_TIMEOUT,   /* id, ptr: leg */
-	CH_MEDIA_EV_LEG_GONE,  /* ptr: leg, now owned by the control thread */
-	CH_MEDIA_EV_ROOM_GONE, /* ptr: room, likewise */
-	CH_MEDIA_EV_FREE,      /* ptr: a struct ch_codec_state to free */
+	CH_MEDIA_EV_TALK = 0,   /* id, ptr: leg, flag: talking */
+	CH_MEDIA_EV_TIMEOUT,    /* id, ptr: leg */
+	CH_MEDIA_EV_RESUMED,    /* id, ptr: leg (after EV_TIMEOUT) */
+	CH_MEDIA_EV_LEG_GONE,   /* ptr: leg, now owned by the control thread */
+	CH_MEDIA_EV_ROOM_GONE,  /* ptr: room, likewise */
+	CH_MEDIA_EV_FREE,       /* ptr: a struct ch_codec_state to free */
+	CH_MEDIA_EV_FREE_SLOTS, /* ptr: a struct ch_media_room_slots to free */
 };
 
 struct ch_media_ev {
@@ -112,7 +116,8 @@ struct ch_media_worker {
 	struct ch_media_leg *leg_acks;   /* EV_LEG_GONE not yet queued */
 	struct ch_media_room *room_acks; /* EV_ROOM_GONE not yet queued */
 	struct ch_codec_state *frees;    /* EV_FREE not yet queued */
-	bool ev_queued;                  /* events queued, not signalled */
+	struct ch_media_room_slots *slot_frees; /* EV_FREE_SLOTS likewise */
+	bool ev_queued; /* events queued, not signalled */
 	struct mmsghdr msgs[CH_MEDIA_RX_BATCH];
 	struct iovec iov[CH_MEDIA_RX_BATCH];
 	struct sa src[CH_MEDIA_RX_BATCH];

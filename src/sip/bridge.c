@@ -1,8 +1,9 @@
 /*
  * bridge.c: the core's media layer (struct ch_core_media_ops) on top of
  * the SIP calls and the media engine: one engine room per live
- * conference, hang-up, mute, live leg stats, and the engine's events
- * (talking, RTP timeout) turned into core calls.
+ * conference (as big as its max_participants, up to the engine limit),
+ * hang-up, mute, live leg stats, and the engine's events (talking, RTP
+ * timeout and resume) turned into core calls.
  */
 #include "sip/sip_int.h"
 #include "core/call.h"
@@ -34,6 +35,20 @@ static void room_destructor(void *arg)
 	hash_unlink(&r->he);
 }
 
+/* The room takes the conference's max_participants (as it is now: a PUT
+ * may have changed it), 0 (no limit) meaning the engine limit. */
+static void room_size(struct ch_sip *sip, const char *conference_id,
+                      uint32_t room)
+{
+	struct ch_conference conf;
+	if (ch_conference_get(sip->core, NULL, conference_id, &conf))
+		return;
+	unsigned max =
+	    conf.max_participants > 0 ? (unsigned)conf.max_participants : 0;
+	ch_conference_clear(&conf);
+	(void)ch_media_room_set_max(sip->eng, room, max);
+}
+
 /* The engine room of a conference, made when its first call arrives: a
  * conference nobody has joined costs the media workers nothing. */
 int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,
@@ -42,6 +57,7 @@ int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,
 	struct ch_sip_room *r = room_find(sip, conference_id);
 	int err;
 	if (r) {
+		room_size(sip, conference_id, r->room);
 		*room = r->room;
 		return 0;
 	}
@@ -56,6 +72,7 @@ int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,
 		return err;
 	}
 	hash_append(sip->rooms, hash_joaat_str(r->conference_id), &r->he, r);
+	room_size(sip, conference_id, r->room);
 	*room = r->room;
 	return 0;
 }
@@ -122,12 +139,13 @@ static json_t *participant_stats(void *arg, const struct ch_conferencecall *cc)
 	struct ch_media_leg_stats s;
 	if (!c || !c->has_leg || ch_media_leg_stats(sip->eng, c->leg, &s))
 		return NULL;
-	return json_pack("{s:s,s:I,s:I,s:I,s:f,s:i,s:b}", "codec",
+	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:f,s:i,s:b}", "codec",
 	                 ch_media_codec_name(s.codec), "packets_in",
 	                 (json_int_t)s.packets_in, "packets_out",
-	                 (json_int_t)s.packets_out, "lost", (json_int_t)s.lost,
-	                 "jitter_ms", s.jitter_ms, "level", s.level, "talking",
-	                 s.talking);
+	                 (json_int_t)s.packets_out, "packets_rejected",
+	                 (json_int_t)s.packets_rejected, "lost",
+	                 (json_int_t)s.lost, "jitter_ms", s.jitter_ms, "level",
+	                 s.level, "talking", s.talking);
 }
 
 static bool participant_alive(void *arg, const struct ch_conferencecall *cc)
@@ -187,4 +205,13 @@ void ch_sip_rtp_timeout(struct ch_sip *sip, uint32_t leg)
 		return;
 	c->media_down = true;
 	ch_log_warn("sip", "call %s: no RTP received: media down", c->id);
+}
+
+void ch_sip_rtp_resumed(struct ch_sip *sip, uint32_t leg)
+{
+	struct ch_sip_call *c = ch_sip_call_by_leg(sip, leg);
+	if (!c || !c->media_down)
+		return;
+	c->media_down = false;
+	ch_log_info("sip", "call %s: RTP again: media up", c->id);
 }

@@ -36,6 +36,7 @@ void ch_sip_hangup_all(struct ch_sip *s);
 /* Media engine events for a leg (wired by the daemon). */
 void ch_sip_talking(struct ch_sip *s, uint32_t leg, bool talking);
 void ch_sip_rtp_timeout(struct ch_sip *s, uint32_t leg);
+void ch_sip_rtp_resumed(struct ch_sip *s, uint32_t leg);
 /* The bound SIP address (UDP). */
 int ch_sip_local(const struct ch_sip *s, struct sa *out);
 

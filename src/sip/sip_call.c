@@ -89,6 +89,7 @@ int ch_sip_call_media_update(struct ch_sip_call *c)
 	int err = ch_sip_sdp_choose(c->sdpm, &p, &remote);
 	if (err)
 		return err;
+	p.sig_src = &c->sig_src;
 	snprintf(c->codec, sizeof(c->codec), "%s",
 	         ch_media_codec_name(p.codec));
 	return ch_media_leg_start(c->sip->eng, c->leg, &p);
@@ -125,6 +126,7 @@ static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 {
 	struct ch_sip_call *c = arg;
 	int err = sdp_decode(c->sdp, msg->mb, true);
+	c->sig_src = msg->src;
 	if (!err)
 		err = ch_sip_call_media_update(c);
 	if (err) {
@@ -140,6 +142,7 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 {
 	struct ch_sip_call *c = arg;
 	int err = sdp_decode(c->sdp, msg->mb, false);
+	c->sig_src = msg->src;
 	if (!err)
 		err = ch_sip_call_media_update(c);
 	if (err)
@@ -290,9 +293,13 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 	err = ch_sip_call_alloc(&c, sip, conf.id);
 	if (err) {
 		ch_conference_clear(&conf);
-		reject(sip, msg, 503, "Service Unavailable");
+		if (err == EXFULL) /* the media room is full */
+			reject(sip, msg, 486, "Busy Here");
+		else
+			reject(sip, msg, 503, "Service Unavailable");
 		return;
 	}
+	c->sig_src = msg->src;
 	err = sdp_decode(c->sdp, msg->mb, true);
 	if (!err)
 		err = ch_sip_call_media_update(c);

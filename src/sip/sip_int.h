@@ -67,6 +67,9 @@ struct ch_sip_call {
 	char conference_id[CH_UUID_LEN];
 	char conferencecall_id[CH_UUID_LEN];
 	char codec[16];
+	/* where the dialog's last offer or answer came from (strict RTP
+	 * learns a NAT'ed phone's media only from this IP) */
+	struct sa sig_src;
 };
 
 /* sdp_neg.c */

@@ -469,13 +469,14 @@ class SipTestCase(ChorusTestCase):
         for b in self.blocks:
             b.release()
 
-    def start_sip_daemon(self, timeout=5):
+    def start_sip_daemon(self, timeout=5, rtp_ports=None):
+        """rtp_ports: "LO-HI" (default: 95 pairs of our own block)."""
         # SIP on a port of our own block, not "--sip 127.0.0.1:0": with 0
         # chorusd binds UDP on an ephemeral port and then TCP on the same
         # number, which fails when that TCP port is taken (EADDRINUSE).
         b = self.block()
         d = self.start_daemon(args=["--sip", "127.0.0.1:%d" % b.base,
-                                    "--rtp-ports", "%d-%d" % (
+                                    "--rtp-ports", rtp_ports or "%d-%d" % (
                                         b.base + 10, b.base + BLOCK - 1)])
 
         def sip_line():
