@@ -8,6 +8,7 @@
 #include "core/conference.h"
 #include "core/conferencecall.h"
 #include "core/core.h"
+#include "core/sip_uri.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -386,7 +387,8 @@ int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call)
 	const char *fr = json_string_value(json_object_get(src, "target"));
 	int err;
 
-	if (!to) {
+	/* the API checked these; they go verbatim into the INVITE */
+	if (ch_sip_uri_check(to, NULL) || (fr && ch_sip_uri_check(fr, NULL))) {
 		err = EINVAL;
 		goto out;
 	}
