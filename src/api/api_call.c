@@ -4,6 +4,7 @@
 #include "api/api_internal.h"
 #include "core/call.h"
 #include "core/core.h"
+#include "core/sip_uri.h"
 #include "store/store.h"
 #include "util/timefmt.h"
 
@@ -15,11 +16,19 @@ static bool valid_endpoint(struct ch_api_req *r, json_t *e, const char *field)
 	const char *type = json_string_value(json_object_get(e, "type"));
 	const char *target = json_string_value(json_object_get(e, "target"));
 	if (!json_is_object(e) || !type || strcmp(type, "sip") || !target ||
-	    strncmp(target, "sip:", 4) || strlen(target) > 512) {
+	    strlen(target) > CH_SIP_URI_MAX) {
 		ch_api_error(r, 400, "invalid_field", field,
 		             "%s must be {\"type\": \"sip\", \"target\": "
 		             "\"sip:user@host[:port]\"}",
 		             field);
+		return false;
+	}
+	/* target goes verbatim into the request line, To: or From: */
+	const char *why;
+	if (ch_sip_uri_check(target, &why)) {
+		char f[64];
+		snprintf(f, sizeof(f), "%s.target", field);
+		ch_api_error(r, 400, "invalid_field", f, "%s %s", f, why);
 		return false;
 	}
 	return true;

@@ -33,9 +33,18 @@
 #include <string.h>
 
 static const char *const opt_keys[] = {
-    "data-dir",      "http",         "sip",       "rtp-ports",
-    "public-ip",     "log-level",    "node-name", "webhook-timeout-ms",
-    "media-workers", "dial-timeout",
+    "data-dir",
+    "http",
+    "sip",
+    "rtp-ports",
+    "public-ip",
+    "log-level",
+    "node-name",
+    "webhook-timeout-ms",
+    "media-workers",
+    "dial-timeout",
+    "sip-ack-timeout",
+    "sip-unconfirmed-per-ip",
 };
 
 static void usage(FILE *f)
@@ -76,6 +85,14 @@ static void usage(FILE *f)
 	        "core)\n"
 	        "  --dial-timeout S     ring time of a dial-out before "
 	        "noanswer (default 30)\n"
+	        "  --sip-ack-timeout S  an answered dial-in without ACK is "
+	        "ended and its\n"
+	        "                       ports freed after S s (default 10, "
+	        "at most 32)\n"
+	        "  --sip-unconfirmed-per-ip N  un-ACKed dial-ins one address "
+	        "may hold;\n"
+	        "                       past it 503 + Retry-After (default "
+	        "20)\n"
 	        "\n"
 	        "On an empty data folder a customer \"default\" is created; "
 	        "its token is\n"
@@ -289,6 +306,8 @@ static int run(const struct ch_config *cfg)
 	    .laddr = &sip_addr,
 	    .public_ip = cfg->public_ip[0] ? cfg->public_ip : NULL,
 	    .dial_timeout_s = cfg->dial_timeout_s,
+	    .ack_timeout_s = cfg->sip_ack_timeout_s,
+	    .unconfirmed_per_ip = cfg->sip_unconfirmed_per_ip,
 	};
 	err = ch_sip_alloc(&d.sip, d.core, d.eng, &scfg);
 	if (err) {

@@ -5,9 +5,16 @@
  *
  * The answerer's choice follows the offer's order (RFC 3264): the first
  * offered format we support wins; its payload type is used both ways.
+ * An offered a=rtcp-mux (RFC 5761) is taken and answered.
+ *
+ * ch_sip_sdp_check() reads the raw text before libre does: libre keeps
+ * the low 16 bits of an m= port and ignores a c= address it cannot parse,
+ * and takes multicast and broadcast addresses, all of which would point a
+ * leg's RTP at a place the peer did not name.
  */
 #include "sip/sip_int.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
 
@@ -123,5 +130,120 @@ int ch_sip_sdp_choose(struct sdp_media *m, struct ch_media_leg_params *p,
 	*remote = *sdp_media_raddr(m);
 	p->remote = remote;
 	p->rtcp_mux = sdp_media_rattr(m, "rtcp-mux") != NULL;
+	/* answer what we run: RTCP on the RTP port only when both agree */
+	if (p->rtcp_mux)
+		return sdp_media_set_lattr(m, true, "rtcp-mux", NULL);
+	sdp_media_del_lattr(m, "rtcp-mux");
 	return 0;
+}
+
+/* "IN IP4 addr" / "IN IP6 addr": a unicast address of that family. */
+static const char *check_conn(const struct pl *v)
+{
+	struct pl a;
+	struct sa sa;
+	int af;
+	if (v->l < 8 ||
+	    (strncmp(v->p, "IN IP4 ", 7) && strncmp(v->p, "IN IP6 ", 7)))
+		return "c= is not IN IP4/IP6 ADDRESS";
+	af = v->p[5] == '4' ? AF_INET : AF_INET6;
+	a.p = v->p + 7;
+	a.l = v->l - 7;
+	while (a.l && (a.p[a.l - 1] == ' ' || a.p[a.l - 1] == '\t'))
+		a.l--;
+	if (sa_set(&sa, &a, 0) || sa_af(&sa) != af)
+		return "c= address does not parse";
+	if (af == AF_INET) {
+		uint32_t ip = sa_in(&sa);
+		if ((ip >> 28) == 0xe)
+			return "c= address is multicast";
+		if (ip == 0xffffffffu)
+			return "c= address is broadcast";
+	} else {
+		uint8_t a6[16];
+		sa_in6(&sa, a6);
+		if (a6[0] == 0xff)
+			return "c= address is multicast";
+	}
+	return NULL;
+}
+
+/* Decimal digits only, lo..65535. */
+static bool port_ok(const struct pl *v, uint32_t lo)
+{
+	if (!v->l || v->l > 5)
+		return false;
+	for (size_t i = 0; i < v->l; i++)
+		if (v->p[i] < '0' || v->p[i] > '9')
+			return false;
+	return pl_u32(v) >= lo && pl_u32(v) <= 65535;
+}
+
+/* "audio PORT PROTO FMT...": the port of an audio stream is 1-65535,
+ * of another (declined with 0 or not) 0-65535; no port/count. */
+static const char *check_media(const struct pl *v)
+{
+	struct pl port;
+	const char *sp = pl_strchr(v, ' ');
+	bool audio =
+	    (size_t)(sp ? sp - v->p : 0) == 5 && !strncmp(v->p, "audio", 5);
+	if (!sp)
+		return "m= line does not parse";
+	port.p = sp + 1;
+	port.l = (size_t)(v->p + v->l - port.p);
+	sp = pl_strchr(&port, ' ');
+	if (!sp)
+		return "m= line does not parse";
+	port.l = (size_t)(sp - port.p);
+	if (!port_ok(&port, audio ? 1 : 0))
+		return "m= port is not 1-65535";
+	return NULL;
+}
+
+int ch_sip_sdp_check(const struct mbuf *mb, const char **why)
+{
+	struct pl body, line;
+	const char *bad = NULL;
+	bool has_m = false;
+	if (!mb || !mbuf_get_left(mb)) {
+		bad = "no SDP";
+		goto out;
+	}
+	body.p = (const char *)mbuf_buf(mb);
+	body.l = mbuf_get_left(mb);
+	if (body.l < 4 || strncmp(body.p, "v=0", 3)) {
+		bad = "not SDP (v=0 does not come first)";
+		goto out;
+	}
+	while (body.l && !bad) {
+		const char *nl = pl_strchr(&body, '\n');
+		line.p = body.p;
+		line.l = nl ? (size_t)(nl - body.p) : body.l;
+		body.p += line.l + (nl ? 1 : 0);
+		body.l -= line.l + (nl ? 1 : 0);
+		if (line.l && line.p[line.l - 1] == '\r')
+			line.l--;
+		if (line.l < 2 || line.p[1] != '=')
+			continue;
+		struct pl v = {line.p + 2, line.l - 2};
+		if (line.p[0] == 'c')
+			bad = check_conn(&v);
+		else if (line.p[0] == 'm') {
+			has_m = true;
+			bad = check_media(&v);
+		} else if (line.p[0] == 'a' && v.l >= 5 &&
+		           !strncmp(v.p, "rtcp:", 5)) {
+			struct pl port = {v.p + 5, 0};
+			while (5 + port.l < v.l && port.p[port.l] != ' ')
+				port.l++;
+			if (!port_ok(&port, 1))
+				bad = "a=rtcp port is not 1-65535";
+		}
+	}
+	if (!bad && !has_m)
+		bad = "no m= line";
+out:
+	if (why)
+		*why = bad;
+	return bad ? EPROTO : 0;
 }

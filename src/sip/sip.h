@@ -21,6 +21,8 @@ struct ch_sip_config {
 	const struct sa *laddr;  /* SIP listen address (UDP and TCP) */
 	const char *public_ip;   /* address written in SDP/Contact, or NULL */
 	unsigned dial_timeout_s; /* default ring time of a dial-out */
+	unsigned ack_timeout_s;  /* answered dial-in without ACK: end it */
+	unsigned unconfirmed_per_ip; /* un-ACKed dial-ins per source IP */
 };
 
 /* Starts SIP on cfg->laddr and attaches itself to the core as its media

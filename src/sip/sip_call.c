@@ -8,6 +8,7 @@
 #include "core/conference.h"
 #include "core/conferencecall.h"
 #include "core/core.h"
+#include "core/sip_uri.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -27,7 +28,8 @@ static void call_destructor(void *arg)
 }
 
 int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
-                      const char *conference_id)
+                      const char *conference_id, const struct sa *peer,
+                      const struct sa *via)
 {
 	struct ch_sip_call *c = mem_zalloc(sizeof(*c), call_destructor);
 	uint32_t room;
@@ -36,6 +38,8 @@ int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
 	if (!c)
 		return ENOMEM;
 	c->sip = sip;
+	if (peer)
+		c->peer = *peer;
 	tmr_init(&c->tmr);
 	snprintf(c->conference_id, sizeof(c->conference_id), "%s",
 	         conference_id);
@@ -48,7 +52,8 @@ int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
 		return err;
 	}
 	c->has_leg = true;
-	struct sa maddr = sip->media_addr;
+	struct sa maddr;
+	ch_sip_local_addr(sip, peer, via, &maddr);
 	sa_set_port(&maddr, sa_port(&local));
 	err = ch_sip_sdp_alloc(&c->sdp, &c->sdpm, &maddr);
 	if (err) {
@@ -125,12 +130,18 @@ void ch_sip_call_end(struct ch_sip_call *c, const char *reason,
 static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 {
 	struct ch_sip_call *c = arg;
-	int err = sdp_decode(c->sdp, msg->mb, true);
+	const char *why = NULL;
+	/* checked before libre decodes it into the session */
+	int err = ch_sip_sdp_check(msg->mb, &why);
+	if (!err)
+		err = sdp_decode(c->sdp, msg->mb, true);
 	c->sig_src = msg->src;
 	if (!err)
 		err = ch_sip_call_media_update(c);
 	if (err) {
-		ch_log_warn("sip", "call %s: re-INVITE offer refused", c->id);
+		/* libre answers 488; the leg keeps its media */
+		ch_log_warn("sip", "call %s: re-INVITE offer refused: %s",
+		            c->id, why ? why : "no codec we take");
 		return err;
 	}
 	ch_log_info("sip", "call %s: media updated (%s)", c->id,
@@ -141,13 +152,16 @@ static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 static int answer_h(const struct sip_msg *msg, void *arg)
 {
 	struct ch_sip_call *c = arg;
-	int err = sdp_decode(c->sdp, msg->mb, false);
+	const char *why = NULL;
+	int err = ch_sip_sdp_check(msg->mb, &why);
+	if (!err)
+		err = sdp_decode(c->sdp, msg->mb, false);
 	c->sig_src = msg->src;
 	if (!err)
 		err = ch_sip_call_media_update(c);
 	if (err)
-		ch_log_warn("sip", "call %s: answer has no codec we take",
-		            c->id);
+		ch_log_warn("sip", "call %s: answer refused: %s", c->id,
+		            why ? why : "no codec we take");
 	return err;
 }
 
@@ -162,8 +176,9 @@ static void estab_h(const struct sip_msg *msg, void *arg)
 {
 	struct ch_sip_call *c = arg;
 	(void)msg;
-	tmr_cancel(&c->tmr);
+	tmr_cancel(&c->tmr); /* ring time, or the wait for the ACK */
 	c->answered = true;
+	c->confirmed = true;
 	ch_log_info("sip", "call %s established (%s)", c->id, c->codec);
 	if (c->outgoing) {
 		/* runs the call's actions: conference_join */
@@ -230,6 +245,14 @@ static void reject(struct ch_sip *sip, const struct sip_msg *msg,
 	(void)sip_treply(NULL, sip->sip, msg, scode, reason);
 }
 
+static void ack_timeout_h(void *arg)
+{
+	struct ch_sip_call *c = arg;
+	ch_log_info("sip", "call %s: no ACK within %u s, ended", c->id,
+	            c->sip->ack_timeout_s);
+	ch_sip_call_end(c, CH_HANGUP_FAILED, "hangup");
+}
+
 /* Writes the JSON text {"type":"sip","target":uri} into a new string. */
 static char *endpoint_json(const struct pl *uri)
 {
@@ -252,6 +275,7 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 	struct mbuf *desc = NULL;
 	char conf_id[CH_UUID_LEN], caller[256] = "", sip_callid[128] = "";
 	char *src = NULL, *dst = NULL;
+	const char *why;
 	int present = 0, err;
 
 	/* libre hands over INVITEs without these; nothing below may read
@@ -285,12 +309,13 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 		reject(sip, msg, 486, "Busy Here");
 		return;
 	}
-	if (!msg->mb || !mbuf_get_left(msg->mb)) {
+	if (ch_sip_sdp_check(msg->mb, &why)) {
+		ch_log_info("sip", "offer refused: %s", why);
 		ch_conference_clear(&conf);
 		reject(sip, msg, 488, "Not Acceptable Here");
 		return;
 	}
-	err = ch_sip_call_alloc(&c, sip, conf.id);
+	err = ch_sip_call_alloc(&c, sip, conf.id, &msg->src, &msg->dst);
 	if (err) {
 		ch_conference_clear(&conf);
 		if (err == EXFULL) /* the media room is full */
@@ -361,6 +386,10 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 		return;
 	}
 	c->answered = true;
+	/* no ACK (a flood, or a peer that cannot reach our Contact): free the
+	 * ports well before libre's timer H (64*T1 = 32 s) */
+	tmr_start(&c->tmr, (uint64_t)sip->ack_timeout_s * 1000, ack_timeout_h,
+	          c);
 	ch_log_info("sip", "call %s from %s answered into conference %s", c->id,
 	            caller, c->conference_id);
 	return;
@@ -393,12 +422,20 @@ int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call)
 	const char *fr = json_string_value(json_object_get(src, "target"));
 	int err;
 
-	if (!to) {
+	/* the API checked these; they go verbatim into the INVITE */
+	if (ch_sip_uri_check(to, NULL) || (fr && ch_sip_uri_check(fr, NULL))) {
 		err = EINVAL;
 		goto out;
 	}
 	snprintf(from, sizeof(from), "%s", fr ? fr : "sip:chorus@localhost");
-	err = ch_sip_call_alloc(&c, sip, call->conference_id);
+	struct sa peer;
+	struct pl tpl;
+	struct uri turi;
+	pl_set_str(&tpl, to);
+	sa_init(&peer, AF_UNSPEC);
+	if (!uri_decode(&turi, &tpl))
+		(void)sa_set(&peer, &turi.host, turi.port);
+	err = ch_sip_call_alloc(&c, sip, call->conference_id, &peer, NULL);
 	if (err)
 		goto out;
 	memcpy(c->id, call->id, sizeof(c->id));

@@ -36,8 +36,11 @@ struct ch_sip {
 	struct sa laddr;      /* bound SIP address */
 	struct sa media_addr; /* address for SDP c= lines */
 	unsigned dial_timeout_s;
-	struct list calls;  /* struct ch_sip_call */
-	struct hash *rooms; /* struct ch_sip_room, by conference id */
+	unsigned ack_timeout_s;      /* answered dial-in waits this for ACK */
+	unsigned unconfirmed_per_ip; /* un-ACKed dial-ins per source IP */
+	struct sip_lsnr *guard;      /* first look at every request */
+	struct list calls;           /* struct ch_sip_call */
+	struct hash *rooms;          /* struct ch_sip_room, by conference id */
 	bool closing;
 };
 
@@ -61,6 +64,8 @@ struct ch_sip_call {
 	bool has_leg;
 	bool outgoing;
 	bool answered;   /* 200 OK sent or received */
+	bool confirmed;  /* dial-in: its ACK came */
+	struct sa peer;  /* dial-in: where the INVITE came from */
 	bool media_down; /* RTP timed out */
 	bool ended;
 	char id[CH_UUID_LEN]; /* the call resource */
@@ -77,14 +82,27 @@ struct ch_sip_call {
 int ch_sip_sdp_alloc(struct sdp_session **sessp, struct sdp_media **mp,
                      const struct sa *laddr);
 /* From a decoded remote description: the codec to use and the leg
- * parameters (remote is filled into *remote). Returns 0 or ENOENT when no
+ * parameters (remote is filled into *remote); sets or drops our
+ * a=rtcp-mux to match the remote's. Returns 0 or ENOENT when no
  * codec we take is offered (-> 488). */
 int ch_sip_sdp_choose(struct sdp_media *m, struct ch_media_leg_params *p,
                       struct sa *remote);
 
+/* Checks a remote description's raw text before it is decoded: v=0
+ * first, at least one m= line, every
+ * c= a unicast IPv4/IPv6 address that parses (0.0.0.0 is hold and
+ * passes), an audio m= port 1-65535 (others 0-65535), a=rtcp ports
+ * 1-65535. Returns 0, or EPROTO with *why (if why) saying what is wrong
+ * (-> 488). mb is read from its position, not moved. */
+int ch_sip_sdp_check(const struct mbuf *mb, const char **why);
+
 /* sip_call.c */
+/* peer and via (either may be NULL): the far end and the local address
+ * its request came in on, to pick our SDP address when SIP is bound to a
+ * wildcard address without --public-ip (ch_sip_local_addr). */
 int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
-                      const char *conference_id);
+                      const char *conference_id, const struct sa *peer,
+                      const struct sa *via);
 struct ch_sip_call *ch_sip_call_find(struct ch_sip *sip, const char *call_id);
 struct ch_sip_call *ch_sip_call_by_leg(struct ch_sip *sip, uint32_t leg);
 /* Applies a (re-)negotiated remote description to the media leg. */
@@ -94,6 +112,14 @@ void ch_sip_call_end(struct ch_sip_call *c, const char *reason,
                      const char *leave_reason);
 void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg);
 int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call);
+
+/* sip_ua.c */
+/* The address to write in SDP towards peer: --public-ip or the bound
+ * address; when that is a wildcard (0.0.0.0), via (the local address the
+ * request came in on, when there is one), else the address the kernel
+ * routes to peer from, else the default route's. Port 0. */
+void ch_sip_local_addr(const struct ch_sip *sip, const struct sa *peer,
+                       const struct sa *via, struct sa *out);
 
 /* bridge.c */
 int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,

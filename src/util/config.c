@@ -25,6 +25,8 @@ void ch_config_defaults(struct ch_config *cfg)
 	cfg->webhook_timeout_ms = 10000;
 	cfg->media_workers = 0;
 	cfg->dial_timeout_s = 30;
+	cfg->sip_ack_timeout_s = 10;
+	cfg->sip_unconfirmed_per_ip = 20;
 }
 
 static int parse_u(const char *s, unsigned long max, unsigned long *out)
@@ -163,6 +165,21 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 			return -1;
 		}
 		cfg->dial_timeout_s = (unsigned)a;
+	} else if (!strcmp(key, "sip-ack-timeout")) {
+		/* at most SIP timer H (64*T1), after which libre gives up */
+		if (parse_u(value, 32, &a) || a < 1) {
+			snprintf(err, errlen,
+			         "sip-ack-timeout: 1 to 32 seconds");
+			return -1;
+		}
+		cfg->sip_ack_timeout_s = (unsigned)a;
+	} else if (!strcmp(key, "sip-unconfirmed-per-ip")) {
+		if (parse_u(value, 100000, &a) || a < 1) {
+			snprintf(err, errlen,
+			         "sip-unconfirmed-per-ip: 1 to 100000 calls");
+			return -1;
+		}
+		cfg->sip_unconfirmed_per_ip = (unsigned)a;
 	} else {
 		snprintf(err, errlen, "unknown setting \"%s\"", key);
 		return -1;

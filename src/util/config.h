@@ -5,7 +5,7 @@
  * Config file: one "key = value" per line, '#' starts a comment; keys are
  * the long flag names without "--": data-dir, http, sip, rtp-ports,
  * public-ip, log-level, node-name, webhook-timeout-ms, media-workers,
- * dial-timeout.
+ * dial-timeout, sip-ack-timeout, sip-unconfirmed-per-ip.
  *
  * Not thread-safe; filled once at start on the main thread, read-only
  * after.
@@ -32,6 +32,11 @@ struct ch_config {
 	unsigned webhook_timeout_ms;
 	unsigned media_workers;  /* 0: one per core */
 	unsigned dial_timeout_s; /* dial-out ring time */
+	/* SIP dial-in: how long an answered call waits for its ACK before
+	 * its ports are released, and how many such un-ACKed calls one source
+	 * address may hold (past it: 503 with Retry-After) */
+	unsigned sip_ack_timeout_s;
+	unsigned sip_unconfirmed_per_ip;
 };
 
 /* Fills the built-in defaults. */

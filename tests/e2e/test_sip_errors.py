@@ -89,6 +89,25 @@ class RawSip:
         from_tag = uuid.uuid4().hex[:8]
         msg = self._build(method, ruri, call_id, 1, branch, from_tag,
                           body=body)
+        code, hdrs, raw = self.final_answer(msg, method, branch, timeout)
+        if method == "INVITE":
+            to_tag = hdrs.get("to", "").partition(";tag=")[2]
+            to_tag = to_tag.split(";")[0]
+            self.sock.sendto(self._build("ACK", ruri, call_id, 1,
+                                         branch if code >= 300 else
+                                         "z9hG4bK" + uuid.uuid4().hex[:16],
+                                         from_tag, to_tag), self.dst)
+            if code < 300:  # a call we did not want: hang it up
+                self.sock.sendto(self._build(
+                    "BYE", ruri, call_id, 2,
+                    "z9hG4bK" + uuid.uuid4().hex[:16], from_tag,
+                    to_tag), self.dst)
+        return code, hdrs, raw
+
+    def final_answer(self, msg, method, branch, timeout):
+        """Sends msg (retransmitting until a provisional answer) and
+        returns its final answer (code, headers, raw bytes) that carries
+        the Via branch."""
         end = time.monotonic() + timeout
         provisional, next_tx, interval = False, 0.0, 0.5
         while time.monotonic() < end:
@@ -108,21 +127,9 @@ class RawSip:
             if code < 200:
                 provisional = True
                 continue
-            if method == "INVITE":
-                to_tag = hdrs.get("to", "").partition(";tag=")[2]
-                to_tag = to_tag.split(";")[0]
-                self.sock.sendto(self._build("ACK", ruri, call_id, 1,
-                                             branch if code >= 300 else
-                                             "z9hG4bK" + uuid.uuid4().hex[:16],
-                                             from_tag, to_tag), self.dst)
-                if code < 300:  # a call we did not want: hang it up
-                    self.sock.sendto(self._build(
-                        "BYE", ruri, call_id, 2,
-                        "z9hG4bK" + uuid.uuid4().hex[:16], from_tag,
-                        to_tag), self.dst)
             return code, hdrs, raw
-        raise AssertionError("no final answer to %s %s within %d s" %
-                             (method, ruri, timeout))
+        raise AssertionError("no final answer to %s within %d s" %
+                             (msg.split(b"\r\n", 1)[0], timeout))
 
 
 class SipErrorsTest(SipTestCase):

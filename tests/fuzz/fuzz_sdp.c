@@ -2,7 +2,9 @@
  * fuzz_sdp.c: libFuzzer target for Chorus's SDP offer/answer (sip/sdp_neg.c
  * on libre's sdp module).
  *
- * The input is taken as a remote description twice, as chorusd meets one:
+ * The input is taken as a remote description twice, as chorusd meets one,
+ * after the raw check ch_sip_sdp_check() (chorusd answers 488 when it
+ * fails, and nothing is decoded):
  *  - as an OFFER (dial-in INVITE, re-INVITE): sdp_decode(offer) into our
  *    session, ch_sip_sdp_choose(), then sdp_encode() of our answer, which
  *    must decode again in a fresh offerer session (we never send what we
@@ -10,7 +12,8 @@
  *  - as an ANSWER (dial-out 200 OK): our offer is encoded first, then the
  *    input is decoded with offer=false and ch_sip_sdp_choose() runs on it.
  * Invariants of a successful choice abort when broken: a codec Chorus
- * knows and, for Opus, a 48 kHz clock; the remote address set.
+ * knows and, for Opus, a 48 kHz clock; the remote address set, not
+ * multicast nor broadcast; the check leaves the buffer where it was.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -61,6 +64,9 @@ static void check_choice(struct sdp_media *m, int err,
 	      p->codec == CH_CODEC_G722 || p->codec == CH_CODEC_OPUS);
 	check(p->dir <= CH_DIR_INACTIVE);
 	check(p->remote == remote && sa_isset(remote, SA_ADDR));
+	if (sa_af(remote) == AF_INET)
+		check((sa_in(remote) >> 28) != 0xe &&
+		      sa_in(remote) != 0xffffffffu);
 	check(p->telev_pt >= -1);
 	/* the codec is in the remote list (Opus at 48 kHz) */
 	static const char *const names[] = {[CH_CODEC_PCMU] = "PCMU",
@@ -103,6 +109,15 @@ static void check_answer_readable(struct mbuf *answer,
 	mem_deref(sess);
 }
 
+/* As chorusd: the raw check first; it must not move the buffer. */
+static bool checked(struct mbuf *mb)
+{
+	size_t pos = mb->pos, end = mb->end;
+	int err = ch_sip_sdp_check(mb, NULL);
+	check(mb->pos == pos && mb->end == end);
+	return !err;
+}
+
 /* The input as the far end's offer: chorusd answers it. */
 static void as_offer(const uint8_t *d, size_t n)
 {
@@ -114,7 +129,7 @@ static void as_offer(const uint8_t *d, size_t n)
 	int err;
 
 	sa_set_str(&laddr, "127.0.0.1", 20000);
-	if (!mb || ch_sip_sdp_alloc(&sess, &m, &laddr))
+	if (!mb || !checked(mb) || ch_sip_sdp_alloc(&sess, &m, &laddr))
 		goto out;
 	if (sdp_decode(sess, mb, true))
 		goto out;
@@ -141,7 +156,7 @@ static void as_answer(const uint8_t *d, size_t n)
 	struct sa laddr, remote;
 
 	sa_set_str(&laddr, "127.0.0.1", 20002);
-	if (!mb || ch_sip_sdp_alloc(&sess, &m, &laddr))
+	if (!mb || !checked(mb) || ch_sip_sdp_alloc(&sess, &m, &laddr))
 		goto out;
 	if (sdp_encode(&offer, sess, true))
 		goto out;

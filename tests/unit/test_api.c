@@ -615,7 +615,15 @@ static void test_calls(void **state)
 	    {"{\"destinations\":[{\"type\":\"tel\",\"target\":\"+1\"}]}",
 	     "destinations[0]"},
 	    {"{\"destinations\":[{\"type\":\"sip\",\"target\":\"bob\"}]}",
-	     "destinations[0]"},
+	     "destinations[0].target"},
+	    /* a header smuggled into the INVITE */
+	    {"{\"destinations\":[{\"type\":\"sip\",\"target\":"
+	     "\"sip:bob@127.0.0.1\\r\\nX-Evil: 1\"}]}",
+	     "destinations[0].target"},
+	    {"{\"source\":{\"type\":\"sip\",\"target\":\"sip:a@h>\"},"
+	     "\"destinations\":[{\"type\":\"sip\","
+	     "\"target\":\"sip:bob@127.0.0.1\"}]}",
+	     "source.target"},
 	    {"{\"source\":5,\"destinations\":[{\"type\":\"sip\","
 	     "\"target\":\"sip:bob@127.0.0.1\"}]}",
 	     "source"},

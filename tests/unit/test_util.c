@@ -204,6 +204,8 @@ static void test_config_set_good(void **state)
 	assert_int_equal(c.webhook_timeout_ms, 10000);
 	assert_int_equal(c.media_workers, 0);
 	assert_int_equal(c.dial_timeout_s, 30);
+	assert_int_equal(c.sip_ack_timeout_s, 10);
+	assert_int_equal(c.sip_unconfirmed_per_ip, 20);
 
 	assert_int_equal(
 	    ch_config_set(&c, "data-dir", "/var/lib/chorus", err, sizeof(err)),
@@ -262,6 +264,13 @@ static void test_config_set_good(void **state)
 	assert_int_equal(
 	    ch_config_set(&c, "dial-timeout", "600", err, sizeof(err)), 0);
 	assert_int_equal(c.dial_timeout_s, 600);
+	assert_int_equal(
+	    ch_config_set(&c, "sip-ack-timeout", "32", err, sizeof(err)), 0);
+	assert_int_equal(c.sip_ack_timeout_s, 32);
+	assert_int_equal(
+	    ch_config_set(&c, "sip-unconfirmed-per-ip", "1", err, sizeof(err)),
+	    0);
+	assert_int_equal(c.sip_unconfirmed_per_ip, 1);
 	assert_string_equal(err, "");
 }
 
@@ -306,6 +315,10 @@ static void test_config_set_bad(void **state)
 	    {"dial-timeout", "0"},
 	    {"dial-timeout", "601"},
 	    {"dial-timeout", "30s"},
+	    {"sip-ack-timeout", "0"},
+	    {"sip-ack-timeout", "33"},
+	    {"sip-unconfirmed-per-ip", "0"},
+	    {"sip-unconfirmed-per-ip", "many"},
 	    {"no-such-key", "1"},
 	};
 	struct ch_config c, before;
