@@ -9,6 +9,7 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/timefmt.h"
+#include "util/token.h"
 
 #include <re_types.h>
 #include <re_fmt.h>
@@ -362,9 +363,11 @@ static bool match(const char *pattern, const char *path, char *id)
 	return !*pattern && !*path;
 }
 
-/* A token seen before and its customer. Customers are only ever added
- * (by `chorusd customer add`, possibly from another process), never
- * changed, so a found token stays valid; unknown tokens are not cached.
+/* A known token's customer, keyed by the token's hash (the cache holds no
+ * token). Only `chorusd customer ...`, another process, changes
+ * customers: a new token there (`customer token`) must end the old one at
+ * once, so the whole cache is dropped whenever the store's data_version
+ * moves (any commit by another process); unknown tokens are not cached.
  * Owned by api->tokens; control thread only. */
 struct token_entry {
 	struct le he;
@@ -374,7 +377,7 @@ struct token_entry {
 static bool token_cmp(struct le *le, void *arg)
 {
 	struct token_entry *t = le->data;
-	return !strcmp(t->cust.token, arg);
+	return ch_token_hash_equal(t->cust.token_hash, arg);
 }
 
 static void token_destructor(void *arg)
@@ -386,21 +389,31 @@ static void token_destructor(void *arg)
 static int customer_by_token(struct ch_api *api, const char *token,
                              struct ch_customer *out)
 {
-	struct le *le = hash_lookup(api->tokens, hash_joaat_str(token),
-	                            token_cmp, (void *)token);
+	struct ch_store *st = ch_core_store(api->core);
+	char hash[CH_TOKEN_HASH_LEN];
+	int64_t version;
+	int err = st->ops->data_version(st, &version);
+	if (err)
+		return err;
+	if (version != api->tokens_version) {
+		hash_flush(api->tokens);
+		api->tokens_version = version;
+	}
+	ch_token_hash(token, hash);
+	struct le *le =
+	    hash_lookup(api->tokens, hash_joaat_str(hash), token_cmp, hash);
 	if (le) {
 		*out = ((struct token_entry *)le->data)->cust;
 		return 0;
 	}
-	struct ch_store *st = ch_core_store(api->core);
-	int err = st->ops->customer_by_token(st, token, out);
+	err = st->ops->customer_by_token_hash(st, hash, out);
 	if (err)
 		return err;
 	struct token_entry *t = mem_zalloc(sizeof(*t), token_destructor);
 	if (t) {
 		t->cust = *out;
-		hash_append(api->tokens, hash_joaat_str(t->cust.token), &t->he,
-		            t);
+		hash_append(api->tokens, hash_joaat_str(t->cust.token_hash),
+		            &t->he, t);
 	}
 	return 0;
 }

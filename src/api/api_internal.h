@@ -24,6 +24,7 @@ struct ch_api {
 	struct ch_httpd *httpd;
 	struct ch_api_ws *ws_clients; /* list head, see api_ws.c */
 	struct hash *tokens;          /* struct token_entry, see api.c */
+	int64_t tokens_version;       /* store data_version they are from */
 	int64_t started_us;
 };
 

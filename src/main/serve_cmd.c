@@ -77,10 +77,12 @@ static void usage(FILE *f)
 	        "  --dial-timeout S     ring time of a dial-out before "
 	        "noanswer (default 30)\n"
 	        "\n"
-	        "On an empty data folder a customer \"default\" is created; "
-	        "its token is\n"
-	        "printed at every start. More customers: chorusd customer add "
-	        "NAME.\n"
+	        "On an empty data folder a customer \"default\" is created "
+	        "and its token\n"
+	        "printed, this once (the store keeps only its hash). A new "
+	        "token:\n"
+	        "chorusd customer token NAME. More customers: chorusd "
+	        "customer add NAME.\n"
 	        "Stops cleanly on SIGTERM or SIGINT.\n");
 }
 
@@ -124,18 +126,44 @@ static int first_h(const struct ch_customer *c, void *arg)
 	return 1;
 }
 
-/* Finds the first customer, creating "default" on an empty store. */
+/* Finds the first customer, creating "default" on an empty store; token
+ * is set ("" otherwise) only when it was created now. */
 static int default_customer(struct ch_store *st, struct ch_customer *out,
-                            bool *created)
+                            char token[CH_TOKEN_LEN])
 {
 	int err;
 	memset(out, 0, sizeof(*out));
-	*created = false;
+	token[0] = '\0';
 	err = st->ops->customer_list(st, first_h, out);
 	if (err || out->id[0])
 		return err;
-	*created = true;
-	return ch_chorusd_customer_new(st, "default", NULL, out);
+	return ch_chorusd_customer_new(st, "default", NULL, out, token);
+}
+
+/* The start-up banner. The token is known (and shown) only on the start
+ * that created the customer: the store keeps its hash. */
+static void banner(const char *url, const char *sip,
+                   const struct ch_customer *cust, const char *token,
+                   const char *data_dir)
+{
+	printf("Chorus %s is running.\n"
+	       "  API:   %s\n"
+	       "  SIP:   %s (UDP and TCP)\n",
+	       CH_VERSION, url, sip);
+	if (token[0])
+		printf("  Token: %s   (customer \"%s\" %s, created now; "
+		       "shown this once)\n"
+		       "  Try:   curl -s -H 'Authorization: Bearer %s' -d "
+		       "'{\"type\":\"conference\",\"name\":\"standup\"}' "
+		       "%s/conferences\n",
+		       token, cust->name, cust->id, token, url);
+	else
+		printf("  Customer: \"%s\" %s (its token is stored hashed "
+		       "and not shown;\n"
+		       "            a new one: chorusd customer token %s "
+		       "--data-dir %s)\n",
+		       cust->name, cust->id, cust->name, data_dir);
+	fflush(stdout);
 }
 
 static int parse_args(int argc, char **argv, struct ch_config *cfg)
@@ -236,7 +264,7 @@ static int run(const struct ch_config *cfg)
 	struct daemon d;
 	struct ch_customer cust;
 	struct sa laddr, bound;
-	bool created;
+	char token[CH_TOKEN_LEN];
 	int err, code = 1;
 
 	memset(&d, 0, sizeof(d));
@@ -247,7 +275,7 @@ static int run(const struct ch_config *cfg)
 		        err == EACCES ? "not writable" : "store failed");
 		return 2;
 	}
-	err = default_customer(d.st, &cust, &created);
+	err = default_customer(d.st, &cust, token);
 	if (err)
 		goto out;
 	err = ch_events_alloc(&d.ev, d.st, cfg->webhook_timeout_ms);
@@ -319,16 +347,7 @@ static int run(const struct ch_config *cfg)
 	re_snprintf(url, sizeof(url), "http://%J/v1.0", &bound);
 	char sipstr[80];
 	re_snprintf(sipstr, sizeof(sipstr), "%J", &sip_bound);
-	printf("Chorus %s is running.\n"
-	       "  API:   %s\n"
-	       "  SIP:   %s (UDP and TCP)\n"
-	       "  Token: %s   (customer \"%s\" %s%s)\n"
-	       "  Try:   curl -s -H 'Authorization: Bearer %s' -d "
-	       "'{\"type\":\"conference\",\"name\":\"standup\"}' "
-	       "%s/conferences\n",
-	       CH_VERSION, url, sipstr, cust.token, cust.name, cust.id,
-	       created ? ", created now" : "", cust.token, url);
-	fflush(stdout);
+	banner(url, sipstr, &cust, token, cfg->data_dir);
 	ch_log_info("main", "serving API on %s, data in %s", url,
 	            cfg->data_dir);
 

@@ -40,12 +40,23 @@ struct ch_store_ops {
 
 	int (*customer_insert)(struct ch_store *st,
 	                       const struct ch_customer *c);
-	int (*customer_by_token)(struct ch_store *st, const char *token,
-	                         struct ch_customer *out);
+	/* The customer whose token has this hash (ch_token_hash). */
+	int (*customer_by_token_hash)(struct ch_store *st, const char *hash,
+	                              struct ch_customer *out);
+	/* Replaces the customer's token hash (a new token); ENOENT if no
+	 * such customer. */
+	int (*customer_set_token_hash)(struct ch_store *st, const char *id,
+	                               const char *hash);
 	int (*customer_by_id)(struct ch_store *st, const char *id,
 	                      struct ch_customer *out);
 	int (*customer_list)(struct ch_store *st, ch_store_customer_h *h,
 	                     void *arg);
+	/* A number that changes whenever another process (`chorusd
+	 * customer ...`) committed a change to the store since the last
+	 * call; caches of rows that others may change (customers) are
+	 * dropped when it moves. A backend that cannot tell gives a new
+	 * number each time. */
+	int (*data_version)(struct ch_store *st, int64_t *version);
 
 	int (*conference_insert)(struct ch_store *st,
 	                         const struct ch_conference *c);

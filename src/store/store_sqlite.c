@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "store/store_sqlite.h"
 #include "util/log.h"
+#include "util/token.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -30,6 +31,8 @@ enum stmt_id {
 	S_CUST_BY_TOKEN,
 	S_CUST_BY_ID,
 	S_CUST_LIST,
+	S_CUST_SET_TOKEN,
+	S_DATA_VERSION,
 	S_CONF_INS,
 	S_CONF_UPD,
 	S_CONF_GET,
@@ -66,7 +69,8 @@ enum stmt_id {
 	"id, customer_id, conference_id, reference_type, reference_id, "       \
 	"status, muted, caller_id, leave_reason, end_conference_on_exit, "     \
 	"tm_create, tm_update, tm_delete"
-#define CUST_COLS "id, name, token, webhook_uri, webhook_secret, tm_create"
+#define CUST_COLS                                                              \
+	"id, name, token_sha256, webhook_uri, webhook_secret, tm_create"
 #define CALL_COLS                                                              \
 	"id, customer_id, direction, source, destination, transport, codec, "  \
 	"status, hangup_reason, conference_id, conferencecall_id, "            \
@@ -78,9 +82,12 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_CUST_INS] = "INSERT INTO customers (" CUST_COLS ") VALUES (?,?,?,?,?,?)",
-    [S_CUST_BY_TOKEN] = "SELECT " CUST_COLS " FROM customers WHERE token = ?",
+    [S_CUST_BY_TOKEN] =
+        "SELECT " CUST_COLS " FROM customers WHERE token_sha256 = ?",
     [S_CUST_BY_ID] = "SELECT " CUST_COLS " FROM customers WHERE id = ?",
     [S_CUST_LIST] = "SELECT " CUST_COLS " FROM customers ORDER BY tm_create",
+    [S_CUST_SET_TOKEN] = "UPDATE customers SET token_sha256 = ? WHERE id = ?",
+    [S_DATA_VERSION] = "PRAGMA data_version",
     [S_CONF_INS] = "INSERT INTO conferences (" CONF_COLS
                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [S_CONF_UPD] = "UPDATE conferences SET customer_id=?2, type=?3, "
@@ -242,7 +249,7 @@ static void cust_bind(sqlite3_stmt *q, const struct ch_customer *c)
 {
 	bind_text(q, 1, c->id);
 	bind_text(q, 2, c->name);
-	bind_text(q, 3, c->token);
+	bind_text(q, 3, c->token_hash);
 	bind_text(q, 4, c->webhook_uri);
 	bind_text(q, 5, c->webhook_secret);
 	sqlite3_bind_int64(q, 6, c->tm_create);
@@ -254,7 +261,7 @@ static void cust_read(sqlite3_stmt *q, void *out)
 	memset(c, 0, sizeof(*c));
 	col_copy(q, 0, c->id, sizeof(c->id));
 	col_copy(q, 1, c->name, sizeof(c->name));
-	col_copy(q, 2, c->token, sizeof(c->token));
+	col_copy(q, 2, c->token_hash, sizeof(c->token_hash));
 	col_copy(q, 3, c->webhook_uri, sizeof(c->webhook_uri));
 	col_copy(q, 4, c->webhook_secret, sizeof(c->webhook_secret));
 	c->tm_create = sqlite3_column_int64(q, 5);
@@ -276,10 +283,43 @@ static int cust_one(struct store_sqlite *s, enum stmt_id id, const char *key,
 	return one_row(s, q, cust_read, out, "customer get");
 }
 
-static int sq_customer_by_token(struct ch_store *st, const char *token,
-                                struct ch_customer *out)
+/* The index finds the row; the match is then confirmed in constant time
+ * (the index compare only ever sees hashes, never a token). */
+static int sq_customer_by_token_hash(struct ch_store *st, const char *hash,
+                                     struct ch_customer *out)
 {
-	return cust_one(self(st), S_CUST_BY_TOKEN, token, out);
+	struct ch_customer c;
+	int err = cust_one(self(st), S_CUST_BY_TOKEN, hash, &c);
+	if (err)
+		return err;
+	if (!ch_token_hash_equal(c.token_hash, hash))
+		return ENOENT;
+	*out = c;
+	return 0;
+}
+
+static int sq_customer_set_token_hash(struct ch_store *st, const char *id,
+                                      const char *hash)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CUST_SET_TOKEN);
+	bind_text(q, 1, hash);
+	bind_text(q, 2, id);
+	int err = step_done(s, q, "customer token");
+	if (!err && sqlite3_changes(s->db) == 0)
+		err = ENOENT;
+	return err;
+}
+
+static int sq_data_version(struct ch_store *st, int64_t *version)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_DATA_VERSION);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? 0 : db_fail(s, "data version");
 }
 
 static int sq_customer_by_id(struct ch_store *st, const char *id,
@@ -744,9 +784,11 @@ static const struct ch_store_ops sqlite_ops = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .customer_insert = sq_customer_insert,
-    .customer_by_token = sq_customer_by_token,
+    .customer_by_token_hash = sq_customer_by_token_hash,
+    .customer_set_token_hash = sq_customer_set_token_hash,
     .customer_by_id = sq_customer_by_id,
     .customer_list = sq_customer_list,
+    .data_version = sq_data_version,
     .conference_insert = sq_conference_insert,
     .conference_update = sq_conference_update,
     .conference_get = sq_conference_get,
