@@ -260,8 +260,17 @@ void ch_api_list_end(struct ch_api_list *l, int err, unsigned size,
 	                          "next_page_token", last));
 }
 
+/* 200 while the store can write; 503 naming why once it cannot (a disk
+ * that became read-only or full, an I/O error), until a write works. */
 static void health(struct ch_api_req *r)
 {
+	struct ch_store *st = ch_core_store(r->api->core);
+	char why[256];
+	if (st->ops->health(st, why, sizeof(why))) {
+		ch_api_error(r, 503, "store_unavailable", NULL,
+		             "the store cannot write: %s", why);
+		return;
+	}
 	json_t *o = json_object();
 	json_object_set_new(o, "status", json_string("ok"));
 	json_object_set_new(o, "node", json_string(ch_core_node(r->api->core)));

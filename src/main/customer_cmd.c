@@ -214,11 +214,11 @@ int ch_chorusd_customer(int argc, char **argv)
 		return 2;
 	}
 	ch_log_set_level(CH_LOG_WARN);
-	if (ch_store_open_sqlite(&st, data_dir)) {
+	code = ch_store_open_sqlite(&st, data_dir);
+	if (code) {
 		fprintf(stderr,
-		        "chorusd customer: cannot open the store in "
-		        "%s\n",
-		        data_dir);
+		        "chorusd customer: cannot use data dir %s: %s\n",
+		        data_dir, ch_store_open_strerror(code));
 		return 2;
 	}
 	if (!strcmp(sub, "list"))

@@ -4,8 +4,9 @@
  * thread), and shuts down cleanly on SIGTERM/SIGINT.
  *
  * Exit codes: 0 after a clean shutdown, 2 for a bad option or setting, a
- * port in use or a data folder that cannot be written, 1 for other
- * failures.
+ * port in use, or a store that cannot be trusted (a data folder or
+ * chorus.db that cannot be written, a corrupt chorus.db, an existing empty
+ * one without --init), 1 for other failures.
  */
 #include "api/api.h"
 #include "core/core.h"
@@ -45,7 +46,8 @@ static void usage(FILE *f)
 	        "[--http HOST:PORT]\n"
 	        "                     [--sip HOST:PORT] [--rtp-ports LO-HI] "
 	        "[--public-ip IP]\n"
-	        "                     [--log-level LEVEL] [--node-name NAME]\n"
+	        "                     [--log-level LEVEL] [--node-name NAME] "
+	        "[--init]\n"
 	        "\n"
 	        "Runs the Chorus conference server. Settings come from the "
 	        "built-in\n"
@@ -76,6 +78,11 @@ static void usage(FILE *f)
 	        "core)\n"
 	        "  --dial-timeout S     ring time of a dial-out before "
 	        "noanswer (default 30)\n"
+	        "  --init               accept an existing empty chorus.db "
+	        "(0 bytes or no\n"
+	        "                       schema) and make a new store in it; "
+	        "without it\n"
+	        "                       such a file is refused (exit 2)\n"
 	        "\n"
 	        "On an empty data folder a customer \"default\" is created "
 	        "and its token\n"
@@ -166,7 +173,7 @@ static void banner(const char *url, const char *sip,
 	fflush(stdout);
 }
 
-static int parse_args(int argc, char **argv, struct ch_config *cfg)
+static int parse_args(int argc, char **argv, struct ch_config *cfg, bool *init)
 {
 	char why[256];
 	const char *config = NULL;
@@ -190,6 +197,10 @@ static int parse_args(int argc, char **argv, struct ch_config *cfg)
 		bool known = false;
 		if (!strcmp(a, "--config")) {
 			i++;
+			continue;
+		}
+		if (!strcmp(a, "--init")) {
+			*init = true;
 			continue;
 		}
 		if (strncmp(a, "--", 2)) {
@@ -259,7 +270,7 @@ static void daemon_close(struct daemon *d)
 	ch_store_close(d->st);
 }
 
-static int run(const struct ch_config *cfg)
+static int run(const struct ch_config *cfg, bool init)
 {
 	struct daemon d;
 	struct ch_customer cust;
@@ -268,11 +279,11 @@ static int run(const struct ch_config *cfg)
 	int err, code = 1;
 
 	memset(&d, 0, sizeof(d));
-	err = ch_store_open_sqlite(&d.st, cfg->data_dir);
+	err = ch_store_open_sqlite_flags(&d.st, cfg->data_dir,
+	                                 init ? CH_STORE_INIT : 0);
 	if (err) {
 		fprintf(stderr, "chorusd: cannot use data dir %s: %s\n",
-		        cfg->data_dir,
-		        err == EACCES ? "not writable" : "store failed");
+		        cfg->data_dir, ch_store_open_strerror(err));
 		return 2;
 	}
 	err = default_customer(d.st, &cust, token);
@@ -365,6 +376,7 @@ out:
 int ch_chorusd_serve(int argc, char **argv)
 {
 	struct ch_config cfg;
+	bool init = false;
 	int code;
 
 	for (int i = 0; i < argc; i++) {
@@ -374,7 +386,7 @@ int ch_chorusd_serve(int argc, char **argv)
 		}
 	}
 	ch_config_defaults(&cfg);
-	code = parse_args(argc, argv, &cfg);
+	code = parse_args(argc, argv, &cfg, &init);
 	if (code)
 		return code;
 	ch_log_set_level(cfg.log_level);
@@ -385,7 +397,7 @@ int ch_chorusd_serve(int argc, char **argv)
 	}
 	dbg_init(DBG_WARNING, DBG_NONE);
 	dbg_handler_set(libre_log_h, NULL);
-	code = run(&cfg);
+	code = run(&cfg, init);
 	libre_close();
 	return code;
 }

@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "store/store_sqlite.h"
 #include "util/log.h"
+#include "util/timefmt.h"
 #include "util/token.h"
 
 #include <errno.h>
@@ -156,6 +157,10 @@ struct store_sqlite {
 	struct ch_store base; /* must be first */
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
+	/* the last storage failure, until a commit or probe succeeds */
+	int fault; /* errno, 0 = none */
+	char fault_why[200];
+	uint64_t probe_ms; /* when the store was last probed (monotonic) */
 };
 
 static struct store_sqlite *self(struct ch_store *st)
@@ -165,7 +170,13 @@ static struct store_sqlite *self(struct ch_store *st)
 
 static int db_fail(struct store_sqlite *s, const char *what)
 {
+	int fault = ch_store_sqlite_check_fault(sqlite3_errcode(s->db));
 	ch_log_error("store", "%s: %s", what, sqlite3_errmsg(s->db));
+	if (fault) {
+		s->fault = fault;
+		snprintf(s->fault_why, sizeof(s->fault_why), "%s: %s", what,
+		         sqlite3_errmsg(s->db));
+	}
 	return EIO;
 }
 
@@ -234,7 +245,10 @@ static int sq_begin(struct ch_store *st)
 static int sq_commit(struct ch_store *st)
 {
 	struct store_sqlite *s = self(st);
-	return step_done(s, stmt_get(s, S_COMMIT), "commit");
+	int err = step_done(s, stmt_get(s, S_COMMIT), "commit");
+	if (!err)
+		s->fault = 0;
+	return err;
 }
 
 static void sq_rollback(struct ch_store *st)
@@ -766,6 +780,32 @@ static int sq_cursor_set(struct ch_store *st, const char *customer_id,
 	return step_done(s, q, "cursor set");
 }
 
+/* ---- health ---- */
+
+static int sq_health(struct ch_store *st, char *why, size_t len)
+{
+	struct store_sqlite *s = self(st);
+	uint64_t now = ch_time_mono_ms();
+	char probe_why[160];
+
+	if (s->fault && now - s->probe_ms >= 1000) {
+		s->probe_ms = now;
+		int err = ch_store_sqlite_check_write(s->db, probe_why,
+		                                      sizeof(probe_why));
+		if (!err) {
+			ch_log_info("store", "writes work again");
+			s->fault = 0;
+		} else {
+			s->fault = err;
+			snprintf(s->fault_why, sizeof(s->fault_why),
+			         "write probe: %s", probe_why);
+		}
+	}
+	if (s->fault)
+		snprintf(why, len, "%s", s->fault_why);
+	return s->fault;
+}
+
 /* ---- open / close ---- */
 
 static void sq_close(struct ch_store *st)
@@ -808,13 +848,21 @@ static const struct ch_store_ops sqlite_ops = {
     .event_list_after = sq_event_list_after,
     .webhook_cursor_get = sq_cursor_get,
     .webhook_cursor_set = sq_cursor_set,
+    .health = sq_health,
 };
 
 int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 {
+	return ch_store_open_sqlite_flags(stp, data_dir, 0);
+}
+
+int ch_store_open_sqlite_flags(struct ch_store **stp, const char *data_dir,
+                               unsigned flags)
+{
 	struct store_sqlite *s;
-	char path[PATH_MAX];
-	int err = 0;
+	char path[PATH_MAX], why[200];
+	bool existed;
+	int err = 0, rc;
 
 	if (mkdir(data_dir, 0750) && errno != EEXIST) {
 		ch_log_error("store", "cannot create data dir %s: %s", data_dir,
@@ -827,10 +875,15 @@ int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 		return EACCES;
 	}
 	if (access(data_dir, W_OK | X_OK)) {
-		ch_log_error("store", "data dir %s is not writable", data_dir);
-		return EACCES;
+		int e = errno;
+		ch_log_error("store", "data dir %s is not writable: %s",
+		             data_dir, strerror(e));
+		return e == EROFS ? EROFS : EACCES;
 	}
 	snprintf(path, sizeof(path), "%s/chorus.db", data_dir);
+	err = ch_store_sqlite_check_file(path, flags, &existed);
+	if (err)
+		return err;
 	/* One connection per store, used by one thread: no global memory
 	 * accounting, no connection mutexes. Only effective before SQLite
 	 * initialises, so later stores in the process keep the settings. */
@@ -841,15 +894,25 @@ int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 	if (!s)
 		return ENOMEM;
 	s->base.ops = &sqlite_ops;
-	if (sqlite3_open_v2(path, &s->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                        SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
-		err = db_fail(s, "open");
+	rc = sqlite3_open_v2(path, &s->db,
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                         SQLITE_OPEN_NOMUTEX,
+	                     NULL);
+	if (rc != SQLITE_OK) {
+		(void)db_fail(s, "open");
+		err = ch_store_sqlite_check_errno(rc);
 		goto out;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	err = ch_store_sqlite_migrate(s->db);
+	err = ch_store_sqlite_check_open(s->db, path, existed, flags);
+	if (!err)
+		err = ch_store_sqlite_migrate(s->db);
+	if (!err) {
+		err = ch_store_sqlite_check_write(s->db, why, sizeof(why));
+		if (err)
+			ch_log_error("store", "%s: write probe failed: %s",
+			             path, why);
+	}
 	if (err)
 		goto out;
 	for (int i = 0; i < S_COUNT; i++) {

@@ -67,9 +67,12 @@ static const char *const migrations[] = {
     "CREATE INDEX calls_by_customer ON calls (customer_id, tm_create DESC);"
     "CREATE INDEX calls_live ON calls (status) WHERE status != 'hangup';",
     /* 3: tokens are stored as their SHA-256 (util/token.h), hashed in
-     * place, so the tokens of an existing install keep working */
+     * place, so the tokens of an existing install keep working; one row
+     * the write probe commits (store_sqlite_check.c) */
     "ALTER TABLE customers RENAME COLUMN token TO token_sha256;"
-    "UPDATE customers SET token_sha256 = ch_sha256_hex(token_sha256);",
+    "UPDATE customers SET token_sha256 = ch_sha256_hex(token_sha256);"
+    "CREATE TABLE store_probe (id INTEGER PRIMARY KEY,"
+    " tm INTEGER NOT NULL);",
 };
 
 /* ch_sha256_hex(text): the stored form of a token. */
@@ -89,10 +92,11 @@ static void sha256_hex_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static int exec(sqlite3 *db, const char *sql)
 {
 	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
 		ch_log_error("store", "migration failed: %s", msg ? msg : "?");
 		sqlite3_free(msg);
-		return EIO;
+		return ch_store_sqlite_check_errno(rc);
 	}
 	return 0;
 }

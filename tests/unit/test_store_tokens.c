@@ -137,6 +137,7 @@ static void test_migration_from_2(void **state)
 	raw_sql(f->dir,
 	        "ALTER TABLE customers RENAME COLUMN token_sha256 TO token;"
 	        "UPDATE customers SET token = '" TOKEN "';"
+	        "DROP TABLE store_probe;"
 	        "PRAGMA user_version = 2;");
 	assert_true(db_has(f->dir, TOKEN));
 
