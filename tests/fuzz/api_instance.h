@@ -45,6 +45,7 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/timefmt.h"
+#include "util/token.h"
 #include "util/uuid.h"
 
 #include "../unit/tmpdir.h"
