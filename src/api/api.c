@@ -16,6 +16,7 @@
 #include <re_mbuf.h>
 #include <re_list.h>
 #include <re_hash.h>
+#include <re_tmr.h>
 #include <re_mem.h>
 #include <re_msg.h>
 #include <re_http.h>
@@ -376,7 +377,9 @@ static bool match(const char *pattern, const char *path, char *id)
  * token). Only `chorusd customer ...`, another process, changes
  * customers: a new token there (`customer token`) must end the old one at
  * once, so the whole cache is dropped whenever the store's data_version
- * moves (any commit by another process); unknown tokens are not cached.
+ * moves (any commit by another process), checked before every
+ * authentication and every TOKENS_POLL_MS; WebSocket clients whose token
+ * went are then closed. Unknown tokens are not cached.
  * Owned by api->tokens; control thread only. */
 struct token_entry {
 	struct le he;
@@ -395,19 +398,38 @@ static void token_destructor(void *arg)
 	hash_unlink(&t->he);
 }
 
+#define TOKENS_POLL_MS 2000
+
+/* Drops the cache (and token-less WebSocket clients) when another process
+ * committed to the store. Returns 0 or EIO. */
+static int tokens_sync(struct ch_api *api)
+{
+	struct ch_store *st = ch_core_store(api->core);
+	int64_t version;
+	int err = st->ops->data_version(st, &version);
+	if (err || version == api->tokens_version)
+		return err;
+	hash_flush(api->tokens);
+	api->tokens_version = version;
+	ch_api_ws_revalidate(api);
+	return 0;
+}
+
+static void tokens_tmr_h(void *arg)
+{
+	struct ch_api *api = arg;
+	(void)tokens_sync(api);
+	tmr_start(api->tokens_tmr, TOKENS_POLL_MS, tokens_tmr_h, api);
+}
+
 static int customer_by_token(struct ch_api *api, const char *token,
                              struct ch_customer *out)
 {
 	struct ch_store *st = ch_core_store(api->core);
 	char hash[CH_TOKEN_HASH_LEN];
-	int64_t version;
-	int err = st->ops->data_version(st, &version);
+	int err = tokens_sync(api);
 	if (err)
 		return err;
-	if (version != api->tokens_version) {
-		hash_flush(api->tokens);
-		api->tokens_version = version;
-	}
 	ch_token_hash(token, hash);
 	struct le *le =
 	    hash_lookup(api->tokens, hash_joaat_str(hash), token_cmp, hash);
@@ -632,16 +654,19 @@ int ch_api_alloc(struct ch_api **apip, struct ch_core *core,
 		return ENOMEM;
 	api->core = core;
 	api->started_us = ch_time_now_us();
-	if (hash_alloc(&api->tokens, 64)) {
-		free(api);
-		return ENOMEM;
-	}
-	err = ch_httpd_alloc(&api->httpd, laddr, httpd_req_h, httpd_err_h, api);
+	api->tokens_tmr = calloc(1, sizeof(*api->tokens_tmr));
+	err = api->tokens_tmr ? hash_alloc(&api->tokens, 64) : ENOMEM;
+	if (!err)
+		err = ch_httpd_alloc(&api->httpd, laddr, httpd_req_h,
+		                     httpd_err_h, api);
 	if (err) {
+		free(api->tokens_tmr);
 		mem_deref(api->tokens);
 		free(api);
 		return err;
 	}
+	tmr_init(api->tokens_tmr);
+	tmr_start(api->tokens_tmr, TOKENS_POLL_MS, tokens_tmr_h, api);
 	*apip = api;
 	return 0;
 }
@@ -650,6 +675,8 @@ void ch_api_free(struct ch_api *api)
 {
 	if (!api)
 		return;
+	tmr_cancel(api->tokens_tmr);
+	free(api->tokens_tmr);
 	ch_api_ws_close_all(api);
 	ch_httpd_free(api->httpd);
 	hash_flush(api->tokens);

@@ -3,7 +3,8 @@ test_tokens.py: API tokens end to end: the serve banner shows the default
 token only on the start that created it, later starts name the customer
 and how to get a new token; `chorusd customer token default` prints a new
 token, after which a running chorusd refuses the old one (401) at once
-and takes the new one (200), also after a restart; `customer list` shows
+and takes the new one (200), also after a restart, and closes a WebSocket
+opened with the old one within a few seconds; `customer list` shows
 no token; no token string is in chorus.db (`grep -c`), only its SHA-256.
 """
 import hashlib
@@ -13,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from chorus_harness import (ChorusTestCase, customer_add, json,  # noqa: E402
-                            main, run_cli)
+                            main, run_cli, time, websocket, ws_connect)
 
 
 def read_text(path):
@@ -80,6 +81,41 @@ class TokensTest(ChorusTestCase):
         self.assertNotIn(new, read_text(d.stdout_path))
         self.assertEqual(d.client(token=old).get("/conferences").status, 401)
         self.assertEqual(d.client(token=new).get("/conferences").status, 200)
+
+    def test_websocket_of_old_token_closed(self):
+        d = self.start_daemon()
+        old_ws = ws_connect(d)
+        c = d.client()
+        c.create_conference(name="before")
+        self.assertIsNotNone(self.recv_event(old_ws, 5))
+        new = self.new_token(d)
+        # no HTTP request needed: the daemon polls the store
+        t0 = time.monotonic()
+        closed = False
+        while time.monotonic() - t0 < 6 and not closed:
+            try:
+                old_ws.settimeout(1)
+                op, _ = old_ws.recv_data(control_frame=True)
+                closed = op == websocket.ABNF.OPCODE_CLOSE
+            except websocket.WebSocketTimeoutException:
+                pass
+            except (websocket.WebSocketConnectionClosedException,
+                    ConnectionError):
+                closed = True
+        self.assertTrue(closed, "the old token's WebSocket is still open")
+        # a WebSocket with the new token gets the events
+        d.remember_token(new)
+        ws = ws_connect(d)
+        d.client().create_conference(name="after")
+        self.assertIsNotNone(self.recv_event(ws, 5))
+        ws.close()
+
+    def recv_event(self, ws, timeout):
+        ws.settimeout(timeout)
+        try:
+            return json.loads(ws.recv())
+        except websocket.WebSocketTimeoutException:
+            return None
 
     def test_customer_token_errors(self):
         d = self.start_daemon()
