@@ -9,12 +9,14 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/timefmt.h"
+#include "util/token.h"
 
 #include <re_types.h>
 #include <re_fmt.h>
 #include <re_mbuf.h>
 #include <re_list.h>
 #include <re_hash.h>
+#include <re_tmr.h>
 #include <re_mem.h>
 #include <re_msg.h>
 #include <re_http.h>
@@ -259,8 +261,17 @@ void ch_api_list_end(struct ch_api_list *l, int err, unsigned size,
 	                          "next_page_token", last));
 }
 
+/* 200 while the store can write; 503 naming why once it cannot (a disk
+ * that became read-only or full, an I/O error), until a write works. */
 static void health(struct ch_api_req *r)
 {
+	struct ch_store *st = ch_core_store(r->api->core);
+	char why[256];
+	if (st->ops->health(st, why, sizeof(why))) {
+		ch_api_error(r, 503, "store_unavailable", NULL,
+		             "the store cannot write: %s", why);
+		return;
+	}
 	json_t *o = json_object();
 	json_object_set_new(o, "status", json_string("ok"));
 	json_object_set_new(o, "node", json_string(ch_core_node(r->api->core)));
@@ -362,9 +373,13 @@ static bool match(const char *pattern, const char *path, char *id)
 	return !*pattern && !*path;
 }
 
-/* A token seen before and its customer. Customers are only ever added
- * (by `chorusd customer add`, possibly from another process), never
- * changed, so a found token stays valid; unknown tokens are not cached.
+/* A known token's customer, keyed by the token's hash (the cache holds no
+ * token). Only `chorusd customer ...`, another process, changes
+ * customers: a new token there (`customer token`) must end the old one at
+ * once, so the whole cache is dropped whenever the store's data_version
+ * moves (any commit by another process), checked before every
+ * authentication and every TOKENS_POLL_MS; WebSocket clients whose token
+ * went are then closed. Unknown tokens are not cached.
  * Owned by api->tokens; control thread only. */
 struct token_entry {
 	struct le he;
@@ -374,7 +389,7 @@ struct token_entry {
 static bool token_cmp(struct le *le, void *arg)
 {
 	struct token_entry *t = le->data;
-	return !strcmp(t->cust.token, arg);
+	return ch_token_hash_equal(t->cust.token_hash, arg);
 }
 
 static void token_destructor(void *arg)
@@ -383,24 +398,53 @@ static void token_destructor(void *arg)
 	hash_unlink(&t->he);
 }
 
+#define TOKENS_POLL_MS 2000
+
+/* Drops the cache (and token-less WebSocket clients) when another process
+ * committed to the store. Returns 0 or EIO. */
+static int tokens_sync(struct ch_api *api)
+{
+	struct ch_store *st = ch_core_store(api->core);
+	int64_t version;
+	int err = st->ops->data_version(st, &version);
+	if (err || version == api->tokens_version)
+		return err;
+	hash_flush(api->tokens);
+	api->tokens_version = version;
+	ch_api_ws_revalidate(api);
+	return 0;
+}
+
+static void tokens_tmr_h(void *arg)
+{
+	struct ch_api *api = arg;
+	(void)tokens_sync(api);
+	tmr_start(api->tokens_tmr, TOKENS_POLL_MS, tokens_tmr_h, api);
+}
+
 static int customer_by_token(struct ch_api *api, const char *token,
                              struct ch_customer *out)
 {
-	struct le *le = hash_lookup(api->tokens, hash_joaat_str(token),
-	                            token_cmp, (void *)token);
+	struct ch_store *st = ch_core_store(api->core);
+	char hash[CH_TOKEN_HASH_LEN];
+	int err = tokens_sync(api);
+	if (err)
+		return err;
+	ch_token_hash(token, hash);
+	struct le *le =
+	    hash_lookup(api->tokens, hash_joaat_str(hash), token_cmp, hash);
 	if (le) {
 		*out = ((struct token_entry *)le->data)->cust;
 		return 0;
 	}
-	struct ch_store *st = ch_core_store(api->core);
-	int err = st->ops->customer_by_token(st, token, out);
+	err = st->ops->customer_by_token_hash(st, hash, out);
 	if (err)
 		return err;
 	struct token_entry *t = mem_zalloc(sizeof(*t), token_destructor);
 	if (t) {
 		t->cust = *out;
-		hash_append(api->tokens, hash_joaat_str(t->cust.token), &t->he,
-		            t);
+		hash_append(api->tokens, hash_joaat_str(t->cust.token_hash),
+		            &t->he, t);
 	}
 	return 0;
 }
@@ -610,16 +654,19 @@ int ch_api_alloc(struct ch_api **apip, struct ch_core *core,
 		return ENOMEM;
 	api->core = core;
 	api->started_us = ch_time_now_us();
-	if (hash_alloc(&api->tokens, 64)) {
-		free(api);
-		return ENOMEM;
-	}
-	err = ch_httpd_alloc(&api->httpd, laddr, httpd_req_h, httpd_err_h, api);
+	api->tokens_tmr = calloc(1, sizeof(*api->tokens_tmr));
+	err = api->tokens_tmr ? hash_alloc(&api->tokens, 64) : ENOMEM;
+	if (!err)
+		err = ch_httpd_alloc(&api->httpd, laddr, httpd_req_h,
+		                     httpd_err_h, api);
 	if (err) {
+		free(api->tokens_tmr);
 		mem_deref(api->tokens);
 		free(api);
 		return err;
 	}
+	tmr_init(api->tokens_tmr);
+	tmr_start(api->tokens_tmr, TOKENS_POLL_MS, tokens_tmr_h, api);
 	*apip = api;
 	return 0;
 }
@@ -628,6 +675,8 @@ void ch_api_free(struct ch_api *api)
 {
 	if (!api)
 		return;
+	tmr_cancel(api->tokens_tmr);
+	free(api->tokens_tmr);
 	ch_api_ws_close_all(api);
 	ch_httpd_free(api->httpd);
 	hash_flush(api->tokens);

@@ -15,6 +15,7 @@ struct ch_core;
 struct ch_httpd;
 struct ch_httpd_conn;
 struct http_msg;
+struct tmr;
 
 #define CH_API_MAX_QUERY 16
 
@@ -24,6 +25,8 @@ struct ch_api {
 	struct ch_httpd *httpd;
 	struct ch_api_ws *ws_clients; /* list head, see api_ws.c */
 	struct hash *tokens;          /* struct token_entry, see api.c */
+	int64_t tokens_version;       /* store data_version they are from */
+	struct tmr *tokens_tmr;       /* polls data_version, see api.c */
 	int64_t started_us;
 };
 
@@ -105,5 +108,7 @@ void ch_api_call_get(struct ch_api_req *r);
 void ch_api_call_hangup(struct ch_api_req *r);
 void ch_api_ws_open(struct ch_api_req *r);
 void ch_api_ws_close_all(struct ch_api *api);
+/* Closes the clients whose token no longer finds its customer. */
+void ch_api_ws_revalidate(struct ch_api *api);
 
 #endif

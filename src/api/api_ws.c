@@ -4,12 +4,15 @@
  * each; it may narrow that by sending
  * {"type": "subscribe", "topics": ["conference:<id>", ...]} (an empty list
  * widens it again), answered with {"type": "subscribed", "topics": [...]}.
+ * A client whose token was replaced (`chorusd customer token`) is closed
+ * (1008) when the API notices (ch_api_ws_revalidate).
  */
 #include "api/api_internal.h"
 #include "api/httpd.h"
 #include "api/websocket.h"
 #include "core/core.h"
 #include "events/events.h"
+#include "store/store.h"
 #include "util/log.h"
 
 #include <re_types.h>
@@ -20,6 +23,7 @@
 #include <re_msg.h>
 #include <re_http.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +34,7 @@ struct ch_api_ws {
 	struct ch_api *api;
 	struct ch_websocket *ws;
 	struct ch_events_sub *sub;
+	char token_hash[CH_TOKEN_HASH_LEN]; /* of the token it came with */
 };
 
 static void client_free(struct ch_api_ws *c)
@@ -150,6 +155,7 @@ void ch_api_ws_open(struct ch_api_req *r)
 		return;
 	}
 	c->api = r->api;
+	memcpy(c->token_hash, r->cust.token_hash, sizeof(c->token_hash));
 	snprintf(hdrs, sizeof(hdrs),
 	         "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	         "Sec-WebSocket-Accept: %s\r\n",
@@ -181,6 +187,25 @@ void ch_api_ws_open(struct ch_api_req *r)
 	r->api->ws_clients = c;
 	ch_log_info("api", "websocket client subscribed (customer %s)",
 	            r->cust.id);
+}
+
+void ch_api_ws_revalidate(struct ch_api *api)
+{
+	struct ch_store *st = ch_core_store(api->core);
+	struct ch_customer cust;
+
+	for (struct ch_api_ws *c = api->ws_clients; c; c = c->next) {
+		if (!c->sub || st->ops->customer_by_token_hash(
+		                   st, c->token_hash, &cust) != ENOENT)
+			continue;
+		ch_log_info("api", "websocket client closed: its token was "
+		                   "replaced");
+		ws_error(c, "token replaced");
+		ch_events_unsubscribe(c->sub);
+		c->sub = NULL;
+		/* freed by close_h when the close handshake ends */
+		ch_websocket_close(c->ws, CH_WEBSOCKET_POLICY_VIOLATION);
+	}
 }
 
 void ch_api_ws_close_all(struct ch_api *api)

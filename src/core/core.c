@@ -3,6 +3,7 @@
  * and crash recovery at start.
  */
 #include "core/core_internal.h"
+#include "core/call.h"
 #include "core/conference.h"
 #include "core/conferencecall.h"
 #include "events/events.h"
@@ -178,9 +179,9 @@ struct ids_ctx {
 	size_t n, cap;
 };
 
-static int ids_h(const struct ch_conferencecall *cc, void *arg)
+/* Appends id; returns 0, or 1 (stop the listing) when out of memory. */
+static int ids_push(struct ids_ctx *k, const char *id)
 {
-	struct ids_ctx *k = arg;
 	if (k->n == k->cap) {
 		size_t cap = k->cap ? k->cap * 2 : 8;
 		void *n = realloc(k->ids, cap * sizeof(*k->ids));
@@ -189,8 +190,13 @@ static int ids_h(const struct ch_conferencecall *cc, void *arg)
 		k->ids = n;
 		k->cap = cap;
 	}
-	memcpy(k->ids[k->n++], cc->id, CH_UUID_LEN);
+	memcpy(k->ids[k->n++], id, CH_UUID_LEN);
 	return 0;
+}
+
+static int ids_h(const struct ch_conferencecall *cc, void *arg)
+{
+	return ids_push(arg, cc->id);
 }
 
 int ch_core_present_ids(struct ch_core *core, const char *conference_id,
@@ -220,12 +226,36 @@ static void orphan_all(struct ch_core *core, const char *conference_id)
 	free(k.ids);
 }
 
+static int call_ids_h(const struct ch_call *c, void *arg)
+{
+	return ids_push(arg, c->id);
+}
+
+/* Every call that was not hung up died with the process (its SIP dialog
+ * and media are gone): it ends `failed` with its call.updated event, and
+ * its participant leaves as `orphan`. Returns the number ended. */
+static size_t end_dead_calls(struct ch_core *core, int *err)
+{
+	struct ids_ctx k = {0};
+	*err = core->st->ops->call_list_live(core->st, call_ids_h, &k);
+	for (size_t i = 0; !*err && i < k.n; i++)
+		ch_call_ended(core, k.ids[i], CH_HANGUP_FAILED,
+		              CH_LEAVE_ORPHAN);
+	free(k.ids);
+	return *err ? 0 : k.n;
+}
+
 int ch_core_start(struct ch_core *core)
 {
 	struct recover_ctx r = {0};
 	int64_t now = ch_time_now_us();
-	int err = core->st->ops->conference_list_live(core->st, recover_h, &r);
-	size_t terminated = 0, resumed = 0;
+	size_t terminated = 0, resumed = 0, calls;
+	int err;
+
+	calls = end_dead_calls(core, &err);
+	if (!err)
+		err = core->st->ops->conference_list_live(core->st, recover_h,
+		                                          &r);
 
 	for (size_t i = 0; !err && i < r.n; i++) {
 		struct ch_conference c;
@@ -257,7 +287,7 @@ int ch_core_start(struct ch_core *core)
 	if (!err)
 		ch_log_info("core",
 		            "recovered: %zu conferences live, %zu "
-		            "terminated at start",
-		            resumed, terminated);
+		            "terminated at start, %zu calls ended",
+		            resumed, terminated, calls);
 	return err;
 }

@@ -63,9 +63,11 @@ int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
 /* Attaches the media layer (borrowed). */
 void ch_core_set_media(struct ch_core *core,
                        const struct ch_core_media_ops *ops, void *arg);
-/* Crash recovery and timers, once at start: finishes terminating
- * conferences, terminates those whose timeout passed while down, re-arms
- * the other timers, and asks for rooms of live conferences. */
+/* Crash recovery and timers, once at start: ends every call that was
+ * not hung up (hangup_reason failed, its participant leaves as orphan),
+ * finishes terminating conferences, terminates those whose timeout passed
+ * while down, re-arms the other timers, and asks for rooms of live
+ * conferences. */
 int ch_core_start(struct ch_core *core);
 /* Frees; NULL-safe. Stored state is untouched. */
 void ch_core_free(struct ch_core *core);

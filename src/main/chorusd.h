@@ -14,9 +14,10 @@ struct ch_store;
 int ch_chorusd_serve(int argc, char **argv);
 /* `chorusd customer ...` (argv after "customer"); returns the exit code. */
 int ch_chorusd_customer(int argc, char **argv);
-/* Creates a customer with a new token and webhook secret. Returns 0 or
- * the store's error. */
+/* Creates a customer with a new token (written into token, stored only
+ * as its hash) and webhook secret. Returns 0 or the store's error. */
 int ch_chorusd_customer_new(struct ch_store *st, const char *name,
-                            const char *webhook_uri, struct ch_customer *out);
+                            const char *webhook_uri, struct ch_customer *out,
+                            char token[CH_TOKEN_LEN]);
 
 #endif

@@ -1,13 +1,20 @@
 /*
- * customer_cmd.c: `chorusd customer add|list`: manage the customers
+ * customer_cmd.c: `chorusd customer add|list|token`: manage the customers
  * (tenants) that own tokens, webhooks and resources.
+ *
+ * A token is printed once, when it is made (`add`, `token`); the store
+ * keeps only its SHA-256 (util/token.h), so a lost token cannot be shown
+ * again, only replaced. A running chorusd notices the change on its next
+ * request (store data_version) and stops taking the old token at once.
  */
 #include "main/chorusd.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/timefmt.h"
+#include "util/token.h"
 #include "util/uuid.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,29 +22,39 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: chorusd customer add NAME [--webhook-uri URL] "
-	        "[--data-dir DIR]\n"
-	        "       chorusd customer list [--data-dir DIR]\n"
-	        "\n"
-	        "add   creates a customer and prints one JSON line:\n"
-	        "      {\"customer_id\": ..., \"token\": ..., "
-	        "\"webhook_secret\": ...}\n"
-	        "      Events are POSTed to URL, signed with webhook_secret.\n"
-	        "list  prints one JSON line per customer.\n"
-	        "\n"
-	        "  --data-dir DIR     the data folder (default ./data)\n"
-	        "  --webhook-uri URL  http:// or https:// URL for events\n");
+	fprintf(f, "usage: chorusd customer add NAME [--webhook-uri URL] "
+	           "[--data-dir DIR]\n"
+	           "       chorusd customer list [--data-dir DIR]\n"
+	           "       chorusd customer token NAME|ID [--data-dir DIR]\n"
+	           "\n"
+	           "add    creates a customer and prints one JSON line:\n"
+	           "       {\"customer_id\": ..., \"token\": ..., "
+	           "\"webhook_secret\": ...}\n"
+	           "       Events are POSTed to URL, signed with "
+	           "webhook_secret.\n"
+	           "list   prints one JSON line per customer (tokens are "
+	           "stored hashed:\n"
+	           "       they cannot be shown again).\n"
+	           "token  gives the customer a new token and prints "
+	           "{\"customer_id\": ...,\n"
+	           "       \"token\": ...}; the old token stops working at "
+	           "once, also in a\n"
+	           "       running chorusd.\n"
+	           "\n"
+	           "  --data-dir DIR     the data folder (default ./data)\n"
+	           "  --webhook-uri URL  http:// or https:// URL for events\n");
 }
 
 int ch_chorusd_customer_new(struct ch_store *st, const char *name,
-                            const char *webhook_uri, struct ch_customer *out)
+                            const char *webhook_uri, struct ch_customer *out,
+                            char token[CH_TOKEN_LEN])
 {
 	struct ch_customer c;
 	memset(&c, 0, sizeof(c));
 	ch_uuid_new(c.id);
 	snprintf(c.name, sizeof(c.name), "%s", name);
-	ch_uuid_random_hex(c.token, 32);
+	ch_token_new(token);
+	ch_token_hash(token, c.token_hash);
 	ch_uuid_random_hex(c.webhook_secret, 32);
 	snprintf(c.webhook_uri, sizeof(c.webhook_uri), "%s",
 	         webhook_uri ? webhook_uri : "");
@@ -48,19 +65,104 @@ int ch_chorusd_customer_new(struct ch_store *st, const char *name,
 	return err;
 }
 
+/* Prints o as one compact JSON line and releases it. */
+static void print_json(json_t *o)
+{
+	char *t = json_dumps(o, JSON_COMPACT);
+	printf("%s\n", t ? t : "{}");
+	free(t);
+	json_decref(o);
+}
+
 static int print_h(const struct ch_customer *c, void *arg)
 {
 	char ts[CH_TIME_LEN];
 	(void)arg;
 	ch_time_format(c->tm_create, ts);
-	json_t *o =
-	    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "customer_id", c->id, "name",
-	              c->name, "token", c->token, "webhook_uri", c->webhook_uri,
-	              "webhook_secret", c->webhook_secret, "tm_create", ts);
-	char *t = json_dumps(o, JSON_COMPACT);
-	printf("%s\n", t ? t : "{}");
-	free(t);
-	json_decref(o);
+	print_json(json_pack("{s:s,s:s,s:s,s:s,s:s}", "customer_id", c->id,
+	                     "name", c->name, "webhook_uri", c->webhook_uri,
+	                     "webhook_secret", c->webhook_secret, "tm_create",
+	                     ts));
+	return 0;
+}
+
+/* Customers named `name` (or whose id it is): how many, and the first. */
+struct find_ctx {
+	const char *key;
+	struct ch_customer found;
+	unsigned n;
+};
+
+static int find_h(const struct ch_customer *c, void *arg)
+{
+	struct find_ctx *k = arg;
+	if (strcmp(c->name, k->key) && strcmp(c->id, k->key))
+		return 0;
+	if (!k->n++)
+		k->found = *c;
+	return 0;
+}
+
+/* `customer token NAME|ID`. Returns the exit code. */
+static int new_token(struct ch_store *st, const char *key)
+{
+	struct find_ctx k = {.key = key};
+	char token[CH_TOKEN_LEN], hash[CH_TOKEN_HASH_LEN];
+	int err = st->ops->customer_list(st, find_h, &k);
+	if (err)
+		return 1;
+	if (!k.n) {
+		fprintf(stderr, "chorusd customer token: no customer \"%s\"\n",
+		        key);
+		return 2;
+	}
+	if (k.n > 1) {
+		fprintf(stderr,
+		        "chorusd customer token: %u customers are named "
+		        "\"%s\": give the customer_id\n",
+		        k.n, key);
+		return 2;
+	}
+	ch_token_new(token);
+	ch_token_hash(token, hash);
+	err = st->ops->customer_set_token_hash(st, k.found.id, hash);
+	if (err)
+		return 1;
+	print_json(
+	    json_pack("{s:s,s:s}", "customer_id", k.found.id, "token", token));
+	return 0;
+}
+
+static int add(struct ch_store *st, const char *name, const char *webhook)
+{
+	struct ch_customer c;
+	char token[CH_TOKEN_LEN];
+	if (ch_chorusd_customer_new(st, name, webhook, &c, token))
+		return 1;
+	print_json(json_pack("{s:s,s:s,s:s}", "customer_id", c.id, "token",
+	                     token, "webhook_secret", c.webhook_secret));
+	return 0;
+}
+
+/* Checks the arguments of `add`; returns 0 or the exit code. */
+static int add_check(const char *name, const char *webhook)
+{
+	if (!name || !*name || strlen(name) > 255) {
+		fprintf(stderr, "chorusd customer add: NAME (1-255 "
+		                "bytes) is required\n");
+		return 2;
+	}
+	if (webhook && strncmp(webhook, "http://", 7) &&
+	    strncmp(webhook, "https://", 8)) {
+		fprintf(stderr, "chorusd customer add: --webhook-uri "
+		                "must start with http:// or https://\n");
+		return 2;
+	}
+	if (webhook && strlen(webhook) > 1024) {
+		fprintf(stderr, "chorusd customer add: --webhook-uri "
+		                "is longer than 1024 bytes\n");
+		return 2;
+	}
 	return 0;
 }
 
@@ -69,7 +171,7 @@ int ch_chorusd_customer(int argc, char **argv)
 	const char *data_dir = "./data", *webhook = NULL, *name = NULL;
 	const char *sub;
 	struct ch_store *st;
-	int err;
+	int code;
 
 	if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
 		usage(argc < 1 ? stderr : stdout);
@@ -94,7 +196,7 @@ int ch_chorusd_customer(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (strcmp(sub, "add") && strcmp(sub, "list")) {
+	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "token")) {
 		fprintf(stderr,
 		        "chorusd customer: unknown command \"%s\" (see "
 		        "--help)\n",
@@ -102,48 +204,29 @@ int ch_chorusd_customer(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(sub, "add")) {
-		if (!name || !*name || strlen(name) > 255) {
-			fprintf(stderr, "chorusd customer add: NAME (1-255 "
-			                "bytes) is required\n");
-			return 2;
-		}
-		if (webhook && strncmp(webhook, "http://", 7) &&
-		    strncmp(webhook, "https://", 8)) {
-			fprintf(stderr,
-			        "chorusd customer add: --webhook-uri "
-			        "must start with http:// or https://\n");
-			return 2;
-		}
-		if (webhook && strlen(webhook) > 1024) {
-			fprintf(stderr, "chorusd customer add: --webhook-uri "
-			                "is longer than 1024 bytes\n");
-			return 2;
-		}
+		code = add_check(name, webhook);
+		if (code)
+			return code;
 	}
-	ch_log_set_level(CH_LOG_WARN);
-	err = ch_store_open_sqlite(&st, data_dir);
-	if (err) {
-		fprintf(stderr,
-		        "chorusd customer: cannot open the store in "
-		        "%s\n",
-		        data_dir);
+	if (!strcmp(sub, "token") && (!name || !*name)) {
+		fprintf(stderr, "chorusd customer token: NAME or customer_id "
+		                "is required\n");
 		return 2;
 	}
-	if (!strcmp(sub, "list")) {
-		err = st->ops->customer_list(st, print_h, NULL);
-	} else {
-		struct ch_customer c;
-		err = ch_chorusd_customer_new(st, name, webhook, &c);
-		if (!err) {
-			json_t *o = json_pack(
-			    "{s:s,s:s,s:s}", "customer_id", c.id, "token",
-			    c.token, "webhook_secret", c.webhook_secret);
-			char *t = json_dumps(o, JSON_COMPACT);
-			printf("%s\n", t ? t : "{}");
-			free(t);
-			json_decref(o);
-		}
+	ch_log_set_level(CH_LOG_WARN);
+	code = ch_store_open_sqlite(&st, data_dir);
+	if (code) {
+		fprintf(stderr,
+		        "chorusd customer: cannot use data dir %s: %s\n",
+		        data_dir, ch_store_open_strerror(code));
+		return 2;
 	}
+	if (!strcmp(sub, "list"))
+		code = st->ops->customer_list(st, print_h, NULL) ? 1 : 0;
+	else if (!strcmp(sub, "token"))
+		code = new_token(st, name);
+	else
+		code = add(st, name, webhook);
 	ch_store_close(st);
-	return err ? 1 : 0;
+	return code;
 }

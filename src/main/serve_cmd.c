@@ -4,8 +4,9 @@
  * thread), and shuts down cleanly on SIGTERM/SIGINT.
  *
  * Exit codes: 0 after a clean shutdown, 2 for a bad option or setting, a
- * port in use or a data folder that cannot be written, 1 for other
- * failures.
+ * port in use, or a store that cannot be trusted (a data folder or
+ * chorus.db that cannot be written, a corrupt chorus.db, an existing empty
+ * one without --init), 1 for other failures.
  */
 #include "api/api.h"
 #include "core/core.h"
@@ -54,7 +55,8 @@ static void usage(FILE *f)
 	        "[--http HOST:PORT]\n"
 	        "                     [--sip HOST:PORT] [--rtp-ports LO-HI] "
 	        "[--public-ip IP]\n"
-	        "                     [--log-level LEVEL] [--node-name NAME]\n"
+	        "                     [--log-level LEVEL] [--node-name NAME] "
+	        "[--init]\n"
 	        "\n"
 	        "Runs the Chorus conference server. Settings come from the "
 	        "built-in\n"
@@ -93,11 +95,18 @@ static void usage(FILE *f)
 	        "may hold;\n"
 	        "                       past it 503 + Retry-After (default "
 	        "20)\n"
+	        "  --init               accept an existing empty chorus.db "
+	        "(0 bytes or no\n"
+	        "                       schema) and make a new store in it; "
+	        "without it\n"
+	        "                       such a file is refused (exit 2)\n"
 	        "\n"
-	        "On an empty data folder a customer \"default\" is created; "
-	        "its token is\n"
-	        "printed at every start. More customers: chorusd customer add "
-	        "NAME.\n"
+	        "On an empty data folder a customer \"default\" is created "
+	        "and its token\n"
+	        "printed, this once (the store keeps only its hash). A new "
+	        "token:\n"
+	        "chorusd customer token NAME. More customers: chorusd "
+	        "customer add NAME.\n"
 	        "Stops cleanly on SIGTERM or SIGINT.\n");
 }
 
@@ -141,21 +150,47 @@ static int first_h(const struct ch_customer *c, void *arg)
 	return 1;
 }
 
-/* Finds the first customer, creating "default" on an empty store. */
+/* Finds the first customer, creating "default" on an empty store; token
+ * is set ("" otherwise) only when it was created now. */
 static int default_customer(struct ch_store *st, struct ch_customer *out,
-                            bool *created)
+                            char token[CH_TOKEN_LEN])
 {
 	int err;
 	memset(out, 0, sizeof(*out));
-	*created = false;
+	token[0] = '\0';
 	err = st->ops->customer_list(st, first_h, out);
 	if (err || out->id[0])
 		return err;
-	*created = true;
-	return ch_chorusd_customer_new(st, "default", NULL, out);
+	return ch_chorusd_customer_new(st, "default", NULL, out, token);
 }
 
-static int parse_args(int argc, char **argv, struct ch_config *cfg)
+/* The start-up banner. The token is known (and shown) only on the start
+ * that created the customer: the store keeps its hash. */
+static void banner(const char *url, const char *sip,
+                   const struct ch_customer *cust, const char *token,
+                   const char *data_dir)
+{
+	printf("Chorus %s is running.\n"
+	       "  API:   %s\n"
+	       "  SIP:   %s (UDP and TCP)\n",
+	       CH_VERSION, url, sip);
+	if (token[0])
+		printf("  Token: %s   (customer \"%s\" %s, created now; "
+		       "shown this once)\n"
+		       "  Try:   curl -s -H 'Authorization: Bearer %s' -d "
+		       "'{\"type\":\"conference\",\"name\":\"standup\"}' "
+		       "%s/conferences\n",
+		       token, cust->name, cust->id, token, url);
+	else
+		printf("  Customer: \"%s\" %s (its token is stored hashed "
+		       "and not shown;\n"
+		       "            a new one: chorusd customer token %s "
+		       "--data-dir %s)\n",
+		       cust->name, cust->id, cust->name, data_dir);
+	fflush(stdout);
+}
+
+static int parse_args(int argc, char **argv, struct ch_config *cfg, bool *init)
 {
 	char why[256];
 	const char *config = NULL;
@@ -179,6 +214,10 @@ static int parse_args(int argc, char **argv, struct ch_config *cfg)
 		bool known = false;
 		if (!strcmp(a, "--config")) {
 			i++;
+			continue;
+		}
+		if (!strcmp(a, "--init")) {
+			*init = true;
 			continue;
 		}
 		if (strncmp(a, "--", 2)) {
@@ -255,23 +294,23 @@ static void daemon_close(struct daemon *d)
 	ch_store_close(d->st);
 }
 
-static int run(const struct ch_config *cfg)
+static int run(const struct ch_config *cfg, bool init)
 {
 	struct daemon d;
 	struct ch_customer cust;
 	struct sa laddr, bound;
-	bool created;
+	char token[CH_TOKEN_LEN];
 	int err, code = 1;
 
 	memset(&d, 0, sizeof(d));
-	err = ch_store_open_sqlite(&d.st, cfg->data_dir);
+	err = ch_store_open_sqlite_flags(&d.st, cfg->data_dir,
+	                                 init ? CH_STORE_INIT : 0);
 	if (err) {
 		fprintf(stderr, "chorusd: cannot use data dir %s: %s\n",
-		        cfg->data_dir,
-		        err == EACCES ? "not writable" : "store failed");
+		        cfg->data_dir, ch_store_open_strerror(err));
 		return 2;
 	}
-	err = default_customer(d.st, &cust, &created);
+	err = default_customer(d.st, &cust, token);
 	if (err)
 		goto out;
 	err = ch_events_alloc(&d.ev, d.st, cfg->webhook_timeout_ms);
@@ -346,16 +385,7 @@ static int run(const struct ch_config *cfg)
 	re_snprintf(url, sizeof(url), "http://%J/v1.0", &bound);
 	char sipstr[80];
 	re_snprintf(sipstr, sizeof(sipstr), "%J", &sip_bound);
-	printf("Chorus %s is running.\n"
-	       "  API:   %s\n"
-	       "  SIP:   %s (UDP and TCP)\n"
-	       "  Token: %s   (customer \"%s\" %s%s)\n"
-	       "  Try:   curl -s -H 'Authorization: Bearer %s' -d "
-	       "'{\"type\":\"conference\",\"name\":\"standup\"}' "
-	       "%s/conferences\n",
-	       CH_VERSION, url, sipstr, cust.token, cust.name, cust.id,
-	       created ? ", created now" : "", cust.token, url);
-	fflush(stdout);
+	banner(url, sipstr, &cust, token, cfg->data_dir);
 	ch_log_info("main", "serving API on %s, data in %s", url,
 	            cfg->data_dir);
 
@@ -373,6 +403,7 @@ out:
 int ch_chorusd_serve(int argc, char **argv)
 {
 	struct ch_config cfg;
+	bool init = false;
 	int code;
 
 	for (int i = 0; i < argc; i++) {
@@ -382,7 +413,7 @@ int ch_chorusd_serve(int argc, char **argv)
 		}
 	}
 	ch_config_defaults(&cfg);
-	code = parse_args(argc, argv, &cfg);
+	code = parse_args(argc, argv, &cfg, &init);
 	if (code)
 		return code;
 	ch_log_set_level(cfg.log_level);
@@ -393,7 +424,7 @@ int ch_chorusd_serve(int argc, char **argv)
 	}
 	dbg_init(DBG_WARNING, DBG_NONE);
 	dbg_handler_set(libre_log_h, NULL);
-	code = run(&cfg);
+	code = run(&cfg, init);
 	libre_close();
 	return code;
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/token.h"
 #include "util/uuid.h"
 
 #define CH_NAME_MAX 1024 /* name and detail limit, bytes */
@@ -20,7 +21,9 @@
 struct ch_customer {
 	char id[CH_UUID_LEN];
 	char name[256];
-	char token[65];
+	/* hex SHA-256 of the API token (util/token.h); the token itself is
+	 * never stored */
+	char token_hash[CH_TOKEN_HASH_LEN];
 	char webhook_uri[1025];
 	char webhook_secret[65];
 	int64_t tm_create;

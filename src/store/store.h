@@ -11,7 +11,10 @@
  * process; SQLite's WAL locking makes that safe.
  *
  * Errors: functions return 0, ENOENT when a looked-up row does not exist,
- * or EIO (logged) when the database failed.
+ * or EIO (logged) when the database failed. A failure of the storage
+ * itself (read-only, full, corrupt, I/O error) is also remembered for
+ * health() until a write succeeds again.
+ *
  *
  * Ownership: a *_get or *_by_* lookup fills its `out` record and hands its
  * heap strings to the caller ONLY when it returns 0; on any error `out` is
@@ -45,12 +48,23 @@ struct ch_store_ops {
 
 	int (*customer_insert)(struct ch_store *st,
 	                       const struct ch_customer *c);
-	int (*customer_by_token)(struct ch_store *st, const char *token,
-	                         struct ch_customer *out);
+	/* The customer whose token has this hash (ch_token_hash). */
+	int (*customer_by_token_hash)(struct ch_store *st, const char *hash,
+	                              struct ch_customer *out);
+	/* Replaces the customer's token hash (a new token); ENOENT if no
+	 * such customer. */
+	int (*customer_set_token_hash)(struct ch_store *st, const char *id,
+	                               const char *hash);
 	int (*customer_by_id)(struct ch_store *st, const char *id,
 	                      struct ch_customer *out);
 	int (*customer_list)(struct ch_store *st, ch_store_customer_h *h,
 	                     void *arg);
+	/* A number that changes whenever another process (`chorusd
+	 * customer ...`) committed a change to the store since the last
+	 * call; caches of rows that others may change (customers) are
+	 * dropped when it moves. A backend that cannot tell gives a new
+	 * number each time. */
+	int (*data_version)(struct ch_store *st, int64_t *version);
 
 	int (*conference_insert)(struct ch_store *st,
 	                         const struct ch_conference *c);
@@ -109,6 +123,12 @@ struct ch_store_ops {
 	                          int64_t *last_seq);
 	int (*webhook_cursor_set)(struct ch_store *st, const char *customer_id,
 	                          int64_t last_seq);
+
+	/* Whether the store can write: 0, or after a storage failure the
+	 * errno (EROFS, ENOSPC, EBADMSG, EIO) with a one-line reason in why.
+	 * A failed store is probed again (one committed row) at most once a
+	 * second, so it recovers when the disk does. */
+	int (*health)(struct ch_store *st, char *why, size_t len);
 };
 
 /* Base of every backend; backends embed it first. */
@@ -116,9 +136,27 @@ struct ch_store {
 	const struct ch_store_ops *ops;
 };
 
-/* Opens (creating and migrating) the SQLite store in data_dir/chorus.db.
- * Returns 0, EACCES if the folder cannot be written, or EIO. */
+/* ch_store_open_sqlite_flags: accept an existing chorus.db that is empty
+ * (0 bytes, or no Chorus schema) and make a new store in it. */
+#define CH_STORE_INIT 0x1u
+
+/* Opens (creating and migrating) the SQLite store in data_dir/chorus.db,
+ * and refuses a store it cannot trust. Returns 0 or (logged):
+ * EACCES   the folder cannot be made or written
+ * ENODATA  chorus.db exists but is empty (see CH_STORE_INIT)
+ * EROFS    chorus.db cannot be written (read-only file or file system,
+ *          also when the folder is on a read-only file system)
+ * ENOSPC   no space left to write it
+ * EBADMSG  it is corrupt (PRAGMA quick_check) or not a database
+ * EIO      another failure (a newer schema, I/O error)
+ * A missing chorus.db is created: a first start needs no flag. */
+int ch_store_open_sqlite_flags(struct ch_store **stp, const char *data_dir,
+                               unsigned flags);
+/* The same with flags 0. */
 int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir);
+/* A short reason for an error of ch_store_open_sqlite, for the one line
+ * a command prints. */
+const char *ch_store_open_strerror(int err);
 /* Closes and frees; NULL-safe. */
 void ch_store_close(struct ch_store *st);
 

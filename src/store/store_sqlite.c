@@ -12,6 +12,8 @@
 #include "store/store.h"
 #include "store/store_sqlite.h"
 #include "util/log.h"
+#include "util/timefmt.h"
+#include "util/token.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -30,6 +32,8 @@ enum stmt_id {
 	S_CUST_BY_TOKEN,
 	S_CUST_BY_ID,
 	S_CUST_LIST,
+	S_CUST_SET_TOKEN,
+	S_DATA_VERSION,
 	S_CONF_INS,
 	S_CONF_UPD,
 	S_CONF_GET,
@@ -66,7 +70,8 @@ enum stmt_id {
 	"id, customer_id, conference_id, reference_type, reference_id, "       \
 	"status, muted, caller_id, leave_reason, end_conference_on_exit, "     \
 	"tm_create, tm_update, tm_delete"
-#define CUST_COLS "id, name, token, webhook_uri, webhook_secret, tm_create"
+#define CUST_COLS                                                              \
+	"id, name, token_sha256, webhook_uri, webhook_secret, tm_create"
 #define CALL_COLS                                                              \
 	"id, customer_id, direction, source, destination, transport, codec, "  \
 	"status, hangup_reason, conference_id, conferencecall_id, "            \
@@ -78,9 +83,12 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_CUST_INS] = "INSERT INTO customers (" CUST_COLS ") VALUES (?,?,?,?,?,?)",
-    [S_CUST_BY_TOKEN] = "SELECT " CUST_COLS " FROM customers WHERE token = ?",
+    [S_CUST_BY_TOKEN] =
+        "SELECT " CUST_COLS " FROM customers WHERE token_sha256 = ?",
     [S_CUST_BY_ID] = "SELECT " CUST_COLS " FROM customers WHERE id = ?",
     [S_CUST_LIST] = "SELECT " CUST_COLS " FROM customers ORDER BY tm_create",
+    [S_CUST_SET_TOKEN] = "UPDATE customers SET token_sha256 = ? WHERE id = ?",
+    [S_DATA_VERSION] = "PRAGMA data_version",
     [S_CONF_INS] = "INSERT INTO conferences (" CONF_COLS
                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [S_CONF_UPD] = "UPDATE conferences SET customer_id=?2, type=?3, "
@@ -149,6 +157,10 @@ struct store_sqlite {
 	struct ch_store base; /* must be first */
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
+	/* the last storage failure, until a commit or probe succeeds */
+	int fault; /* errno, 0 = none */
+	char fault_why[200];
+	uint64_t probe_ms; /* when the store was last probed (monotonic) */
 };
 
 static struct store_sqlite *self(struct ch_store *st)
@@ -158,7 +170,13 @@ static struct store_sqlite *self(struct ch_store *st)
 
 static int db_fail(struct store_sqlite *s, const char *what)
 {
+	int fault = ch_store_sqlite_check_fault(sqlite3_errcode(s->db));
 	ch_log_error("store", "%s: %s", what, sqlite3_errmsg(s->db));
+	if (fault) {
+		s->fault = fault;
+		snprintf(s->fault_why, sizeof(s->fault_why), "%s: %s", what,
+		         sqlite3_errmsg(s->db));
+	}
 	return EIO;
 }
 
@@ -227,7 +245,10 @@ static int sq_begin(struct ch_store *st)
 static int sq_commit(struct ch_store *st)
 {
 	struct store_sqlite *s = self(st);
-	return step_done(s, stmt_get(s, S_COMMIT), "commit");
+	int err = step_done(s, stmt_get(s, S_COMMIT), "commit");
+	if (!err)
+		s->fault = 0;
+	return err;
 }
 
 static void sq_rollback(struct ch_store *st)
@@ -242,7 +263,7 @@ static void cust_bind(sqlite3_stmt *q, const struct ch_customer *c)
 {
 	bind_text(q, 1, c->id);
 	bind_text(q, 2, c->name);
-	bind_text(q, 3, c->token);
+	bind_text(q, 3, c->token_hash);
 	bind_text(q, 4, c->webhook_uri);
 	bind_text(q, 5, c->webhook_secret);
 	sqlite3_bind_int64(q, 6, c->tm_create);
@@ -254,7 +275,7 @@ static void cust_read(sqlite3_stmt *q, void *out)
 	memset(c, 0, sizeof(*c));
 	col_copy(q, 0, c->id, sizeof(c->id));
 	col_copy(q, 1, c->name, sizeof(c->name));
-	col_copy(q, 2, c->token, sizeof(c->token));
+	col_copy(q, 2, c->token_hash, sizeof(c->token_hash));
 	col_copy(q, 3, c->webhook_uri, sizeof(c->webhook_uri));
 	col_copy(q, 4, c->webhook_secret, sizeof(c->webhook_secret));
 	c->tm_create = sqlite3_column_int64(q, 5);
@@ -276,10 +297,43 @@ static int cust_one(struct store_sqlite *s, enum stmt_id id, const char *key,
 	return one_row(s, q, cust_read, out, "customer get");
 }
 
-static int sq_customer_by_token(struct ch_store *st, const char *token,
-                                struct ch_customer *out)
+/* The index finds the row; the match is then confirmed in constant time
+ * (the index compare only ever sees hashes, never a token). */
+static int sq_customer_by_token_hash(struct ch_store *st, const char *hash,
+                                     struct ch_customer *out)
 {
-	return cust_one(self(st), S_CUST_BY_TOKEN, token, out);
+	struct ch_customer c;
+	int err = cust_one(self(st), S_CUST_BY_TOKEN, hash, &c);
+	if (err)
+		return err;
+	if (!ch_token_hash_equal(c.token_hash, hash))
+		return ENOENT;
+	*out = c;
+	return 0;
+}
+
+static int sq_customer_set_token_hash(struct ch_store *st, const char *id,
+                                      const char *hash)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_CUST_SET_TOKEN);
+	bind_text(q, 1, hash);
+	bind_text(q, 2, id);
+	int err = step_done(s, q, "customer token");
+	if (!err && sqlite3_changes(s->db) == 0)
+		err = ENOENT;
+	return err;
+}
+
+static int sq_data_version(struct ch_store *st, int64_t *version)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_DATA_VERSION);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW ? 0 : db_fail(s, "data version");
 }
 
 static int sq_customer_by_id(struct ch_store *st, const char *id,
@@ -726,6 +780,32 @@ static int sq_cursor_set(struct ch_store *st, const char *customer_id,
 	return step_done(s, q, "cursor set");
 }
 
+/* ---- health ---- */
+
+static int sq_health(struct ch_store *st, char *why, size_t len)
+{
+	struct store_sqlite *s = self(st);
+	uint64_t now = ch_time_mono_ms();
+	char probe_why[160];
+
+	if (s->fault && now - s->probe_ms >= 1000) {
+		s->probe_ms = now;
+		int err = ch_store_sqlite_check_write(s->db, probe_why,
+		                                      sizeof(probe_why));
+		if (!err) {
+			ch_log_info("store", "writes work again");
+			s->fault = 0;
+		} else {
+			s->fault = err;
+			snprintf(s->fault_why, sizeof(s->fault_why),
+			         "write probe: %s", probe_why);
+		}
+	}
+	if (s->fault)
+		snprintf(why, len, "%s", s->fault_why);
+	return s->fault;
+}
+
 /* ---- open / close ---- */
 
 static void sq_close(struct ch_store *st)
@@ -744,9 +824,11 @@ static const struct ch_store_ops sqlite_ops = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .customer_insert = sq_customer_insert,
-    .customer_by_token = sq_customer_by_token,
+    .customer_by_token_hash = sq_customer_by_token_hash,
+    .customer_set_token_hash = sq_customer_set_token_hash,
     .customer_by_id = sq_customer_by_id,
     .customer_list = sq_customer_list,
+    .data_version = sq_data_version,
     .conference_insert = sq_conference_insert,
     .conference_update = sq_conference_update,
     .conference_get = sq_conference_get,
@@ -766,13 +848,21 @@ static const struct ch_store_ops sqlite_ops = {
     .event_list_after = sq_event_list_after,
     .webhook_cursor_get = sq_cursor_get,
     .webhook_cursor_set = sq_cursor_set,
+    .health = sq_health,
 };
 
 int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 {
+	return ch_store_open_sqlite_flags(stp, data_dir, 0);
+}
+
+int ch_store_open_sqlite_flags(struct ch_store **stp, const char *data_dir,
+                               unsigned flags)
+{
 	struct store_sqlite *s;
-	char path[PATH_MAX];
-	int err = 0;
+	char path[PATH_MAX], why[200];
+	bool existed;
+	int err = 0, rc;
 
 	if (mkdir(data_dir, 0750) && errno != EEXIST) {
 		ch_log_error("store", "cannot create data dir %s: %s", data_dir,
@@ -785,10 +875,15 @@ int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 		return EACCES;
 	}
 	if (access(data_dir, W_OK | X_OK)) {
-		ch_log_error("store", "data dir %s is not writable", data_dir);
-		return EACCES;
+		int e = errno;
+		ch_log_error("store", "data dir %s is not writable: %s",
+		             data_dir, strerror(e));
+		return e == EROFS ? EROFS : EACCES;
 	}
 	snprintf(path, sizeof(path), "%s/chorus.db", data_dir);
+	err = ch_store_sqlite_check_file(path, flags, &existed);
+	if (err)
+		return err;
 	/* One connection per store, used by one thread: no global memory
 	 * accounting, no connection mutexes. Only effective before SQLite
 	 * initialises, so later stores in the process keep the settings. */
@@ -799,15 +894,25 @@ int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 	if (!s)
 		return ENOMEM;
 	s->base.ops = &sqlite_ops;
-	if (sqlite3_open_v2(path, &s->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                        SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
-		err = db_fail(s, "open");
+	rc = sqlite3_open_v2(path, &s->db,
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                         SQLITE_OPEN_NOMUTEX,
+	                     NULL);
+	if (rc != SQLITE_OK) {
+		(void)db_fail(s, "open");
+		err = ch_store_sqlite_check_errno(rc);
 		goto out;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	err = ch_store_sqlite_migrate(s->db);
+	err = ch_store_sqlite_check_open(s->db, path, existed, flags);
+	if (!err)
+		err = ch_store_sqlite_migrate(s->db);
+	if (!err) {
+		err = ch_store_sqlite_check_write(s->db, why, sizeof(why));
+		if (err)
+			ch_log_error("store", "%s: write probe failed: %s",
+			             path, why);
+	}
 	if (err)
 		goto out;
 	for (int i = 0; i < S_COUNT; i++) {

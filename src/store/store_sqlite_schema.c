@@ -2,9 +2,13 @@
  * store_sqlite_schema.c: the SQLite schema as an ordered list of
  * migrations. PRAGMA user_version records how many have run; each new
  * schema change is appended as a new entry, never edited in place.
+ *
+ * Migrations may call ch_sha256_hex(text), an SQL function registered on
+ * the connection for them (migration 3 hashes the stored API tokens).
  */
 #include "store/store_sqlite.h"
 #include "util/log.h"
+#include "util/token.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -62,15 +66,37 @@ static const char *const migrations[] = {
     " tm_delete INTEGER NOT NULL);"
     "CREATE INDEX calls_by_customer ON calls (customer_id, tm_create DESC);"
     "CREATE INDEX calls_live ON calls (status) WHERE status != 'hangup';",
+    /* 3: tokens are stored as their SHA-256 (util/token.h), hashed in
+     * place, so the tokens of an existing install keep working; one row
+     * the write probe commits (store_sqlite_check.c) */
+    "ALTER TABLE customers RENAME COLUMN token TO token_sha256;"
+    "UPDATE customers SET token_sha256 = ch_sha256_hex(token_sha256);"
+    "CREATE TABLE store_probe (id INTEGER PRIMARY KEY,"
+    " tm INTEGER NOT NULL);",
 };
+
+/* ch_sha256_hex(text): the stored form of a token. */
+static void sha256_hex_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	char hash[CH_TOKEN_HASH_LEN];
+	const unsigned char *t = sqlite3_value_text(argv[0]);
+	(void)argc;
+	ch_token_hash(t ? (const char *)t : "", hash);
+	if (!hash[0]) {
+		sqlite3_result_error(ctx, "sha256 failed", -1);
+		return;
+	}
+	sqlite3_result_text(ctx, hash, -1, SQLITE_TRANSIENT);
+}
 
 static int exec(sqlite3 *db, const char *sql)
 {
 	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
 		ch_log_error("store", "migration failed: %s", msg ? msg : "?");
 		sqlite3_free(msg);
-		return EIO;
+		return ch_store_sqlite_check_errno(rc);
 	}
 	return 0;
 }
@@ -82,7 +108,7 @@ int ch_store_sqlite_migrate(sqlite3 *db)
 	const int count = (int)(sizeof(migrations) / sizeof(migrations[0]));
 
 	err = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	               " PRAGMA foreign_keys=ON;");
+	               " PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
 	if (err)
 		return err;
 	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) !=
@@ -91,6 +117,10 @@ int ch_store_sqlite_migrate(sqlite3 *db)
 	if (sqlite3_step(q) == SQLITE_ROW)
 		version = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
+	if (sqlite3_create_function(db, "ch_sha256_hex", 1,
+	                            SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+	                            sha256_hex_fn, NULL, NULL) != SQLITE_OK)
+		return EIO;
 	if (version > count) {
 		ch_log_error("store",
 		             "database schema %d is newer than this "
@@ -117,5 +147,10 @@ int ch_store_sqlite_migrate(sqlite3 *db)
 			return err;
 		ch_log_info("store", "schema migrated to version %d", v + 1);
 	}
+	/* The tokens replaced by their hashes must not linger in the file:
+	 * secure_delete zeroes freed cells, the checkpoint moves the pages
+	 * out of the WAL and empties it. */
+	if (version < 3 && count >= 3)
+		(void)exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	return 0;
 }

@@ -3,9 +3,11 @@ chorus_harness.py: shared helpers for the chorusd end-to-end tests
 (tests/e2e/test_*.py). Python 3 standard library plus python3-websocket.
 
 - Daemon: starts `chorusd serve --http 127.0.0.1:0` on a fresh data dir,
-  reads the bound URL and the default token from its stdout banner, keeps
+  reads the bound URL, the customer and (first start only: the store
+  keeps just its hash) the default token from its stdout banner, keeps
   its stderr in a file, stops it (SIGTERM, or SIGKILL) and checks that
-  stderr for sanitizer reports.
+  stderr for sanitizer reports. The token printed by the first start of a
+  data dir is remembered for every later start of that data dir.
 - customer_add(): `chorusd customer add` through the CLI.
 - Client: a keep-alive HTTP/1.1 client on http.client; curl(): the same
   through the curl binary (a client this project did not write).
@@ -59,6 +61,10 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:",
 
 # Every process started by this module, killed at exit whatever happens.
 _ALL_PROCS = []
+
+# The default token of each data dir (realpath), from the banner of its
+# first start: later starts do not print it.
+_TOKENS = {}
 
 
 def _kill_all():
@@ -153,7 +159,9 @@ class Daemon:
                               text, re.M)
             m_tok = re.search(r"^  Token: (\S+)\s.*customer \"[^\"]*\" "
                               r"([0-9a-f-]{36})", text, re.M)
-            if m_url and m_tok:
+            m_cust = re.search(r"^  Customer: \"[^\"]*\" ([0-9a-f-]{36})",
+                               text, re.M)
+            if m_url and (m_tok or m_cust):
                 break
             if self.proc.poll() is not None or time.monotonic() > end:
                 code = self.proc.poll()
@@ -164,8 +172,20 @@ class Daemon:
             time.sleep(0.02)
         self.url = m_url.group(1)
         self.host, self.port = m_url.group(2), int(m_url.group(3))
-        self.token, self.customer_id = m_tok.group(1), m_tok.group(2)
+        key = os.path.realpath(self.data_dir)
+        if m_tok:
+            self.token, self.customer_id = m_tok.group(1), m_tok.group(2)
+            _TOKENS[key] = self.token
+        else:
+            self.customer_id = m_cust.group(1)
+            self.token = _TOKENS.get(key)
         return self
+
+    def remember_token(self, token):
+        """A new token of the default customer (`customer token`): used by
+        this and every later start of the data dir."""
+        self.token = token
+        _TOKENS[os.path.realpath(self.data_dir)] = token
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

@@ -217,7 +217,11 @@ class RestartTest(ChorusTestCase):
         # the daemon on that dir uses the first customer, creates none
         d = self.start_daemon(data_dir=dd)
         self.assertEqual(d.customer_id, a["customer_id"])
-        self.assertEqual(d.token, a["token"])
+        # it did not make that token, so it cannot print it (hashed)
+        self.assertIsNone(d.token)
+        self.assertNotIn(a["token"], read_text(d.stdout_path))
+        self.assertEqual(d.client(token=a["token"]).get(
+            "/conferences").status, 200)
         self.assertEqual(d.client(token=b["token"]).get(
             "/conferences").status, 200)
 

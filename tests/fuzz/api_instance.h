@@ -45,6 +45,7 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/timefmt.h"
+#include "util/token.h"
 #include "util/uuid.h"
 
 #include "../unit/tmpdir.h"
@@ -94,7 +95,7 @@ static void fz_open(struct fz *z)
 	memset(&c, 0, sizeof(c));
 	ch_uuid_new(c.id);
 	snprintf(c.name, sizeof(c.name), "fuzz");
-	snprintf(c.token, sizeof(c.token), FZ_TOKEN);
+	ch_token_hash(FZ_TOKEN, c.token_hash);
 	c.tm_create = ch_time_now_us();
 	fz_check(!z->st->ops->customer_insert(z->st, &c), "customer");
 	memcpy(z->cust_id, c.id, CH_UUID_LEN);

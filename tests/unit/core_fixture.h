@@ -38,6 +38,7 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/timefmt.h"
+#include "util/token.h"
 #include "util/uuid.h"
 
 #include "tmpdir.h"
@@ -320,7 +321,7 @@ static inline int setup(void **state)
 	ch_test_tmpdir(f->dir, "ch-core");
 	ch_uuid_new(f->cust.id);
 	snprintf(f->cust.name, sizeof(f->cust.name), "test");
-	snprintf(f->cust.token, sizeof(f->cust.token), "core-token");
+	ch_token_hash("core-token", f->cust.token_hash);
 	f->cust.tm_create = ch_time_now_us();
 	if (ch_store_open_sqlite(&f->st, f->dir) ||
 	    f->st->ops->customer_insert(f->st, &f->cust) ||

@@ -33,6 +33,7 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/timefmt.h"
+#include "util/token.h"
 #include "util/uuid.h"
 
 #include "tmpdir.h"
@@ -56,7 +57,7 @@ static void add_customer(struct fix *f, const char *token, char *id_out)
 	memset(&c, 0, sizeof(c));
 	ch_uuid_new(c.id);
 	snprintf(c.name, sizeof(c.name), "%s", token);
-	snprintf(c.token, sizeof(c.token), "%s", token);
+	ch_token_hash(token, c.token_hash);
 	c.tm_create = ch_time_now_us();
 	assert_int_equal(f->st->ops->customer_insert(f->st, &c), 0);
 	if (id_out)
@@ -670,6 +671,39 @@ static void test_calls(void **state)
 	             405, "method_not_allowed", NULL);
 }
 
+/* `chorusd customer token` (another process) while the API runs: the old
+ * token, cached by the API, is refused on the very next request. */
+static void test_token_replaced_elsewhere(void **state)
+{
+	struct fix *f = *state;
+	struct ch_store *other;
+	char hash[CH_TOKEN_HASH_LEN];
+	json_t *o;
+
+	for (int i = 0; i < 2; i++) { /* the second from the cache */
+		assert_int_equal(
+		    req(f, "GET", "/v1.0/conferences", NULL, BEARER, NULL, &o),
+		    200);
+		json_decref(o);
+	}
+	assert_int_equal(ch_store_open_sqlite(&other, f->dir), 0);
+	ch_token_hash("rotated", hash);
+	assert_int_equal(
+	    other->ops->customer_set_token_hash(other, f->cust, hash), 0);
+	ch_store_close(other);
+	expect_error(f, "GET", "/v1.0/conferences", NULL, BEARER, NULL, 401,
+	             "unauthorized", NULL);
+	assert_int_equal(req(f, "GET", "/v1.0/conferences", NULL,
+	                     "Bearer rotated", NULL, &o),
+	                 200);
+	json_decref(o);
+	/* the other customer is untouched */
+	assert_int_equal(req(f, "GET", "/v1.0/conferences", "token=" TOKEN_B,
+	                     NULL, NULL, &o),
+	                 200);
+	json_decref(o);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -696,6 +730,7 @@ int main(void)
 	    T(test_conference_pagination),
 	    T(test_conferencecalls),
 	    T(test_calls),
+	    T(test_token_replaced_elsewhere),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -27,38 +27,10 @@
 #include "util/timefmt.h"
 #include "util/uuid.h"
 
-#include "tmpdir.h"
+#include "store_fixture.h"
 
 #define CUST_A "aaaaaaaa-0000-4000-8000-000000000001"
 #define CUST_B "bbbbbbbb-0000-4000-8000-000000000002"
-
-struct fix {
-	char dir[CH_TEST_DIR_MAX];
-	struct ch_store *st;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	if (!f)
-		return -1;
-	ch_test_tmpdir(f->dir, "ch-store");
-	if (ch_store_open_sqlite(&f->st, f->dir)) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	ch_store_close(f->st);
-	ch_test_rmtree(f->dir);
-	free(f);
-	return 0;
-}
 
 /* ---- record builders ---- */
 
@@ -68,7 +40,7 @@ static void make_customer(struct ch_customer *c, const char *id,
 	memset(c, 0, sizeof(*c));
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->name, sizeof(c->name), "name of %s", token);
-	snprintf(c->token, sizeof(c->token), "%s", token);
+	ch_token_hash(token, c->token_hash);
 	snprintf(c->webhook_uri, sizeof(c->webhook_uri),
 	         "http://127.0.0.1:9/%s", token);
 	snprintf(c->webhook_secret, sizeof(c->webhook_secret), "secret-%s",
@@ -216,12 +188,12 @@ static void test_customer(void **state)
 	assert_int_equal(op->customer_insert(f->st, &a), 0);
 	assert_int_equal(op->customer_insert(f->st, &b), 0);
 
-	assert_int_equal(op->customer_by_token(f->st, "token-a", &out), 0);
+	assert_int_equal(by_token(f->st, "token-a", &out), 0);
 	assert_memory_equal(&out, &a, sizeof(a));
 	assert_int_equal(op->customer_by_id(f->st, CUST_B, &out), 0);
 	assert_memory_equal(&out, &b, sizeof(b));
-	assert_int_equal(op->customer_by_token(f->st, "nope", &out), ENOENT);
-	assert_int_equal(op->customer_by_token(f->st, "", &out), ENOENT);
+	assert_int_equal(by_token(f->st, "nope", &out), ENOENT);
+	assert_int_equal(by_token(f->st, "", &out), ENOENT);
 	assert_int_equal(op->customer_by_id(f->st, CH_UUID_NIL, &out), ENOENT);
 
 	/* the token is unique */
@@ -675,7 +647,7 @@ static void test_reopen(void **state)
 	assert_int_equal(ch_store_open_sqlite(&f->st, f->dir), 0);
 	op = f->st->ops;
 
-	assert_int_equal(op->customer_by_token(f->st, "token-a", &cout), 0);
+	assert_int_equal(by_token(f->st, "token-a", &cout), 0);
 	assert_memory_equal(&cout, &cu, sizeof(cu));
 	assert_int_equal(op->conference_get(f->st, c.id, CUST_A, &out), 0);
 	assert_conf_equal(&out, &c);
