@@ -15,7 +15,6 @@
  * itself (read-only, full, corrupt, I/O error) is also remembered for
  * health() until a write succeeds again.
  *
- *
  * Ownership: a *_get or *_by_* lookup fills its `out` record and hands its
  * heap strings to the caller ONLY when it returns 0; on any error `out` is
  * left as it was (uninitialised for a stack record), so the caller must not
