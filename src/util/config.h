@@ -5,7 +5,8 @@
  * Config file: one "key = value" per line, '#' starts a comment; keys are
  * the long flag names without "--": data-dir, http, sip, rtp-ports,
  * public-ip, log-level, node-name, webhook-timeout-ms, media-workers,
- * dial-timeout.
+ * dial-timeout, http-max-conns, http-max-conns-per-ip, http-head-timeout,
+ * http-idle-timeout, events-retention.
  *
  * Not thread-safe; filled once at start on the main thread, read-only
  * after.
@@ -32,6 +33,12 @@ struct ch_config {
 	unsigned webhook_timeout_ms;
 	unsigned media_workers;  /* 0: one per core */
 	unsigned dial_timeout_s; /* dial-out ring time */
+	/* HTTP connection limits (api/httpd.h) and outbox retention */
+	unsigned http_max_conns;
+	unsigned http_max_conns_per_ip;
+	unsigned http_head_timeout_s;
+	unsigned http_idle_timeout_s;
+	uint64_t events_retention_s; /* delivered events kept this long */
 };
 
 /* Fills the built-in defaults. */
