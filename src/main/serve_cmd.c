@@ -46,7 +46,6 @@ static const char *const opt_keys[] = {
     "webhook-timeout-ms",
     "media-workers",
     "dial-timeout",
-    /* limits */
     "http-max-conns",
     "http-max-conns-per-ip",
     "http-head-timeout",
