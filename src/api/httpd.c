@@ -513,6 +513,15 @@ int ch_httpd_reply(struct ch_httpd_conn *c, uint16_t status, const char *reason,
 	}
 	mem_deref(mb);
 	c->replied = true;
+	if (err) {
+		/* e.g. ENOSPC: the client reads none of its answers and libre's
+		 * send queue is full. Skipping this answer would give the
+		 * client the next one in its place: close instead. */
+		ch_log_debug("http", "cannot send an answer (%s); closing",
+		             strerror(err));
+		c->keep_alive = false;
+		c->closing = true;
+	}
 	return err;
 }
 

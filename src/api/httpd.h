@@ -14,7 +14,8 @@
  * the head (else 408 and close); a connection with no request in progress
  * is closed after idle_timeout_ms. Per connection at most
  * CH_HTTPD_MAX_HEADER + CH_HTTPD_MAX_BODY (+4 KiB) is buffered in, and
- * libre's send queue (512 KiB by default) bounds what waits to go out.
+ * libre's send queue (512 KiB by default) bounds what waits to go out: a
+ * client that reads none of its answers is closed once it is full.
  * Connections handed over to WebSocket leave these counts.
  *
  * Threading: control thread only. Handlers are called on it and must

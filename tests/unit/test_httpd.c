@@ -28,13 +28,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <re_types.h>
+#include "re_loop.h" /* re_types.h, re_list.h ... */
+
 #include <re_fmt.h>
+#include <re_mbuf.h>
+#include <re_msg.h>
+#include <re_http.h>
 #include <re_sa.h>
 
 #include "api/httpd.h"
-
-#include "re_loop.h"
 
 #define run_ms ch_test_run_ms
 
@@ -47,11 +49,17 @@ struct fix {
 static void req_h(struct ch_httpd_conn *conn, const struct http_msg *msg,
                   const char *body, size_t body_len, void *arg)
 {
+	static char big[64 * 1024];
 	struct fix *f = arg;
-	(void)msg;
 	(void)body;
 	(void)body_len;
 	f->requests++;
+	if (!pl_strcmp(&msg->path, "/big")) {
+		memset(big, 'x', sizeof(big));
+		(void)ch_httpd_reply(conn, 200, "OK", "text/plain", big,
+		                     sizeof(big), NULL);
+		return;
+	}
 	(void)ch_httpd_reply(conn, 200, "OK", "application/json", "{}", 2,
 	                     NULL);
 }
@@ -288,6 +296,36 @@ static void test_conn_caps(void **state)
 	assert_int_equal(ch_httpd_conn_count(f->h, NULL), 0);
 }
 
+/* A client that pipelines requests and reads none of the answers: once
+ * libre's send queue is full, the connection is closed rather than
+ * answers being dropped from the middle of the stream. */
+static void test_unread_answers(void **state)
+{
+	static const char get[] = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct fix *f = *state;
+	int fd = connect_with(f, 5000, 60000);
+	int small = 4096;
+	unsigned sent = 0;
+
+	assert_int_equal(
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	for (int i = 0; i < 400; i++) {
+		if (send(fd, get, sizeof(get) - 1, MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(get) - 1)
+			break;
+		sent++;
+		if (i % 20 == 19)
+			run_ms(20);
+	}
+	run_ms(2200);
+	/* 400 answers of 64 KiB are far more than the send queue and the
+	 * socket buffers hold: the server stopped and closed */
+	assert_int_equal(sent, 400);
+	assert_true(f->requests < sent);
+	assert_int_equal(ch_httpd_conn_count(f->h, NULL), 0);
+	close(fd);
+}
+
 static void test_idle_timeout(void **state)
 {
 	struct fix *f = *state;
@@ -309,8 +347,8 @@ static void test_idle_timeout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_head_timeout), T(test_head_in_time), T(test_body_timeout),
-	    T(test_conn_caps),    T(test_idle_timeout),
+	    T(test_head_timeout), T(test_head_in_time),   T(test_body_timeout),
+	    T(test_conn_caps),    T(test_unread_answers), T(test_idle_timeout),
 	};
 	return cmocka_run_group_tests(tests, ch_test_re_group_setup,
 	                              ch_test_re_group_teardown);
