@@ -591,6 +591,14 @@ static const char *httpd_err_h(uint16_t status, void *arg)
 		return "{\"error\":{\"status\":431,\"code\":\"header_too_"
 		       "large\","
 		       "\"message\":\"request head is over 16 KiB\"}}";
+	case 408:
+		return "{\"error\":{\"status\":408,\"code\":\"request_"
+		       "timeout\",\"message\":\"request not received in "
+		       "time\"}}";
+	case 503:
+		return "{\"error\":{\"status\":503,\"code\":\"too_many_"
+		       "connections\",\"message\":\"too many open "
+		       "connections; try again later\"}}";
 	default:
 		return "{\"error\":{\"status\":400,\"code\":\"bad_request\","
 		       "\"message\":\"malformed HTTP request\"}}";
@@ -682,6 +690,11 @@ void ch_api_free(struct ch_api *api)
 	hash_flush(api->tokens);
 	mem_deref(api->tokens);
 	free(api);
+}
+
+void ch_api_limits_set(struct ch_api *api, const struct ch_httpd_limits *lim)
+{
+	ch_httpd_limits_set(api->httpd, lim);
 }
 
 int ch_api_local(const struct ch_api *api, struct sa *out)

@@ -12,6 +12,7 @@
 
 struct ch_core;
 struct ch_api;
+struct ch_httpd_limits;
 struct sa;
 
 /* Creates the API and starts its HTTP server on laddr. Returns 0,
@@ -20,6 +21,8 @@ int ch_api_alloc(struct ch_api **apip, struct ch_core *core,
                  const struct sa *laddr);
 /* Stops the server, closes WebSocket clients, frees; NULL-safe. */
 void ch_api_free(struct ch_api *api);
+/* HTTP connection limits (api/httpd.h); the defaults until called. */
+void ch_api_limits_set(struct ch_api *api, const struct ch_httpd_limits *lim);
 /* The bound address (for a port 0 request). */
 int ch_api_local(const struct ch_api *api, struct sa *out);
 

@@ -1,6 +1,14 @@
 /*
  * httpd.c: HTTP/1.1 connections on libre TCP: buffering, limits,
  * keep-alive, pipelining, and WebSocket hand-over. See httpd.h.
+ *
+ * Accounting: every accepted connection is in h->conns; those that count
+ * against the limits (not the ones being turned away with 503) also hold a
+ * reference on their client address's entry in h->peers, a hash of
+ * addresses with open connections. Each connection has two timers: idle
+ * (nothing in progress, or lingering after a final answer) and req (the
+ * request being received: head, then body), which bytes that trickle in do
+ * not restart.
  */
 #include "api/httpd.h"
 #include "util/log.h"
@@ -10,6 +18,7 @@
 #include <re_mem.h>
 #include <re_mbuf.h>
 #include <re_list.h>
+#include <re_hash.h>
 #include <re_sa.h>
 #include <re_tmr.h>
 #include <re_tcp.h>
@@ -19,36 +28,88 @@
 #include <errno.h>
 #include <string.h>
 
-#define IDLE_TIMEOUT_MS 60000
+#define LINGER_MS       2000 /* after a final answer, before closing */
+#define MAX_TURNED_AWAY 64   /* 503s lingering at once; past it: reset */
+#define FULL_LOG_MS     10000
+#define LISTEN_BACKLOG  1024 /* the kernel caps it at somaxconn */
 
 /* The listening server. Owned by the daemon; control thread only. */
 struct ch_httpd {
 	struct tcp_sock *ts;
-	struct list conns;
+	struct list conns;  /* every ch_httpd_conn, counted or not */
+	struct hash *peers; /* struct peer by client address */
+	unsigned n_counted; /* connections holding a peer reference */
+	unsigned n_turned;  /* lingering 503s, not counted */
+	uint64_t full_log;  /* tmr_jiffies of the last "full" warning */
+	struct ch_httpd_limits lim;
 	ch_httpd_req_h *reqh;
 	ch_httpd_err_h *errh;
 	void *arg;
 };
 
+/* Open connections from one client address. Owned by the server's peers
+ * hash; freed with its last connection. */
+struct peer {
+	struct le he;
+	struct sa addr;
+	unsigned n;
+};
+
 /* One client connection. Owned by the server's list (a libre mem object;
- * freed when the peer closes, on error, idle timeout, or hand-over). */
+ * freed when the peer closes, on error, on a timeout, or at hand-over). */
 struct ch_httpd_conn {
 	struct le le;
 	struct ch_httpd *h;
 	struct tcp_conn *tc;
-	struct mbuf *buf; /* bytes received, not yet consumed */
+	struct peer *peer; /* NULL: not counted (turned away, handed over) */
+	struct mbuf *buf;  /* bytes received, not yet consumed */
 	struct tmr idle;
+	struct tmr req;  /* running while a request is incomplete */
+	bool in_body;    /* req times the body (else the head) */
 	bool keep_alive; /* of the request being answered */
 	bool replied;
 	bool closing; /* close after the reply in flight */
 	bool upgraded;
+	bool turned_away; /* counted in h->n_turned */
 };
+
+static bool peer_cmp_h(struct le *le, void *arg)
+{
+	const struct peer *p = le->data;
+	return sa_cmp(&p->addr, arg, SA_ADDR);
+}
+
+static struct peer *peer_find(const struct ch_httpd *h, const struct sa *addr)
+{
+	struct le *le = hash_lookup(h->peers, sa_hash(addr, SA_ADDR),
+	                            peer_cmp_h, (void *)addr);
+	return le ? le->data : NULL;
+}
+
+/* Drops c from the limits' counts (idempotent). */
+static void conn_unaccount(struct ch_httpd_conn *c)
+{
+	if (c->peer) {
+		if (!--c->peer->n) {
+			hash_unlink(&c->peer->he);
+			mem_deref(c->peer);
+		}
+		c->peer = NULL;
+		c->h->n_counted--;
+	}
+	if (c->turned_away) {
+		c->turned_away = false;
+		c->h->n_turned--;
+	}
+}
 
 static void conn_destructor(void *arg)
 {
 	struct ch_httpd_conn *c = arg;
 	list_unlink(&c->le);
+	conn_unaccount(c);
 	tmr_cancel(&c->idle);
+	tmr_cancel(&c->req);
 	mem_deref(c->tc);
 	mem_deref(c->buf);
 }
@@ -69,25 +130,72 @@ static const char *reason_of(uint16_t status)
 	switch (status) {
 	case 400:
 		return "Bad Request";
+	case 408:
+		return "Request Timeout";
 	case 411:
 		return "Length Required";
 	case 413:
 		return "Payload Too Large";
 	case 431:
 		return "Request Header Fields Too Large";
+	case 503:
+		return "Service Unavailable";
 	default:
 		return "Error";
 	}
 }
 
-/* Answers an error the layer found itself, then closes. */
+/* Answers an error the layer found itself; the connection then closes. */
 static void fail(struct ch_httpd_conn *c, uint16_t status)
 {
 	const char *body = c->h->errh ? c->h->errh(status, c->h->arg) : "";
 	c->keep_alive = false;
 	(void)ch_httpd_reply(c, status, reason_of(status), "application/json",
-	                     body, strlen(body), NULL);
+	                     body, strlen(body),
+	                     status == 503 ? "Retry-After: 1\r\n" : NULL);
 	c->closing = true;
+}
+
+/* After a final answer: drop the input, let the client read the answer and
+ * close first (closing now with unread input would reset the connection
+ * and lose the answer), and close in LINGER_MS whatever it does. */
+static void linger(struct ch_httpd_conn *c)
+{
+	c->closing = true;
+	c->buf = mem_deref(c->buf);
+	tmr_cancel(&c->req);
+	tmr_start(&c->idle, LINGER_MS, idle_h, c);
+}
+
+static void req_timeout_h(void *arg)
+{
+	struct ch_httpd_conn *c = arg;
+	struct sa peer;
+	char who[64] = "?";
+	if (!tcp_conn_peer_get(c->tc, &peer))
+		(void)re_snprintf(who, sizeof(who), "%J", &peer);
+	ch_log_debug("http", "%s: request %s not complete in %u ms; closing",
+	             who, c->in_body ? "body" : "head",
+	             c->in_body ? c->h->lim.idle_timeout_ms
+	                        : c->h->lim.head_timeout_ms);
+	fail(c, 408);
+	linger(c);
+}
+
+/* A request is incomplete: time its head from its first byte, its body
+ * from the end of the head; more bytes do not restart either. */
+static void req_wait(struct ch_httpd_conn *c, bool body)
+{
+	if (body && !c->in_body) {
+		c->in_body = true;
+		tmr_start(&c->req, c->h->lim.idle_timeout_ms, req_timeout_h, c);
+	} else if (!tmr_isrunning(&c->req)) {
+		c->in_body = body;
+		tmr_start(&c->req,
+		          body ? c->h->lim.idle_timeout_ms
+		               : c->h->lim.head_timeout_ms,
+		          req_timeout_h, c);
+	}
 }
 
 static bool wants_keep_alive(const struct http_msg *msg)
@@ -141,6 +249,8 @@ static bool process(struct ch_httpd_conn *c)
 			c->buf->pos = start;
 			if (mbuf_get_left(c->buf) > CH_HTTPD_MAX_HEADER)
 				fail(c, 431);
+			else
+				req_wait(c, false);
 			break;
 		}
 		if (err) {
@@ -167,8 +277,11 @@ static bool process(struct ch_httpd_conn *c)
 		if (mbuf_get_left(c->buf) < msg->clen) {
 			c->buf->pos = start;
 			mem_deref(msg);
+			req_wait(c, true);
 			break;
 		}
+		tmr_cancel(&c->req);
+		c->in_body = false;
 		const char *body = (const char *)mbuf_buf(c->buf);
 		const size_t clen = msg->clen;
 		c->keep_alive = wants_keep_alive(msg);
@@ -187,10 +300,7 @@ static bool process(struct ch_httpd_conn *c)
 			c->closing = true;
 	}
 	if (c->closing) {
-		/* Let the client read the answer and close first: closing now
-		 * with unread input would reset the connection and lose it. */
-		c->buf = mem_deref(c->buf);
-		tmr_start(&c->idle, 2000, idle_h, c);
+		linger(c);
 		return false;
 	}
 	/* Drop what was consumed. */
@@ -222,8 +332,7 @@ static void recv_h(struct mbuf *mb, void *arg)
 	if (mbuf_get_left(c->buf) + len >
 	    CH_HTTPD_MAX_BODY + CH_HTTPD_MAX_HEADER + 4096) {
 		fail(c, 413);
-		c->buf = mem_deref(c->buf);
-		tmr_start(&c->idle, 2000, idle_h, c);
+		linger(c);
 		return;
 	}
 	size_t pos = c->buf->pos;
@@ -234,26 +343,81 @@ static void recv_h(struct mbuf *mb, void *arg)
 	}
 	c->buf->pos = pos;
 	if (process(c))
-		tmr_start(&c->idle, IDLE_TIMEOUT_MS, idle_h, c);
+		tmr_start(&c->idle, c->h->lim.idle_timeout_ms, idle_h, c);
 }
 
-static void connect_h(const struct sa *peer, void *arg)
+/* Whether one more connection from addr is within the limits; logs a
+ * warning (at most every FULL_LOG_MS) when not. */
+static bool admit(struct ch_httpd *h, const struct sa *addr, struct peer **pp)
+{
+	const char *why = NULL;
+	*pp = peer_find(h, addr);
+	if (h->n_counted >= h->lim.max_conns)
+		why = "the server's limit";
+	else if (*pp && (*pp)->n >= h->lim.max_conns_per_ip)
+		why = "the limit per address";
+	if (!why)
+		return true;
+	if (!h->full_log || tmr_jiffies() - h->full_log >= FULL_LOG_MS) {
+		char who[64];
+		h->full_log = tmr_jiffies();
+		(void)re_snprintf(who, sizeof(who), "%j", addr);
+		ch_log_warn("http",
+		            "%s: %s of open connections is reached "
+		            "(%u in total, %u from this address); answering "
+		            "503",
+		            who, why, h->n_counted, *pp ? (*pp)->n : 0);
+	}
+	return false;
+}
+
+static void connect_h(const struct sa *addr, void *arg)
 {
 	struct ch_httpd *h = arg;
-	struct ch_httpd_conn *c = mem_zalloc(sizeof(*c), conn_destructor);
-	(void)peer;
-	if (!c) {
+	struct ch_httpd_conn *c;
+	struct peer *p;
+	bool ok = admit(h, addr, &p);
+
+	if (!ok && h->n_turned >= MAX_TURNED_AWAY) {
 		tcp_reject(h->ts);
 		return;
 	}
-	c->h = h;
-	if (tcp_accept(&c->tc, h->ts, NULL, recv_h, close_h, c)) {
+	if (ok && !p) {
+		p = mem_zalloc(sizeof(*p), NULL);
+		if (!p) {
+			tcp_reject(h->ts);
+			return;
+		}
+		p->addr = *addr;
+		hash_append(h->peers, sa_hash(addr, SA_ADDR), &p->he, p);
+	}
+	c = mem_zalloc(sizeof(*c), conn_destructor);
+	if (c) {
+		c->h = h;
+		list_append(&h->conns, &c->le, c);
+		if (ok) {
+			c->peer = p;
+			p->n++;
+			h->n_counted++;
+		} else {
+			c->turned_away = true;
+			h->n_turned++;
+		}
+	} else if (ok && !p->n) {
+		hash_unlink(&p->he);
+		mem_deref(p);
+	}
+	if (!c || tcp_accept(&c->tc, h->ts, NULL, recv_h, close_h, c)) {
 		mem_deref(c);
 		tcp_reject(h->ts);
 		return;
 	}
-	list_append(&h->conns, &c->le, c);
-	tmr_start(&c->idle, IDLE_TIMEOUT_MS, idle_h, c);
+	if (!ok) {
+		fail(c, 503);
+		linger(c);
+		return;
+	}
+	tmr_start(&c->idle, h->lim.idle_timeout_ms, idle_h, c);
 }
 
 int ch_httpd_alloc(struct ch_httpd **hp, const struct sa *laddr,
@@ -266,13 +430,43 @@ int ch_httpd_alloc(struct ch_httpd **hp, const struct sa *laddr,
 	h->reqh = reqh;
 	h->errh = errh;
 	h->arg = arg;
-	err = tcp_listen(&h->ts, laddr, connect_h, h);
+	h->lim = (struct ch_httpd_limits){
+	    .max_conns = CH_HTTPD_MAX_CONNS,
+	    .max_conns_per_ip = CH_HTTPD_MAX_CONNS_PER_IP,
+	    .head_timeout_ms = CH_HTTPD_HEAD_TIMEOUT_MS,
+	    .idle_timeout_ms = CH_HTTPD_IDLE_TIMEOUT_MS,
+	};
+	/* not tcp_listen: its backlog of 5 drops SYNs under a burst of
+	 * clients, who then wait seconds for a retry */
+	err = hash_alloc(&h->peers, 256);
+	if (!err)
+		err = tcp_sock_alloc(&h->ts, laddr, connect_h, h);
+	if (!err)
+		err = tcp_sock_bind(h->ts, laddr);
+	if (!err)
+		err = tcp_sock_listen(h->ts, LISTEN_BACKLOG);
 	if (err) {
+		mem_deref(h->ts);
+		mem_deref(h->peers);
 		mem_deref(h);
 		return err;
 	}
 	*hp = h;
 	return 0;
+}
+
+void ch_httpd_limits_set(struct ch_httpd *h, const struct ch_httpd_limits *lim)
+{
+	h->lim = *lim;
+}
+
+unsigned ch_httpd_conn_count(const struct ch_httpd *h, const struct sa *peer)
+{
+	const struct peer *p;
+	if (!peer)
+		return h->n_counted;
+	p = peer_find(h, peer);
+	return p ? p->n : 0;
 }
 
 void ch_httpd_free(struct ch_httpd *h)
@@ -285,6 +479,7 @@ void ch_httpd_free(struct ch_httpd *h)
 		list_unlink(&c->le);
 		mem_deref(c);
 	}
+	mem_deref(h->peers);
 	mem_deref(h);
 }
 
@@ -318,6 +513,15 @@ int ch_httpd_reply(struct ch_httpd_conn *c, uint16_t status, const char *reason,
 	}
 	mem_deref(mb);
 	c->replied = true;
+	if (err) {
+		/* e.g. ENOSPC: the client reads none of its answers and libre's
+		 * send queue is full. Skipping this answer would give the
+		 * client the next one in its place: close instead. */
+		ch_log_debug("http", "cannot send an answer (%s); closing",
+		             strerror(err));
+		c->keep_alive = false;
+		c->closing = true;
+	}
 	return err;
 }
 
@@ -351,7 +555,9 @@ int ch_httpd_upgrade(struct ch_httpd_conn *c, const char *extra_hdrs,
 	}
 	c->upgraded = true;
 	list_unlink(&c->le);
+	conn_unaccount(c);
 	tmr_cancel(&c->idle);
+	tmr_cancel(&c->req);
 	c->tc = mem_deref(c->tc);
 	return 0;
 }

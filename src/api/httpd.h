@@ -7,6 +7,17 @@
  * is libre's (http_msg_decode); this file adds buffering, limits,
  * keep-alive, pipelining and the hand-over of a connection to WebSocket.
  *
+ * Limits (struct ch_httpd_limits): open connections in total and per client
+ * address (past either: 503 with a JSON body and Retry-After, then close);
+ * a request head must be complete within head_timeout_ms of its first byte
+ * however slowly bytes trickle in, and its body within idle_timeout_ms of
+ * the head (else 408 and close); a connection with no request in progress
+ * is closed after idle_timeout_ms. Per connection at most
+ * CH_HTTPD_MAX_HEADER + CH_HTTPD_MAX_BODY (+4 KiB) is buffered in, and
+ * libre's send queue (512 KiB by default) bounds what waits to go out: a
+ * client that reads none of its answers is closed once it is full.
+ * Connections handed over to WebSocket leave these counts.
+ *
  * Threading: control thread only. Handlers are called on it and must
  * answer synchronously with ch_httpd_reply (or ch_httpd_upgrade).
  */
@@ -26,18 +37,40 @@ struct ch_httpd_conn;
 #define CH_HTTPD_MAX_BODY   (1024 * 1024) /* larger bodies: 413 */
 #define CH_HTTPD_MAX_HEADER (16 * 1024)   /* larger heads: 431 */
 
+/* Defaults of struct ch_httpd_limits. One address may hold three quarters
+ * of the slots: it cannot take them all, and a local reverse proxy or a
+ * load test from 127.0.0.1 still gets 3,072 connections. */
+#define CH_HTTPD_MAX_CONNS        4096
+#define CH_HTTPD_MAX_CONNS_PER_IP 3072
+#define CH_HTTPD_HEAD_TIMEOUT_MS  10000
+#define CH_HTTPD_IDLE_TIMEOUT_MS  60000
+
+/* Connection limits; every field must be at least 1. */
+struct ch_httpd_limits {
+	unsigned max_conns;        /* open HTTP connections in total */
+	unsigned max_conns_per_ip; /* open HTTP connections per client IP */
+	unsigned head_timeout_ms;  /* first byte to end of a request head */
+	unsigned idle_timeout_ms;  /* idle keep-alive; head to end of body */
+};
+
 /* One complete request: msg (libre's parsed head) and its body. Both are
  * valid only during the call. */
 typedef void(ch_httpd_req_h)(struct ch_httpd_conn *conn,
                              const struct http_msg *msg, const char *body,
                              size_t body_len, void *arg);
-/* A request the layer answered itself (400/411/413/431): for logs and
+/* A request the layer answered itself (400/408/411/413/431/503): for logs and
  * error bodies; returns the JSON body to send (static string). */
 typedef const char *(ch_httpd_err_h)(uint16_t status, void *arg);
 
 /* Listens on laddr (port 0 picks one). Returns 0, EADDRINUSE, or errno. */
 int ch_httpd_alloc(struct ch_httpd **hp, const struct sa *laddr,
                    ch_httpd_req_h *reqh, ch_httpd_err_h *errh, void *arg);
+/* Replaces the limits (the defaults above until then); applies to
+ * connections accepted and requests started from now on. */
+void ch_httpd_limits_set(struct ch_httpd *h, const struct ch_httpd_limits *lim);
+/* Open HTTP connections, in total and from the address of peer (port
+ * ignored; NULL: total only). For tests and /health. */
+unsigned ch_httpd_conn_count(const struct ch_httpd *h, const struct sa *peer);
 /* Stops listening and closes every connection; NULL-safe. */
 void ch_httpd_free(struct ch_httpd *h);
 /* The bound address. */

@@ -9,11 +9,17 @@
 #include "util/timefmt.h"
 #include "util/uuid.h"
 
+#include <re_types.h>
+#include <re_list.h>
+#include <re_tmr.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TOPICS 64
+#define MAX_TOPICS      64
+#define PRUNE_PERIOD_MS 30000 /* between batches when caught up */
+#define PRUNE_AGAIN_MS  200   /* between batches while a backlog remains */
 
 /* A live subscriber (a WebSocket client). Owned by the hub's list; the
  * handler's arg is owned by whoever subscribed. Control thread only. */
@@ -43,6 +49,9 @@ struct ch_events {
 	struct pending *head, **tail;
 	struct ch_events_sub *subs;
 	struct ch_events_stats stats;
+	uint64_t retention_s;
+	int64_t prune_from; /* seq the next pruning batch starts at */
+	struct tmr prune_tmr;
 };
 
 int ch_events_alloc(struct ch_events **evp, struct ch_store *st,
@@ -54,6 +63,8 @@ int ch_events_alloc(struct ch_events **evp, struct ch_store *st,
 		return ENOMEM;
 	ev->st = st;
 	ev->tail = &ev->head;
+	ev->retention_s = CH_EVENTS_RETENTION_S;
+	tmr_init(&ev->prune_tmr);
 	err = ch_webhook_delivery_alloc(&ev->wd, st, webhook_timeout_ms,
 	                                &ev->stats);
 	if (err) {
@@ -81,6 +92,7 @@ void ch_events_free(struct ch_events *ev)
 {
 	if (!ev)
 		return;
+	tmr_cancel(&ev->prune_tmr);
 	while (ev->subs)
 		ch_events_unsubscribe(ev->subs);
 	pending_free_all(ev);
@@ -88,9 +100,51 @@ void ch_events_free(struct ch_events *ev)
 	free(ev);
 }
 
+void ch_events_retention_set(struct ch_events *ev, uint64_t retention_s)
+{
+	ev->retention_s = retention_s ? retention_s : 1;
+}
+
+int ch_events_prune(struct ch_events *ev, unsigned *deleted)
+{
+	const int64_t now = ch_time_now_us();
+	const int64_t keep = (int64_t)ev->retention_s * 1000000;
+	struct ch_event_prune p = {
+	    .cutoff_us = now - keep,
+	    .hard_cutoff_us =
+	        now -
+	        (keep > CH_WEBHOOK_GIVE_UP_US ? keep : CH_WEBHOOK_GIVE_UP_US),
+	    .from_seq = ev->prune_from,
+	    .limit = CH_EVENTS_PRUNE_BATCH,
+	};
+	int err = ev->st->ops->event_prune(ev->st, &p);
+	if (deleted)
+		*deleted = err ? 0 : p.deleted;
+	if (err)
+		return err;
+	ev->prune_from = p.next_seq;
+	ev->stats.pruned += p.deleted;
+	if (p.deleted)
+		ch_log_debug("events", "pruned %u events older than %llu s",
+		             p.deleted, (unsigned long long)ev->retention_s);
+	return 0;
+}
+
+static void prune_h(void *arg)
+{
+	struct ch_events *ev = arg;
+	unsigned n = 0;
+	int err = ch_events_prune(ev, &n);
+	tmr_start(&ev->prune_tmr,
+	          !err && (n || ev->prune_from) ? PRUNE_AGAIN_MS
+	                                        : PRUNE_PERIOD_MS,
+	          prune_h, ev);
+}
+
 void ch_events_start(struct ch_events *ev)
 {
 	ch_webhook_delivery_start(ev->wd);
+	tmr_start(&ev->prune_tmr, PRUNE_AGAIN_MS, prune_h, ev);
 }
 
 int ch_events_add(struct ch_events *ev, const char *customer_id,

@@ -32,8 +32,24 @@ int ch_events_alloc(struct ch_events **evp, struct ch_store *st,
 /* Stops delivery and frees; NULL-safe. Undelivered events stay in the
  * store and are delivered after the next start. */
 void ch_events_free(struct ch_events *ev);
-/* Starts webhook delivery for every customer (call once at start). */
+/* Starts webhook delivery for every customer and outbox pruning (call
+ * once at start). */
 void ch_events_start(struct ch_events *ev);
+
+/* Outbox retention. Pruning runs on the control thread off the request
+ * path, CH_EVENTS_PRUNE_BATCH events at most per turn of its timer (every
+ * 30 s, or soon again while a backlog remains): an event goes once it is
+ * older than the retention and delivered (webhook cursor past it, or the
+ * customer has no webhook_uri); one not delivered yet stays until delivery
+ * gives up on it (24 h) if that is later. */
+#define CH_EVENTS_RETENTION_S (UINT64_C(7) * 86400)
+#define CH_EVENTS_PRUNE_BATCH 500
+/* Sets the retention (default CH_EVENTS_RETENTION_S), at least 1 s. */
+void ch_events_retention_set(struct ch_events *ev, uint64_t retention_s);
+/* Runs one pruning batch now (the timer's work); *deleted (may be NULL)
+ * gets the number of events removed. Not inside a transaction. Returns 0
+ * or EIO. */
+int ch_events_prune(struct ch_events *ev, unsigned *deleted);
 
 /* Writes one event to the outbox, inside the caller's open store
  * transaction, and keeps it for fan-out at ch_events_commit.
@@ -64,6 +80,7 @@ struct ch_events_stats {
 	uint64_t webhook_delivered;
 	uint64_t webhook_failed_attempts;
 	uint64_t webhook_expired;
+	uint64_t pruned; /* outbox events deleted after the retention */
 	unsigned subscribers;
 };
 void ch_events_get_stats(const struct ch_events *ev,

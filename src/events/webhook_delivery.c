@@ -30,7 +30,6 @@
 
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS   60000
-#define GIVE_UP_US       (INT64_C(24) * 3600 * 1000000)
 
 /* Delivery state of one customer. Owned by the delivery's list. */
 struct cust_state {
@@ -173,7 +172,8 @@ static void send_next(struct cust_state *cs)
 		                                  cursor, 1, next_h, &ctx) ||
 		    !ctx.found)
 			return;
-		if (ch_time_now_us() - ctx.ev.tm_create <= GIVE_UP_US)
+		if (ch_time_now_us() - ctx.ev.tm_create <=
+		    CH_WEBHOOK_GIVE_UP_US)
 			break;
 		ch_log_warn("webhook",
 		            "customer %s: giving up on event %s "

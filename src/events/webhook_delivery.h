@@ -9,6 +9,9 @@
 
 struct ch_webhook_delivery;
 
+/* An event still undelivered this long after it was created is given up. */
+#define CH_WEBHOOK_GIVE_UP_US (INT64_C(24) * 3600 * 1000000)
+
 /* stats is the hub's counter block, updated here. Returns 0 or errno. */
 int ch_webhook_delivery_alloc(struct ch_webhook_delivery **wdp,
                               struct ch_store *st, unsigned timeout_ms,

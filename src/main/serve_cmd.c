@@ -28,10 +28,13 @@
 #define DEBUG_LEVEL  0
 #include <re_dbg.h>
 
+#include "api/httpd.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static const char *const opt_keys[] = {
     "data-dir",
@@ -46,6 +49,11 @@ static const char *const opt_keys[] = {
     "dial-timeout",
     "sip-ack-timeout",
     "sip-unconfirmed-per-ip",
+    "http-max-conns",
+    "http-max-conns-per-ip",
+    "http-head-timeout",
+    "http-idle-timeout",
+    "events-retention",
 };
 
 static void usage(FILE *f)
@@ -100,6 +108,16 @@ static void usage(FILE *f)
 	        "                       schema) and make a new store in it; "
 	        "without it\n"
 	        "                       such a file is refused (exit 2)\n"
+	        "  --http-max-conns N   open HTTP connections; past it 503 "
+	        "(default 4096)\n"
+	        "  --http-max-conns-per-ip N  the same per client address "
+	        "(default 3072)\n"
+	        "  --http-head-timeout S  a request head must arrive within S "
+	        "(default 10)\n"
+	        "  --http-idle-timeout S  idle keep-alive connections close "
+	        "(default 60)\n"
+	        "  --events-retention T  keep delivered events T: seconds or "
+	        "7d, 12h... (default 7d)\n"
 	        "\n"
 	        "On an empty data folder a customer \"default\" is created "
 	        "and its token\n"
@@ -375,9 +393,17 @@ static int run(const struct ch_config *cfg, bool init)
 		code = 2;
 		goto out;
 	}
+	struct ch_httpd_limits lim = {
+	    .max_conns = cfg->http_max_conns,
+	    .max_conns_per_ip = cfg->http_max_conns_per_ip,
+	    .head_timeout_ms = cfg->http_head_timeout_s * 1000,
+	    .idle_timeout_ms = cfg->http_idle_timeout_s * 1000,
+	};
+	ch_api_limits_set(d.api, &lim);
 	err = ch_core_start(d.core);
 	if (err)
 		goto out;
+	ch_events_retention_set(d.ev, cfg->events_retention_s);
 	ch_events_start(d.ev);
 
 	(void)ch_api_local(d.api, &bound);
@@ -398,6 +424,46 @@ out:
 		        strerror(err));
 	daemon_close(&d);
 	return code;
+}
+
+/* Descriptors: the soft limit goes up to the hard one, and libre's table
+ * of the control loop to match (it holds 1,024 unless told, and refuses
+ * any descriptor numbered past it, whoever opened the lower ones: media
+ * sockets live on the workers' own epoll but still take numbers). Capped
+ * at FD_TABLE_MAX (the table costs about 40 bytes per slot). Must run
+ * before the first fd_listen. */
+#define FD_TABLE_MAX 65536
+
+static void fd_limit_raise(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+	if (getrlimit(RLIMIT_NOFILE, &rl)) {
+		ch_log_warn("main", "getrlimit: %s", strerror(errno));
+		return;
+	}
+	want = rl.rlim_max == RLIM_INFINITY ? FD_TABLE_MAX : rl.rlim_max;
+	if (want > rl.rlim_cur) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			ch_log_warn("main",
+			            "cannot raise descriptors to %llu: %s",
+			            (unsigned long long)want, strerror(errno));
+		else
+			ch_log_debug("main", "descriptors: %llu -> %llu",
+			             (unsigned long long)was,
+			             (unsigned long long)want);
+	}
+	(void)getrlimit(RLIMIT_NOFILE, &rl);
+	want = rl.rlim_cur > FD_TABLE_MAX ? FD_TABLE_MAX : rl.rlim_cur;
+	if (fd_setsize((int)want))
+		ch_log_warn("main", "cannot size the descriptor table");
+	if (want < 8192)
+		ch_log_warn("main",
+		            "only %llu descriptors (ulimit -n); HTTP "
+		            "connections and call legs share them",
+		            (unsigned long long)want);
 }
 
 int ch_chorusd_serve(int argc, char **argv)
@@ -424,6 +490,7 @@ int ch_chorusd_serve(int argc, char **argv)
 	}
 	dbg_init(DBG_WARNING, DBG_NONE);
 	dbg_handler_set(libre_log_h, NULL);
+	fd_limit_raise();
 	code = run(&cfg, init);
 	libre_close();
 	return code;

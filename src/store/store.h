@@ -39,6 +39,20 @@ typedef int(ch_store_conferencecall_h)(const struct ch_conferencecall *cc,
 typedef int(ch_store_call_h)(const struct ch_call *c, void *arg);
 typedef int(ch_store_event_h)(const struct ch_event_rec *e, void *arg);
 
+/* One batch of outbox pruning (event_prune). An event is deleted when it
+ * was created before cutoff_us and is delivered (its seq is at or below
+ * its customer's webhook cursor, or the customer has no webhook_uri), or
+ * was created before hard_cutoff_us whatever its delivery. */
+struct ch_event_prune {
+	int64_t cutoff_us;
+	int64_t hard_cutoff_us;
+	int64_t from_seq; /* look at events with seq >= from_seq */
+	unsigned limit;   /* look at no more than this many */
+	/* out */
+	int64_t next_seq; /* from_seq for the next batch; 0: start over */
+	unsigned deleted; /* events deleted */
+};
+
 struct ch_store_ops {
 	void (*close)(struct ch_store *st);
 	int (*begin)(struct ch_store *st);
@@ -128,6 +142,10 @@ struct ch_store_ops {
 	 * A failed store is probed again (one committed row) at most once a
 	 * second, so it recovers when the disk does. */
 	int (*health)(struct ch_store *st, char *why, size_t len);
+	/* Deletes old events (struct ch_event_prune) in seq order, stopping at
+	 * the first one created at or after cutoff_us. Runs its own
+	 * transaction, so never inside begin ... commit. Returns 0 or EIO. */
+	int (*event_prune)(struct ch_store *st, struct ch_event_prune *p);
 };
 
 /* Base of every backend; backends embed it first. */

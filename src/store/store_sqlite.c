@@ -57,6 +57,8 @@ enum stmt_id {
 	S_EV_AFTER,
 	S_CUR_GET,
 	S_CUR_SET,
+	S_EV_PRUNE_SCAN,
+	S_EV_DEL,
 	S_COUNT
 };
 
@@ -150,6 +152,18 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_CUR_SET] = "INSERT INTO webhook_cursors (customer_id, last_seq) "
                   "VALUES (?1, ?2) ON CONFLICT(customer_id) DO UPDATE SET "
                   "last_seq = ?2",
+    /* Oldest first from ?3, at most ?4 rows: seq, tm_create, and whether
+     * it may go (delivered and before ?1, or before ?2). */
+    [S_EV_PRUNE_SCAN] =
+        "SELECT e.seq, e.tm_create, (e.tm_create < ?2 OR"
+        " COALESCE(c.webhook_uri, '') = '' OR"
+        " e.seq <= COALESCE(w.last_seq, 0)) FROM"
+        " (SELECT seq, customer_id, tm_create FROM events WHERE seq >= ?3"
+        " ORDER BY seq LIMIT ?4) AS e"
+        " LEFT JOIN customers c ON c.id = e.customer_id"
+        " LEFT JOIN webhook_cursors w ON w.customer_id = e.customer_id"
+        " ORDER BY e.seq",
+    [S_EV_DEL] = "DELETE FROM events WHERE seq = ?",
 };
 
 /* The SQLite store. Owned by the control thread. */
@@ -806,6 +820,79 @@ static int sq_health(struct ch_store *st, char *why, size_t len)
 	return s->fault;
 }
 
+/* Reads one batch: the seqs that may go into del (at most p->limit) and
+ * p->next_seq. Returns the number in del, or -1 on error. */
+static int prune_scan(struct store_sqlite *s, struct ch_event_prune *p,
+                      int64_t *del)
+{
+	sqlite3_stmt *q = stmt_get(s, S_EV_PRUNE_SCAN);
+	unsigned seen = 0;
+	int n = 0, rc;
+	bool young = false;
+	int64_t last = 0;
+	sqlite3_bind_int64(q, 1, p->cutoff_us);
+	sqlite3_bind_int64(q, 2, p->hard_cutoff_us);
+	sqlite3_bind_int64(q, 3, p->from_seq);
+	sqlite3_bind_int(q, 4, (int)p->limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (sqlite3_column_int64(q, 1) >= p->cutoff_us) {
+			young = true;
+			break;
+		}
+		last = sqlite3_column_int64(q, 0);
+		seen++;
+		if (sqlite3_column_int(q, 2))
+			del[n++] = last;
+	}
+	sqlite3_reset(q);
+	if (!young && rc != SQLITE_DONE) {
+		db_fail(s, "event prune scan");
+		return -1;
+	}
+	/* Went through old rows only: the next batch goes on after them;
+	 * reached young rows or the end: the next one starts over. */
+	p->next_seq = !young && seen == p->limit ? last + 1 : 0;
+	return n;
+}
+
+static int sq_event_prune(struct ch_store *st, struct ch_event_prune *p)
+{
+	struct store_sqlite *s = self(st);
+	int64_t *del;
+	int n, err = 0;
+
+	p->deleted = 0;
+	p->next_seq = 0;
+	if (!p->limit)
+		return 0;
+	del = calloc(p->limit, sizeof(*del));
+	if (!del)
+		return ENOMEM;
+	n = prune_scan(s, p, del);
+	if (n <= 0) {
+		free(del);
+		return n < 0 ? EIO : 0;
+	}
+	err = sq_begin(st);
+	if (err) {
+		free(del);
+		return err;
+	}
+	for (int i = 0; !err && i < n; i++) {
+		sqlite3_stmt *q = stmt_get(s, S_EV_DEL);
+		sqlite3_bind_int64(q, 1, del[i]);
+		err = step_done(s, q, "event prune");
+	}
+	if (!err)
+		err = sq_commit(st);
+	if (err)
+		sq_rollback(st);
+	else
+		p->deleted = (unsigned)n;
+	free(del);
+	return err;
+}
+
 /* ---- open / close ---- */
 
 static void sq_close(struct ch_store *st)
@@ -849,6 +936,7 @@ static const struct ch_store_ops sqlite_ops = {
     .webhook_cursor_get = sq_cursor_get,
     .webhook_cursor_set = sq_cursor_set,
     .health = sq_health,
+    .event_prune = sq_event_prune,
 };
 
 int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)

@@ -27,6 +27,11 @@ void ch_config_defaults(struct ch_config *cfg)
 	cfg->dial_timeout_s = 30;
 	cfg->sip_ack_timeout_s = 10;
 	cfg->sip_unconfirmed_per_ip = 20;
+	cfg->http_max_conns = 4096;
+	cfg->http_max_conns_per_ip = 3072;
+	cfg->http_head_timeout_s = 10;
+	cfg->http_idle_timeout_s = 60;
+	cfg->events_retention_s = 7 * 86400;
 }
 
 static int parse_u(const char *s, unsigned long max, unsigned long *out)
@@ -38,6 +43,47 @@ static int parse_u(const char *s, unsigned long max, unsigned long *out)
 	*out = strtoul(s, &end, 10);
 	if (errno || *end || *out > max)
 		return -1;
+	return 0;
+}
+
+/* "N" seconds, or N with a unit: s, m, h or d; 1 s to 10 years. */
+static int parse_duration(const char *s, uint64_t *secs)
+{
+	static const struct {
+		char unit;
+		unsigned long mult;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	char num[24];
+	size_t n = strlen(s);
+	unsigned long mult = 1, v;
+	if (n && n < sizeof(num) && isalpha((unsigned char)s[n - 1])) {
+		mult = 0;
+		for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++)
+			if (s[n - 1] == units[i].unit)
+				mult = units[i].mult;
+		n--;
+	}
+	if (!mult || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (parse_u(num, 3650UL * 86400, &v) || !v || v > 3650UL * 86400 / mult)
+		return -1;
+	*secs = (uint64_t)v * mult;
+	return 0;
+}
+
+/* A count or a number of seconds in lo..hi into *out. */
+static int set_uint(unsigned *out, const char *key, const char *value,
+                    unsigned long lo, unsigned long hi, const char *unit,
+                    char *err, size_t errlen)
+{
+	unsigned long a;
+	if (parse_u(value, hi, &a) || a < lo) {
+		snprintf(err, errlen, "%s: %lu to %lu%s", key, lo, hi, unit);
+		return -1;
+	}
+	*out = (unsigned)a;
 	return 0;
 }
 
@@ -180,6 +226,27 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 			return -1;
 		}
 		cfg->sip_unconfirmed_per_ip = (unsigned)a;
+	} else if (!strcmp(key, "http-max-conns")) {
+		return set_uint(&cfg->http_max_conns, key, value, 1, 1000000,
+		                "", err, errlen);
+	} else if (!strcmp(key, "http-max-conns-per-ip")) {
+		return set_uint(&cfg->http_max_conns_per_ip, key, value, 1,
+		                1000000, "", err, errlen);
+	} else if (!strcmp(key, "http-head-timeout")) {
+		return set_uint(&cfg->http_head_timeout_s, key, value, 1, 3600,
+		                " seconds", err, errlen);
+	} else if (!strcmp(key, "http-idle-timeout")) {
+		return set_uint(&cfg->http_idle_timeout_s, key, value, 1, 86400,
+		                " seconds", err, errlen);
+	} else if (!strcmp(key, "events-retention")) {
+		if (parse_duration(value, &cfg->events_retention_s)) {
+			snprintf(err, errlen,
+			         "events-retention: seconds, or a number with "
+			         "s, m, h or d (e.g. 7d), 1 s to 3650 d; got "
+			         "\"%s\"",
+			         value);
+			return -1;
+		}
 	} else {
 		snprintf(err, errlen, "unknown setting \"%s\"", key);
 		return -1;

@@ -5,7 +5,9 @@
  * Config file: one "key = value" per line, '#' starts a comment; keys are
  * the long flag names without "--": data-dir, http, sip, rtp-ports,
  * public-ip, log-level, node-name, webhook-timeout-ms, media-workers,
- * dial-timeout, sip-ack-timeout, sip-unconfirmed-per-ip.
+ * dial-timeout, sip-ack-timeout, sip-unconfirmed-per-ip, http-max-conns,
+ * http-max-conns-per-ip, http-head-timeout, http-idle-timeout,
+ * events-retention.
  *
  * Not thread-safe; filled once at start on the main thread, read-only
  * after.
@@ -37,6 +39,12 @@ struct ch_config {
 	 * address may hold (past it: 503 with Retry-After) */
 	unsigned sip_ack_timeout_s;
 	unsigned sip_unconfirmed_per_ip;
+	/* HTTP connection limits (api/httpd.h) and outbox retention */
+	unsigned http_max_conns;
+	unsigned http_max_conns_per_ip;
+	unsigned http_head_timeout_s;
+	unsigned http_idle_timeout_s;
+	uint64_t events_retention_s; /* delivered events kept this long */
 };
 
 /* Fills the built-in defaults. */

@@ -319,6 +319,18 @@ static void test_config_set_bad(void **state)
 	    {"sip-ack-timeout", "33"},
 	    {"sip-unconfirmed-per-ip", "0"},
 	    {"sip-unconfirmed-per-ip", "many"},
+	    {"http-max-conns", "0"},
+	    {"http-max-conns", "many"},
+	    {"http-max-conns-per-ip", "0"},
+	    {"http-head-timeout", "0"},
+	    {"http-head-timeout", "3601"},
+	    {"http-idle-timeout", "10s"},
+	    {"events-retention", "0"},
+	    {"events-retention", "0d"},
+	    {"events-retention", "7w"},
+	    {"events-retention", "d"},
+	    {"events-retention", "3651d"},
+	    {"events-retention", "-1"},
 	    {"no-such-key", "1"},
 	};
 	struct ch_config c, before;
@@ -345,6 +357,45 @@ static void test_config_set_bad(void **state)
 	assert_non_null(strstr(err, "http"));
 	assert_int_equal(ch_config_set(&c, "bogus", "1", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "bogus"));
+}
+
+static void test_config_limits(void **state)
+{
+	static const struct {
+		const char *value;
+		uint64_t secs;
+	} ret[] = {{"1", 1},       {"90s", 90},    {"15m", 900},
+	           {"12h", 43200}, {"7d", 604800}, {"3650d", 315360000}};
+	struct ch_config c;
+	char err[256] = "";
+	(void)state;
+
+	ch_config_defaults(&c);
+	assert_int_equal(c.http_max_conns, 4096);
+	assert_int_equal(c.http_max_conns_per_ip, 3072);
+	assert_int_equal(c.http_head_timeout_s, 10);
+	assert_int_equal(c.http_idle_timeout_s, 60);
+	assert_int_equal(c.events_retention_s, 7 * 86400);
+	assert_int_equal(
+	    ch_config_set(&c, "http-max-conns", "20000", err, sizeof(err)), 0);
+	assert_int_equal(c.http_max_conns, 20000);
+	assert_int_equal(
+	    ch_config_set(&c, "http-max-conns-per-ip", "1", err, sizeof(err)),
+	    0);
+	assert_int_equal(c.http_max_conns_per_ip, 1);
+	assert_int_equal(
+	    ch_config_set(&c, "http-head-timeout", "3", err, sizeof(err)), 0);
+	assert_int_equal(c.http_head_timeout_s, 3);
+	assert_int_equal(
+	    ch_config_set(&c, "http-idle-timeout", "300", err, sizeof(err)), 0);
+	assert_int_equal(c.http_idle_timeout_s, 300);
+	for (size_t i = 0; i < sizeof(ret) / sizeof(*ret); i++) {
+		assert_int_equal(ch_config_set(&c, "events-retention",
+		                               ret[i].value, err, sizeof(err)),
+		                 0);
+		assert_int_equal(c.events_retention_s, ret[i].secs);
+	}
+	assert_string_equal(err, "");
 }
 
 /* A scratch folder for config files, removed even when a test fails. */
@@ -470,6 +521,7 @@ int main(void)
 	    cmocka_unit_test(test_uuid),
 	    cmocka_unit_test(test_config_set_good),
 	    cmocka_unit_test(test_config_set_bad),
+	    cmocka_unit_test(test_config_limits),
 	    cmocka_unit_test_setup_teardown(test_config_load, dir_setup,
 	                                    dir_teardown),
 	    cmocka_unit_test_setup_teardown(test_config_load_long_comment,
