@@ -60,9 +60,10 @@ struct room {
 	char id[64];
 	enum rstate st;
 	bool transient;
-	unsigned gen;      /* bumped when deleted: calls of an older gen */
-	uint64_t t_create; /* were kicked by that deletion */
-	unsigned polls;
+	unsigned gen; /* bumped when deleted: calls made into an older gen
+	               * were hung up by that deletion */
+	uint64_t t_create;
+	unsigned polls; /* GETs while starting */
 };
 
 /* One participant place; its UDP socket is reused by each call it
@@ -84,11 +85,11 @@ struct slot {
 	uint32_t ts, ssrc;
 	bool sent_any;
 	struct lu_seq rx_seq;
-	uint64_t rx_pkts;
-	struct tmr tmr; /* hang-up, or the next call */
+	uint64_t rx_pkts, tx_call; /* this call's */
+	struct tmr tmr;            /* hang-up, or the next call */
 };
 
-/* A sample of chorusd. */
+/* A sample of chorusd; "" labels the minute samples. */
 struct sample {
 	char label[8];
 	double t_s, rss_mib, hwm_mib, cpu_pct, db_mib;
@@ -97,6 +98,8 @@ struct sample {
 	uint64_t done, failed;
 };
 
+/* The whole run: options, rooms, slots, samples and figures. One static
+ * instance, main thread only. */
 struct soak {
 	/* options */
 	const char *api, *token, *sip_target, *local_ip, *data_dir;
@@ -365,9 +368,18 @@ static void hangup_h(void *arg)
 	struct slot *p = arg;
 	bool silent = !p->rx_pkts && since_s(p->t_up) >= 3.0;
 	if (silent) {
+		char line[512];
 		s.f_nomedia++;
-		fail_log("room %s slot %u: no RTP from the server in %.0f s\n",
-		         p->room->id, p->idx, since_s(p->t_up));
+		re_snprintf(
+		    line, sizeof(line),
+		    "%.1f s: room %s slot %u: no RTP from the server in "
+		    "%.0f s; we sent %llu to %J from port %u (Call-ID "
+		    "%s)\n",
+		    since_s(s.t0), p->room->id, p->idx, since_s(p->t_up),
+		    (unsigned long long)p->tx_call, &p->raddr,
+		    sa_port(&p->laddr),
+		    sip_dialog_callid(sipsess_dialog(p->sess)));
+		fail_log("%s", line);
 	}
 	p->sess = mem_deref(p->sess); /* sends BYE */
 	s.completed++;
@@ -462,7 +474,7 @@ static void slot_call_h(void *arg)
 	p->seq = rand_u16();
 	p->ts = rand_u32();
 	p->sent_any = false;
-	p->rx_pkts = 0;
+	p->rx_pkts = p->tx_call = 0;
 	memset(&p->rx_seq, 0, sizeof(p->rx_seq));
 	err = su_sdp_offer(&p->sdp, &p->sdpm, &p->laddr, "0", "PCMU", 8000, 1,
 	                   NULL, &desc);
@@ -501,8 +513,10 @@ static void send_h(unsigned k, uint64_t late)
 	struct slot *p = &s.slots[k];
 	(void)late;
 	if (su_rtp_send(p->fd, &p->raddr, !p->sent_any, PCMU_PT, p->seq++,
-	                p->ts, p->ssrc, p->frame, sizeof(p->frame)))
+	                p->ts, p->ssrc, p->frame, sizeof(p->frame))) {
 		s.tx_pkts++;
+		p->tx_call++;
+	}
 	p->sent_any = true;
 	p->ts += 160;
 }

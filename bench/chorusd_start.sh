@@ -4,15 +4,15 @@
 #
 # chorusd_start DIR: starts $chorusd serve on 127.0.0.1 with HTTP and SIP
 # on port 0, a random even range of 2000 RTP ports between 30000 and 59999,
-# its data in DIR/data and its output in DIR/stdout and DIR/stderr (warn
-# level). Sets pid, api, token, sip, lo and hi. Returns 1, with chorusd's
-# output on stderr, when it did not print its API, token and SIP address
-# within 10 s.
+# its data in DIR/data and its output in DIR/stdout and DIR/stderr (log
+# level $LOG_LEVEL, default warn). Sets pid, api, token, sip, lo and hi.
+# Returns 1, with chorusd's output on stderr, when it did not print its
+# API, token and SIP address within 10 s.
 chorusd_start() {
 	lo=$((30000 + ($$ % 14) * 2000))
 	hi=$((lo + 1999))
 	"$chorusd" serve --http 127.0.0.1:0 --sip 127.0.0.1:0 \
-		--rtp-ports "$lo-$hi" --data-dir "$1/data" --log-level warn \
+		--rtp-ports "$lo-$hi" --data-dir "$1/data" --log-level "${LOG_LEVEL:-warn}" \
 		>"$1/stdout" 2>"$1/stderr" &
 	pid=$!
 	api='' token='' sip=''

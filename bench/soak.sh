@@ -163,9 +163,12 @@ if [ -s "$tmp/churn.err" ]; then
 	echo "generator messages: $(wc -l <"$tmp/churn.err") lines, first ones:"
 	head -10 "$tmp/churn.err" | sed 's/^/  /'
 fi
-if [ -s "$tmp/stderr" ]; then
-	echo "chorusd warnings: $(wc -l <"$tmp/stderr") lines, most frequent:"
-	cut -c28- "$tmp/stderr" | sort | uniq -c | sort -rn | head -5
+if grep -qE ' (WARN|ERROR) ' "$tmp/stderr"; then
+	echo "chorusd warnings: $(grep -cE ' (WARN|ERROR) ' "$tmp/stderr") lines," \
+		"most frequent (ids as X):"
+	grep -E ' (WARN|ERROR) ' "$tmp/stderr" | cut -c28- |
+		sed -E 's/[0-9a-f]{8}-[0-9a-f-]{27}/X/g' | sort | uniq -c |
+		sort -rn | head -5
 fi
 apiline=$(grep '^api:' "$tmp/wrk.out" || echo "api: wrk printed no summary: $(tail -3 "$tmp/wrk.out")")
 echo "$apiline"
