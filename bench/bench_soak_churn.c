@@ -73,6 +73,7 @@ struct slot {
 	enum sstate st;
 	struct room *room;
 	unsigned room_gen;
+	char conf[64]; /* the id called (the room may have a new one) */
 	struct sipsess *sess;
 	struct sdp_session *sdp;
 	struct sdp_media *sdpm;
@@ -372,12 +373,13 @@ static void hangup_h(void *arg)
 		s.f_nomedia++;
 		re_snprintf(
 		    line, sizeof(line),
-		    "%.1f s: room %s slot %u: no RTP from the server in "
+		    "%.1f s: room %s%s slot %u: no RTP from the server in "
 		    "%.0f s; we sent %llu to %J from port %u (Call-ID "
 		    "%s)\n",
-		    since_s(s.t0), p->room->id, p->idx, since_s(p->t_up),
-		    (unsigned long long)p->tx_call, &p->raddr,
-		    sa_port(&p->laddr),
+		    since_s(s.t0), p->conf,
+		    p->room_gen != p->room->gen ? " (deleted meanwhile)" : "",
+		    p->idx, since_s(p->t_up), (unsigned long long)p->tx_call,
+		    &p->raddr, sa_port(&p->laddr),
 		    sip_dialog_callid(sipsess_dialog(p->sess)));
 		fail_log("%s", line);
 	}
@@ -434,18 +436,18 @@ static void close_h(int err, const struct sip_msg *msg, void *arg)
 		s.f_refused++;
 		if (msg)
 			fail_log("room %s slot %u: INVITE refused: %u %.*s\n",
-			         p->room->id, p->idx, msg->scode,
+			         p->conf, p->idx, msg->scode,
 			         (int)msg->reason.l, msg->reason.p);
 		else
 			fail_log("room %s slot %u: INVITE failed: %s\n",
-			         p->room->id, p->idx, strerror(err));
+			         p->conf, p->idx, strerror(err));
 	} else if (p->st == S_UP && kicked) {
 		s.kicked++;
 	} else if (p->st == S_UP) {
 		s.f_dropped++;
 		fail_log("room %s slot %u: hung up by the server after %.1f "
 		         "s (%s)\n",
-		         p->room->id, p->idx, since_s(p->t_up),
+		         p->conf, p->idx, since_s(p->t_up),
 		         err ? strerror(err) : "BYE");
 	}
 	tmr_cancel(&p->tmr);
@@ -470,6 +472,7 @@ static void slot_call_h(void *arg)
 	}
 	p->room = r;
 	p->room_gen = r->gen;
+	snprintf(p->conf, sizeof(p->conf), "%s", r->id);
 	p->ssrc = rand_u32();
 	p->seq = rand_u16();
 	p->ts = rand_u32();
