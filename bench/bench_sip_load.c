@@ -33,37 +33,20 @@
  * participant joined, stayed and passed, 1 otherwise, 2 on a usage or
  * set-up error.
  */
-#include <re_types.h>
-#include <re_fmt.h>
-#include <re_mem.h>
-#include <re_mbuf.h>
-#include <re_list.h>
-#include <re_sa.h>
-#include <re_main.h>
-#include <re_tmr.h>
-#include <re_sys.h>
-#include <re_uri.h>
-#include <re_msg.h>
-#include <re_dns.h>
-#include <re_sip.h>
-#include <re_sipsess.h>
-#include <re_sdp.h>
-#include <re_rtp.h>
+#include "sip_util.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <opus/opus.h>
-#include <sys/timerfd.h>
 
 #include "load_util.h"
 #include "media/g711.h"
 
 #define FRAME_MS    20
 #define FRAME_NS    (FRAME_MS * 1000000ull)
-#define IDLE_NS     5000000ull /* pacing timer when nothing is due */
-#define EARLY_NS    100000ull  /* a frame this close to due is sent */
-#define OPUS_RING   50         /* encoded Opus frames cycled (1 s) */
-#define MAX_SAMPLES 5760       /* 120 ms at 48 kHz */
+#define EARLY_NS    100000ull /* a frame this close to due is sent */
+#define OPUS_RING   50        /* encoded Opus frames cycled (1 s) */
+#define MAX_SAMPLES 5760      /* 120 ms at 48 kHz */
 #define MAX_TONES   70
 #define PRESENT_DB  -40.0 /* a tone is heard at or above this level */
 #define OWN_DB      20.0  /* own tone at least this far below the others */
@@ -93,7 +76,7 @@ struct room {
 
 struct part {
 	struct room *room;
-	unsigned idx, gidx;
+	unsigned idx;
 	enum pstate st;
 	struct sipsess *sess;
 	struct sdp_session *sdp;
@@ -132,10 +115,7 @@ struct gen {
 	struct room *roomv;
 	struct part *partv;
 	unsigned total, pending, next_call, resolved, joined, dropped;
-	struct dnsc *dnsc;
-	struct sip *sip;
-	struct sipsess_sock *sock;
-	struct sa sip_laddr;
+	struct su_ua ua;
 	int tfd;
 	struct tmr tmr, guard;
 	bool measuring, hanging_up, all_passed;
@@ -228,73 +208,45 @@ static void analyse(struct part *p, const int16_t *pcm, unsigned n)
 
 static void send_frame(struct part *p)
 {
-	const struct codec_info *ci = &codecs[g.codec];
-	uint8_t buf[512];
-	struct mbuf mb = {.buf = buf, .size = sizeof(buf), .pos = 0, .end = 0};
-	struct rtp_header h;
 	unsigned i = p->frame_i;
+	bool ok = su_rtp_send(p->fd, &p->raddr, !p->sent_any,
+	                      (uint8_t)atoi(codecs[g.codec].pt), p->seq++,
+	                      p->ts, p->ssrc, p->frames[i], p->frame_len[i]);
 
-	memset(&h, 0, sizeof(h));
-	h.ver = RTP_VERSION;
-	h.m = !p->sent_any;
-	h.pt = (uint8_t)atoi(ci->pt);
-	h.seq = p->seq++;
-	h.ts = p->ts;
-	h.ssrc = p->ssrc;
-	p->ts += ci->rtp_rate / (1000 / FRAME_MS);
+	p->ts += codecs[g.codec].rtp_rate / (1000 / FRAME_MS);
 	p->frame_i = (i + 1) % p->nframes;
-	if (rtp_hdr_encode(&mb, &h) ||
-	    mbuf_write_mem(&mb, p->frames[i], p->frame_len[i]))
+	if (!ok)
 		return;
-	(void)sendto(p->fd, buf, mb.end, 0, &p->raddr.u.sa, p->raddr.len);
 	p->sent_any = true;
 	p->sent++;
 	if (g.measuring)
 		g.tx_win++;
 }
 
-/* Arms the pacing timer at an absolute CLOCK_MONOTONIC time. */
-static void arm(uint64_t at)
+static uint64_t *due_h(unsigned k)
 {
-	struct itimerspec its;
-	memset(&its, 0, sizeof(its));
-	its.it_value.tv_sec = (time_t)(at / 1000000000ull);
-	its.it_value.tv_nsec = (long)(at % 1000000000ull);
-	(void)timerfd_settime(g.tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	struct part *p = &g.partv[k];
+	return p->st == P_UP && p->media ? &p->next_ns : NULL;
+}
+
+static void send_h(unsigned k, uint64_t late)
+{
+	if (g.measuring) {
+		g.sends++;
+		if (late > g.late_max_ns)
+			g.late_max_ns = late;
+		if (late > 1000000)
+			g.late_over_1ms++;
+	}
+	send_frame(&g.partv[k]);
 }
 
 /* Sends every frame that is due, then sleeps until the next one. */
 static void tick_h(int flags, void *arg)
 {
-	uint64_t exp, now = lu_now_ns(), next = now + IDLE_NS;
 	(void)flags;
 	(void)arg;
-	if (read(g.tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
-		return;
-	for (unsigned k = 0; k < g.total; k++) {
-		struct part *p = &g.partv[k];
-		if (p->st != P_UP || !p->media)
-			continue;
-		if (!p->next_ns) /* own phase within the 20 ms */
-			p->next_ns = now + (FRAME_NS * p->gidx) / g.total;
-		if (now > p->next_ns + 10 * FRAME_NS) /* stalled: resync */
-			p->next_ns = now;
-		while (p->next_ns <= now + EARLY_NS) {
-			uint64_t late = now > p->next_ns ? now - p->next_ns : 0;
-			if (g.measuring) {
-				g.sends++;
-				if (late > g.late_max_ns)
-					g.late_max_ns = late;
-				if (late > 1000000)
-					g.late_over_1ms++;
-			}
-			send_frame(p);
-			p->next_ns += FRAME_NS;
-		}
-		if (p->next_ns < next)
-			next = p->next_ns;
-	}
-	arm(next);
+	lu_pace_tick(g.tfd, g.total, FRAME_NS, EARLY_NS, due_h, send_h);
 }
 
 static void decode_payload(struct part *p, const uint8_t *d, size_t n)
@@ -323,8 +275,8 @@ static void rtp_packet(struct part *p, uint8_t *buf, size_t n, uint64_t t)
 
 	if (n < 12 || (buf[0] >> 6) != 2)
 		return;
-	if ((buf[1] & 0x7f) >= 72 && (buf[1] & 0x7f) <= 76)
-		return; /* RTCP (SR, RR, SDES, BYE, APP) on the muxed port */
+	if (su_is_rtcp(buf))
+		return;
 	if (rtp_hdr_decode(&h, &mb))
 		return;
 	if (!g.measuring)
@@ -392,14 +344,11 @@ static void resolved(struct part *p, bool up)
 /* The far end's SDP: where to send, and its PT for our codec. */
 static int take_sdp(struct part *p)
 {
-	const struct sdp_format *f =
-	    sdp_media_rformat(p->sdpm, codecs[g.codec].name);
-	if (!f || !sa_isset(sdp_media_raddr(p->sdpm), SA_ALL))
-		return EPROTO;
-	p->raddr = *sdp_media_raddr(p->sdpm);
-	p->rx_pt = f->pt;
-	p->media = true;
-	return 0;
+	int err =
+	    su_sdp_take(p->sdpm, codecs[g.codec].name, &p->raddr, &p->rx_pt);
+	if (!err)
+		p->media = true;
+	return err;
 }
 
 static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
@@ -463,31 +412,19 @@ static int call(struct part *p)
 	struct mbuf *desc = NULL;
 	int err;
 
-	err = sdp_session_alloc(&p->sdp, &p->laddr);
-	if (!err)
-		err = sdp_media_add(&p->sdpm, p->sdp, "audio",
-		                    sa_port(&p->laddr), "RTP/AVP");
-	if (!err)
-		err =
-		    sdp_format_add(NULL, p->sdpm, false, ci->pt, ci->name,
-		                   ci->srate, ci->ch, NULL, NULL, NULL, false,
-		                   g.codec == C_OPUS ? "useinbandfec=1" : NULL);
-	if (!err)
-		err = sdp_media_set_lattr(p->sdpm, true, "ptime", "20");
-	if (!err)
-		err = sdp_media_set_lattr(p->sdpm, true, "rtcp-mux", NULL);
-	if (!err)
-		err = sdp_encode(&desc, p->sdp, true);
+	err = su_sdp_offer(&p->sdp, &p->sdpm, &p->laddr, ci->pt, ci->name,
+	                   ci->srate, ci->ch,
+	                   g.codec == C_OPUS ? "useinbandfec=1" : NULL, &desc);
 	if (err)
 		return err;
 	snprintf(to, sizeof(to), "sip:%s@%s", p->room->id, g.sip_target);
 	re_snprintf(from, sizeof(from), "sip:load-%u-%u@%j", p->room - g.roomv,
-	            p->idx, &g.sip_laddr);
-	err =
-	    sipsess_connect(&p->sess, g.sock, to, "chorus-load", from, "load",
-	                    NULL, 0, "application/sdp", desc, NULL, NULL, false,
-	                    offer_h, answer_h, NULL, estab_h, NULL, NULL,
-	                    close_h, p, "Allow: INVITE, ACK, BYE, CANCEL\r\n");
+	            p->idx, &g.ua.laddr);
+	err = sipsess_connect(&p->sess, g.ua.sock, to, "chorus-load", from,
+	                      "load", NULL, 0, "application/sdp", desc, NULL,
+	                      NULL, false, offer_h, answer_h, NULL, estab_h,
+	                      NULL, NULL, close_h, p,
+	                      "Allow: INVITE, ACK, BYE, CANCEL\r\n");
 	mem_deref(desc);
 	if (!err)
 		p->st = P_CALLING;
@@ -509,13 +446,6 @@ static void start_calls(void)
 			return; /* resolved() calls start_calls() again */
 		}
 	}
-}
-
-/* Incoming INVITEs are not taken. */
-static void conn_h(const struct sip_msg *msg, void *arg)
-{
-	(void)arg;
-	(void)sip_treply(NULL, g.sip, msg, 603, "Decline");
 }
 
 /* --trace: the first line of every SIP message, to stderr. */
@@ -689,7 +619,7 @@ static void end_h(void *arg)
 	printf("  hang-up:       %u BYE sent\n", byes);
 	fflush(stdout);
 	tmr_start(&g.guard, 10000, bye_guard_h, NULL);
-	sip_close(g.sip, false);
+	sip_close(g.ua.sip, false);
 }
 
 static void signal_h(int sig)
@@ -719,53 +649,37 @@ static void usage(FILE *f)
 
 #define AT(f) offsetof(struct gen, f)
 
+/* -v and --trace. */
+static bool flag_h(const char *a)
+{
+	if (strcmp(a, "-v") && strcmp(a, "--trace"))
+		return false;
+	g.verbose = true;
+	g.trace |= !strcmp(a, "--trace");
+	return true;
+}
+
 static int parse_args(int argc, char **argv)
 {
-	enum { STR, UINT, INT };
-	static const struct {
-		const char *name;
-		int kind;
-		size_t off;
-	} opts[] = {
-	    {"--api", STR, AT(api)},
-	    {"--token", STR, AT(token)},
-	    {"--sip", STR, AT(sip_target)},
-	    {"--local", STR, AT(local_ip)},
-	    {"--codec", STR, AT(codec_arg)},
-	    {"--rooms", UINT, AT(rooms)},
-	    {"--participants", UINT, AT(parts)},
-	    {"--seconds", UINT, AT(seconds)},
-	    {"--settle", UINT, AT(settle_ms)},
-	    {"--max-pending", UINT, AT(max_pending)},
-	    {"--pid", INT, AT(pid)},
+	static const struct lu_opt opts[] = {
+	    {"--api", LU_STR, AT(api)},
+	    {"--token", LU_STR, AT(token)},
+	    {"--sip", LU_STR, AT(sip_target)},
+	    {"--local", LU_STR, AT(local_ip)},
+	    {"--codec", LU_STR, AT(codec_arg)},
+	    {"--rooms", LU_UINT, AT(rooms)},
+	    {"--participants", LU_UINT, AT(parts)},
+	    {"--seconds", LU_UINT, AT(seconds)},
+	    {"--settle", LU_UINT, AT(settle_ms)},
+	    {"--max-pending", LU_UINT, AT(max_pending)},
+	    {"--pid", LU_INT, AT(pid)},
 	};
-	size_t k, nopts = sizeof(opts) / sizeof(opts[0]);
+	size_t k;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "-v") || !strcmp(a, "--trace")) {
-			g.verbose = true;
-			g.trace |= !strcmp(a, "--trace");
-			continue;
-		}
-		if (!strcmp(a, "--conference") && v && g.nconfs < 1024) {
-			g.confs[g.nconfs++] = argv[++i];
-			continue;
-		}
-		for (k = 0; k < nopts && strcmp(a, opts[k].name); k++)
-			;
-		if (k == nopts || !v) {
-			usage(stderr);
-			return -1;
-		}
-		char *field = (char *)&g + opts[k].off;
-		if (opts[k].kind == STR)
-			*(const char **)field = v;
-		else if (opts[k].kind == UINT)
-			*(unsigned *)field = (unsigned)strtoul(v, NULL, 10);
-		else
-			*(int *)field = atoi(v);
-		i++;
+	if (lu_opts_parse(argc, argv, opts, sizeof(opts) / sizeof(opts[0]), &g,
+	                  flag_h, g.confs, 1024, &g.nconfs)) {
+		usage(stderr);
+		return -1;
 	}
 	for (k = 0; k < 3 && strcmp(g.codec_arg, codecs[k].arg); k++)
 		;
@@ -783,7 +697,6 @@ static int parse_args(int argc, char **argv)
 
 static int setup(void)
 {
-	struct sa dns, laddr;
 	int err;
 
 	g.total = g.rooms * g.parts;
@@ -806,22 +719,9 @@ static int setup(void)
 	if (!g.nconfs && create_conferences())
 		return EPROTO;
 
-	(void)sa_set_str(&dns, "127.0.0.1", 53);
-	err = dnsc_alloc(&g.dnsc, NULL, &dns, 1);
-	if (!err)
-		err = sip_alloc(&g.sip, g.dnsc, 64, 64, 64, "chorus-load",
-		                sip_done_h, NULL);
-	if (!err)
-		err = sa_set_str(&laddr, g.local_ip, 0);
-	if (!err)
-		err = sip_transp_add(g.sip, SIP_TRANSP_UDP, &laddr);
-	if (!err)
-		err =
-		    sip_transp_laddr(g.sip, &g.sip_laddr, SIP_TRANSP_UDP, NULL);
-	if (!err)
-		err = sipsess_listen(&g.sock, g.sip, 64, conn_h, NULL);
+	err = su_ua_open(&g.ua, g.local_ip, sip_done_h, NULL);
 	if (!err && g.trace)
-		sip_set_trace_handler(g.sip, trace_h);
+		sip_set_trace_handler(g.ua.sip, trace_h);
 	if (err)
 		return err;
 
@@ -829,7 +729,6 @@ static int setup(void)
 		struct part *p = &g.partv[k];
 		p->room = &g.roomv[k / g.parts];
 		p->idx = k % g.parts;
-		p->gidx = k;
 		p->fd = -1;
 		p->rx_pt = -1;
 		p->ssrc = rand_u32();
@@ -841,11 +740,7 @@ static int setup(void)
 		if (err)
 			return err;
 	}
-	g.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
-	if (g.tfd < 0)
-		return errno;
-	arm(lu_now_ns() + IDLE_NS);
-	return fd_listen(g.tfd, FD_READ, tick_h, NULL);
+	return su_pacer_open(&g.tfd, tick_h);
 }
 
 static void teardown(void)
@@ -856,29 +751,18 @@ static void teardown(void)
 		struct part *p = &g.partv[k];
 		mem_deref(p->sess);
 		mem_deref(p->sdp);
-		if (p->fd >= 0) {
-			fd_close(p->fd);
-			close(p->fd);
-		}
+		su_fd_close(p->fd);
 		if (p->dec)
 			opus_decoder_destroy(p->dec);
 	}
-	if (g.tfd >= 0) {
-		fd_close(g.tfd);
-		close(g.tfd);
-	}
-	mem_deref(g.sock);
-	if (g.sip)
-		sip_close(g.sip, true);
-	mem_deref(g.sip);
-	mem_deref(g.dnsc);
+	su_fd_close(g.tfd);
+	su_ua_close(&g.ua);
 	free(g.partv);
 	free(g.roomv);
 }
 
 int main(int argc, char **argv)
 {
-	struct rlimit rl;
 	int err, code = 2;
 
 	g.rooms = 10;
@@ -891,10 +775,7 @@ int main(int argc, char **argv)
 	g.tfd = -1;
 	if (parse_args(argc, argv))
 		return 2;
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	lu_raise_nofile();
 	if (libre_init())
 		return 2;
 	(void)fd_setsize((int)(g.rooms * g.parts * 2 + 256));

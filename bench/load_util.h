@@ -13,6 +13,7 @@
 #define CH_BENCH_LOAD_UTIL_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +39,112 @@ static inline uint64_t lu_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return lu_ts_ns(&ts);
+}
+
+/* ---- options ---- */
+
+enum lu_opt_kind { LU_STR, LU_UINT, LU_INT };
+
+/* An option "name value" and where its value goes: a const char *, an
+ * unsigned or an int at offset off of the program's option struct. */
+struct lu_opt {
+	const char *name;
+	enum lu_opt_kind kind;
+	size_t off;
+};
+
+/*
+ * Reads argv[1..] into the struct at base by the table opts. flag_h (or
+ * NULL) takes the options without a value it knows (returns true);
+ * "--conference ID" may repeat: up to maxc ids go to confs, counted in
+ * *nconfs. Returns 0, or -1 on an unknown option or a missing value.
+ */
+static inline int lu_opts_parse(int argc, char **argv,
+                                const struct lu_opt *opts, size_t nopts,
+                                void *base, bool (*flag_h)(const char *),
+                                char **confs, unsigned maxc, unsigned *nconfs)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		size_t k;
+		if (flag_h && flag_h(a))
+			continue;
+		if (!strcmp(a, "--conference") && v && *nconfs < maxc) {
+			confs[(*nconfs)++] = argv[++i];
+			continue;
+		}
+		for (k = 0; k < nopts && strcmp(a, opts[k].name); k++)
+			;
+		if (k == nopts || !v)
+			return -1;
+		char *field = (char *)base + opts[k].off;
+		if (opts[k].kind == LU_STR)
+			*(const char **)field = v;
+		else if (opts[k].kind == LU_UINT)
+			*(unsigned *)field = (unsigned)strtoul(v, NULL, 10);
+		else
+			*(int *)field = atoi(v);
+		i++;
+	}
+	return 0;
+}
+
+/* Raises our descriptor limit to the hard limit. */
+static inline void lu_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* ---- pacing 20 ms senders ---- */
+
+/* Arms timerfd tfd at an absolute CLOCK_MONOTONIC time in ns. */
+static inline void lu_timerfd_arm(int tfd, uint64_t at)
+{
+	struct itimerspec its;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(at / 1000000000ull);
+	its.it_value.tv_nsec = (long)(at % 1000000000ull);
+	(void)timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/*
+ * One turn of the pacer of n senders, each a frame every frame_ns, run
+ * when timerfd tfd fires: due_h(k) gives sender k's next send time (0 when
+ * it starts: it takes its own phase, k / n of a frame) or NULL when k is
+ * not sending; send_h(k, late_ns) sends k's frame, due late_ns ago, for
+ * every frame due by now + early_ns. A sender stalled over 10 frames
+ * starts again from now. Then arms tfd for the next due frame (5 ms at
+ * the latest).
+ */
+static inline void lu_pace_tick(int tfd, unsigned n, uint64_t frame_ns,
+                                uint64_t early_ns,
+                                uint64_t *(*due_h)(unsigned k),
+                                void (*send_h)(unsigned k, uint64_t late_ns))
+{
+	uint64_t exp, now = lu_now_ns(), next = now + 5000000ull;
+
+	if (read(tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+		return;
+	for (unsigned k = 0; k < n; k++) {
+		uint64_t *t = due_h(k);
+		if (!t)
+			continue;
+		if (!*t)
+			*t = now + (frame_ns * k) / n;
+		if (now > *t + 10 * frame_ns)
+			*t = now;
+		while (*t <= now + early_ns) {
+			send_h(k, now > *t ? now - *t : 0);
+			*t += frame_ns;
+		}
+		if (*t < next)
+			next = *t;
+	}
+	lu_timerfd_arm(tfd, next);
 }
 
 /* ---- CPU ---- */

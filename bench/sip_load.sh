@@ -1,8 +1,8 @@
 #!/bin/sh
 # sip_load.sh: SIP + RTP load on a fresh chorusd, with figures.
 #
-# Starts chorusd on free ports (HTTP and SIP port 0, a random RTP range)
-# with a temporary data folder, reads its API URL, token and SIP address
+# Starts chorusd on free ports (bench/chorusd_start.sh: HTTP and SIP port
+# 0, a random RTP range) with a temporary data folder, reads its API URL, token and SIP address
 # from what it prints, runs bench_sip_load for R rooms x P participants
 # with PCMU and then with Opus (S seconds each), and stops chorusd.
 # Each run prints chorusd's CPU, packets, loss, the interval between the
@@ -35,48 +35,15 @@ done
 
 tmp=$(mktemp -d /tmp/chorus-sip-load.XXXXXX)
 pid=
+. "$root/bench/chorusd_start.sh"
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		wait "$pid" 2>/dev/null
-	fi
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "sip_load.sh: kept $tmp"
-	else
-		rm -rf "$tmp"
-	fi
+	chorusd_stop "$tmp" "${KEEP:-0}"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# A random even RTP range of 2000 ports between 30000 and 59999.
-lo=$((30000 + ($$ % 14) * 2000))
-hi=$((lo + 1999))
-"$chorusd" serve --http 127.0.0.1:0 --sip 127.0.0.1:0 \
-	--rtp-ports "$lo-$hi" --data-dir "$tmp/data" --log-level warn \
-	>"$tmp/stdout" 2>"$tmp/stderr" &
-pid=$!
-
-api='' token='' sip=''
-i=0
-while [ $i -lt 100 ]; do
-	api=$(sed -n 's/^  API: *\(http[^ ]*\).*/\1/p' "$tmp/stdout")
-	token=$(sed -n 's/^  Token: *\([^ ]*\).*/\1/p' "$tmp/stdout")
-	sip=$(sed -n 's/^  SIP: *\([^ ]*\).*/\1/p' "$tmp/stdout")
-	[ -n "$api" ] && [ -n "$token" ] && [ -n "$sip" ] && break
-	if ! kill -0 "$pid" 2>/dev/null; then
-		break
-	fi
-	sleep 0.1
-	i=$((i + 1))
-done
-if [ -z "$api" ] || [ -z "$token" ] || [ -z "$sip" ]; then
-	echo "sip_load.sh: chorusd did not print its API, token and SIP" \
-		"address; its output:" >&2
-	cat "$tmp/stdout" "$tmp/stderr" >&2
-	exit 1
-fi
+chorusd_start "$tmp" || exit 1
 echo "chorusd $pid: API $api, SIP $sip, RTP $lo-$hi;" \
 	"$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 

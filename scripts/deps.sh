@@ -8,7 +8,7 @@ build_pkgs="build-essential cmake pkg-config libre-dev libssl-dev libjansson-dev
   libcmocka-dev"
 test_pkgs="$build_pkgs python3 python3-websocket curl clang libclang-rt-14-dev
   baresip-core sox e2fsprogs mount"
-bench_pkgs="$build_pkgs wrk"
+bench_pkgs="$build_pkgs wrk curl python3 python3-websocket"
 case "${1:-build}" in
 build) want=$build_pkgs ;;
 test) want=$test_pkgs ;;
