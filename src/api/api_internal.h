@@ -26,6 +26,7 @@ struct ch_api {
 	struct ch_api_ws *ws_clients; /* list head, see api_ws.c */
 	struct hash *tokens;          /* struct token_entry, see api.c */
 	int64_t tokens_version;       /* store data_version they are from */
+	uint64_t tokens_checked_ms;   /* when data_version was last read */
 	struct tmr *tokens_tmr;       /* polls data_version, see api.c */
 	int64_t started_us;
 };
