@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <re_types.h>
 #include <re_list.h>
@@ -691,6 +692,9 @@ static void test_token_replaced_elsewhere(void **state)
 	assert_int_equal(
 	    other->ops->customer_set_token_hash(other, f->cust, hash), 0);
 	ch_store_close(other);
+	/* the daemon re-reads the store's data_version at most every 20 ms
+	 * (TOKENS_RECHECK_MS): `customer token` takes longer than that */
+	usleep(30 * 1000);
 	expect_error(f, "GET", "/v1.0/conferences", NULL, BEARER, NULL, 401,
 	             "unauthorized", NULL);
 	assert_int_equal(req(f, "GET", "/v1.0/conferences", NULL,
