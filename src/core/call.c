@@ -241,7 +241,11 @@ int ch_call_dial(struct ch_core *core, const char *customer_id, json_t *source,
 			            strerror(err));
 			char id[CH_UUID_LEN];
 			memcpy(id, c.id, sizeof(id));
-			ch_call_ended(core, id, CH_HANGUP_FAILED, NULL);
+			/* a full media room is busy, as a full conference */
+			ch_call_ended(core, id,
+			              err == EXFULL ? CH_HANGUP_BUSY
+			                            : CH_HANGUP_FAILED,
+			              NULL);
 			ch_call_clear(&c);
 			if (ch_call_get(core, NULL, id, &c))
 				continue;

@@ -7,6 +7,7 @@
  * test_core_recovery.c; the fixture is core_fixture.h.
  */
 #include "core_fixture.h"
+#include "core/call.h"
 
 /* ---- conference lifecycle ---- */
 
@@ -295,6 +296,46 @@ static void test_connect_takes_two(void **state)
 	                 EXFULL);
 	assert_int_equal(cc_status(f, a.id), CH_CONFERENCECALL_JOINED);
 	assert_int_equal(cc_status(f, b.id), CH_CONFERENCECALL_JOINED);
+	ch_conference_clear(&c);
+}
+
+static int dial_room_full(void *arg, const struct ch_call *call)
+{
+	(void)arg;
+	(void)call;
+	return EXFULL; /* what the SIP layer says when the room has no slot */
+}
+
+/* A dial-out whose media room is full ends busy, not failed. */
+static void test_dial_into_full_room_is_busy(void **state)
+{
+	struct fix *f = *state;
+	static struct ch_core_media_ops ops;
+	struct ch_conference c;
+	json_t *calls = NULL;
+
+	ops = *fake_media_ops();
+	ops.call_dial = dial_room_full;
+	f->media.core = f->core;
+	ch_core_set_media(f->core, &ops, &f->media);
+	create_conf(f, CH_CONFERENCE_TYPE_CONFERENCE, 0, 0, &c);
+	ch_conference_room_ready(f->core, c.id);
+	json_t *src = json_pack("{s:s,s:s}", "type", "sip", "target",
+	                        "sip:chorus@127.0.0.1");
+	json_t *dst = json_pack("[{s:s,s:s}]", "type", "sip", "target",
+	                        "sip:bob@127.0.0.1");
+	json_t *act = json_pack("[{s:s,s:{s:s}}]", "type", "conference_join",
+	                        "option", "conference_id", c.id);
+	assert_int_equal(
+	    ch_call_dial(f->core, f->cust.id, src, dst, act, &calls), 0);
+	assert_int_equal(json_array_size(calls), 1);
+	json_t *call = json_array_get(calls, 0);
+	assert_string_equal(jstr(call, "status"), "hangup");
+	assert_string_equal(jstr(call, "hangup_reason"), CH_HANGUP_BUSY);
+	json_decref(calls);
+	json_decref(src);
+	json_decref(dst);
+	json_decref(act);
 	ch_conference_clear(&c);
 }
 
@@ -623,6 +664,7 @@ int main(void)
 	    T(test_connect_kick),
 	    T(test_connect_takes_two),
 	    T(test_kick_answers_leaving),
+	    T(test_dial_into_full_room_is_busy),
 	    T(test_end_conference_on_exit),
 	    T(test_delete_with_participants),
 	    T(test_delete_waits_for_media),
