@@ -10,6 +10,10 @@
 #include "util/log.h"
 #include "util/timefmt.h"
 
+#include <re_types.h>
+#include <re_fmt.h>
+#include <re_uri.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,22 +280,17 @@ void ch_call_ringing(struct ch_core *core, const char *id)
 }
 
 /* caller_id of a dial-out participant, the same form as a dial-in's (the
- * From user part): the user part of the target URI, else the whole URI. */
+ * From user part, as libre decodes it): the target URI's user, else the
+ * whole URI. */
 static void caller_of_target(const char *target, char *out, size_t size)
 {
-	const char *u = target, *at;
-	size_t n;
-	if (!strncmp(u, "sip:", 4))
-		u += 4;
-	else if (!strncmp(u, "sips:", 5))
-		u += 5;
-	at = strchr(u, '@');
-	if (!at || at == u) {
+	struct pl pl;
+	struct uri u;
+	pl_set_str(&pl, target);
+	if (!uri_decode(&u, &pl) && pl_isset(&u.user))
+		(void)pl_strcpy(&u.user, out, size);
+	else
 		snprintf(out, size, "%s", target);
-		return;
-	}
-	n = strcspn(u, ";@");
-	snprintf(out, size, "%.*s", (int)n, u);
 }
 
 /* Runs an answered call's actions: conference_join and hangup. */

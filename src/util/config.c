@@ -213,19 +213,11 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 		cfg->dial_timeout_s = (unsigned)a;
 	} else if (!strcmp(key, "sip-ack-timeout")) {
 		/* at most SIP timer H (64*T1), after which libre gives up */
-		if (parse_u(value, 32, &a) || a < 1) {
-			snprintf(err, errlen,
-			         "sip-ack-timeout: 1 to 32 seconds");
-			return -1;
-		}
-		cfg->sip_ack_timeout_s = (unsigned)a;
+		return set_uint(&cfg->sip_ack_timeout_s, key, value, 1, 32,
+		                " seconds", err, errlen);
 	} else if (!strcmp(key, "sip-unconfirmed-per-ip")) {
-		if (parse_u(value, 100000, &a) || a < 1) {
-			snprintf(err, errlen,
-			         "sip-unconfirmed-per-ip: 1 to 100000 calls");
-			return -1;
-		}
-		cfg->sip_unconfirmed_per_ip = (unsigned)a;
+		return set_uint(&cfg->sip_unconfirmed_per_ip, key, value, 1,
+		                100000, " calls", err, errlen);
 	} else if (!strcmp(key, "http-max-conns")) {
 		return set_uint(&cfg->http_max_conns, key, value, 1, 1000000,
 		                "", err, errlen);
