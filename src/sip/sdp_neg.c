@@ -216,13 +216,16 @@ int ch_sip_sdp_check(const struct mbuf *mb, const char **why)
 		goto out;
 	}
 	while (body.l && !bad) {
-		const char *nl = pl_strchr(&body, '\n');
+		/* lines end at CR or LF, either alone, as libre's sdp_decode
+		 * splits them: a line it reads must be a line checked here */
 		line.p = body.p;
-		line.l = nl ? (size_t)(nl - body.p) : body.l;
-		body.p += line.l + (nl ? 1 : 0);
-		body.l -= line.l + (nl ? 1 : 0);
-		if (line.l && line.p[line.l - 1] == '\r')
-			line.l--;
+		line.l = 0;
+		while (line.l < body.l && line.p[line.l] != '\r' &&
+		       line.p[line.l] != '\n')
+			line.l++;
+		size_t skip = line.l < body.l ? line.l + 1 : line.l;
+		body.p += skip;
+		body.l -= skip;
 		if (line.l < 2 || line.p[1] != '=')
 			continue;
 		struct pl v = {line.p + 2, line.l - 2};

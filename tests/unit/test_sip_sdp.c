@@ -131,6 +131,10 @@ static void test_check_refuses(void **state)
 	    HEAD AUDIO "a=rtcp:\r\n",
 	    /* the media-level c= counts too */
 	    HEAD AUDIO "c=IN IP4 224.1.2.3\r\n",
+	    /* libre ends a line at a lone CR or LF too (found by fuzz_sdp) */
+	    "v=0\rc=IN IP4 226.0.0.1\r\n" AUDIO,
+	    "v=0\nc=IN IP4 226.0.0.1\n" AUDIO,
+	    HEAD AUDIO "a=x\rc=IN IP4 224.1.2.3\r\n",
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
