@@ -34,6 +34,8 @@
 
 struct sa;
 struct ch_media_engine;
+struct ch_media_tap;
+struct ch_pcm;
 
 enum ch_media_codec {
 	CH_CODEC_PCMU = 0, /* 8 kHz, PT 0 */
@@ -98,6 +100,20 @@ struct ch_media_handlers {
 	/* after rtp_timeout: RTP from the leg again, or the leg restarted
 	 * (ch_media_leg_start), which begins a new timeout count */
 	void (*rtp_resumed)(void *arg, uint32_t leg);
+	/* a room's playback (ch_media_room_play) ended: finished true when
+	 * it played to its end, false when stopped or replaced; the engine
+	 * has freed its clip. May be NULL. */
+	void (*room_play_done)(void *arg, uint32_t room, uint32_t play_id,
+	                       bool finished);
+	/* likewise for a leg's own prompt (ch_media_leg_play); also called
+	 * (finished false) when the leg is freed while its prompt plays */
+	void (*leg_play_done)(void *arg, uint32_t leg, uint32_t play_id,
+	                      bool finished);
+	/* the worker has let go of a recorder tap (ch_media_room_record_stop
+	 * or the room destroyed): the recorder may drain and free it. May be
+	 * NULL. */
+	void (*tap_detached)(void *arg, uint32_t room,
+	                     struct ch_media_tap *tap);
 };
 
 struct ch_media_config {
@@ -179,6 +195,53 @@ void ch_media_leg_free(struct ch_media_engine *eng, uint32_t leg);
 /* Fills *out with a snapshot of the leg's counters; ENOENT if unknown. */
 int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
                        struct ch_media_leg_stats *out);
+
+/*
+ * Playback into a room, heard by every leg (talkers included) and by the
+ * recorder tap: one clip at a time, from its first frame, scaled by
+ * gain_db (-50..+7; clamped). A new play replaces the one playing (that
+ * one ends with room_play_done finished=false). The engine owns pcm from
+ * the call on (also on error) and frees it on the control thread once the
+ * worker has let go. A paused clip holds its place and is silent.
+ * ENOENT: unknown room; ENOMEM.
+ */
+int ch_media_room_play(struct ch_media_engine *eng, uint32_t room,
+                       uint32_t play_id, struct ch_pcm *pcm, int gain_db);
+int ch_media_room_play_pause(struct ch_media_engine *eng, uint32_t room,
+                             bool paused);
+int ch_media_room_play_gain(struct ch_media_engine *eng, uint32_t room,
+                            int gain_db);
+/* Stops the room's clip (room_play_done finished=false); nothing if
+ * none plays. */
+int ch_media_room_play_stop(struct ch_media_engine *eng, uint32_t room);
+
+/*
+ * A prompt heard by one leg alone, added to what it hears from the room
+ * (or alone while the leg is isolated); the room does not hear it and it
+ * is not recorded. Replaces a prompt playing (leg_play_done
+ * finished=false for that one). Ownership of pcm as ch_media_room_play.
+ * ENOENT: unknown leg.
+ */
+int ch_media_leg_play(struct ch_media_engine *eng, uint32_t leg,
+                      uint32_t play_id, struct ch_pcm *pcm);
+int ch_media_leg_play_stop(struct ch_media_engine *eng, uint32_t leg);
+/* Isolated (a participant joining, or leaving through its post
+ * actions): the room does not hear the leg and the leg hears nothing of
+ * the room, only its own prompts. Legs start not isolated. */
+int ch_media_leg_isolate(struct ch_media_engine *eng, uint32_t leg,
+                         bool isolated);
+
+/*
+ * Attaches a recorder tap (media/tap.h) to the room: from the next tick
+ * the worker writes one record per tick into it (the full mix and, when
+ * tap->tracks, each contributing leg's audio at the room rate). One tap
+ * per room (EBUSY if one is attached). The tap stays the caller's; the
+ * worker writes into it until tap_detached is reported, after
+ * ch_media_room_record_stop() or when the room is destroyed.
+ */
+int ch_media_room_record(struct ch_media_engine *eng, uint32_t room,
+                         struct ch_media_tap *tap);
+int ch_media_room_record_stop(struct ch_media_engine *eng, uint32_t room);
 
 /* Counters of the workers' 20 ms loops, summed over all workers. */
 struct ch_media_engine_stats {

@@ -141,3 +141,11 @@ int ch_call_status_parse(const char *s, enum ch_call_status *st)
 	*st = (enum ch_call_status)i;
 	return 0;
 }
+
+void ch_recording_clear(struct ch_recording *r)
+{
+	if (!r)
+		return;
+	free(r->channels);
+	memset(r, 0, sizeof(*r));
+}

@@ -115,6 +115,26 @@ void ch_call_clear(struct ch_call *c);
 const char *ch_call_status_str(enum ch_call_status s);
 int ch_call_status_parse(const char *s, enum ch_call_status *st);
 
+/* A recording of a conference (reference_type "conference"). The file
+ * is <recordings dir>/<id>.<format> once status is "stopped". */
+struct ch_recording {
+	char id[CH_UUID_LEN];
+	char customer_id[CH_UUID_LEN];
+	char reference_type[16];        /* "conference" */
+	char reference_id[CH_UUID_LEN]; /* the conference */
+	char status[16];                /* recording|stopped */
+	char format[8];                 /* wav|flac|ogg */
+	bool tracks;                    /* a channel per participant */
+	int64_t duration_ms;            /* 0 until stopped */
+	char *channels;                 /* owned JSON array text, "[]" */
+	uint32_t rate;                  /* sample rate of the file, 0 before */
+	int64_t size;                   /* file bytes, 0 until stopped */
+	int64_t tm_start, tm_end;       /* us; tm_end 0 while recording */
+	int64_t tm_create, tm_update, tm_delete; /* tm_delete: deleted */
+};
+
+void ch_recording_clear(struct ch_recording *r);
+
 /* One outbox entry. seq orders all events of the store. */
 struct ch_event_rec {
 	int64_t seq;
