@@ -634,6 +634,16 @@ class SipTestCase(ChorusTestCase):
         return lv
 
 
+def event_monotonic(e):
+    """The time.monotonic() value of an event's "timestamp" (UTC wall
+    clock with microseconds, set when chorusd made the event), so it can
+    be placed on a capture's timeline (Baresip.established_at())."""
+    import datetime
+    t = datetime.datetime.strptime(e["timestamp"], "%Y-%m-%d %H:%M:%S.%f")
+    wall = t.replace(tzinfo=datetime.timezone.utc).timestamp()
+    return wall - (time.time() - time.monotonic())
+
+
 def main():
     """Entry point of a test_sip_*.py file."""
     try:
