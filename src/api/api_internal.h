@@ -107,6 +107,15 @@ void ch_api_call_create(struct ch_api_req *r);
 void ch_api_call_list(struct ch_api_req *r);
 void ch_api_call_get(struct ch_api_req *r);
 void ch_api_call_hangup(struct ch_api_req *r);
+/* api_media.c */
+void ch_api_conference_recording_start(struct ch_api_req *r);
+void ch_api_conference_recording_stop(struct ch_api_req *r);
+void ch_api_conference_play(struct ch_api_req *r);
+void ch_api_conference_pause(struct ch_api_req *r);
+void ch_api_conference_stop(struct ch_api_req *r);
+void ch_api_conference_volume(struct ch_api_req *r);
+void ch_api_conferencecall_play(struct ch_api_req *r);
+void ch_api_conferencecall_talk(struct ch_api_req *r);
 void ch_api_ws_open(struct ch_api_req *r);
 void ch_api_ws_close_all(struct ch_api *api);
 /* Closes the clients whose token no longer finds its customer. */
