@@ -278,6 +278,13 @@ int ch_core_start(struct ch_core *core)
 		orphan_all(core, r.v[i].id);
 		if (ch_conference_get(core, NULL, r.v[i].id, &c))
 			continue;
+		if (strcmp(c.playback_status, "stopped")) {
+			/* its playback died with the process */
+			snprintf(c.playback_status, sizeof(c.playback_status),
+			         "stopped");
+			c.tm_update = now;
+			(void)ch_conference_save(core, &c, NULL, NULL);
+		}
 		if (c.status == CH_CONFERENCE_TERMINATED) {
 			terminated++;
 		} else if (c.status == CH_CONFERENCE_TERMINATING) {
