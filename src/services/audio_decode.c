@@ -135,6 +135,108 @@ static bool dec_sniff(const unsigned char *b, size_t len)
 	       (b[1] & 0x06) != 0;
 }
 
+/* ---- Ogg Vorbis headers --------------------------------------------
+ *
+ * libsndfile 1.2 leaks the Vorbis decoder's state (codec setup, comments:
+ * up to the file's size) when a Vorbis stream's headers are cut short or
+ * corrupt (vorbis_read_header fails before its close hook is set; found
+ * by fuzz_audio_decode). So an Ogg file whose first packet is a Vorbis
+ * identification header reaches libsndfile only if its three header
+ * packets are there whole: pages from the start of the buffer, each with a
+ * good CRC, one stream, consecutive sequence numbers, continuation flags
+ * that match, and an identification header libvorbis accepts.
+ */
+
+/* Ogg's CRC-32 (polynomial 0x04c11db7, MSB first, no reflection), over
+ * a page whose CRC field counts as zero. */
+static uint32_t ogg_crc(const unsigned char *b, size_t n)
+{
+	uint32_t crc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		crc ^= (uint32_t)(i >= 22 && i < 26 ? 0 : b[i]) << 24;
+		for (int k = 0; k < 8; k++)
+			crc = crc & 0x80000000u ? (crc << 1) ^ 0x04c11db7u
+			                        : crc << 1;
+	}
+	return crc;
+}
+
+static uint32_t le32(const unsigned char *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+/* The checks of libvorbis's _vorbis_unpack_info on packet p[0..n). */
+static bool vorbis_id_ok(const unsigned char *p, size_t n)
+{
+	unsigned bs0, bs1;
+
+	if (n < 30 || memcmp(p, "\x01vorbis", 7) || le32(p + 7) != 0 ||
+	    p[11] < 1 || le32(p + 12) < 1)
+		return false;
+	bs0 = 1u << (p[28] & 15);
+	bs1 = 1u << (p[28] >> 4);
+	return bs0 >= 64 && bs1 >= bs0 && bs1 <= 8192 && (p[29] & 1);
+}
+
+/* Whether b[0..len) is not Ogg Vorbis, or has its three headers whole. */
+static bool dec_ogg_vorbis_ok(const unsigned char *b, size_t len)
+{
+	size_t off = 0, packets = 0, cur = 0; /* bytes of the open packet */
+	uint32_t serial = 0, seq = 0;
+
+	for (unsigned page = 0; packets < 3; page++) {
+		const unsigned char *h = b + off;
+		size_t nseg, body = 0;
+		bool open;
+
+		if (len - off < 27 || memcmp(h, "OggS", 4) || h[4] != 0)
+			return page > 0 ? false : true;
+		nseg = h[26];
+		if (len - off - 27 < nseg)
+			return false;
+		for (size_t i = 0; i < nseg; i++)
+			body += h[27 + i];
+		if (len - off - 27 - nseg < body)
+			return false;
+		if (page == 0) {
+			const unsigned char *p = h + 27 + nseg;
+
+			/* Not Vorbis: libsndfile's other Ogg codecs clean up.
+			 */
+			if (body < 7 || memcmp(p, "\x01vorbis", 7))
+				return true;
+			if (!(h[5] & 0x02) || !nseg || h[27] == 255 ||
+			    !vorbis_id_ok(p, h[27]))
+				return false;
+			serial = le32(h + 14);
+			seq = le32(h + 18);
+		} else if (le32(h + 14) != serial || le32(h + 18) != ++seq ||
+		           (h[5] & 0x02)) {
+			return false;
+		}
+		if (ogg_crc(h, 27 + nseg + body) != le32(h + 22))
+			return false;
+		/* A continued page iff the last one ended inside a packet. */
+		open = cur > 0;
+		if (!!(h[5] & 0x01) != open)
+			return false;
+		for (size_t i = 0; i < nseg && packets < 3; i++) {
+			cur += h[27 + i];
+			if (h[27 + i] < 255) {
+				packets++;
+				cur = 0;
+			}
+		}
+		if (packets < 3 && (h[5] & 0x04))
+			return false; /* end of stream inside the headers */
+		off += 27 + nseg + body;
+	}
+	return true;
+}
+
 /* Bytes per sample of the PCM subtypes (their length is checkable). */
 static int dec_pcm_width(int format)
 {
@@ -415,7 +517,8 @@ int ch_audio_decode(const void *buf, size_t len, unsigned max_seconds,
 	if (!out)
 		return EINVAL;
 	*out = NULL;
-	if (!buf || len > (size_t)INT64_MAX / 2 || !dec_sniff(buf, len)) {
+	if (!buf || len > (size_t)INT64_MAX / 2 || !dec_sniff(buf, len) ||
+	    !dec_ogg_vorbis_ok(buf, len)) {
 		*why = "not an audio file";
 		return EINVAL;
 	}

@@ -268,6 +268,42 @@ static void test_truncated_headers(void **state)
 	free_blob(&b);
 }
 
+/* Offset just past the Ogg page at off. */
+static size_t ogg_page_end(const struct blob *b, size_t off)
+{
+	size_t n = 27 + b->buf[off + 26];
+
+	for (size_t i = 0; i < b->buf[off + 26]; i++)
+		n += b->buf[off + 27 + i];
+	return off + n;
+}
+
+/* Vorbis headers cut short or corrupt: refused before libsndfile (which
+ * leaks on them; ASan's leak check in build-asan catches a regression). */
+static void test_ogg_vorbis_broken_headers(void **state)
+{
+	struct blob b;
+	size_t p1, p2;
+
+	write_tone(&b, "h.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 8000, 1, 0.5,
+	           440, 0);
+	p1 = ogg_page_end(&b, 0);
+	assert_memory_equal(b.buf + p1, "OggS", 4);
+	p2 = ogg_page_end(&b, p1);
+	assert_true(p2 < b.len);
+	expect_einval(b.buf, p1);
+	expect_einval(b.buf, p1 + 30);
+	expect_einval(b.buf, p2 - 1);
+	/* One byte changed in the comment/setup page: its CRC fails. */
+	b.buf[p1 + 40] ^= 0x55;
+	expect_einval(b.buf, b.len);
+	b.buf[p1 + 40] ^= 0x55;
+	/* A bad block size in the identification header. */
+	b.buf[28 + 28] = 0x55;
+	expect_einval(b.buf, b.len);
+	free_blob(&b);
+}
+
 static void test_header_fields(void **state)
 {
 	struct blob b;
@@ -312,6 +348,7 @@ int main(void)
 	    cmocka_unit_test(test_max_seconds),
 	    cmocka_unit_test(test_garbage),
 	    cmocka_unit_test(test_truncated_headers),
+	    cmocka_unit_test(test_ogg_vorbis_broken_headers),
 	    cmocka_unit_test(test_header_fields),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
