@@ -135,16 +135,19 @@ static bool dec_sniff(const unsigned char *b, size_t len)
 	       (b[1] & 0x06) != 0;
 }
 
-/* ---- Ogg Vorbis headers --------------------------------------------
+/* ---- Ogg headers -----------------------------------------------------
  *
  * libsndfile 1.2 leaks the Vorbis decoder's state (codec setup, comments:
  * up to the file's size) when a Vorbis stream's headers are cut short or
  * corrupt (vorbis_read_header fails before its close hook is set; found
- * by fuzz_audio_decode). So an Ogg file whose first packet is a Vorbis
- * identification header reaches libsndfile only if its three header
- * packets are there whole: pages from the start of the buffer, each with a
- * good CRC, one stream, consecutive sequence numbers, continuation flags
- * that match, and an identification header libvorbis accepts.
+ * by fuzz_audio_decode, also behind junk that libogg skips to find a
+ * page). So an Ogg file reaches libsndfile only if it starts with a whole
+ * page (good CRC) whose first packet is an Opus head or a Vorbis
+ * identification header libvorbis accepts; for Vorbis, the three header
+ * packets must then be there whole: pages one after the other from the
+ * start of the buffer, each with a good CRC, one stream, consecutive
+ * sequence numbers and continuation flags that match. libogg then finds
+ * exactly these pages, and libsndfile gets all three headers.
  */
 
 /* Ogg's CRC-32 (polynomial 0x04c11db7, MSB first, no reflection), over
@@ -181,58 +184,66 @@ static bool vorbis_id_ok(const unsigned char *p, size_t n)
 	return bs0 >= 64 && bs1 >= bs0 && bs1 <= 8192 && (p[29] & 1);
 }
 
-/* Whether b[0..len) is not Ogg Vorbis, or has its three headers whole. */
-static bool dec_ogg_vorbis_ok(const unsigned char *b, size_t len)
+/* The length of the whole Ogg page at b (good CRC), or 0. */
+static size_t ogg_page_len(const unsigned char *b, size_t len)
 {
-	size_t off = 0, packets = 0, cur = 0; /* bytes of the open packet */
-	uint32_t serial = 0, seq = 0;
+	size_t nseg, body = 0;
 
-	for (unsigned page = 0; packets < 3; page++) {
+	if (len < 27 || memcmp(b, "OggS", 4) || b[4] != 0)
+		return 0;
+	nseg = b[26];
+	if (len - 27 < nseg)
+		return 0;
+	for (size_t i = 0; i < nseg; i++)
+		body += b[27 + i];
+	if (len - 27 - nseg < body ||
+	    ogg_crc(b, 27 + nseg + body) != le32(b + 22))
+		return 0;
+	return 27 + nseg + body;
+}
+
+/* Counts the packets that end in page h's lacing values from segment
+ * from on, up to 3; *cur: bytes of a packet still open. */
+static void ogg_lace(const unsigned char *h, size_t from, size_t *packets,
+                     size_t *cur)
+{
+	for (size_t i = from; i < h[26] && *packets < 3; i++) {
+		*cur += h[27 + i];
+		if (h[27 + i] < 255) {
+			(*packets)++;
+			*cur = 0;
+		}
+	}
+}
+
+/* Whether the Ogg file b[0..len) may be given to libsndfile (above). */
+static bool dec_ogg_ok(const unsigned char *b, size_t len)
+{
+	size_t off, packets = 1, cur = 0; /* bytes of the open packet */
+	size_t plen = ogg_page_len(b, len);
+	const unsigned char *p = b + 27 + (plen ? b[26] : 0);
+	uint32_t serial, seq;
+
+	/* Page 0: beginning of stream, a first packet in one segment. */
+	if (!plen || !(b[5] & 0x02) || !b[26] || b[27] == 255)
+		return false;
+	if (b[27] >= 8 && !memcmp(p, "OpusHead", 8))
+		return true;
+	if (!vorbis_id_ok(p, b[27]))
+		return false;
+	serial = le32(b + 14);
+	seq = le32(b + 18);
+	ogg_lace(b, 1, &packets, &cur);
+	for (off = plen; packets < 3; off += plen) {
 		const unsigned char *h = b + off;
-		size_t nseg, body = 0;
-		bool open;
 
-		if (len - off < 27 || memcmp(h, "OggS", 4) || h[4] != 0)
-			return page > 0 ? false : true;
-		nseg = h[26];
-		if (len - off - 27 < nseg)
-			return false;
-		for (size_t i = 0; i < nseg; i++)
-			body += h[27 + i];
-		if (len - off - 27 - nseg < body)
-			return false;
-		if (page == 0) {
-			const unsigned char *p = h + 27 + nseg;
-
-			/* Not Vorbis: libsndfile's other Ogg codecs clean up.
-			 */
-			if (body < 7 || memcmp(p, "\x01vorbis", 7))
-				return true;
-			if (!(h[5] & 0x02) || !nseg || h[27] == 255 ||
-			    !vorbis_id_ok(p, h[27]))
-				return false;
-			serial = le32(h + 14);
-			seq = le32(h + 18);
-		} else if (le32(h + 14) != serial || le32(h + 18) != ++seq ||
-		           (h[5] & 0x02)) {
-			return false;
-		}
-		if (ogg_crc(h, 27 + nseg + body) != le32(h + 22))
-			return false;
-		/* A continued page iff the last one ended inside a packet. */
-		open = cur > 0;
-		if (!!(h[5] & 0x01) != open)
-			return false;
-		for (size_t i = 0; i < nseg && packets < 3; i++) {
-			cur += h[27 + i];
-			if (h[27 + i] < 255) {
-				packets++;
-				cur = 0;
-			}
-		}
-		if (packets < 3 && (h[5] & 0x04))
+		if (b[off - plen + 5] & 0x04)
 			return false; /* end of stream inside the headers */
-		off += 27 + nseg + body;
+		plen = ogg_page_len(h, len - off);
+		if (!plen || le32(h + 14) != serial || le32(h + 18) != ++seq ||
+		    (h[5] & 0x02) || !!(h[5] & 0x01) != (cur > 0))
+			return false;
+		ogg_lace(h, 0, &packets, &cur);
 	}
 	return true;
 }
@@ -518,7 +529,7 @@ int ch_audio_decode(const void *buf, size_t len, unsigned max_seconds,
 		return EINVAL;
 	*out = NULL;
 	if (!buf || len > (size_t)INT64_MAX / 2 || !dec_sniff(buf, len) ||
-	    !dec_ogg_vorbis_ok(buf, len)) {
+	    (!memcmp(buf, "OggS", 4) && !dec_ogg_ok(buf, len))) {
 		*why = "not an audio file";
 		return EINVAL;
 	}

@@ -438,12 +438,12 @@ static int fetch_path(struct player_job *j, const char *path, const char *root,
 	}
 	/* What was opened is still below the root (no swap since the check). */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = root ? readlink(proc, real, sizeof(real) - 1) : -1;
-	if (root && n > 0) {
+	n = root ? readlink(proc, real, sizeof(real) - 1) : 0;
+	if (root) {
 		size_t rl = strlen(root);
 
-		real[n] = '\0';
-		if (strncmp(real, root, rl) || real[rl] != '/') {
+		real[n > 0 ? n : 0] = '\0';
+		if (n <= 0 || strncmp(real, root, rl) || real[rl] != '/') {
 			job_fail(j, EINVAL, "file is outside the media folder");
 			err = EINVAL;
 			goto out;

@@ -298,6 +298,16 @@ static void test_ogg_vorbis_broken_headers(void **state)
 	b.buf[p1 + 40] ^= 0x55;
 	expect_einval(b.buf, b.len);
 	b.buf[p1 + 40] ^= 0x55;
+	/* Junk before the first page, which libogg would skip. */
+	{
+		unsigned char *j = malloc(b.len + 7);
+
+		assert_non_null(j);
+		memcpy(j, "OggS\0\x02\0", 7);
+		memcpy(j + 7, b.buf, b.len);
+		expect_einval(j, b.len + 7);
+		free(j);
+	}
 	/* A bad block size in the identification header. */
 	b.buf[28 + 28] = 0x55;
 	expect_einval(b.buf, b.len);
