@@ -95,26 +95,34 @@ void ch_api_recording_delete(struct ch_api_req *r)
 static int file_open(struct ch_api_req *r, const struct ch_recording *rec,
                      uint64_t *size)
 {
-	char path[2048];
+	char path[2048] = "";
 	struct stat sb;
-	int fd = -1;
-	if (r->api->recordings_dir[0] &&
-	    !ch_recording_file_path(r->api->recordings_dir, rec, path,
-	                            sizeof(path)))
+	int fd = -1, e = ENOENT;
+	if (r->api->recordings_dir[0])
+		e = ch_recording_file_path(r->api->recordings_dir, rec, path,
+		                           sizeof(path));
+	if (e == EINVAL) /* a stored format that is none of ours */
+		e = EIO;
+	if (path[0] && !e) {
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		e = fd < 0 ? errno : 0;
+	}
 	if (fd >= 0 && (fstat(fd, &sb) || !S_ISREG(sb.st_mode))) {
 		(void)close(fd);
 		fd = -1;
-		errno = ENOENT;
+		e = ENOENT;
 	}
-	if (fd < 0) {
-		int e = errno;
-		if (r->api->recordings_dir[0] && e != ENOENT)
-			ch_log_warn("api", "recording %s: cannot open %s: %s",
-			            rec->id, path, strerror(e));
+	if (fd < 0 && (e == ENOENT || e == ENOTDIR)) {
 		ch_api_error(r, 404, "file_not_found", NULL,
 		             "the file of recording %s is not available",
 		             rec->id);
+		return -1;
+	}
+	if (fd < 0) { /* EACCES, EMFILE ...: the server's fault */
+		ch_log_warn("api", "recording %s: cannot open %s/%s.%s: %s",
+		            rec->id, r->api->recordings_dir, rec->id,
+		            rec->format, strerror(e));
+		ch_api_error_core(r, e, "recording");
 		return -1;
 	}
 	*size = (uint64_t)sb.st_size;

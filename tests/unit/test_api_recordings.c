@@ -190,10 +190,32 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Inserts a recording of cust (stopped unless status says otherwise);
- * its id into id. */
+/* Byte i of the test files: not periodic at any small step. */
+static uint8_t pattern(uint64_t i)
+{
+	return (uint8_t)((i * 2654435761u) >> 13 ^ i >> 9);
+}
+
+/* Writes <rec_dir>/<id>.wav of size bytes. */
+static void write_file(struct fix *f, const char *id, size_t size)
+{
+	char path[512];
+	uint8_t *b = malloc(size ? size : 1);
+	assert_non_null(b);
+	for (size_t i = 0; i < size; i++)
+		b[i] = pattern(i);
+	snprintf(path, sizeof(path), "%s/%s.wav", f->rec_dir, id);
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(b, 1, size, fp), size);
+	fclose(fp);
+	free(b);
+}
+
+/* Inserts a recording of cust with status; its id into id. file >= 0:
+ * also writes its file of that many bytes. */
 static void add_rec(struct fix *f, const char *cust, const char *conf,
-                    int64_t tm_create, const char *status, char *id)
+                    int64_t tm_create, const char *status, long file, char *id)
 {
 	struct ch_recording r;
 	memset(&r, 0, sizeof(r));
@@ -217,28 +239,8 @@ static void add_rec(struct fix *f, const char *cust, const char *conf,
 	assert_int_equal(f->st->ops->recording_insert(f->st, &r), 0);
 	memcpy(id, r.id, CH_UUID_LEN);
 	ch_recording_clear(&r);
-}
-
-/* Byte i of the test files: not periodic at any small step. */
-static uint8_t pattern(uint64_t i)
-{
-	return (uint8_t)((i * 2654435761u) >> 13 ^ i >> 9);
-}
-
-/* Writes <rec_dir>/<id>.wav of size bytes. */
-static void write_file(struct fix *f, const char *id, size_t size)
-{
-	char path[512];
-	uint8_t *b = malloc(size ? size : 1);
-	assert_non_null(b);
-	for (size_t i = 0; i < size; i++)
-		b[i] = pattern(i);
-	snprintf(path, sizeof(path), "%s/%s.wav", f->rec_dir, id);
-	FILE *fp = fopen(path, "wb");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(b, 1, size, fp), size);
-	fclose(fp);
-	free(b);
+	if (file >= 0)
+		write_file(f, id, (size_t)file);
 }
 
 static bool file_exists(struct fix *f, const char *id)
@@ -291,11 +293,11 @@ static void test_list_get(void **state)
 	char gone[CH_UUID_LEN], b1[CH_UUID_LEN], path[128];
 	json_t *o, *arr, *it;
 
-	add_rec(f, f->cust, CONF_1, 1000000, "stopped", a1);
-	add_rec(f, f->cust, CONF_2, 2000000, "stopped", a2);
-	add_rec(f, f->cust, CONF_1, 3000000, "recording", a3);
-	add_rec(f, f->cust, CONF_1, 2500000, "stopped", gone);
-	add_rec(f, f->cust_b, CONF_1, 2600000, "stopped", b1);
+	add_rec(f, f->cust, CONF_1, 1000000, "stopped", -1, a1);
+	add_rec(f, f->cust, CONF_2, 2000000, "stopped", -1, a2);
+	add_rec(f, f->cust, CONF_1, 3000000, "recording", -1, a3);
+	add_rec(f, f->cust, CONF_1, 2500000, "stopped", -1, gone);
+	add_rec(f, f->cust_b, CONF_1, 2600000, "stopped", -1, b1);
 	path_of(path, sizeof(path), gone, "");
 	assert_int_equal(req(f, "DELETE", path, NULL, BEARER, &o), 200);
 	json_decref(o);
@@ -402,12 +404,9 @@ static void test_delete(void **state)
 	char live[CH_UUID_LEN], done[CH_UUID_LEN], b1[CH_UUID_LEN], path[128];
 	json_t *o;
 
-	add_rec(f, f->cust, CONF_1, 1000, "recording", live);
-	add_rec(f, f->cust, CONF_1, 2000, "stopped", done);
-	add_rec(f, f->cust_b, CONF_1, 3000, "stopped", b1);
-	write_file(f, live, 100);
-	write_file(f, done, 100);
-	write_file(f, b1, 100);
+	add_rec(f, f->cust, CONF_1, 1000, "recording", 100, live);
+	add_rec(f, f->cust, CONF_1, 2000, "stopped", 100, done);
+	add_rec(f, f->cust_b, CONF_1, 3000, "stopped", 100, b1);
 
 	path_of(path, sizeof(path), live, "");
 	expect_error(f, "DELETE", path, NULL, BEARER, 409,
@@ -437,7 +436,7 @@ static void test_delete(void **state)
 	expect_error(f, "GET", path, NULL, BEARER, 404, "not_found");
 
 	/* a stopped recording whose file is already gone deletes fine */
-	add_rec(f, f->cust, CONF_1, 4000, "stopped", done);
+	add_rec(f, f->cust, CONF_1, 4000, "stopped", -1, done);
 	path_of(path, sizeof(path), done, "");
 	assert_int_equal(req(f, "DELETE", path, NULL, BEARER, &o), 200);
 	json_decref(o);
@@ -456,13 +455,10 @@ static void test_file_checks(void **state)
 	char b1[CH_UUID_LEN], path[128];
 	json_t *o;
 
-	add_rec(f, f->cust, CONF_1, 1000, "recording", live);
-	add_rec(f, f->cust, CONF_1, 2000, "stopped", nofile);
-	add_rec(f, f->cust, CONF_1, 3000, "stopped", ok);
-	add_rec(f, f->cust_b, CONF_1, 4000, "stopped", b1);
-	write_file(f, live, 10);
-	write_file(f, ok, 12345);
-	write_file(f, b1, 10);
+	add_rec(f, f->cust, CONF_1, 1000, "recording", 10, live);
+	add_rec(f, f->cust, CONF_1, 2000, "stopped", -1, nofile);
+	add_rec(f, f->cust, CONF_1, 3000, "stopped", 12345, ok);
+	add_rec(f, f->cust_b, CONF_1, 4000, "stopped", 10, b1);
 
 	path_of(path, sizeof(path), live, "/file");
 	expect_error(f, "GET", path, NULL, BEARER, 409,
@@ -633,8 +629,7 @@ static void test_file_stream(void **state)
 	struct cli c;
 	struct resp r[4];
 
-	add_rec(f, f->cust, CONF_1, 1000, "stopped", id);
-	write_file(f, id, BIG);
+	add_rec(f, f->cust, CONF_1, 1000, "stopped", BIG, id);
 	cli_open(f, &c, 32 * 1024);
 
 	/* a range, the whole file, and a JSON request, pipelined in one
@@ -720,8 +715,7 @@ static void test_file_disconnect(void **state)
 	char id[CH_UUID_LEN], rq[512];
 	struct cli c;
 
-	add_rec(f, f->cust, CONF_1, 1000, "stopped", id);
-	write_file(f, id, BIG);
+	add_rec(f, f->cust, CONF_1, 1000, "stopped", BIG, id);
 	ch_test_run_ms(5);
 	unsigned fds = open_fds();
 	cli_open(f, &c, 16 * 1024);
