@@ -16,8 +16,9 @@
  * file: 409 while recording, 404 without a file, 200 with exact bytes and
  * headers, 206 for bytes=0-99 and a suffix, 416 with Content-Range
  * bytes * /size, requests pipelined behind a file answered in order after
- * it, Connection: close honoured after the file, and a client that goes
- * away mid-file freeing its connection and file descriptor.
+ * it, Connection: close honoured after the file, a client that goes
+ * away mid-file freeing its connection and file descriptor, and one that
+ * stops reading closed after the idle timeout.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -740,6 +741,43 @@ static void test_file_disconnect(void **state)
 	assert_int_equal(open_fds(), fds);
 }
 
+/* A client that stops reading in the middle of a file is closed after
+ * the idle timeout, and the file's descriptor released. */
+static void test_file_stalled_reader(void **state)
+{
+	struct fix *f = *state;
+	char id[CH_UUID_LEN], rq[512];
+	struct ch_httpd_limits lim = {.max_conns = 10,
+	                              .max_conns_per_ip = 10,
+	                              .head_timeout_ms = 1000,
+	                              .idle_timeout_ms = 300};
+	struct cli c;
+
+	ch_api_limits_set(f->api, &lim);
+	add_rec(f, f->cust, CONF_1, 1000, "stopped", BIG, id);
+	ch_test_run_ms(5);
+	unsigned fds = open_fds();
+	cli_open(f, &c, 16 * 1024);
+	snprintf(rq, sizeof(rq),
+	         "GET /v1.0/recordings/%s/file HTTP/1.1\r\nHost: x\r\n"
+	         "Authorization: " BEARER "\r\n\r\n",
+	         id);
+	cli_send(&c, rq);
+	ch_test_run_ms(100);
+	assert_int_equal(ch_httpd_conn_count(f->api->httpd, NULL), 1);
+	assert_true(open_fds() >= fds + 2);
+	/* nothing read: the send queue stays full past the idle timeout */
+	for (int i = 0; i < 100 && ch_httpd_conn_count(f->api->httpd, NULL);
+	     i++)
+		ch_test_run_ms(20);
+	assert_int_equal(ch_httpd_conn_count(f->api->httpd, NULL), 0);
+	assert_int_equal(open_fds(), fds + 1); /* the client's own socket */
+	cli_read(&c, BIG);
+	assert_true(c.closed);
+	assert_true(c.n < BIG);
+	cli_close(&c);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -751,6 +789,7 @@ int main(void)
 	    T(test_file_checks),
 	    T(test_file_stream),
 	    T(test_file_disconnect),
+	    T(test_file_stalled_reader),
 	};
 	return cmocka_run_group_tests(tests, ch_test_re_group_setup,
 	                              ch_test_re_group_teardown);
