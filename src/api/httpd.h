@@ -19,7 +19,8 @@
  * Connections handed over to WebSocket leave these counts.
  *
  * Threading: control thread only. Handlers are called on it and must
- * answer synchronously with ch_httpd_reply (or ch_httpd_upgrade).
+ * answer synchronously with ch_httpd_reply, ch_httpd_reply_file (whose
+ * body then follows as the client reads) or ch_httpd_upgrade.
  */
 #ifndef CH_HTTPD_H
 #define CH_HTTPD_H
