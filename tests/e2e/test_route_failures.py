@@ -192,7 +192,8 @@ class RouteFailureTest(SipTestCase):
                         {f: v}, field=f)
 
         # lists: bad paging and filters
-        for route in ("/conferences", "/conferencecalls", "/calls"):
+        for route in ("/conferences", "/conferencecalls", "/calls",
+                      "/recordings"):
             self.route = route
             for q in ({"page_size": "0"}, {"page_size": "-5"},
                       {"page_size": "ten"}, {"page_token": "yesterday"}):
@@ -201,6 +202,10 @@ class RouteFailureTest(SipTestCase):
         self.expect("GET", "/conferencecalls", 400,
                     query={"conference_id": "'; DROP TABLE x"},
                     field="conference_id")
+        self.route = "/recordings"
+        self.expect("GET", "/recordings", 400,
+                    query={"reference_id": "'; DROP TABLE x"},
+                    field="reference_id")
         r = self.api.get("/conferencecalls",
                          query={"conference_id": self.conf_b})
         self.assertEqual((r.status, r.json["result"]), (200, []),
