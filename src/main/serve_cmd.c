@@ -557,9 +557,7 @@ static int run(const struct ch_config *cfg, bool init)
 	    .idle_timeout_ms = cfg->http_idle_timeout_s * 1000,
 	};
 	ch_api_limits_set(d.api, &lim);
-	char rec_dir[1024];
-	snprintf(rec_dir, sizeof(rec_dir), "%s/recordings", cfg->data_dir);
-	ch_api_recordings_dir_set(d.api, rec_dir);
+	ch_api_recordings_dir_set(d.api, d.rec_dir);
 	err = ch_core_start(d.core);
 	if (err)
 		goto out;
