@@ -91,6 +91,7 @@ struct rec {
 	uint64_t written;         /* samples per channel so far */
 	bool finishing;           /* FINISH seen: drain to the end */
 	bool index_dirty;         /* ix changed since index.json was written */
+	bool index_now;           /* ... in a way to write before more data */
 	bool werr_logged;
 	bool bad_logged;
 	bool drop_logged;
@@ -154,6 +155,7 @@ struct ch_recorder {
 	int16_t zeros[FRAME_MAX];
 	int16_t conv[2 * FRAME_MAX];
 	uint64_t last_flush;
+	uint64_t last_round; /* ch_time_mono_ms() of the last service_round */
 };
 
 static void rec_free(struct rec *rc)
@@ -220,7 +222,7 @@ static int chan_add(struct ch_recorder *r, struct rec *rc, bool mix,
 		             ch->index);
 		/* keeps the channel: it is silent in the file */
 	}
-	rc->index_dirty = true;
+	rc->index_dirty = rc->index_now = true;
 	return (int)c;
 }
 
@@ -245,6 +247,7 @@ static void index_sync(struct ch_recorder *r, struct rec *rc)
 		return;
 	}
 	rc->index_dirty = false;
+	rc->index_now = false;
 }
 
 /* Appends n samples (NULL: silence) to channel c. */
@@ -334,6 +337,25 @@ static void record_map(struct ch_recorder *r, struct rec *rc,
 	}
 }
 
+/* Silence for ticks [next_seq, seq) the consumer saw no record of. */
+static void fill_gap(struct ch_recorder *r, struct rec *rc, uint64_t seq)
+{
+	if (seq <= rc->next_seq)
+		return;
+	uint64_t gap = seq - rc->next_seq;
+	if (!rc->drop_logged)
+		ch_log_warn(
+		    LOG_MOD,
+		    "%s: the tap dropped ticks (slow disk?): written as "
+		    "silence",
+		    rc->ix.id);
+	rc->drop_logged = true;
+	rc->ix.dropped += gap;
+	rc->index_dirty = true; /* on disk at the next flush */
+	write_silence(r, rc, gap);
+	rc->next_seq = seq;
+}
+
 /* Appends one record to the parts. */
 static void record_write(struct ch_recorder *r, struct rec *rc,
                          const uint8_t *rec, size_t len)
@@ -352,19 +374,9 @@ static void record_write(struct ch_recorder *r, struct rec *rc,
 	}
 	if (!rc->ix.rate) {
 		rc->ix.rate = h.rate;
-		rc->index_dirty = true;
+		rc->index_dirty = rc->index_now = true;
 	}
-	if (h.seq > rc->next_seq) {
-		uint64_t gap = h.seq - rc->next_seq;
-		if (!rc->drop_logged)
-			ch_log_warn(LOG_MOD,
-			            "%s: the tap dropped ticks (slow disk?): "
-			            "written as silence",
-			            rc->ix.id);
-		rc->drop_logged = true;
-		rc->ix.dropped += gap;
-		write_silence(r, rc, gap);
-	}
+	fill_gap(r, rc, h.seq);
 	rc->next_seq = h.seq + 1;
 
 	size_t pcm_bytes = (ch_media_tap_record_size(h.frame, 0) - sizeof(h));
@@ -378,7 +390,7 @@ static void record_write(struct ch_recorder *r, struct rec *rc,
 		chan_write(r, rc, c, pcm, fo);
 	}
 	rc->written += fo;
-	if (rc->index_dirty)
+	if (rc->index_now)
 		index_sync(r, rc); /* a new channel: on disk before its data */
 }
 
@@ -435,23 +447,65 @@ static void result_post(struct ch_recorder *r, struct res *s)
 	}
 }
 
-/* Drains, assembles and reports a finishing recording; frees it. */
+static void apply_requests(struct ch_recorder *r);
+
+/*
+ * One round of service: the requests, then every recording not finishing
+ * drained (and flushed every FLUSH_MS). Runs every tick, and between the
+ * blocks of an assembly, so a long assembly makes no other recording
+ * drop ticks.
+ */
+static void service_round(struct ch_recorder *r)
+{
+	apply_requests(r);
+	uint64_t now = ch_time_mono_ms();
+	bool flush = now - r->last_flush >= FLUSH_MS;
+	for (struct le *le = list_head(&r->recs); le; le = le->next) {
+		struct rec *rc = le->data;
+		if (rc->finishing)
+			continue; /* its tap is detached: nothing is lost */
+		rec_drain(r, rc);
+		if (flush)
+			rec_flush(r, rc);
+	}
+	if (flush)
+		r->last_flush = now;
+	r->last_round = now;
+}
+
+static void assemble_step(void *arg)
+{
+	struct ch_recorder *r = arg;
+	if (ch_time_mono_ms() - r->last_round >= TICK_MS)
+		service_round(r);
+}
+
+/* Drains, assembles and reports a finishing recording (unlinked first,
+ * so the rounds run during its assembly leave it alone); frees it. */
 static void rec_finish(struct ch_recorder *r, struct rec *rc)
 {
 	struct res *s = calloc(1, sizeof(*s));
 	char path[4096];
 
 	rec_drain(r, rc);
+	/* the worker has let go: its seq is final, and ticks it could not
+	 * queue after the last record are a gap too */
+	fill_gap(r, rc, rc->tap->seq);
 	rec_close(r, rc);
 	list_unlink(&rc->le);
-	int err =
-	    s ? ch_recorder_file_assemble(r->dir, &rc->ix, &s->fr) : ENOMEM;
-	if (!err) {
-		ch_log_info(LOG_MOD,
+	int err = s ? ch_recorder_file_assemble(r->dir, &rc->ix, assemble_step,
+	                                        r, &s->fr)
+	            : ENOMEM;
+	if (!err && rc->ix.dropped) {
+		ch_log_warn(LOG_MOD,
 		            "%s: finished: %" PRIu64 " ms, %u channels, "
-		            "%" PRIu64 " dropped ticks",
+		            "%" PRIu64 " ticks dropped (written as silence)",
 		            rc->ix.id, s->fr.r.duration_ms, s->fr.r.nchannels,
 		            rc->ix.dropped);
+	} else if (!err) {
+		ch_log_info(LOG_MOD,
+		            "%s: finished: %" PRIu64 " ms, %u channels",
+		            rc->ix.id, s->fr.r.duration_ms, s->fr.r.nchannels);
 	} else if (s) {
 		ch_log_error(LOG_MOD, "%s: not written: %s", rc->ix.id,
 		             strerror(err));
@@ -542,24 +596,14 @@ static void *thread_main(void *arg)
 		pthread_mutex_unlock(&r->lock);
 		if (stop)
 			break;
-		apply_requests(r);
-
-		uint64_t now = ch_time_mono_ms();
-		bool flush = now - r->last_flush >= FLUSH_MS;
+		service_round(r);
 		struct le *le = list_head(&r->recs);
 		while (le) {
 			struct rec *rc = le->data;
 			le = le->next;
-			if (rc->finishing) {
+			if (rc->finishing)
 				rec_finish(r, rc);
-				continue;
-			}
-			rec_drain(r, rc);
-			if (flush)
-				rec_flush(r, rc);
 		}
-		if (flush)
-			r->last_flush = now;
 	}
 	/* stopped: leave the parts as they are, flushed */
 	struct le *le;

@@ -394,7 +394,8 @@ static void parts_read(struct parts *p, unsigned fch, uint64_t at, size_t n)
 
 /* Writes frames frames of the parts into snd. 0 or EIO. */
 static int write_frames(SNDFILE *snd, struct parts *p, unsigned fch,
-                        uint64_t frames)
+                        uint64_t frames, ch_recorder_file_step_h *step,
+                        void *arg)
 {
 	for (uint64_t done = 0; done < frames;) {
 		size_t n =
@@ -404,6 +405,8 @@ static int write_frames(SNDFILE *snd, struct parts *p, unsigned fch,
 		    (sf_count_t)n)
 			return EIO;
 		done += n;
+		if (step)
+			step(arg);
 	}
 	return 0;
 }
@@ -418,7 +421,8 @@ static uint64_t file_size(const char *path)
 /* Writes the final file's temp copy; 0 or errno. */
 static int write_tmp(const char *tmp, const char *dir,
                      const struct ch_recorder_index *ix, uint32_t rate,
-                     unsigned fch, uint64_t frames, const char *map)
+                     unsigned fch, uint64_t frames, const char *map,
+                     ch_recorder_file_step_h *step, void *arg)
 {
 	SF_INFO info = {.samplerate = (int)rate, .channels = (int)fch};
 	struct parts p;
@@ -441,7 +445,7 @@ static int write_tmp(const char *tmp, const char *dir,
 	} else {
 		if (map)
 			(void)sf_set_string(snd, SF_STR_COMMENT, map);
-		err = write_frames(snd, &p, fch, frames);
+		err = write_frames(snd, &p, fch, frames, step, arg);
 		if (sf_close(snd))
 			err = EIO;
 	}
@@ -456,6 +460,7 @@ static int write_tmp(const char *tmp, const char *dir,
 
 int ch_recorder_file_assemble(const char *dir,
                               const struct ch_recorder_index *ix,
+                              ch_recorder_file_step_h *step, void *arg,
                               struct ch_recorder_file_result *out)
 {
 	char path[4096], tmp[4200], parts[4096];
@@ -473,7 +478,8 @@ int ch_recorder_file_assemble(const char *dir,
 		ch_recorder_file_result_clear(out);
 		return ENOMEM;
 	}
-	int err = write_tmp(tmp, dir, ix, rate, fch, frames, out->channels);
+	int err = write_tmp(tmp, dir, ix, rate, fch, frames, out->channels,
+	                    step, arg);
 	if (!err && rename(tmp, path))
 		err = EIO;
 	if (err) {
@@ -598,7 +604,7 @@ int ch_recorder_recover(const char *dir, const char *id,
 	}
 	if (!err) {
 		ix.format = format;
-		err = ch_recorder_file_assemble(dir, &ix, &keep);
+		err = ch_recorder_file_assemble(dir, &ix, NULL, NULL, &keep);
 	}
 	ch_recorder_file_index_clear(&ix);
 	if (err)

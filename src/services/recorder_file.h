@@ -86,15 +86,21 @@ int ch_recorder_file_index_read(const char *dir, const char *id,
 /* The channel map JSON text of the header (malloc). NULL: no memory. */
 char *ch_recorder_file_channels_json(const struct ch_recorder_index *ix);
 
+/* Called between blocks of an assembly (the service thread keeps its
+ * other recordings drained meanwhile). */
+typedef void(ch_recorder_file_step_h)(void *arg);
+
 /*
  * Assembles the final file of ix from its part files: every channel as
  * long as the mix channel (shorter ones padded with silence, longer ones
  * cut), written to <id>.<ext>.tmp, renamed into place, then the parts
- * removed. Fills *out (release with ch_recorder_file_result_clear).
- * 0, or EIO / ENOMEM (parts are left as they were).
+ * removed. step (may be NULL) runs after every block. Fills *out (release
+ * with ch_recorder_file_result_clear). 0, or EIO / ENOMEM (parts are left
+ * as they were).
  */
 int ch_recorder_file_assemble(const char *dir,
                               const struct ch_recorder_index *ix,
+                              ch_recorder_file_step_h *step, void *arg,
                               struct ch_recorder_file_result *out);
 /* Fills *out from an existing final file (its embedded channel map if it
  * has one). 0, ENOENT, EIO. */

@@ -36,6 +36,7 @@
 #include "re_loop.h"
 #include "services/recorder.h"
 #include "tmpdir.h"
+#include "util/timefmt.h"
 #include "util/uuid.h"
 
 #define MAX_LEGS 12
@@ -475,11 +476,15 @@ static void test_seq_gaps(void **state)
 	size_t big = fx.tap->cap + 8;
 	assert_false(ch_media_tap_begin(fx.tap, big));
 	produce(fx.tap, 8000, one, 1, 101, 110);
+	/* and two at the end, after the last record */
+	assert_false(ch_media_tap_begin(fx.tap, big));
+	ch_media_tap_skip(fx.tap);
 	fx_finish(&fx);
-	assert_int_equal(done.r.dropped, 11);
-	assert_int_equal(done.r.duration_ms, 110 * 20);
+	assert_int_equal(done.r.dropped, 13);
+	assert_int_equal(done.r.duration_ms, 112 * 20);
 	audio_read(done.r.path, &a);
-	assert_int_equal(a.info.frames, 110 * 160);
+	assert_int_equal(a.info.frames, 112 * 160);
+	assert_true(rms_db(&a, 1, 110, 112) < -80);
 	assert_true(tone_db(&a, 1, 700, 0, 40) > 60);
 	assert_true(rms_db(&a, 0, 40, 50) < -80);
 	assert_true(rms_db(&a, 1, 40, 50) < -80);
@@ -713,6 +718,69 @@ static void test_recover_after_kill(void **state)
 	ch_test_rmtree(dir);
 }
 
+/* Ticks [from, to) as fast as the ring takes them. */
+static void produce_fast(struct ch_media_tap *tap, uint32_t rate,
+                         const struct tleg *legs, unsigned nlegs, unsigned from,
+                         unsigned to)
+{
+	size_t rec = ch_media_tap_record_size(rate / 50, nlegs);
+	for (unsigned t = from; t < to; t++) {
+		while (tap->cap -
+		           (atomic_load(&tap->head) - atomic_load(&tap->tail)) <
+		       rec)
+			sleep_ms(1);
+		assert_true(produce_tick(tap, rate, legs, nlegs, t));
+	}
+}
+
+/* While a long recording is assembled, another one keeps being drained.
+ * The test's worker writes ticks at 25 times real time into it (2 MiB of
+ * ring then lasts about 200 ms instead of 5 s, as if the assembly took 25
+ * times longer) and none may be lost. */
+static void test_assembly_keeps_others(void **state)
+{
+	static const struct tleg all[] = {
+	    {11, 400, 0, 100000}, {22, 700, 0, 100000}, {33, 1100, 0, 100000}};
+	struct fixture fx;
+	struct ch_media_tap *tap2;
+	char id2[CH_UUID_LEN];
+
+	(void)state;
+	fx_start(&fx, CH_REC_FLAC, true);
+	produce_fast(fx.tap, 48000, all, 3, 0, 6000);
+	ch_uuid_new(id2);
+	assert_int_equal(
+	    ch_recorder_start(fx.rec, id2, CH_REC_WAV, true, &tap2), 0);
+	ch_test_run_ms(50);
+	ch_recorder_finish(fx.rec, fx.id);
+	uint64_t t0 = ch_time_mono_ms();
+	struct timespec ts = {0, 800000};
+	unsigned t;
+	for (t = 0; !done.calls && t < 100000; t++) {
+		produce_tick(tap2, 48000, all, 3, t);
+		nanosleep(&ts, NULL);
+		if (t % 64 == 0)
+			ch_test_run_ms(1);
+	}
+	uint64_t took = ch_time_mono_ms() - t0;
+	assert_int_equal(done.calls, 1);
+	assert_int_equal(done.r.err, 0);
+	assert_int_equal(done.r.duration_ms, 6000 * 20);
+	memset(&done, 0, sizeof(done));
+	ch_recorder_finish(fx.rec, id2);
+	wait_done();
+	assert_int_equal(done.r.err, 0);
+	if (done.r.dropped)
+		fail_msg(
+		    "%llu of %u ticks dropped during an assembly of %llu ms",
+		    (unsigned long long)done.r.dropped, t,
+		    (unsigned long long)took);
+	assert_int_equal(done.r.duration_ms, t * 20);
+	print_message("assembly %llu ms, %u ticks meanwhile\n",
+	              (unsigned long long)took, t);
+	fx_end(&fx);
+}
+
 /* Removal of a recording in parts; the argument checks of start. */
 static void test_remove_and_args(void **state)
 {
@@ -759,6 +827,7 @@ int main(void)
 	    cmocka_unit_test(test_flac_ten),
 	    cmocka_unit_test(test_recover_after_free),
 	    cmocka_unit_test(test_recover_after_kill),
+	    cmocka_unit_test(test_assembly_keeps_others),
 	    cmocka_unit_test(test_remove_and_args),
 	};
 	return cmocka_run_group_tests(tests, ch_test_re_group_setup,
