@@ -362,7 +362,8 @@ static void record_write(struct ch_recorder *r, struct rec *rc,
 {
 	struct ch_media_tap_hdr h;
 
-	memcpy(&h, rec, sizeof(h));
+	if (len >= sizeof(h))
+		memcpy(&h, rec, sizeof(h));
 	if (len < sizeof(h) || !rate_ok(h.rate) || h.frame != h.rate / 50 ||
 	    h.len != len ||
 	    len < ch_media_tap_record_size(h.frame, h.ntracks)) {

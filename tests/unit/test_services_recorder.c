@@ -652,6 +652,62 @@ static void test_recover_after_free(void **state)
 	fx_end(&fx);
 }
 
+/* Writes ticks [from, to) of a tone as raw s16le into path. */
+static void raw_tone(const char *path, double hz, unsigned from, unsigned to)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	for (unsigned i = 0; i < to * 160; i++) {
+		int16_t v =
+		    i < from * 160
+		        ? 0
+		        : (int16_t)lrint(AMP * sin(2 * M_PI * hz * i / 8000.0));
+		assert_int_equal(fwrite(&v, sizeof(v), 1, f), 1);
+	}
+	fclose(f);
+}
+
+/* Parts without an index (a crash right after the folder was made) and a
+ * half-written final file (a crash during assembly): the part files
+ * present make the channels, the final file is written anew. */
+static void test_recover_no_index(void **state)
+{
+	char dir[CH_TEST_DIR_MAX], id[CH_UUID_LEN], path[4400];
+	struct ch_recorder_result r;
+	struct audio a;
+
+	(void)state;
+	ch_test_tmpdir(dir, "recnoix");
+	ch_uuid_new(id);
+	snprintf(path, sizeof(path), "%s/%s.parts", dir, id);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%s.parts/ch1.raw", dir, id);
+	raw_tone(path, 400, 0, 100);
+	snprintf(path, sizeof(path), "%s/%s.parts/ch2.raw", dir, id);
+	raw_tone(path, 700, 0, 60);
+	snprintf(path, sizeof(path), "%s/%s.wav.tmp", dir, id);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs("RIFF garbage", f);
+	fclose(f);
+
+	assert_int_equal(ch_recorder_recover(dir, id, CH_REC_WAV, &r), 0);
+	assert_int_equal(r.duration_ms, 2000);
+	assert_int_equal(r.rate, 8000);
+	assert_int_equal(r.nchannels, 2);
+	json_t *m = map_load(r.channels, 2);
+	map_check(m, 0, NULL);
+	json_decref(m);
+	assert_int_not_equal(access(path, F_OK), 0);
+	audio_read(r.path, &a);
+	assert_int_equal(a.info.frames, 100 * 160);
+	assert_true(tone_db(&a, 0, 400, 0, 100) > 60);
+	assert_true(tone_db(&a, 1, 700, 0, 60) > 60);
+	assert_true(rms_db(&a, 1, 60, 100) < -80);
+	free(a.x);
+	ch_test_rmtree(dir);
+}
+
 /* kill -9 of a process that records in real time: the recovered file
  * holds the audio up to the kill, less at most 200 ms. */
 static void test_recover_after_kill(void **state)
@@ -826,6 +882,7 @@ int main(void)
 	    cmocka_unit_test(test_mix_only),
 	    cmocka_unit_test(test_flac_ten),
 	    cmocka_unit_test(test_recover_after_free),
+	    cmocka_unit_test(test_recover_no_index),
 	    cmocka_unit_test(test_recover_after_kill),
 	    cmocka_unit_test(test_assembly_keeps_others),
 	    cmocka_unit_test(test_remove_and_args),
