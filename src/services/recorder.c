@@ -717,6 +717,31 @@ static int sync_init(struct ch_recorder *r)
 	return 0;
 }
 
+/* Makes dir and its missing parents. 0 or errno. */
+static int mkdir_p(const char *dir)
+{
+	char p[4096];
+
+	if (strlen(dir) >= sizeof(p))
+		return ENAMETOOLONG;
+	snprintf(p, sizeof(p), "%s", dir);
+	for (char *s = p + 1;; s++) {
+		bool end = *s == '\0';
+		if (*s != '/' && !end)
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) && errno != EEXIST)
+			return errno;
+		if (end)
+			break;
+		*s = '/';
+	}
+	struct stat st;
+	if (stat(dir, &st))
+		return errno;
+	return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
 int ch_recorder_alloc(struct ch_recorder **recp, const char *dir,
                       ch_recorder_done_h *h, void *arg)
 {
@@ -725,10 +750,10 @@ int ch_recorder_alloc(struct ch_recorder **recp, const char *dir,
 
 	if (!recp || !dir || !*dir)
 		return EINVAL;
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		ch_log_error(LOG_MOD, "cannot make %s: %s", dir,
-		             strerror(errno));
-		return errno;
+	err = mkdir_p(dir);
+	if (err) {
+		ch_log_error(LOG_MOD, "cannot make %s: %s", dir, strerror(err));
+		return err;
 	}
 	r = mem_zalloc(sizeof(*r), destructor);
 	if (!r)

@@ -848,6 +848,20 @@ static void test_remove_and_args(void **state)
 	fx_start(&fx, CH_REC_WAV, true);
 	assert_int_equal(
 	    ch_recorder_start(fx.rec, fx.id, CH_REC_WAV, true, &tap), EEXIST);
+	/* a folder made with its parents; a file in the way */
+	struct ch_recorder *r2;
+	char deep[CH_TEST_DIR_MAX + 16];
+	snprintf(deep, sizeof(deep), "%s/a/b", fx.dir);
+	assert_int_equal(ch_recorder_alloc(&r2, deep, NULL, NULL), 0);
+	ch_recorder_free(r2);
+	struct stat st;
+	assert_int_equal(stat(deep, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	snprintf(deep, sizeof(deep), "%s/a/f", fx.dir);
+	FILE *fp = fopen(deep, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(ch_recorder_alloc(&r2, deep, NULL, NULL), ENOTDIR);
 	assert_int_equal(
 	    ch_recorder_start(fx.rec, "../x", CH_REC_WAV, true, &tap), EINVAL);
 	produce(fx.tap, 8000, three, 3, 0, 20);
