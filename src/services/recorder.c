@@ -250,6 +250,19 @@ static void index_sync(struct ch_recorder *r, struct rec *rc)
 	rc->index_now = false;
 }
 
+/* A part file that failed to write (disk full) is closed: what it holds
+ * stays in time, the channel is silent (the mix: ends) from there on,
+ * rather than later audio landing early. */
+static void part_failed(struct rec *rc, unsigned c)
+{
+	if (!rc->werr_logged)
+		ch_log_error(LOG_MOD, "%s: cannot write part file %u: %s",
+		             rc->ix.id, rc->ix.ch[c].index, strerror(errno));
+	rc->werr_logged = true;
+	fclose(rc->w[c].f);
+	rc->w[c].f = NULL;
+}
+
 /* Appends n samples (NULL: silence) to channel c. */
 static void chan_write(struct ch_recorder *r, struct rec *rc, unsigned c,
                        const int16_t *pcm, size_t n)
@@ -265,11 +278,8 @@ static void chan_write(struct ch_recorder *r, struct rec *rc, unsigned c,
 		le[i] = (int16_t)htole16((uint16_t)pcm[i]);
 	pcm = le;
 #endif
-	if (fwrite(pcm, sizeof(int16_t), n, f) != n && !rc->werr_logged) {
-		ch_log_error(LOG_MOD, "%s: cannot write part file %u: %s",
-		             rc->ix.id, rc->ix.ch[c].index, strerror(errno));
-		rc->werr_logged = true;
-	}
+	if (fwrite(pcm, sizeof(int16_t), n, f) != n)
+		part_failed(rc, c);
 }
 
 /* pcm (frame samples at in_rate) at the recording's rate, exactly fo
@@ -409,11 +419,8 @@ static void rec_drain(struct ch_recorder *r, struct rec *rc)
 static void rec_flush(struct ch_recorder *r, struct rec *rc)
 {
 	for (unsigned c = 0; c < rc->ix.nch; c++)
-		if (rc->w[c].f && fflush(rc->w[c].f) && !rc->werr_logged) {
-			ch_log_error(LOG_MOD, "%s: cannot write part file %u",
-			             rc->ix.id, rc->ix.ch[c].index);
-			rc->werr_logged = true;
-		}
+		if (rc->w[c].f && fflush(rc->w[c].f))
+			part_failed(rc, c);
 	index_sync(r, rc);
 }
 

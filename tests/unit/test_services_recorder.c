@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -774,6 +775,43 @@ static void test_recover_after_kill(void **state)
 	ch_test_rmtree(dir);
 }
 
+/* A full disk (a file size limit here) stops the part files where they
+ * are: when space comes back, later audio does not land early in them. */
+static void test_disk_full(void **state)
+{
+	static const struct tleg two[] = {{11, 400, 0, 150},
+	                                  {22, 700, 150, 200}};
+	struct fixture fx;
+	struct audio a;
+	struct rlimit old, lim;
+
+	(void)state;
+	signal(SIGXFSZ, SIG_IGN);
+	fx_start(&fx, CH_REC_WAV, true);
+	name_leg(fx.rec, fx.id, &two[0]);
+	name_leg(fx.rec, fx.id, &two[1]);
+	ch_test_run_ms(50);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 100 * 160 * 2;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	produce(fx.tap, 8000, two, 2, 0, 150);
+	sleep_ms(400);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	produce(fx.tap, 8000, two, 2, 150, 200);
+	fx_finish(&fx);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(done.r.duration_ms, 100 * 20);
+	audio_read(done.r.path, &a);
+	assert_int_equal(a.info.frames, 100 * 160);
+	assert_true(tone_db(&a, 0, 400, 0, 100) > 60);
+	assert_true(tone_db(&a, 1, 400, 0, 100) > 60);
+	assert_true(tone_db(&a, 0, 700, 0, 100) < -10);
+	assert_true(tone_db(&a, 1, 700, 0, 100) < -10);
+	free(a.x);
+	fx_end(&fx);
+}
+
 /* Ticks [from, to) as fast as the ring takes them. */
 static void produce_fast(struct ch_media_tap *tap, uint32_t rate,
                          const struct tleg *legs, unsigned nlegs, unsigned from,
@@ -898,6 +936,7 @@ int main(void)
 	    cmocka_unit_test(test_recover_after_free),
 	    cmocka_unit_test(test_recover_no_index),
 	    cmocka_unit_test(test_recover_after_kill),
+	    cmocka_unit_test(test_disk_full),
 	    cmocka_unit_test(test_assembly_keeps_others),
 	    cmocka_unit_test(test_remove_and_args),
 	};
