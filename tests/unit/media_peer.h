@@ -333,4 +333,43 @@ static inline void check_hears(const struct peer *p, const double *loud,
 	}
 }
 
+/* Starts T.eng on 127.0.0.1 with RTP ports lo..hi and the peers' send
+ * timer. */
+static inline void peers_engine_start(unsigned workers, uint16_t lo,
+                                      uint16_t hi,
+                                      const struct ch_media_handlers *h,
+                                      unsigned rtp_timeout_ms)
+{
+	struct ch_media_config cfg = {
+	    .workers = workers,
+	    .rtp_lo = lo,
+	    .rtp_hi = hi,
+	    .bind_ip = "127.0.0.1",
+	    .rtp_timeout_ms = rtp_timeout_ms,
+	};
+	memset(&T, 0, sizeof(T));
+	tmr_init(&T.send_tmr);
+	tmr_init(&T.stop_tmr);
+	assert_int_equal(ch_media_engine_alloc(&T.eng, &cfg, h, NULL), 0);
+	tmr_start(&T.send_tmr, 2, send_tick, NULL);
+}
+
+static inline void engine_stop(void)
+{
+	tmr_cancel(&T.send_tmr);
+	tmr_cancel(&T.stop_tmr);
+	ch_media_engine_free(T.eng);
+	T.eng = NULL;
+	peers_close();
+}
+
+/* Leaves nothing behind, also after a failed test. */
+static inline int teardown(void **state)
+{
+	(void)state;
+	if (T.eng)
+		engine_stop();
+	return 0;
+}
+
 #endif

@@ -107,36 +107,7 @@ static struct peer *stranger_add(struct peer *victim)
 
 static void engine_start(unsigned workers, uint16_t lo, uint16_t hi)
 {
-	struct ch_media_config cfg = {
-	    .workers = workers,
-	    .rtp_lo = lo,
-	    .rtp_hi = hi,
-	    .bind_ip = "127.0.0.1",
-	    .rtp_timeout_ms = TIMEOUT_MS,
-	};
-	memset(&T, 0, sizeof(T));
-	tmr_init(&T.send_tmr);
-	tmr_init(&T.stop_tmr);
-	assert_int_equal(ch_media_engine_alloc(&T.eng, &cfg, &handlers, NULL),
-	                 0);
-	tmr_start(&T.send_tmr, 2, send_tick, NULL);
-}
-
-static void engine_stop(void)
-{
-	tmr_cancel(&T.send_tmr);
-	tmr_cancel(&T.stop_tmr);
-	ch_media_engine_free(T.eng);
-	T.eng = NULL;
-	peers_close();
-}
-
-/* Leaves nothing behind, also after a failed test. */
-static int teardown(void **state)
-{
-	if (T.eng)
-		engine_stop();
-	return 0;
+	peers_engine_start(workers, lo, hi, &handlers, TIMEOUT_MS);
 }
 
 static void test_api_errors(void **state)
