@@ -62,7 +62,17 @@ static bool actions_field(struct ch_api_req *r, json_t *o, const char *key,
 	if (!v)
 		return true;
 	if (ch_actions_check(r->api->core, v, key, why, sizeof(why))) {
-		ch_api_error(r, 400, "invalid_field", key, "%s", why);
+		/* the field is the action the message starts with
+		 * ("pre_actions[2]"), else the list */
+		char field[64];
+		size_t n = strlen(key);
+		const char *end = strchr(why, ']');
+		if (!strncmp(why, key, n) && why[n] == '[' && end &&
+		    (size_t)(end - why) + 2 <= sizeof(field))
+			snprintf(field, (size_t)(end - why) + 2, "%.63s", why);
+		else
+			snprintf(field, sizeof(field), "%s", key);
+		ch_api_error(r, 400, "invalid_field", field, "%s", why);
 		return false;
 	}
 	*text = json_dumps(v, JSON_COMPACT);

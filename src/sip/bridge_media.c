@@ -223,7 +223,9 @@ void ch_sip_leg_play_done(struct ch_sip *sip, uint32_t leg, uint32_t play_id,
                           bool finished)
 {
 	struct ch_sip_call *c = ch_sip_call_by_leg(sip, leg);
-	if (!c || !c->prompt_op || c->prompt_job ||
+	/* an ending call's leg reports its prompt from inside
+	 * ch_media_leg_free: the participant is leaving anyway */
+	if (!c || c->ended || !c->prompt_op || c->prompt_job ||
 	    (uint32_t)c->prompt_op != play_id)
 		return;
 	uint64_t op = c->prompt_op;

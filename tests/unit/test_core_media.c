@@ -144,6 +144,15 @@ static int event_at(struct outbox *o, const char *type, unsigned nth)
 	return -1;
 }
 
+/* A progressing conference (the fake layer's rooms are ready when the
+ * test says so). */
+static void live(struct fix *f, struct ch_conference *out)
+{
+	create_conf(f, CH_CONFERENCE_TYPE_CONFERENCE, 0, 0, out);
+	ch_conference_room_ready(f->core, out->id);
+	assert_int_equal(conf_status(f, out->id), CH_CONFERENCE_PROGRESSING);
+}
+
 static struct ch_recording get_rec(struct fix *f, const char *id)
 {
 	struct ch_recording r;
@@ -271,7 +280,7 @@ static void test_play_rules(void **state)
 	char why[256], op[CH_UUID_LEN], op2[CH_UUID_LEN], op3[CH_UUID_LEN];
 	char st[16], buf[16];
 	attach(f);
-	live_conf(f, CH_CONFERENCE_TYPE_CONFERENCE, 0, &c);
+	live(f, &c);
 	json_t *good = urls1("http://127.0.0.1:9/a.wav");
 	json_t *file = urls1("file:///etc/passwd");
 	json_t *ftp = urls1("ftp://example.com/a.wav");
@@ -380,7 +389,7 @@ static void test_play_timeout(void **state)
 	struct ch_conference c;
 	char why[256], op[CH_UUID_LEN], buf[16];
 	attach(f);
-	live_conf(f, CH_CONFERENCE_TYPE_CONFERENCE, 0, &c);
+	live(f, &c);
 	json_t *u = urls1("https://127.0.0.1:9/slow.mp3");
 	assert_int_equal(ch_conference_play(f->core, f->cust.id, c.id, u, why,
 	                                    sizeof(why), op),
@@ -475,7 +484,7 @@ static void test_pre_actions(void **state)
 	struct ch_conferencecall cc, want;
 	char ref[CH_UUID_LEN];
 	attach(f);
-	live_conf(f, CH_CONFERENCE_TYPE_CONFERENCE, 0, &c);
+	live(f, &c);
 	struct ch_conference_params p = {
 	    .has_pre_actions = true,
 	    .pre_actions = "[{\"type\":\"talk\",\"option\":{\"text\":"
@@ -520,7 +529,7 @@ static void test_post_actions(void **state)
 	struct ch_conference c, u;
 	struct ch_conferencecall cc, k;
 	attach(f);
-	live_conf(f, CH_CONFERENCE_TYPE_CONFERENCE, 0, &c);
+	live(f, &c);
 	struct ch_conference_params p = {
 	    .has_post_actions = true,
 	    .post_actions = "[{\"type\":\"beep\"},{\"type\":\"hangup\"},"
@@ -562,7 +571,7 @@ static void test_participant_prompt(void **state)
 	struct ch_conferencecall cc;
 	char op[CH_UUID_LEN], ref[CH_UUID_LEN];
 	attach(f);
-	live_conf(f, CH_CONFERENCE_TYPE_CONFERENCE, 0, &c);
+	live(f, &c);
 	ch_uuid_new(ref);
 	assert_int_equal(ch_conferencecall_create(f->core, c.id, "call", ref,
 	                                          "+1555", false, &cc),
