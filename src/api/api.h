@@ -23,6 +23,10 @@ int ch_api_alloc(struct ch_api **apip, struct ch_core *core,
 void ch_api_free(struct ch_api *api);
 /* HTTP connection limits (api/httpd.h); the defaults until called. */
 void ch_api_limits_set(struct ch_api *api, const struct ch_httpd_limits *lim);
+/* The folder of the recording files, <dir>/<id>.<format> (copied; the
+ * serve command gives <data dir>/recordings). Until set, recording files
+ * answer 404. */
+void ch_api_recordings_dir_set(struct ch_api *api, const char *dir);
 /* The bound address (for a port 0 request). */
 int ch_api_local(const struct ch_api *api, struct sa *out);
 

@@ -3,6 +3,7 @@
  * core parameters, and the core calls.
  */
 #include "api/api_internal.h"
+#include "core/actions.h"
 #include "core/conference.h"
 #include "core/core.h"
 #include "store/store.h"
@@ -14,76 +15,6 @@
 
 #define TIMEOUT_MAX          (INT64_C(365) * 86400)
 #define MAX_PARTICIPANTS_MAX 10000
-
-static const char *const action_types[] = {"talk", "play", "sleep", "beep",
-                                           "hangup"};
-
-/* Validates one action object; on error sets a 400 naming field. */
-static bool valid_action(struct ch_api_req *r, json_t *a, const char *field,
-                         size_t i)
-{
-	char where[64];
-	json_t *type = json_object_get(a, "type");
-	json_t *opt = json_object_get(a, "option");
-	const char *t;
-	bool known = false;
-
-	snprintf(where, sizeof(where), "%s[%zu]", field, i);
-	if (!json_is_object(a) || !json_is_string(type)) {
-		ch_api_error(r, 400, "invalid_field", where,
-		             "%s must be an object with a string \"type\"",
-		             where);
-		return false;
-	}
-	t = json_string_value(type);
-	for (size_t k = 0; k < sizeof(action_types) / sizeof(*action_types);
-	     k++)
-		known |= !strcmp(t, action_types[k]);
-	if (!known) {
-		ch_api_error(r, 400, "invalid_field", where,
-		             "%s.type \"%s\" is not one of talk, play, sleep, "
-		             "beep, hangup",
-		             where, t);
-		return false;
-	}
-	if (opt && !json_is_object(opt)) {
-		ch_api_error(r, 400, "invalid_field", where,
-		             "%s.option must be an object", where);
-		return false;
-	}
-	if (!strcmp(t, "talk") &&
-	    !json_is_string(json_object_get(opt, "text"))) {
-		ch_api_error(r, 400, "invalid_field", where,
-		             "%s: talk needs option.text", where);
-		return false;
-	}
-	if (!strcmp(t, "play")) {
-		json_t *urls = json_object_get(opt, "urls");
-		size_t k;
-		json_t *u;
-		bool ok = json_is_array(urls) && json_array_size(urls) > 0;
-		json_array_foreach(urls, k, u) ok &= json_is_string(u);
-		if (!ok) {
-			ch_api_error(r, 400, "invalid_field", where,
-			             "%s: play needs option.urls, a list of "
-			             "strings",
-			             where);
-			return false;
-		}
-	}
-	if (!strcmp(t, "sleep")) {
-		json_t *d = json_object_get(opt, "duration");
-		if (!json_is_integer(d) || json_integer_value(d) < 0 ||
-		    json_integer_value(d) > 3600000) {
-			ch_api_error(r, 400, "invalid_field", where,
-			             "%s: sleep needs option.duration in ms "
-			             "(0..3600000)",
-			             where);
-			return false;
-		}
-	}
-	return true;
-}
 
 static bool text_field(struct ch_api_req *r, json_t *o, const char *key,
                        bool *has, const char **out)
@@ -126,24 +57,23 @@ static void params_text_free(struct params_text *t)
 static bool actions_field(struct ch_api_req *r, json_t *o, const char *key,
                           bool *has, char **text)
 {
-	json_t *v = json_object_get(o, key), *a;
-	size_t i;
+	json_t *v = json_object_get(o, key);
+	char why[512];
 	if (!v)
 		return true;
-	if (!json_is_array(v)) {
-		ch_api_error(r, 400, "invalid_field", key,
-		             "%s must be a list of actions", key);
+	if (ch_actions_check(r->api->core, v, key, why, sizeof(why))) {
+		/* the field is the action the message starts with
+		 * ("pre_actions[2]"), else the list */
+		char field[64];
+		size_t n = strlen(key);
+		const char *end = strchr(why, ']');
+		if (!strncmp(why, key, n) && why[n] == '[' && end &&
+		    (size_t)(end - why) + 2 <= sizeof(field))
+			snprintf(field, (size_t)(end - why) + 2, "%.63s", why);
+		else
+			snprintf(field, sizeof(field), "%s", key);
+		ch_api_error(r, 400, "invalid_field", field, "%s", why);
 		return false;
-	}
-	if (json_array_size(v) > 64) {
-		ch_api_error(r, 400, "invalid_field", key,
-		             "%s has more than 64 actions", key);
-		return false;
-	}
-	json_array_foreach(v, i, a)
-	{
-		if (!valid_action(r, a, key, i))
-			return false;
 	}
 	*text = json_dumps(v, JSON_COMPACT);
 	*has = *text != NULL;

@@ -29,6 +29,7 @@ struct ch_api {
 	uint64_t tokens_checked_ms;   /* when data_version was last read */
 	struct tmr *tokens_tmr;       /* polls data_version, see api.c */
 	int64_t started_us;
+	char recordings_dir[1024]; /* ch_api_recordings_dir_set; "" none */
 };
 
 /* One request being handled; lives on the stack of the dispatcher. */
@@ -92,7 +93,8 @@ int ch_api_list_add(struct ch_api_list *l, json_t *item, int64_t tm_create);
 void ch_api_list_end(struct ch_api_list *l, int err, unsigned size,
                      const char *what);
 
-/* Route handlers (api_conference.c, api_conferencecall.c, api_ws.c). */
+/* Route handlers (api_conference.c, api_conferencecall.c, api_call.c,
+ * api_recording.c, api_ws.c). */
 void ch_api_conference_create(struct ch_api_req *r);
 void ch_api_conference_list(struct ch_api_req *r);
 void ch_api_conference_get(struct ch_api_req *r);
@@ -107,6 +109,19 @@ void ch_api_call_create(struct ch_api_req *r);
 void ch_api_call_list(struct ch_api_req *r);
 void ch_api_call_get(struct ch_api_req *r);
 void ch_api_call_hangup(struct ch_api_req *r);
+/* api_media.c */
+void ch_api_conference_recording_start(struct ch_api_req *r);
+void ch_api_conference_recording_stop(struct ch_api_req *r);
+void ch_api_conference_play(struct ch_api_req *r);
+void ch_api_conference_pause(struct ch_api_req *r);
+void ch_api_conference_stop(struct ch_api_req *r);
+void ch_api_conference_volume(struct ch_api_req *r);
+void ch_api_conferencecall_play(struct ch_api_req *r);
+void ch_api_conferencecall_talk(struct ch_api_req *r);
+void ch_api_recording_list(struct ch_api_req *r);
+void ch_api_recording_get(struct ch_api_req *r);
+void ch_api_recording_file(struct ch_api_req *r);
+void ch_api_recording_delete(struct ch_api_req *r);
 void ch_api_ws_open(struct ch_api_req *r);
 void ch_api_ws_close_all(struct ch_api *api);
 /* Closes the clients whose token no longer finds its customer. */

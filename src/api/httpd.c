@@ -9,6 +9,13 @@
  * (nothing in progress, or lingering after a final answer) and req (the
  * request being received: head, then body), which bytes that trickle in do
  * not restart.
+ *
+ * File responses (ch_httpd_reply_file) are read from the descriptor in
+ * STREAM_CHUNK pieces from libre's send handler, which runs whenever the
+ * send queue is empty and the socket writable: at most one chunk waits in
+ * libre's queue, whatever the file's size. Requests pipelined behind one
+ * are held in c->buf until its last byte is queued, so answers stay in
+ * order.
  */
 #include "api/httpd.h"
 #include "util/log.h"
@@ -26,12 +33,17 @@
 #include <re_http.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <strings.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LINGER_MS       2000 /* after a final answer, before closing */
 #define MAX_TURNED_AWAY 64   /* 503s lingering at once; past it: reset */
 #define FULL_LOG_MS     10000
 #define LISTEN_BACKLOG  1024 /* the kernel caps it at somaxconn */
+#define STREAM_CHUNK    (64 * 1024)
+#define STREAM_TURN     8 /* chunks at most per send handler call */
 
 /* The listening server. Owned by the daemon; control thread only. */
 struct ch_httpd {
@@ -71,6 +83,12 @@ struct ch_httpd_conn {
 	bool closing; /* close after the reply in flight */
 	bool upgraded;
 	bool turned_away; /* counted in h->n_turned */
+	/* a file response being sent (ch_httpd_reply_file) */
+	bool streaming;
+	int sfd;            /* the file, owned while streaming */
+	uint64_t s_off;     /* next byte of the file to send */
+	uint64_t s_left;    /* bytes still to send */
+	struct mbuf *s_buf; /* one chunk */
 };
 
 static bool peer_cmp_h(struct le *le, void *arg)
@@ -110,6 +128,12 @@ static void conn_destructor(void *arg)
 	conn_unaccount(c);
 	tmr_cancel(&c->idle);
 	tmr_cancel(&c->req);
+	if (c->streaming) {
+		if (c->tc)
+			(void)tcp_set_send(c->tc, NULL);
+		(void)close(c->sfd);
+		mem_deref(c->s_buf);
+	}
 	mem_deref(c->tc);
 	mem_deref(c->buf);
 }
@@ -241,7 +265,8 @@ static uint16_t content_length(const struct http_msg *msg, uint64_t *len)
  * freed or handed over. */
 static bool process(struct ch_httpd_conn *c)
 {
-	while (c->buf && mbuf_get_left(c->buf) > 0 && !c->closing) {
+	while (c->buf && mbuf_get_left(c->buf) > 0 && !c->closing &&
+	       !c->streaming) {
 		struct http_msg *msg = NULL;
 		size_t start = c->buf->pos;
 		int err = http_msg_decode(&msg, c->buf, true);
@@ -299,7 +324,8 @@ static bool process(struct ch_httpd_conn *c)
 		if (!c->keep_alive)
 			c->closing = true;
 	}
-	if (c->closing) {
+	/* a file being sent: what follows waits for its end (stream_done) */
+	if (c->closing && !c->streaming) {
 		linger(c);
 		return false;
 	}
@@ -331,6 +357,10 @@ static void recv_h(struct mbuf *mb, void *arg)
 	}
 	if (mbuf_get_left(c->buf) + len >
 	    CH_HTTPD_MAX_BODY + CH_HTTPD_MAX_HEADER + 4096) {
+		if (c->streaming) { /* an answer is going out: no 413 */
+			mem_deref(c);
+			return;
+		}
 		fail(c, 413);
 		linger(c);
 		return;
@@ -488,6 +518,32 @@ int ch_httpd_local(const struct ch_httpd *h, struct sa *out)
 	return tcp_sock_local_get(h->ts, out);
 }
 
+static int head_print(struct mbuf *mb, const struct ch_httpd_conn *c,
+                      uint16_t status, const char *reason, const char *ctype,
+                      uint64_t len, const char *extra_hdrs)
+{
+	int err = mbuf_printf(mb, "HTTP/1.1 %u %s\r\n", status, reason);
+	if (ctype && len)
+		err |= mbuf_printf(mb, "Content-Type: %s\r\n", ctype);
+	err |= mbuf_printf(mb, "Content-Length: %llu\r\n%s%s\r\n",
+	                   (unsigned long long)len,
+	                   c->keep_alive ? "" : "Connection: close\r\n",
+	                   extra_hdrs ? extra_hdrs : "");
+	return err;
+}
+
+/* After a failed send. */
+static void send_failed(struct ch_httpd_conn *c, int err)
+{
+	/* e.g. ENOSPC: the client reads none of its answers and libre's
+	 * send queue is full. Skipping this answer would give the client
+	 * the next one in its place: close instead. */
+	ch_log_debug("http", "cannot send an answer (%s); closing",
+	             strerror(err));
+	c->keep_alive = false;
+	c->closing = true;
+}
+
 int ch_httpd_reply(struct ch_httpd_conn *c, uint16_t status, const char *reason,
                    const char *ctype, const char *body, size_t len,
                    const char *extra_hdrs)
@@ -496,15 +552,12 @@ int ch_httpd_reply(struct ch_httpd_conn *c, uint16_t status, const char *reason,
 	int err;
 	if (!c->tc)
 		return ENOTCONN;
+	if (c->streaming)
+		return EBUSY;
 	mb = mbuf_alloc(256 + len);
 	if (!mb)
 		return ENOMEM;
-	err = mbuf_printf(mb, "HTTP/1.1 %u %s\r\n", status, reason);
-	if (ctype && len)
-		err |= mbuf_printf(mb, "Content-Type: %s\r\n", ctype);
-	err |= mbuf_printf(mb, "Content-Length: %zu\r\n%s%s\r\n", len,
-	                   c->keep_alive ? "" : "Connection: close\r\n",
-	                   extra_hdrs ? extra_hdrs : "");
+	err = head_print(mb, c, status, reason, ctype, len, extra_hdrs);
 	if (len)
 		err |= mbuf_write_mem(mb, (const uint8_t *)body, len);
 	if (!err) {
@@ -514,15 +567,183 @@ int ch_httpd_reply(struct ch_httpd_conn *c, uint16_t status, const char *reason,
 	mem_deref(mb);
 	c->replied = true;
 	if (err) {
-		/* e.g. ENOSPC: the client reads none of its answers and libre's
-		 * send queue is full. Skipping this answer would give the
-		 * client the next one in its place: close instead. */
-		ch_log_debug("http", "cannot send an answer (%s); closing",
-		             strerror(err));
-		c->keep_alive = false;
-		c->closing = true;
+		send_failed(c, err);
 	}
 	return err;
+}
+
+/* The file is sent (all queued) or abandoned: back to plain HTTP. */
+static void stream_end(struct ch_httpd_conn *c)
+{
+	(void)tcp_set_send(c->tc, NULL);
+	(void)close(c->sfd);
+	c->sfd = -1;
+	c->s_buf = mem_deref(c->s_buf);
+	c->streaming = false;
+}
+
+/* Its last byte is queued: serve what was pipelined behind it. */
+static void stream_done(struct ch_httpd_conn *c)
+{
+	stream_end(c);
+	if (c->closing) {
+		linger(c);
+		return;
+	}
+	if (process(c))
+		tmr_start(&c->idle, c->h->lim.idle_timeout_ms, idle_h, c);
+}
+
+/* libre's send queue is empty and the socket writable: the next chunks.
+ * A read error or a file shorter than announced cannot be told to the
+ * client any more (the head is sent): the connection closes. */
+static void stream_send_h(void *arg)
+{
+	struct ch_httpd_conn *c = arg;
+	for (int i = 0; i < STREAM_TURN && c->s_left; i++) {
+		size_t want =
+		    c->s_left < STREAM_CHUNK ? (size_t)c->s_left : STREAM_CHUNK;
+		ssize_t n;
+		do
+			n = pread(c->sfd, c->s_buf->buf, want, (off_t)c->s_off);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			ch_log_warn("http",
+			            "file answer: %s at byte %llu; closing",
+			            n ? strerror(errno)
+			              : "file shorter than "
+			                "announced",
+			            (unsigned long long)c->s_off);
+			mem_deref(c);
+			return;
+		}
+		c->s_buf->pos = 0;
+		c->s_buf->end = (size_t)n;
+		int err = tcp_send(c->tc, c->s_buf);
+		if (err) {
+			ch_log_debug("http", "file answer: send: %s; closing",
+			             strerror(err));
+			mem_deref(c);
+			return;
+		}
+		c->s_off += (uint64_t)n;
+		c->s_left -= (uint64_t)n;
+		/* the client is reading: not idle */
+		tmr_start(&c->idle, c->h->lim.idle_timeout_ms, idle_h, c);
+		if (tcp_conn_txqsz(c->tc))
+			break; /* the rest when libre's queue has drained */
+	}
+	if (!c->s_left)
+		stream_done(c);
+}
+
+int ch_httpd_reply_file(struct ch_httpd_conn *c, uint16_t status,
+                        const char *reason, const char *ctype, int fd,
+                        uint64_t off, uint64_t len, const char *extra_hdrs)
+{
+	struct mbuf *mb;
+	int err;
+	if (!c->tc || c->streaming) {
+		(void)close(fd);
+		return c->tc ? EBUSY : ENOTCONN;
+	}
+	mb = mbuf_alloc(512);
+	err = mb ? head_print(mb, c, status, reason, ctype, len, extra_hdrs)
+	         : ENOMEM;
+	if (!err) {
+		mb->pos = 0;
+		err = tcp_send(c->tc, mb);
+	}
+	mem_deref(mb);
+	c->replied = true;
+	if (!err && len) {
+		c->s_buf = mbuf_alloc(STREAM_CHUNK);
+		if (!c->s_buf)
+			err = ENOMEM;
+	}
+	if (err || !len) {
+		(void)close(fd);
+		if (err)
+			send_failed(c, err);
+		return err;
+	}
+	(void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_SEQUENTIAL);
+	c->streaming = true;
+	c->sfd = fd;
+	c->s_off = off;
+	c->s_left = len;
+	err = tcp_set_send(c->tc, stream_send_h);
+	if (err) {
+		stream_end(c);
+		send_failed(c, err);
+	}
+	return err;
+}
+
+/* Skips optional white space (RFC 9110 OWS). */
+static const char *skip_ows(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* Reads decimal digits into *v, saturating at UINT64_MAX (a position
+ * past any file). Returns the end, or NULL when there is no digit. */
+static const char *digits(const char *s, uint64_t *v)
+{
+	const char *p = s;
+	*v = 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		uint64_t d = (uint64_t)(*p - '0');
+		*v = *v > (UINT64_MAX - d) / 10 ? UINT64_MAX : *v * 10 + d;
+	}
+	return p == s ? NULL : p;
+}
+
+uint16_t ch_httpd_parse_range(const char *value, uint64_t size, uint64_t *off,
+                              uint64_t *len)
+{
+	uint64_t first = 0, last = 0;
+	const char *p, *q;
+	bool has_first, has_last;
+
+	if (!value)
+		return 200;
+	p = skip_ows(value);
+	if (strncasecmp(p, "bytes", 5))
+		return 200;
+	p = skip_ows(p + 5);
+	if (*p++ != '=')
+		return 200;
+	p = skip_ows(p);
+	q = digits(p, &first);
+	has_first = q != NULL;
+	p = q ? q : p;
+	if (*p++ != '-')
+		return 200;
+	q = digits(p, &last);
+	has_last = q != NULL;
+	p = skip_ows(q ? q : p);
+	/* a second range (","), a sign or other junk: the whole file */
+	if (*p || (!has_first && !has_last))
+		return 200;
+	if (has_first) {
+		if (has_last && last < first)
+			return 200; /* invalid, so ignored */
+		if (first >= size)
+			return 416;
+		*off = first;
+		*len =
+		    (has_last && last < size - 1 ? last : size - 1) - first + 1;
+		return 206;
+	}
+	/* a suffix: the last `last` bytes */
+	if (!last || !size)
+		return 416;
+	*len = last < size ? last : size;
+	*off = size - *len;
+	return 206;
 }
 
 int ch_httpd_upgrade(struct ch_httpd_conn *c, const char *extra_hdrs,

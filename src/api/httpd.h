@@ -19,7 +19,8 @@
  * Connections handed over to WebSocket leave these counts.
  *
  * Threading: control thread only. Handlers are called on it and must
- * answer synchronously with ch_httpd_reply (or ch_httpd_upgrade).
+ * answer synchronously with ch_httpd_reply, ch_httpd_reply_file (whose
+ * body then follows as the client reads) or ch_httpd_upgrade.
  */
 #ifndef CH_HTTPD_H
 #define CH_HTTPD_H
@@ -82,6 +83,24 @@ int ch_httpd_local(const struct ch_httpd *h, struct sa *out);
 int ch_httpd_reply(struct ch_httpd_conn *conn, uint16_t status,
                    const char *reason, const char *ctype, const char *body,
                    size_t len, const char *extra_hdrs);
+/* Sends a response whose body is len bytes of the open file fd from
+ * offset off, read in 64 KiB chunks as the connection's send queue
+ * drains (the file is never read whole into memory). fd is taken in every
+ * case: closed when sent, on an error, or when the connection goes.
+ * Requests pipelined behind it are served after its last byte; the idle
+ * timeout applies to a client that stops reading. Returns 0 or errno (the
+ * connection then closes). */
+int ch_httpd_reply_file(struct ch_httpd_conn *conn, uint16_t status,
+                        const char *reason, const char *ctype, int fd,
+                        uint64_t off, uint64_t len, const char *extra_hdrs);
+/* The Range header value (NULL: none) of a GET of size bytes (RFC 9110
+ * 14.2): 206 with *off and *len for one satisfiable "bytes=a-b", "a-" or
+ * "-n" range; 416 when it cannot be satisfied (the first byte is past the
+ * end, or "-0"); 200 (the whole file) when there is none, it is malformed
+ * or invalid (b < a), or it asks for several ranges, which RFC 9110 lets a
+ * server ignore. Pure. */
+uint16_t ch_httpd_parse_range(const char *value, uint64_t size, uint64_t *off,
+                              uint64_t *len);
 /* Answers 101 Switching Protocols with extra_hdrs and hands the TCP
  * connection over: *tcp gets a new reference (the caller owns it) and
  * *pending (may be NULL, owned by the caller) any bytes already read past

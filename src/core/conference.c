@@ -39,8 +39,8 @@ json_t *ch_conference_to_json(struct ch_core *core,
 }
 
 /* Adds a conference.* event carrying the whole conference. */
-static int add_conf_event(struct ch_core *core, const struct ch_conference *c,
-                          const char *type)
+int ch_conference_add_event(struct ch_core *core, const struct ch_conference *c,
+                            const char *type)
 {
 	json_t *f = json_object();
 	json_t *cj = ch_conference_to_json(core, c);
@@ -57,8 +57,8 @@ static int add_conf_event(struct ch_core *core, const struct ch_conference *c,
 }
 
 /* Writes c with its new state and one event, in one transaction. */
-static int save_with_event(struct ch_core *core, struct ch_conference *c,
-                           const char *type, const char *type2)
+int ch_conference_save(struct ch_core *core, struct ch_conference *c,
+                       const char *type, const char *type2)
 {
 	int err = ch_core_txn_begin(core);
 	if (err)
@@ -66,9 +66,9 @@ static int save_with_event(struct ch_core *core, struct ch_conference *c,
 	c->tm_update = ch_time_now_us();
 	err = core->st->ops->conference_update(core->st, c);
 	if (!err && type)
-		err = add_conf_event(core, c, type);
+		err = ch_conference_add_event(core, c, type);
 	if (!err && type2)
-		err = add_conf_event(core, c, type2);
+		err = ch_conference_add_event(core, c, type2);
 	if (err) {
 		ch_core_txn_abort(core);
 		return err;
@@ -155,7 +155,7 @@ int ch_conference_create(struct ch_core *core, const char *customer_id,
 		goto out;
 	err = core->st->ops->conference_insert(core->st, &c);
 	if (!err)
-		err = add_conf_event(core, &c, "conference.created");
+		err = ch_conference_add_event(core, &c, "conference.created");
 	if (err) {
 		ch_core_txn_abort(core);
 		goto out;
@@ -218,7 +218,7 @@ int ch_conference_update(struct ch_core *core, const char *customer_id,
 		c.max_participants = p->max_participants;
 	if (err)
 		goto out;
-	err = save_with_event(core, &c, "conference.updated", NULL);
+	err = ch_conference_save(core, &c, "conference.updated", NULL);
 	if (err)
 		goto out;
 	struct ch_live_conf *lc = ch_core_live_find(core, c.id);
@@ -239,7 +239,7 @@ void ch_conference_room_ready(struct ch_core *core, const char *id)
 		return;
 	if (c.status == CH_CONFERENCE_STARTING) {
 		c.status = CH_CONFERENCE_PROGRESSING;
-		if (!save_with_event(core, &c, "conference.updated", NULL))
+		if (!ch_conference_save(core, &c, "conference.updated", NULL))
 			ch_log_debug("core", "conference %s progressing", id);
 	}
 	ch_conference_clear(&c);
@@ -250,8 +250,8 @@ static void finish(struct ch_core *core, struct ch_conference *c)
 {
 	c->status = CH_CONFERENCE_TERMINATED;
 	c->tm_delete = ch_time_now_us();
-	if (save_with_event(core, c, "conference.updated",
-	                    "conference.destroyed"))
+	if (ch_conference_save(core, c, "conference.updated",
+	                       "conference.destroyed"))
 		return;
 	ch_log_info("core", "conference %s terminated (%s)", c->id,
 	            c->end_reason);
@@ -287,11 +287,18 @@ int ch_conference_terminate(struct ch_core *core, const char *id,
 		ch_conference_clear(&c);
 		return 0;
 	}
+	/* the recording and playback end first (they change the row) */
+	ch_conference_clear(&c);
+	ch_conference_record_end(core, id);
+	ch_conference_play_end(core, id);
+	err = ch_conference_get(core, NULL, id, &c);
+	if (err)
+		return err;
 	c.status = CH_CONFERENCE_TERMINATING;
 	snprintf(c.end_reason, sizeof(c.end_reason), "%s", end_reason);
 	snprintf(c.ended_by, sizeof(c.ended_by), "%s",
 	         ended_by ? ended_by : CH_UUID_NIL);
-	err = save_with_event(core, &c, "conference.updated", NULL);
+	err = ch_conference_save(core, &c, "conference.updated", NULL);
 	if (err)
 		goto out;
 	ch_log_info("core", "conference %s terminating (%s)", c.id, end_reason);

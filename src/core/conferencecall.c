@@ -4,6 +4,7 @@
  */
 #include "core/conferencecall.h"
 #include "core/conference.h"
+#include "core/conference_record.h"
 #include "core/core_internal.h"
 #include "core/json_map.h"
 #include "events/events.h"
@@ -170,8 +171,27 @@ int ch_conferencecall_joined(struct ch_core *core, const char *id)
 		return err;
 	if (cc.status != CH_CONFERENCECALL_JOINING)
 		return EBUSY;
+	if (ch_runner_pre(core, &cc))
+		return 0; /* joins when they are done */
+	return ch_conferencecall_join_now(core, id);
+}
+
+int ch_conferencecall_join_now(struct ch_core *core, const char *id)
+{
+	struct ch_conferencecall cc;
+	int err = ch_conferencecall_get(core, NULL, id, &cc);
+	if (err)
+		return err;
+	if (cc.status != CH_CONFERENCECALL_JOINING)
+		return EBUSY;
 	cc.status = CH_CONFERENCECALL_JOINED;
-	return save(core, &cc, "conference.member.joined", true);
+	err = save(core, &cc, "conference.member.joined", true);
+	if (err)
+		return err;
+	if (core->media && core->media->participant_isolate)
+		core->media->participant_isolate(core->media_arg, &cc, false);
+	ch_conference_record_track(core, &cc);
+	return 0;
 }
 
 static void deferred_h(void *arg)
@@ -217,6 +237,9 @@ static int remove_as(struct ch_core *core, const char *id, const char *reason,
 	if (out)
 		*out = cc;
 	ch_log_info("core", "participant %s removed (%s)", cc.id, reason);
+	ch_runner_left(core, cc.id); /* pre actions, if any, end here */
+	if (!strcmp(reason, CH_LEAVE_REMOVED) && ch_runner_post(core, &cc))
+		return 0; /* hung up when they are done */
 	if (core->media && core->media->participant_hangup) {
 		core->media->participant_hangup(core->media_arg, &cc);
 		return 0;
@@ -289,6 +312,7 @@ int ch_conferencecall_left(struct ch_core *core, const char *id,
 		snprintf(cc.leave_reason, sizeof(cc.leave_reason), "%s",
 		         reason);
 	cc.status = CH_CONFERENCECALL_LEAVED;
+	ch_runner_left(core, cc.id);
 	err = save(core, &cc, "conference.member.left", true);
 	if (err)
 		return err;

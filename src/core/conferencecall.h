@@ -29,8 +29,18 @@ int ch_conferencecall_create(struct ch_core *core, const char *conference_id,
                              const char *reference_id, const char *caller_id,
                              bool end_conference_on_exit,
                              struct ch_conferencecall *out);
-/* Media flows: joining -> joined. */
+/* The call is up (media flows): the conference's pre_actions run to the
+ * participant alone, then (or at once without any) joining -> joined. */
 int ch_conferencecall_joined(struct ch_core *core, const char *id);
+/* joining -> joined now (the runner, after the pre_actions). */
+int ch_conferencecall_join_now(struct ch_core *core, const char *id);
+/* A prompt to one joined participant (type "play" with opt.urls, "talk"
+ * with opt.text/.language, checked by the caller): EBUSY unless joined.
+ * op gets its operation_id; conference.member.play.started/finished/
+ * failed report it. */
+int ch_conferencecall_prompt(struct ch_core *core, const char *customer_id,
+                             const char *id, const char *type, json_t *opt,
+                             char op[CH_UUID_LEN]);
 /* Removes a participant with leave_reason reason (e.g. "orphan"). */
 int ch_conferencecall_remove_reason(struct ch_core *core, const char *id,
                                     const char *reason);

@@ -74,6 +74,8 @@ struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id)
 	snprintf(lc->id, sizeof(lc->id), "%s", id);
 	lc->heap_idx = SIZE_MAX;
 	tmr_init(&lc->ready_tmr);
+	tmr_init(&lc->rec_tmr);
+	tmr_init(&lc->play_tmr);
 	hash_append(core->live, id_hash(lc->id), &lc->he, lc);
 	return lc;
 }
@@ -82,6 +84,7 @@ static void live_free(struct ch_live_conf *lc)
 {
 	ch_core_deadline_set(lc->core, lc, 0);
 	tmr_cancel(&lc->ready_tmr);
+	ch_conference_live_media_free(lc);
 	hash_unlink(&lc->he);
 	free(lc);
 }
@@ -110,6 +113,8 @@ void ch_core_free(struct ch_core *core)
 	ch_core_deadline_free(core);
 	ch_conferencecall_flush_deferred(core);
 	ch_call_flush_actions(core);
+	ch_runner_flush(core);
+	free(core->media_dir);
 	free(core);
 }
 
@@ -121,6 +126,17 @@ struct ch_store *ch_core_store(struct ch_core *core)
 struct ch_events *ch_core_events(struct ch_core *core)
 {
 	return core->ev;
+}
+
+void ch_core_set_media_dir(struct ch_core *core, const char *media_dir)
+{
+	free(core->media_dir);
+	core->media_dir = media_dir && media_dir[0] ? strdup(media_dir) : NULL;
+}
+
+const char *ch_core_media_dir(const struct ch_core *core)
+{
+	return core->media_dir;
 }
 
 const char *ch_core_node(const struct ch_core *core)
@@ -262,6 +278,13 @@ int ch_core_start(struct ch_core *core)
 		orphan_all(core, r.v[i].id);
 		if (ch_conference_get(core, NULL, r.v[i].id, &c))
 			continue;
+		if (strcmp(c.playback_status, "stopped")) {
+			/* its playback died with the process */
+			snprintf(c.playback_status, sizeof(c.playback_status),
+			         "stopped");
+			c.tm_update = now;
+			(void)ch_conference_save(core, &c, NULL, NULL);
+		}
 		if (c.status == CH_CONFERENCE_TERMINATED) {
 			terminated++;
 		} else if (c.status == CH_CONFERENCE_TERMINATING) {

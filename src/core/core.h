@@ -19,12 +19,35 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "store/records.h"
 
 struct ch_store;
 struct ch_events;
 struct ch_core;
+
+/* What a prompt or a room playback plays (borrowed strings). */
+enum ch_core_prompt_kind {
+	CH_PROMPT_URLS = 0, /* urls[0..nurls) in turn */
+	CH_PROMPT_TALK,     /* text-to-speech of text in language */
+	CH_PROMPT_BEEP,
+};
+struct ch_core_prompt {
+	enum ch_core_prompt_kind kind;
+	const char *const *urls;
+	size_t nurls;
+	const char *text;
+	const char *language;
+};
+
+/* How a room playback went (ch_core_play_report). */
+enum ch_core_play_state {
+	CH_PLAY_AUDIO = 0, /* fetched and decoded: audio is playing */
+	CH_PLAY_FINISHED,  /* played to its end */
+	CH_PLAY_FAILED,    /* fetch or decoding failed */
+};
 
 /* What the media/SIP layer does for the core. Every function is called on
  * the control thread and must not block. The layer reports back through
@@ -54,6 +77,40 @@ struct ch_core_media_ops {
 	 * the health check removes one that is not (reason orphan). */
 	bool (*participant_alive)(void *arg,
 	                          const struct ch_conferencecall *cc);
+
+	/* The participant is in the room now (joined): it hears and is
+	 * heard. Until then (joining) and again while its post actions run
+	 * (participant_isolate true) it hears only its own prompts. */
+	void (*participant_isolate)(void *arg,
+	                            const struct ch_conferencecall *cc,
+	                            bool isolated);
+	/* Plays a prompt to one participant alone (struct ch_core_prompt);
+	 * reports with ch_core_prompt_done(op). A new prompt replaces one
+	 * playing (that one is reported done, ok false). 0 or errno. */
+	int (*participant_prompt)(void *arg, const struct ch_conferencecall *cc,
+	                          uint64_t op, const struct ch_core_prompt *p);
+	void (*participant_prompt_stop)(void *arg,
+	                                const struct ch_conferencecall *cc);
+
+	/* Starts recording the conference's room into recording rec (its id
+	 * and format); later ch_core_recording_done(). 0 or errno. */
+	int (*recording_start)(void *arg, const struct ch_conference *conf,
+	                       const struct ch_recording *rec);
+	/* Names a participant for the active recording's channel map. */
+	void (*recording_track)(void *arg, const struct ch_conferencecall *cc);
+	void (*recording_stop)(void *arg, const char *conference_id);
+
+	/* Room playback of op: fetch and decode p (kind URLS), report with
+	 * ch_core_play_report (started, finished, failed). gain_db applies
+	 * from the start; paused starts it paused. A new play replaces
+	 * one playing, silently (no report for the old one). 0 or errno. */
+	int (*play_start)(void *arg, const char *conference_id, uint64_t op,
+	                  const struct ch_core_prompt *p, int gain_db,
+	                  bool paused);
+	void (*play_pause)(void *arg, const char *conference_id, bool paused);
+	void (*play_gain)(void *arg, const char *conference_id, int gain_db);
+	/* Stops the room's playback; no report follows. */
+	void (*play_stop)(void *arg, const char *conference_id);
 };
 
 /* Creates the core over an open store and event hub (both borrowed, they
@@ -75,6 +132,18 @@ void ch_core_free(struct ch_core *core);
 struct ch_store *ch_core_store(struct ch_core *core);
 struct ch_events *ch_core_events(struct ch_core *core);
 const char *ch_core_node(const struct ch_core *core);
+
+/* Server settings the core checks requests against. media_dir: the only
+ * folder file:// URLs may name (copied; NULL: file:// refused). */
+void ch_core_set_media_dir(struct ch_core *core, const char *media_dir);
+const char *ch_core_media_dir(const struct ch_core *core);
+
+/* Reports from the media layer, on the control thread. */
+void ch_core_play_report(struct ch_core *core, const char *conference_id,
+                         uint64_t op, enum ch_core_play_state state,
+                         const char *why);
+void ch_core_prompt_done(struct ch_core *core, const char *conferencecall_id,
+                         uint64_t op, bool ok);
 
 /* Transactions: begin; make changes and add events; commit (which fans
  * the events out) or abort. Returns 0 or EIO. */

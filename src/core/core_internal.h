@@ -12,6 +12,8 @@
 #include <re_hash.h>
 #include <re_tmr.h>
 
+#include <jansson.h>
+
 /* A conference that is not terminated: its timers. Owned by core->live. */
 struct ch_live_conf {
 	struct le he; /* in core->live, keyed by id */
@@ -20,6 +22,14 @@ struct ch_live_conf {
 	int64_t deadline_us;  /* timeout, 0 = none (see deadline.c) */
 	size_t heap_idx;      /* position in core->deadlines, or SIZE_MAX */
 	struct tmr ready_tmr; /* room ready when no media layer */
+	/* recording (conference_record.c) */
+	struct tmr rec_tmr; /* the 24 h cap of the active recording */
+	/* room playback (conference_play.c): the current play, if any */
+	uint64_t play_op;          /* 0: none */
+	char play_id[CH_UUID_LEN]; /* its API operation_id */
+	json_t *play_urls;         /* its urls (owned) */
+	bool play_audio;           /* fetched: audio is playing */
+	struct tmr play_tmr;       /* playback_timeout watchdog */
 };
 
 /* The core. Owned by the daemon; control thread only. */
@@ -41,6 +51,9 @@ struct ch_core {
 	size_t n_deadlines, cap_deadlines;
 	struct tmr deadline_tmr;
 	struct list health_fails; /* struct health_fail, see health.c */
+	char *media_dir;          /* file:// root, NULL: none */
+	uint64_t next_op;         /* playback and prompt operations */
+	struct list runners;      /* struct ch_runner, see action_runner.c */
 };
 
 struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);
@@ -57,6 +70,28 @@ int ch_core_present_ids(struct ch_core *core, const char *conference_id,
 void ch_core_deadline_set(struct ch_core *core, struct ch_live_conf *lc,
                           int64_t deadline_us);
 void ch_core_deadline_free(struct ch_core *core);
+
+/* conference.c: adds a conference.* event carrying the whole conference
+ * (inside the caller's transaction); saves c with up to two such events
+ * in one transaction. */
+int ch_conference_add_event(struct ch_core *core, const struct ch_conference *c,
+                            const char *type);
+int ch_conference_save(struct ch_core *core, struct ch_conference *c,
+                       const char *type, const char *type2);
+
+/* conference_record.c / conference_play.c: a conference ends (its
+ * recording and playback stop); a live conference's state is freed. */
+void ch_conference_record_end(struct ch_core *core, const char *id);
+void ch_conference_play_end(struct ch_core *core, const char *id);
+void ch_conference_live_media_free(struct ch_live_conf *lc);
+
+/* action_runner.c: pre actions of a participant whose call is up (false:
+ * it has none, join now); post actions of one being removed (false:
+ * none, hang up now); a participant left (its runner, if any, ends). */
+bool ch_runner_pre(struct ch_core *core, const struct ch_conferencecall *cc);
+bool ch_runner_post(struct ch_core *core, const struct ch_conferencecall *cc);
+void ch_runner_left(struct ch_core *core, const char *conferencecall_id);
+void ch_runner_flush(struct ch_core *core);
 
 /* health.c */
 void ch_core_health_start(struct ch_core *core);

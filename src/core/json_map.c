@@ -103,3 +103,35 @@ json_t *ch_json_map_conferencecall(const struct ch_conferencecall *cc,
 	json_object_set_new(o, "tm_delete", ts(cc->tm_delete));
 	return o;
 }
+
+/* 0 is "not yet" for the recording's tm_end and tm_delete */
+static json_t *ts_or_never(int64_t us)
+{
+	return ts(us ? us : CH_TIME_NEVER_US);
+}
+
+json_t *ch_json_map_recording(const struct ch_recording *r)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_string(r->id));
+	json_object_set_new(o, "customer_id", json_string(r->customer_id));
+	json_object_set_new(o, "reference_type",
+	                    json_string(r->reference_type));
+	json_object_set_new(o, "reference_id", json_string(r->reference_id));
+	json_object_set_new(o, "status", json_string(r->status));
+	json_object_set_new(o, "format", json_string(r->format));
+	json_object_set_new(o, "tracks", json_boolean(r->tracks));
+	json_object_set_new(o, "duration_ms", json_integer(r->duration_ms));
+	json_object_set_new(o, "rate", json_integer(r->rate));
+	json_object_set_new(o, "size", json_integer(r->size));
+	json_object_set_new(o, "channels",
+	                    ch_json_map_parse_stored(r->channels, true));
+	json_object_set_new(o, "tm_start", ts_or_never(r->tm_start));
+	json_object_set_new(o, "tm_end", ts_or_never(r->tm_end));
+	json_object_set_new(o, "tm_create", ts(r->tm_create));
+	json_object_set_new(o, "tm_update", ts(r->tm_update));
+	json_object_set_new(o, "tm_delete", ts_or_never(r->tm_delete));
+	return o;
+}

@@ -16,6 +16,10 @@ json_t *ch_json_map_conference(const struct ch_conference *c, json_t *ids);
  * be NULL (then no "stats" member). */
 json_t *ch_json_map_conferencecall(const struct ch_conferencecall *cc,
                                    json_t *stats);
+/* Returns a new JSON object for the recording (API.md recording), or NULL
+ * on ENOMEM. channels is the parsed array; tm_end and tm_delete of 0 are
+ * "has not happened". */
+json_t *ch_json_map_recording(const struct ch_recording *r);
 /* Parses stored JSON text; on malformed text returns fallback (a new
  * empty object or array, as asked). Never NULL unless ENOMEM. */
 json_t *ch_json_map_parse_stored(const char *text, bool array);

@@ -12,6 +12,10 @@
 #include "core/core.h"
 #include "events/events.h"
 #include "media/engine.h"
+#include "core/conference_record.h"
+#include "media/pcm.h"
+#include "services/player.h"
+#include "services/recorder.h"
 #include "sip/sip.h"
 #include "main/chorusd.h"
 #include "store/store.h"
@@ -54,6 +58,10 @@ static const char *const opt_keys[] = {
     "http-head-timeout",
     "http-idle-timeout",
     "events-retention",
+    "media-dir",
+    "play-max-mb",
+    "play-timeout",
+    "play-max-seconds",
 };
 
 static void usage(FILE *f)
@@ -118,6 +126,19 @@ static void usage(FILE *f)
 	        "(default 60)\n"
 	        "  --events-retention T  keep delivered events T: seconds or "
 	        "7d, 12h... (default 7d)\n"
+	        "  --media-dir DIR      the only folder file:// URLs may "
+	        "play from\n"
+	        "                       (absolute; default none: file:// "
+	        "refused)\n"
+	        "  --play-max-mb N      most MiB fetched per played URL "
+	        "(default 50)\n"
+	        "  --play-timeout S     connect + download bound per URL "
+	        "(default 30)\n"
+	        "  --play-max-seconds S longest clip played (default 600)\n"
+	        "\n"
+	        "Files: DIR/chorus.db, DIR/recordings/ (recordings), "
+	        "DIR/tts-cache/\n"
+	        "(rendered speech).\n"
 	        "\n"
 	        "On an empty data folder a customer \"default\" is created "
 	        "and its token\n"
@@ -277,6 +298,9 @@ struct daemon {
 	struct ch_media_engine *eng;
 	struct ch_sip *sip;
 	struct ch_api *api;
+	struct ch_player *player;
+	struct ch_recorder *recorder;
+	char rec_dir[600];
 };
 
 /* Engine events go to the SIP layer, which knows the calls. */
@@ -301,12 +325,115 @@ static void rtp_resumed_h(void *arg, uint32_t leg)
 		ch_sip_rtp_resumed(d->sip, leg);
 }
 
+static void room_play_done_h(void *arg, uint32_t room, uint32_t play_id,
+                             bool finished)
+{
+	struct daemon *d = arg;
+	if (d->sip)
+		ch_sip_room_play_done(d->sip, room, play_id, finished);
+}
+
+static void leg_play_done_h(void *arg, uint32_t leg, uint32_t play_id,
+                            bool finished)
+{
+	struct daemon *d = arg;
+	if (d->sip)
+		ch_sip_leg_play_done(d->sip, leg, play_id, finished);
+}
+
+static void tap_detached_h(void *arg, uint32_t room, struct ch_media_tap *tap)
+{
+	struct daemon *d = arg;
+	if (d->sip)
+		ch_sip_tap_detached(d->sip, room, tap);
+}
+
+static void player_done_h(void *arg, uint64_t job, int err, const char *why,
+                          struct ch_pcm *pcm)
+{
+	struct daemon *d = arg;
+	if (d->sip)
+		ch_sip_player_done(d->sip, job, err, why, pcm);
+	else
+		ch_pcm_free(pcm);
+}
+
+static void recorder_done_h(void *arg, const struct ch_recorder_result *r)
+{
+	struct daemon *d = arg;
+	struct ch_core_rec_result res = {
+	    .err = r->err,
+	    .duration_ms = r->duration_ms,
+	    .rate = r->rate,
+	    .channels = r->channels,
+	    .size = r->size,
+	};
+	if (d->core)
+		ch_core_recording_done(d->core, r->id, &res);
+}
+
+/* Recordings that were running when chorusd last stopped without
+ * finishing them (a crash): their files are assembled from the parts on
+ * disk, and they are stopped. */
+struct recover_ctx {
+	struct ch_recording *recs;
+	size_t n, cap;
+};
+
+static int recover_h(const struct ch_recording *r, void *arg)
+{
+	struct recover_ctx *x = arg;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 8;
+		struct ch_recording *a = realloc(x->recs, cap * sizeof(*a));
+		if (!a)
+			return 1;
+		x->recs = a;
+		x->cap = cap;
+	}
+	x->recs[x->n] = *r;
+	x->recs[x->n].channels = NULL;
+	x->n++;
+	return 0;
+}
+
+static void recover_recordings(struct daemon *d)
+{
+	struct recover_ctx x = {0};
+	if (d->st->ops->recording_list_active(d->st, recover_h, &x))
+		ch_log_error("main", "cannot list recordings to recover");
+	for (size_t i = 0; i < x.n; i++) {
+		struct ch_recorder_result r;
+		struct ch_core_rec_result res = {.channels = "[]"};
+		enum ch_rec_format f = CH_REC_WAV;
+		(void)ch_rec_format_parse(x.recs[i].format, &f);
+		int err = ch_recorder_recover(d->rec_dir, x.recs[i].id, f, &r);
+		if (!err) {
+			res.duration_ms = r.duration_ms;
+			res.rate = r.rate;
+			res.channels = r.channels;
+			res.size = r.size;
+		} else {
+			res.err = err;
+		}
+		ch_log_info("main", "recording %s recovered after a stop: %s",
+		            x.recs[i].id,
+		            err ? strerror(err) : "file complete");
+		ch_core_recording_done(d->core, x.recs[i].id, &res);
+	}
+	free(x.recs);
+}
+
 static void daemon_close(struct daemon *d)
 {
 	g_sip = NULL;
 	ch_api_free(d->api);
 	ch_sip_free(d->sip);
+	d->sip = NULL;
+	ch_player_free(d->player);
+	/* after the engine: its workers write into the recorder's taps */
 	ch_media_engine_free(d->eng);
+	ch_recorder_free(d->recorder);
 	ch_core_free(d->core);
 	ch_events_free(d->ev);
 	ch_store_close(d->st);
@@ -337,6 +464,31 @@ static int run(const struct ch_config *cfg, bool init)
 	err = ch_core_alloc(&d.core, d.st, d.ev, cfg->node_name);
 	if (err)
 		goto out;
+	ch_core_set_media_dir(d.core, cfg->media_dir);
+	snprintf(d.rec_dir, sizeof(d.rec_dir), "%s/recordings", cfg->data_dir);
+	char tts_dir[600];
+	snprintf(tts_dir, sizeof(tts_dir), "%s/tts-cache", cfg->data_dir);
+	err = ch_recorder_alloc(&d.recorder, d.rec_dir, recorder_done_h, &d);
+	if (err) {
+		fprintf(stderr, "chorusd: cannot use %s for recordings: %s\n",
+		        d.rec_dir, strerror(err));
+		code = 2;
+		goto out;
+	}
+	struct ch_player_config pcfg = {
+	    .media_dir = cfg->media_dir,
+	    .cache_dir = tts_dir,
+	    .max_bytes = (size_t)cfg->play_max_mb << 20,
+	    .total_timeout_ms = cfg->play_timeout_s * 1000,
+	    .max_seconds = cfg->play_max_seconds,
+	};
+	err = ch_player_alloc(&d.player, &pcfg, player_done_h, &d);
+	if (err) {
+		fprintf(stderr, "chorusd: cannot start the player: %s\n",
+		        strerror(err));
+		goto out;
+	}
+	recover_recordings(&d);
 	struct ch_media_config mcfg = {
 	    .workers = cfg->media_workers,
 	    .rtp_lo = cfg->rtp_lo,
@@ -346,7 +498,10 @@ static int run(const struct ch_config *cfg, bool init)
 	};
 	struct ch_media_handlers mh = {.talking = talking_h,
 	                               .rtp_timeout = rtp_timeout_h,
-	                               .rtp_resumed = rtp_resumed_h};
+	                               .rtp_resumed = rtp_resumed_h,
+	                               .room_play_done = room_play_done_h,
+	                               .leg_play_done = leg_play_done_h,
+	                               .tap_detached = tap_detached_h};
 	err = ch_media_engine_alloc(&d.eng, &mcfg, &mh, &d);
 	if (err) {
 		fprintf(stderr, "chorusd: cannot start the media engine: %s\n",
@@ -365,6 +520,8 @@ static int run(const struct ch_config *cfg, bool init)
 	    .dial_timeout_s = cfg->dial_timeout_s,
 	    .ack_timeout_s = cfg->sip_ack_timeout_s,
 	    .unconfirmed_per_ip = cfg->sip_unconfirmed_per_ip,
+	    .player = d.player,
+	    .recorder = d.recorder,
 	};
 	err = ch_sip_alloc(&d.sip, d.core, d.eng, &scfg);
 	if (err) {
@@ -400,6 +557,7 @@ static int run(const struct ch_config *cfg, bool init)
 	    .idle_timeout_ms = cfg->http_idle_timeout_s * 1000,
 	};
 	ch_api_limits_set(d.api, &lim);
+	ch_api_recordings_dir_set(d.api, d.rec_dir);
 	err = ch_core_start(d.core);
 	if (err)
 		goto out;

@@ -18,6 +18,14 @@
  *     LEG_REMOVE; the memory and sockets are freed only on EV_LEG_GONE.
  *     The id is not reused before that, and events about a leg whose
  *     removal has begun are dropped.
+ *   - clips (room playback, leg prompts) go to the worker wrapped in a
+ *     struct ch_media_source and come back in EV_ROOM_PLAY_DONE /
+ *     EV_LEG_PLAY_DONE, recorder taps wrapped in a struct ch_media_tapref
+ *     and come back in EV_TAP_DETACHED; both are freed here (the tap is
+ *     the recorder's). A leg's prompts still out when the leg is freed
+ *     are reported ended (finished false) before ch_media_leg_free()
+ *     returns, and their late hand-backs are freed silently: no handler
+ *     is called for a leg after that.
  * Commands that do not fit in a full ring wait in a per-worker backlog
  * (FIFO, retried from a libre timer), so no command is ever lost.
  */
@@ -25,11 +33,14 @@
 #include "media/codec.h"
 #include "media/g711.h"
 #include "media/leg.h"
+#include "media/pcm.h"
 #include "media/room.h"
+#include "media/source.h"
 #include "media/worker.h"
 #include "util/log.h"
 
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <stdio.h>
@@ -53,6 +64,9 @@
 #define ROOM_CAP_INITIAL 16
 /* DSCP EF (46) in the TOS byte, as voice should be marked. */
 #define TOS_EF 0xb8
+/* Gain range of room playback, dB. */
+#define GAIN_MIN_DB -50
+#define GAIN_MAX_DB 7
 
 /* A command that did not fit in the ring. */
 struct backlog {
@@ -79,6 +93,8 @@ struct leg_rec {
 	struct ch_media_legparams params; /* of the last start */
 	enum ch_media_codec cs_codec;     /* codec state the worker has */
 	uint32_t cs_rate;                 /* its room rate; 0: none */
+	/* prompts sent to the worker and not handed back yet (ctl_next) */
+	struct ch_media_source *prompts;
 };
 
 /* One room id. room NULL: the slot is free. */
@@ -92,6 +108,7 @@ struct room_rec {
 	uint32_t rate;               /* mixing rate told to the worker */
 	bool shared[CH_CODEC_COUNT]; /* shared encoder the worker has */
 	uint32_t shared_rate;        /* their room rate */
+	bool recording;              /* a tap attached (no stop sent) */
 };
 
 /* The engine. Owned by the control thread; not thread-safe. */
@@ -204,6 +221,38 @@ static struct room_rec *room_find(struct ch_media_engine *eng, uint32_t id)
 	return rec->room && !rec->freeing ? rec : NULL;
 }
 
+/* Sends a command about room id; ENOENT if unknown. */
+static int room_cmd(struct ch_media_engine *eng, uint32_t room,
+                    struct ch_media_cmd *cmd)
+{
+	struct room_rec *rr = eng ? room_find(eng, room) : NULL;
+	if (!rr)
+		return ENOENT;
+	cmd->room = rr->room;
+	submit(eng, rr->worker, cmd);
+	return 0;
+}
+
+/* Sends a command about leg id; ENOENT if unknown. */
+static int leg_cmd(struct ch_media_engine *eng, uint32_t leg,
+                   struct ch_media_cmd *cmd)
+{
+	struct leg_rec *lr = eng ? leg_find(eng, leg) : NULL;
+	if (!lr)
+		return ENOENT;
+	cmd->leg = lr->leg;
+	submit(eng, eng->rooms[lr->room - 1].worker, cmd);
+	return 0;
+}
+
+static void source_free(struct ch_media_source *s)
+{
+	if (!s)
+		return;
+	ch_pcm_free(s->pcm);
+	free(s);
+}
+
 /* Closes the leg's sockets, frees it and its codec state, frees its id
  * and port pair. The worker must have let go of it. */
 static void leg_destroy(struct ch_media_engine *eng, struct leg_rec *rec)
@@ -213,6 +262,7 @@ static void leg_destroy(struct ch_media_engine *eng, struct leg_rec *rec)
 	close(l->fd_rtp);
 	close(l->fd_rtcp);
 	ch_codec_state_free(l->cs);
+	source_free(l->prompt); /* only left at ch_media_engine_free */
 	free(l);
 	eng->pair_used[rec->pair] = 0;
 	memset(rec, 0, sizeof(*rec));
@@ -222,11 +272,59 @@ static void room_free_mem(struct ch_media_room *r)
 {
 	for (int c = 0; c < CH_CODEC_COUNT; c++)
 		ch_codec_state_free(r->shared[c]);
+	/* only left at ch_media_engine_free */
+	source_free(r->clip);
+	free(r->tap);
 	free(r->slots);
 	free(r);
 }
 
 /* ---- events ---- */
+
+/* A room's clip is back: freed, then its end reported. */
+static void room_play_back(struct ch_media_engine *eng,
+                           const struct ch_media_ev *ev)
+{
+	struct ch_media_source *s = ev->ptr;
+	uint32_t play_id = s->play_id;
+
+	source_free(s);
+	if (eng->h.room_play_done)
+		eng->h.room_play_done(eng->arg, ev->id, play_id, ev->flag);
+}
+
+/* A leg's prompt is back: off the leg's list, freed, then its end
+ * reported unless that was done when the leg was freed. */
+static void leg_play_back(struct ch_media_engine *eng,
+                          const struct ch_media_ev *ev)
+{
+	struct ch_media_source *s = ev->ptr;
+	struct leg_rec *lr = &eng->legs[ev->id - 1];
+	uint32_t play_id = s->play_id;
+	bool report = !s->reported;
+
+	for (struct ch_media_source **pp = &lr->prompts; *pp;
+	     pp = &(*pp)->ctl_next) {
+		if (*pp == s) {
+			*pp = s->ctl_next;
+			break;
+		}
+	}
+	source_free(s);
+	if (report && eng->h.leg_play_done)
+		eng->h.leg_play_done(eng->arg, ev->id, play_id, ev->flag);
+}
+
+/* A tap is back: the recorder may have it. */
+static void tap_back(struct ch_media_engine *eng, const struct ch_media_ev *ev)
+{
+	struct ch_media_tapref *t = ev->ptr;
+	struct ch_media_tap *tap = t->tap;
+
+	free(t);
+	if (eng->h.tap_detached)
+		eng->h.tap_detached(eng->arg, ev->id, tap);
+}
 
 static void on_event(struct ch_media_engine *eng, const struct ch_media_ev *ev)
 {
@@ -266,6 +364,15 @@ static void on_event(struct ch_media_engine *eng, const struct ch_media_ev *ev)
 		break;
 	case CH_MEDIA_EV_FREE_SLOTS:
 		free(ev->ptr);
+		break;
+	case CH_MEDIA_EV_ROOM_PLAY_DONE:
+		room_play_back(eng, ev);
+		break;
+	case CH_MEDIA_EV_LEG_PLAY_DONE:
+		leg_play_back(eng, ev);
+		break;
+	case CH_MEDIA_EV_TAP_DETACHED:
+		tap_back(eng, ev);
 		break;
 	}
 }
@@ -504,6 +611,21 @@ static void leg_remove(struct ch_media_engine *eng, struct leg_rec *lr,
 	submit(eng, rr->worker, &cmd);
 }
 
+/* Reports the prompts of leg lr (being freed) that are still out as
+ * ended; their hand-backs are then freed silently. Call last: a handler
+ * may change the engine's tables. */
+static void prompts_report(struct ch_media_engine *eng, struct leg_rec *lr,
+                           uint32_t leg)
+{
+	for (struct ch_media_source *s = lr->prompts; s; s = s->ctl_next) {
+		if (s->reported)
+			continue;
+		s->reported = true;
+		if (eng->h.leg_play_done)
+			eng->h.leg_play_done(eng->arg, leg, s->play_id, false);
+	}
+}
+
 void ch_media_room_destroy(struct ch_media_engine *eng, uint32_t room)
 {
 	struct room_rec *rr = eng ? room_find(eng, room) : NULL;
@@ -519,6 +641,12 @@ void ch_media_room_destroy(struct ch_media_engine *eng, uint32_t room)
 	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_REMOVE,
 	                           .room = rr->room};
 	submit(eng, rr->worker, &cmd);
+	/* the legs keep their slots until EV_LEG_GONE */
+	for (unsigned i = 0; i < eng->npairs; i++) {
+		struct leg_rec *lr = &eng->legs[i];
+		if (lr->leg && lr->freeing && lr->room == room)
+			prompts_report(eng, lr, i + 1);
+	}
 }
 
 int ch_media_room_set_max(struct ch_media_engine *eng, uint32_t room,
@@ -685,14 +813,9 @@ int ch_media_leg_start(struct ch_media_engine *eng, uint32_t leg,
 
 int ch_media_leg_mute(struct ch_media_engine *eng, uint32_t leg, bool muted)
 {
-	struct leg_rec *lr = eng ? leg_find(eng, leg) : NULL;
-	if (!lr)
-		return ENOENT;
-	struct room_rec *rr = &eng->rooms[lr->room - 1];
-	struct ch_media_cmd cmd = {
-	    .type = CH_MEDIA_CMD_LEG_MUTE, .leg = lr->leg, .flag = muted};
-	submit(eng, rr->worker, &cmd);
-	return 0;
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_LEG_MUTE,
+	                           .flag = muted};
+	return leg_cmd(eng, leg, &cmd);
 }
 
 void ch_media_leg_free(struct ch_media_engine *eng, uint32_t leg)
@@ -707,6 +830,7 @@ void ch_media_leg_free(struct ch_media_engine *eng, uint32_t leg)
 	 * current one, which still works */
 	if (started)
 		(void)room_sync(eng, rr, NULL, false);
+	prompts_report(eng, lr, leg);
 }
 
 int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
@@ -742,6 +866,141 @@ int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
 	int64_t rtt = atomic_load_explicit(&c->rtt_us, memory_order_relaxed);
 	out->rtt_ms = rtt < 0 ? -1 : rtt / 1000.0;
 	return 0;
+}
+
+/* ---- playback and recording ---- */
+
+/* Q14 mixer gain of gain_db (clamped to the playback range). */
+static int32_t gain_q14(int gain_db)
+{
+	if (gain_db < GAIN_MIN_DB)
+		gain_db = GAIN_MIN_DB;
+	if (gain_db > GAIN_MAX_DB)
+		gain_db = GAIN_MAX_DB;
+	return (int32_t)lround(pow(10.0, gain_db / 20.0) * CH_MIXER_GAIN_UNITY);
+}
+
+/* A source around pcm for owner (a room or leg id); NULL: no memory (pcm
+ * is then freed). */
+static struct ch_media_source *source_new(struct ch_pcm *pcm, uint32_t play_id,
+                                          uint32_t owner, bool leg)
+{
+	struct ch_media_source *s = calloc(1, sizeof(*s));
+	if (!s) {
+		ch_pcm_free(pcm);
+		return NULL;
+	}
+	s->pcm = pcm;
+	s->play_id = play_id;
+	s->owner = owner;
+	s->leg = leg;
+	s->gain_q14 = CH_MIXER_GAIN_UNITY;
+	return s;
+}
+
+int ch_media_room_play(struct ch_media_engine *eng, uint32_t room,
+                       uint32_t play_id, struct ch_pcm *pcm, int gain_db)
+{
+	if (!pcm)
+		return EINVAL;
+	if (!eng || !room_find(eng, room)) {
+		ch_pcm_free(pcm);
+		return ENOENT;
+	}
+	struct ch_media_source *s = source_new(pcm, play_id, room, false);
+	if (!s)
+		return ENOMEM;
+	s->gain_q14 = gain_q14(gain_db);
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_PLAY, .src = s};
+	return room_cmd(eng, room, &cmd);
+}
+
+int ch_media_room_play_pause(struct ch_media_engine *eng, uint32_t room,
+                             bool paused)
+{
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_PAUSE,
+	                           .flag = paused};
+	return room_cmd(eng, room, &cmd);
+}
+
+int ch_media_room_play_gain(struct ch_media_engine *eng, uint32_t room,
+                            int gain_db)
+{
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_GAIN,
+	                           .gain = gain_q14(gain_db)};
+	return room_cmd(eng, room, &cmd);
+}
+
+int ch_media_room_play_stop(struct ch_media_engine *eng, uint32_t room)
+{
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_STOP};
+	return room_cmd(eng, room, &cmd);
+}
+
+int ch_media_leg_play(struct ch_media_engine *eng, uint32_t leg,
+                      uint32_t play_id, struct ch_pcm *pcm)
+{
+	if (!pcm)
+		return EINVAL;
+	struct leg_rec *lr = eng ? leg_find(eng, leg) : NULL;
+	if (!lr) {
+		ch_pcm_free(pcm);
+		return ENOENT;
+	}
+	struct ch_media_source *s = source_new(pcm, play_id, leg, true);
+	if (!s)
+		return ENOMEM;
+	s->ctl_next = lr->prompts;
+	lr->prompts = s;
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_LEG_PLAY, .src = s};
+	return leg_cmd(eng, leg, &cmd);
+}
+
+int ch_media_leg_play_stop(struct ch_media_engine *eng, uint32_t leg)
+{
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_LEG_STOP};
+	return leg_cmd(eng, leg, &cmd);
+}
+
+int ch_media_leg_isolate(struct ch_media_engine *eng, uint32_t leg,
+                         bool isolated)
+{
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_LEG_ISOLATE,
+	                           .flag = isolated};
+	return leg_cmd(eng, leg, &cmd);
+}
+
+int ch_media_room_record(struct ch_media_engine *eng, uint32_t room,
+                         struct ch_media_tap *tap)
+{
+	struct room_rec *rr = eng ? room_find(eng, room) : NULL;
+	if (!rr)
+		return ENOENT;
+	if (!tap)
+		return EINVAL;
+	if (rr->recording)
+		return EBUSY;
+	struct ch_media_tapref *t = calloc(1, sizeof(*t));
+	if (!t)
+		return ENOMEM;
+	t->tap = tap;
+	t->room = room;
+	rr->recording = true;
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_RECORD,
+	                           .tapref = t};
+	return room_cmd(eng, room, &cmd);
+}
+
+int ch_media_room_record_stop(struct ch_media_engine *eng, uint32_t room)
+{
+	struct room_rec *rr = eng ? room_find(eng, room) : NULL;
+	if (!rr)
+		return ENOENT;
+	if (!rr->recording)
+		return 0;
+	rr->recording = false;
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_UNRECORD};
+	return room_cmd(eng, room, &cmd);
 }
 
 void ch_media_engine_stats(struct ch_media_engine *eng,
@@ -842,6 +1101,15 @@ out:
 	return 0;
 }
 
+/* Frees what a command hands over. */
+static void cmd_free(struct ch_media_cmd *c)
+{
+	ch_codec_state_free(c->cs);
+	free(c->slots);
+	source_free(c->src);
+	free(c->tapref);
+}
+
 /* After the worker has been joined: frees what it held for hand-back and
  * every command it never read. */
 static void worker_leftovers(struct wctl *wc)
@@ -853,8 +1121,22 @@ static void worker_leftovers(struct wctl *wc)
 	while (ch_ring_pop(&w->evs, &ev)) {
 		if (ev.type == CH_MEDIA_EV_FREE)
 			ch_codec_state_free(ev.ptr);
-		else if (ev.type == CH_MEDIA_EV_FREE_SLOTS)
+		else if (ev.type == CH_MEDIA_EV_FREE_SLOTS ||
+		         ev.type == CH_MEDIA_EV_TAP_DETACHED)
 			free(ev.ptr);
+		else if (ev.type == CH_MEDIA_EV_ROOM_PLAY_DONE ||
+		         ev.type == CH_MEDIA_EV_LEG_PLAY_DONE)
+			source_free(ev.ptr);
+	}
+	while (w->play_backs) {
+		struct ch_media_source *next = w->play_backs->next;
+		source_free(w->play_backs);
+		w->play_backs = next;
+	}
+	while (w->tap_backs) {
+		struct ch_media_tapref *next = w->tap_backs->next;
+		free(w->tap_backs);
+		w->tap_backs = next;
 	}
 	while (w->frees) {
 		struct ch_codec_state *next = w->frees->next;
@@ -866,15 +1148,12 @@ static void worker_leftovers(struct wctl *wc)
 		free(w->slot_frees);
 		w->slot_frees = next;
 	}
-	while (ch_ring_pop(&w->cmds, &cmd)) {
-		ch_codec_state_free(cmd.cs);
-		free(cmd.slots);
-	}
+	while (ch_ring_pop(&w->cmds, &cmd))
+		cmd_free(&cmd);
 	while (wc->bl_head) {
 		struct backlog *b = wc->bl_head;
 		wc->bl_head = b->next;
-		ch_codec_state_free(b->cmd.cs);
-		free(b->cmd.slots);
+		cmd_free(&b->cmd);
 		free(b);
 	}
 	wc->bl_tail = NULL;

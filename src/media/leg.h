@@ -24,6 +24,7 @@
 #include "media/jitterbuf.h"
 #include "media/plc.h"
 #include "media/rtcp.h"
+#include "media/source.h"
 #include "media/talkdetect.h"
 
 struct ch_media_worker;
@@ -98,6 +99,8 @@ struct ch_media_leg {
 	/* worker: negotiated media */
 	bool started;
 	bool muted;
+	/* the room does not hear it, it hears only its prompt */
+	bool isolated;
 	struct ch_media_legparams p;
 	struct ch_codec_state *cs; /* NULL until started; freed with the leg */
 
@@ -134,7 +137,8 @@ struct ch_media_leg {
 	uint64_t tx_last_ms; /* monotonic ms of the last tick sent */
 
 	/* worker: audio */
-	bool contributed; /* added to the mix last tick */
+	bool contributed;               /* added to the mix last tick */
+	struct ch_media_source *prompt; /* heard by this leg alone, or NULL */
 	struct ch_talkdetect td;
 	struct ch_plc plc;
 	int16_t pcm[CH_CODEC_MAX_FRAME];      /* decoded, codec rate */

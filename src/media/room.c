@@ -3,13 +3,19 @@
  *
  * Per tick: every leg that the room takes audio from gives one frame
  * (jitter buffer -> decode or conceal -> talk detection); a leg that is
- * talking and not muted is converted to the room rate and added to the
- * mix. The mixer sums once; each contributor hears sum minus own, encoded
- * with its own encoder; everybody else hears the full mix, encoded once
- * per codec per tick (w->shared_pl) and sent to all of them. Silence
- * (nobody talking, or what a lone talker hears) takes the codec's cheap
- * silence path instead of the encoder. Legs whose codec state does not
- * match the room rate yet (a rate change is in flight) sit the tick out.
+ * talking and neither muted nor isolated is converted to the room rate
+ * and added to the mix, with the frame of the clip playing into the room
+ * (the mixer's extra source, heard by all). The tick goes into the
+ * recorder tap (the full mix, and each contributor's input as its track).
+ * Each contributor hears sum minus own, encoded with its own encoder;
+ * everybody else hears the full mix, encoded once per codec per tick
+ * (w->shared_pl) and sent to all of them. A leg with a prompt hears what
+ * it would hear plus the prompt (an isolated one: the prompt alone),
+ * encoded with its own encoder. Silence (nothing mixed, what a lone
+ * talker hears with no clip playing, an isolated leg without a prompt)
+ * takes the codec's cheap silence path instead of the encoder. Legs whose
+ * codec state does not match the room rate yet (a rate change is in
+ * flight) sit the tick out.
  */
 #include "media/room.h"
 #include "media/worker.h"
@@ -114,7 +120,8 @@ static const int16_t *leg_input(struct ch_media_leg *l, uint64_t now_ms)
 	                      memory_order_relaxed);
 	atomic_store_explicit(&l->ctr.talking, ch_talkdetect_talking(&l->td),
 	                      memory_order_relaxed);
-	if (!have || l->muted || !ch_talkdetect_talking(&l->td)) {
+	if (!have || l->muted || l->isolated ||
+	    !ch_talkdetect_talking(&l->td)) {
 		l->contributed = false;
 		return NULL;
 	}
@@ -151,16 +158,77 @@ static const uint8_t *shared_payload(struct ch_media_worker *w,
 	return w->shared_pl[c];
 }
 
+/* Encodes a room-rate frame (NULL: silence) with the leg's own encoder
+ * and sends it. */
+static void send_own(struct ch_media_worker *w, struct ch_media_leg *l,
+                     const int16_t *mix)
+{
+	int n;
+
+	if (!mix) {
+		n = ch_codec_encode_silence(l->cs, w->pkt, sizeof(w->pkt));
+	} else {
+		const int16_t *pcm = ch_codec_from_room(l->cs, mix, w->conv);
+		n = ch_codec_encode(l->cs, pcm, w->pkt, sizeof(w->pkt));
+	}
+	if (n > 0)
+		ch_media_leg_send(w, l, w->pkt, (size_t)n, !mix);
+}
+
+static inline int16_t sat16(int32_t v)
+{
+	return v > INT16_MAX   ? INT16_MAX
+	       : v < INT16_MIN ? INT16_MIN
+	                       : (int16_t)v;
+}
+
+/* What leg i hears from the room into w->mix; false if it is silence. */
+static bool room_heard(struct ch_media_worker *w, struct ch_media_room *r,
+                       size_t i)
+{
+	if (ch_mixer_silent(&r->mixer) ||
+	    (ch_mixer_contributors(&r->mixer) == 1 && !r->extra &&
+	     ch_mixer_leg_needs_own(&r->mixer, i)))
+		return false;
+	return ch_mixer_leg_out(&r->mixer, i, w->mix) == 0;
+}
+
+/* A leg with a prompt: what it hears from the room (nothing if isolated)
+ * plus the prompt's frame, saturated. */
+static void leg_output_prompt(struct ch_media_worker *w,
+                              struct ch_media_room *r, size_t i,
+                              const int16_t *prompt)
+{
+	struct ch_media_leg *l = r->slots->legs[i];
+
+	if (l->isolated || !room_heard(w, r, i)) {
+		send_own(w, l, prompt);
+		return;
+	}
+	for (size_t j = 0; j < r->frame; j++)
+		w->mix[j] = sat16((int32_t)w->mix[j] + prompt[j]);
+	send_own(w, l, w->mix);
+}
+
 /* What leg i hears, encoded and sent. */
 static void leg_output(struct ch_media_worker *w, struct ch_media_room *r,
                        size_t i)
 {
 	struct ch_media_leg *l = r->slots->legs[i];
+	const int16_t *prompt =
+	    l->prompt ? ch_media_source_next(l->prompt, r->rate) : NULL;
 	size_t len = 0;
-	int n;
 
 	if (!ch_media_dir_sends(l->p.dir))
 		return;
+	if (prompt) {
+		leg_output_prompt(w, r, i, prompt);
+		return;
+	}
+	if (l->isolated) {
+		send_own(w, l, NULL);
+		return;
+	}
 	if (!ch_mixer_leg_needs_own(&r->mixer, i)) {
 		const uint8_t *pl = shared_payload(w, r, l->cs->codec, &len);
 		if (pl)
@@ -168,20 +236,73 @@ static void leg_output(struct ch_media_worker *w, struct ch_media_room *r,
 			                  ch_mixer_silent(&r->mixer));
 		return;
 	}
-	if (ch_mixer_contributors(&r->mixer) == 1) {
-		/* the only talker (no extra source is mixed): sum minus own
-		 * is digital silence */
-		n = ch_codec_encode_silence(l->cs, w->pkt, sizeof(w->pkt));
-		if (n > 0)
-			ch_media_leg_send(w, l, w->pkt, (size_t)n, true);
+	/* the only talker with no clip playing hears digital silence */
+	send_own(w, l, room_heard(w, r, i) ? w->mix : NULL);
+}
+
+/* This tick's frame of the room's clip (NULL: none or paused), at the
+ * clip's gain. */
+static const int16_t *clip_frame(struct ch_media_room *r)
+{
+	if (!r->clip)
+		return NULL;
+	ch_mixer_set_extra_gain(&r->mixer, r->clip->gain_q14);
+	return ch_media_source_next(r->clip, r->rate);
+}
+
+/* Writes the tick into the recorder tap: the full mix, and with tracks
+ * each contributor's room-rate input. A record that does not fit is
+ * dropped (and counted by the tap). */
+static void tap_write(struct ch_media_room *r, const int16_t *const *in,
+                      size_t n)
+{
+	struct ch_media_tap *t = r->tap->tap;
+	size_t ntracks = t->tracks ? ch_mixer_contributors(&r->mixer) : 0;
+	size_t bytes = ch_media_tap_record_size(r->frame, ntracks);
+	size_t pcm_bytes = r->frame * sizeof(int16_t);
+	struct ch_media_tap_hdr h = {
+	    .seq = t->seq,
+	    .rate = r->rate,
+	    .frame = (uint16_t)r->frame,
+	    .ntracks = (uint16_t)ntracks,
+	    .len = (uint32_t)bytes,
+	};
+
+	if (!ch_media_tap_begin(t, bytes))
 		return;
+	ch_media_tap_write(t, &h, sizeof(h));
+	ch_media_tap_write(t, ch_mixer_full(&r->mixer), pcm_bytes);
+	for (size_t i = 0; i < n && ntracks; i++) {
+		if (!in[i])
+			continue;
+		struct ch_media_tap_track tr = {.leg = r->slots->legs[i]->id};
+		ch_media_tap_write(t, &tr, sizeof(tr));
+		ch_media_tap_write(t, in[i], pcm_bytes);
 	}
-	if (ch_mixer_leg_out(&r->mixer, i, w->mix) != 0)
-		return;
-	const int16_t *pcm = ch_codec_from_room(l->cs, w->mix, w->conv);
-	n = ch_codec_encode(l->cs, pcm, w->pkt, sizeof(w->pkt));
-	if (n > 0)
-		ch_media_leg_send(w, l, w->pkt, (size_t)n, false);
+	ch_media_tap_commit(t);
+}
+
+void ch_media_room_skip(struct ch_media_room *r, uint64_t n)
+{
+	for (uint64_t k = 0; r->tap && k < n; k++)
+		ch_media_tap_skip(r->tap->tap);
+}
+
+/* After the tick: hands back the room's clip and the legs' prompts that
+ * have played their last frame. */
+static void sources_end(struct ch_media_worker *w, struct ch_media_room *r)
+{
+	if (r->clip && ch_media_source_ended(r->clip)) {
+		ch_media_worker_play_back(w, r->clip, true);
+		r->clip = NULL;
+	}
+	for (size_t i = 0; i < r->nlegs; i++) {
+		struct ch_media_leg *l = r->slots->legs[i];
+		if (l->prompt && ch_media_source_ended(l->prompt)) {
+			ch_media_worker_play_back(w, l->prompt, true);
+			l->prompt = NULL;
+		}
+	}
 }
 
 void ch_media_room_tick(struct ch_media_worker *w, struct ch_media_room *r,
@@ -193,7 +314,10 @@ void ch_media_room_tick(struct ch_media_worker *w, struct ch_media_room *r,
 
 	for (size_t i = 0; i < n; i++)
 		in[i] = ready(r, legs[i]) ? leg_input(legs[i], now_ms) : NULL;
-	ch_mixer_mix(&r->mixer, in, n, NULL);
+	r->extra = clip_frame(r);
+	ch_mixer_mix(&r->mixer, in, n, r->extra);
+	if (r->tap)
+		tap_write(r, in, n);
 	for (int c = 0; c < CH_CODEC_COUNT; c++)
 		w->shared_len[c] = -1;
 	for (size_t i = 0; i < n; i++) {
@@ -202,4 +326,5 @@ void ch_media_room_tick(struct ch_media_worker *w, struct ch_media_room *r,
 	}
 	for (size_t i = 0; i < n; i++)
 		ch_media_leg_tick_end(w, legs[i], now_ms);
+	sources_end(w, r);
 }

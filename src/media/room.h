@@ -23,8 +23,24 @@
 #include "media/engine.h"
 #include "media/leg.h"
 #include "media/mixer.h"
+#include "media/source.h"
+#include "media/tap.h"
 
 struct ch_media_worker;
+
+/*
+ * A recorder tap (media/tap.h) attached to a room. Allocated by the
+ * control thread in ch_media_room_record() around the recorder's tap,
+ * handed to the worker in CMD_ROOM_RECORD, which writes one record per
+ * tick into the tap until CMD_ROOM_UNRECORD or the room's removal, then
+ * hands it back (EV_TAP_DETACHED); the control thread reports the tap
+ * detached and frees this (never the tap: that is the recorder's).
+ */
+struct ch_media_tapref {
+	struct ch_media_tapref *next; /* worker: hand-back list */
+	struct ch_media_tap *tap;     /* set once */
+	uint32_t room;                /* set once: room id */
+};
 
 /*
  * A room's leg arrays, in one block: legs[cap] and in[cap] follow the
@@ -62,12 +78,18 @@ struct ch_media_room {
 	size_t nlegs;
 	struct ch_media_room_slots *slots; /* legs[0..nlegs) in use */
 	struct ch_mixer mixer;
+	struct ch_media_source *clip; /* playing into the room, or NULL */
+	const int16_t *extra;         /* the clip's frame this tick, or NULL */
+	struct ch_media_tapref *tap;  /* recorder tap attached, or NULL */
 };
 
 /*
  * Worker. Runs one 20 ms tick of room r at monotonic time now_ms: pulls,
- * decodes and conceals each leg's audio, detects talk, mixes, encodes
- * (once per codec for everyone who hears the full mix) and sends.
+ * decodes and conceals each leg's audio, detects talk, mixes in the
+ * room's clip, writes the tick into the recorder tap, adds each leg's
+ * prompt, encodes (once per codec for everyone who hears the full mix
+ * alone) and sends. A clip or prompt that has played its last frame is
+ * handed back (finished) at the end of the tick.
  */
 void ch_media_room_tick(struct ch_media_worker *w, struct ch_media_room *r,
                         uint64_t now_ms);
@@ -82,5 +104,9 @@ bool ch_media_room_add_leg(struct ch_media_room *r, struct ch_media_leg *l);
 struct ch_media_room_slots *ch_media_room_grow(struct ch_media_room *r,
                                                struct ch_media_room_slots *s);
 void ch_media_room_remove_leg(struct ch_media_room *r, struct ch_media_leg *l);
+
+/* Worker. Counts n ticks the worker did not run in the room's tap (so
+ * the recording keeps wall time). */
+void ch_media_room_skip(struct ch_media_room *r, uint64_t n);
 
 #endif

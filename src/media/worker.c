@@ -60,12 +60,35 @@ void ch_media_worker_release(struct ch_media_worker *w,
 	w->frees = cs;
 }
 
+void ch_media_worker_play_back(struct ch_media_worker *w,
+                               struct ch_media_source *s, bool finished)
+{
+	if (!s)
+		return;
+	s->finished = finished;
+	s->next = NULL;
+	if (!w->play_backs)
+		w->play_backs_tail = &w->play_backs;
+	*w->play_backs_tail = s;
+	w->play_backs_tail = &s->next;
+}
+
+void ch_media_worker_tap_back(struct ch_media_worker *w,
+                              struct ch_media_tapref *t)
+{
+	if (!t)
+		return;
+	t->next = w->tap_backs;
+	w->tap_backs = t;
+}
+
 /*
  * Queues the events waiting on the hand-back lists: codec states and leg
- * arrays to free, then removed legs, then removed rooms (a room's legs always
- * go before it). Stops at a full ring; the rest is retried on the next wake-up.
- * Each next pointer is read before the item's event is queued: from then
- * on the control thread may free the item.
+ * arrays to free, clips that ended and taps let go of, then removed legs,
+ * then removed rooms (a room's legs, clips and tap always go before it). Stops
+ * at a full ring; the rest is retried on the next wake-up. Each next pointer is
+ * read before the item's event is queued: from then on the control thread may
+ * free the item.
  */
 static void flush_acks(struct ch_media_worker *w)
 {
@@ -84,6 +107,27 @@ static void flush_acks(struct ch_media_worker *w)
 		if (!ch_media_worker_emit(w, &ev))
 			return;
 		w->slot_frees = next;
+	}
+	while (w->play_backs) {
+		struct ch_media_source *next = w->play_backs->next;
+		struct ch_media_ev ev = {
+		    .type = w->play_backs->leg ? CH_MEDIA_EV_LEG_PLAY_DONE
+		                               : CH_MEDIA_EV_ROOM_PLAY_DONE,
+		    .id = w->play_backs->owner,
+		    .flag = w->play_backs->finished,
+		    .ptr = w->play_backs};
+		if (!ch_media_worker_emit(w, &ev))
+			return;
+		w->play_backs = next;
+	}
+	while (w->tap_backs) {
+		struct ch_media_tapref *next = w->tap_backs->next;
+		struct ch_media_ev ev = {.type = CH_MEDIA_EV_TAP_DETACHED,
+		                         .id = w->tap_backs->room,
+		                         .ptr = w->tap_backs};
+		if (!ch_media_worker_emit(w, &ev))
+			return;
+		w->tap_backs = next;
 	}
 	while (w->leg_acks) {
 		struct ch_media_leg *next = w->leg_acks->ack_next;
@@ -175,6 +219,10 @@ static void apply(struct ch_media_worker *w, const struct ch_media_cmd *c)
 		break;
 	case CH_MEDIA_CMD_ROOM_REMOVE:
 		room_unlink(w, r);
+		ch_media_worker_play_back(w, r->clip, false);
+		r->clip = NULL;
+		ch_media_worker_tap_back(w, r->tap);
+		r->tap = NULL;
 		r->ack_next = w->room_acks;
 		w->room_acks = r;
 		break;
@@ -198,6 +246,8 @@ static void apply(struct ch_media_worker *w, const struct ch_media_cmd *c)
 		break;
 	case CH_MEDIA_CMD_LEG_REMOVE:
 		ch_media_room_remove_leg(l->room, l);
+		ch_media_worker_play_back(w, l->prompt, false);
+		l->prompt = NULL;
 		l->ack_next = w->leg_acks;
 		w->leg_acks = l;
 		break;
@@ -209,6 +259,42 @@ static void apply(struct ch_media_worker *w, const struct ch_media_cmd *c)
 		break;
 	case CH_MEDIA_CMD_LEG_MUTE:
 		l->muted = c->flag;
+		break;
+	case CH_MEDIA_CMD_ROOM_PLAY:
+		ch_media_worker_play_back(w, r->clip, false);
+		r->clip = c->src;
+		break;
+	case CH_MEDIA_CMD_ROOM_PAUSE:
+		if (r->clip)
+			r->clip->paused = c->flag;
+		break;
+	case CH_MEDIA_CMD_ROOM_GAIN:
+		if (r->clip)
+			r->clip->gain_q14 = c->gain;
+		break;
+	case CH_MEDIA_CMD_ROOM_STOP:
+		ch_media_worker_play_back(w, r->clip, false);
+		r->clip = NULL;
+		break;
+	case CH_MEDIA_CMD_LEG_PLAY:
+		ch_media_worker_play_back(w, l->prompt, false);
+		l->prompt = c->src;
+		break;
+	case CH_MEDIA_CMD_LEG_STOP:
+		ch_media_worker_play_back(w, l->prompt, false);
+		l->prompt = NULL;
+		break;
+	case CH_MEDIA_CMD_LEG_ISOLATE:
+		l->isolated = c->flag;
+		break;
+	case CH_MEDIA_CMD_ROOM_RECORD:
+		/* the control thread attaches one tap at a time */
+		ch_media_worker_tap_back(w, r->tap);
+		r->tap = c->tapref;
+		break;
+	case CH_MEDIA_CMD_ROOM_UNRECORD:
+		ch_media_worker_tap_back(w, r->tap);
+		r->tap = NULL;
 		break;
 	}
 }
@@ -273,6 +359,8 @@ static void run_ticks(struct ch_media_worker *w, uint64_t expirations)
 		ch_media_ctr_add(&w->overruns, expirations - 1);
 	if (run > CH_MEDIA_MAX_CATCHUP) {
 		ch_media_ctr_add(&w->skipped, run - CH_MEDIA_MAX_CATCHUP);
+		for (struct ch_media_room *r = w->rooms; r; r = r->next)
+			ch_media_room_skip(r, run - CH_MEDIA_MAX_CATCHUP);
 		run = CH_MEDIA_MAX_CATCHUP;
 	}
 	for (uint64_t t = 0; t < run; t++) {

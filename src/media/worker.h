@@ -16,7 +16,8 @@
  * writing cmd_efd; the worker wakes the control thread (a libre fd_listen
  * on ev_efd) once per loop iteration in which it queued events. Removal
  * acknowledgements and states to free are never lost: if the event ring
- * is full the worker keeps them on intrusive lists and retries.
+ * is full the worker keeps them on intrusive lists and retries; so are
+ * clips handed back (source.h) and recorder taps let go of (room.h).
  */
 #ifndef CH_MEDIA_WORKER_H
 #define CH_MEDIA_WORKER_H
@@ -33,6 +34,7 @@
 #include "media/ring.h"
 #include "media/room.h"
 #include "media/rtp.h"
+#include "media/source.h"
 
 /* Datagrams read per recvmmsg call. */
 #define CH_MEDIA_RX_BATCH 16
@@ -45,17 +47,26 @@
 #define CH_MEDIA_TICK_MS 20
 
 enum ch_media_cmd_type {
-	CH_MEDIA_CMD_ROOM_ADD = 0, /* room, rate */
-	CH_MEDIA_CMD_ROOM_REMOVE,  /* room -> EV_ROOM_GONE */
-	CH_MEDIA_CMD_ROOM_RATE,    /* room, rate */
-	CH_MEDIA_CMD_ROOM_SHARED,  /* room, codec, cs (NULL: none) */
-	CH_MEDIA_CMD_ROOM_SLOTS,   /* room, slots: bigger leg arrays */
-	CH_MEDIA_CMD_LEG_ADD,      /* leg (its room is leg->room) */
-	CH_MEDIA_CMD_LEG_REMOVE,   /* leg -> EV_LEG_GONE */
-	CH_MEDIA_CMD_LEG_START,    /* leg, params, cs (NULL: keep), flag:
-	                              re-arm latching */
-	CH_MEDIA_CMD_LEG_CODEC,    /* leg, cs */
-	CH_MEDIA_CMD_LEG_MUTE,     /* leg, flag: muted */
+	CH_MEDIA_CMD_ROOM_ADD = 0,  /* room, rate */
+	CH_MEDIA_CMD_ROOM_REMOVE,   /* room -> EV_ROOM_GONE */
+	CH_MEDIA_CMD_ROOM_RATE,     /* room, rate */
+	CH_MEDIA_CMD_ROOM_SHARED,   /* room, codec, cs (NULL: none) */
+	CH_MEDIA_CMD_ROOM_SLOTS,    /* room, slots: bigger leg arrays */
+	CH_MEDIA_CMD_LEG_ADD,       /* leg (its room is leg->room) */
+	CH_MEDIA_CMD_LEG_REMOVE,    /* leg -> EV_LEG_GONE */
+	CH_MEDIA_CMD_LEG_START,     /* leg, params, cs (NULL: keep), flag:
+	                               re-arm latching */
+	CH_MEDIA_CMD_LEG_CODEC,     /* leg, cs */
+	CH_MEDIA_CMD_LEG_MUTE,      /* leg, flag: muted */
+	CH_MEDIA_CMD_ROOM_PLAY,     /* room, src: replaces the room's clip */
+	CH_MEDIA_CMD_ROOM_PAUSE,    /* room, flag: paused */
+	CH_MEDIA_CMD_ROOM_GAIN,     /* room, gain (Q14) */
+	CH_MEDIA_CMD_ROOM_STOP,     /* room: its clip -> EV_ROOM_PLAY_DONE */
+	CH_MEDIA_CMD_LEG_PLAY,      /* leg, src: replaces the leg's prompt */
+	CH_MEDIA_CMD_LEG_STOP,      /* leg: its prompt -> EV_LEG_PLAY_DONE */
+	CH_MEDIA_CMD_LEG_ISOLATE,   /* leg, flag: isolated */
+	CH_MEDIA_CMD_ROOM_RECORD,   /* room, tapref: attach */
+	CH_MEDIA_CMD_ROOM_UNRECORD, /* room: its tap -> EV_TAP_DETACHED */
 };
 
 /* One command. Pointers and states in it are handed to the worker. */
@@ -65,8 +76,11 @@ struct ch_media_cmd {
 	struct ch_media_leg *leg;
 	struct ch_codec_state *cs;
 	struct ch_media_room_slots *slots;
+	struct ch_media_source *src;
+	struct ch_media_tapref *tapref;
 	enum ch_media_codec codec;
 	uint32_t rate;
+	int32_t gain; /* Q14 */
 	bool flag;
 	struct ch_media_legparams params;
 };
@@ -79,6 +93,12 @@ enum ch_media_ev_type {
 	CH_MEDIA_EV_ROOM_GONE,  /* ptr: room, likewise */
 	CH_MEDIA_EV_FREE,       /* ptr: a struct ch_codec_state to free */
 	CH_MEDIA_EV_FREE_SLOTS, /* ptr: a struct ch_media_room_slots to free */
+	/* id: room, flag: finished, ptr: the struct ch_media_source handed
+	 * back (its clip to free) */
+	CH_MEDIA_EV_ROOM_PLAY_DONE,
+	CH_MEDIA_EV_LEG_PLAY_DONE, /* likewise, id: leg */
+	/* id: room, ptr: the struct ch_media_tapref the worker let go of */
+	CH_MEDIA_EV_TAP_DETACHED,
 };
 
 struct ch_media_ev {
@@ -117,7 +137,10 @@ struct ch_media_worker {
 	struct ch_media_room *room_acks; /* EV_ROOM_GONE not yet queued */
 	struct ch_codec_state *frees;    /* EV_FREE not yet queued */
 	struct ch_media_room_slots *slot_frees; /* EV_FREE_SLOTS likewise */
-	bool ev_queued; /* events queued, not signalled */
+	/* EV_*_PLAY_DONE not yet queued, in order (tail: last's next) */
+	struct ch_media_source *play_backs, **play_backs_tail;
+	struct ch_media_tapref *tap_backs; /* EV_TAP_DETACHED likewise */
+	bool ev_queued;                    /* events queued, not signalled */
 	struct mmsghdr msgs[CH_MEDIA_RX_BATCH];
 	struct iovec iov[CH_MEDIA_RX_BATCH];
 	struct sa src[CH_MEDIA_RX_BATCH];
@@ -165,5 +188,17 @@ bool ch_media_worker_emit(struct ch_media_worker *w,
 /* Worker. Hands a codec state back to the control thread to be freed. */
 void ch_media_worker_release(struct ch_media_worker *w,
                              struct ch_codec_state *cs);
+
+/* Worker. Hands a room clip or leg prompt back to the control thread
+ * (EV_ROOM_PLAY_DONE / EV_LEG_PLAY_DONE, in the order handed back, before
+ * any later EV_LEG_GONE / EV_ROOM_GONE); finished: it played to its end.
+ * NULL-safe. The worker must not touch s afterwards. */
+void ch_media_worker_play_back(struct ch_media_worker *w,
+                               struct ch_media_source *s, bool finished);
+
+/* Worker. Lets go of a room's tap (EV_TAP_DETACHED, before any later
+ * EV_ROOM_GONE); NULL-safe. */
+void ch_media_worker_tap_back(struct ch_media_worker *w,
+                              struct ch_media_tapref *t);
 
 #endif

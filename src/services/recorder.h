@@ -28,6 +28,7 @@
 #define CH_SERVICES_RECORDER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/uuid.h"

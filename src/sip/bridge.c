@@ -22,7 +22,7 @@ static bool room_cmp(struct le *le, void *arg)
 	return !strcmp(r->conference_id, arg);
 }
 
-static struct ch_sip_room *room_find(struct ch_sip *sip, const char *id)
+struct ch_sip_room *ch_sip_room_find(struct ch_sip *sip, const char *id)
 {
 	struct le *le =
 	    hash_lookup(sip->rooms, hash_joaat_str(id), room_cmp, (void *)id);
@@ -54,7 +54,7 @@ static void room_size(struct ch_sip *sip, const char *conference_id,
 int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,
                    uint32_t *room)
 {
-	struct ch_sip_room *r = room_find(sip, conference_id);
+	struct ch_sip_room *r = ch_sip_room_find(sip, conference_id);
 	int err;
 	if (r) {
 		room_size(sip, conference_id, r->room);
@@ -88,9 +88,10 @@ static int room_create(void *arg, const struct ch_conference *conf)
 static void room_destroy(void *arg, const char *conference_id)
 {
 	struct ch_sip *sip = arg;
-	struct ch_sip_room *r = room_find(sip, conference_id);
+	struct ch_sip_room *r = ch_sip_room_find(sip, conference_id);
 	if (!r)
 		return;
+	ch_sip_media_room_gone(sip, r);
 	ch_media_room_destroy(sip->eng, r->room);
 	mem_deref(r);
 }
@@ -157,7 +158,7 @@ static bool participant_alive(void *arg, const struct ch_conferencecall *cc)
 	return !c->media_down;
 }
 
-static const struct ch_core_media_ops bridge_ops = {
+static struct ch_core_media_ops bridge_ops = {
     .room_create = room_create,
     .room_destroy = room_destroy,
     .participant_hangup = participant_hangup,
@@ -170,6 +171,7 @@ static const struct ch_core_media_ops bridge_ops = {
 
 void ch_sip_bridge_attach(struct ch_sip *sip)
 {
+	ch_sip_media_ops(&bridge_ops);
 	ch_core_set_media(sip->core, &bridge_ops, sip);
 }
 
@@ -177,6 +179,7 @@ static bool room_free_h(struct le *le, void *arg)
 {
 	struct ch_sip *sip = arg;
 	struct ch_sip_room *r = le->data;
+	ch_sip_media_room_gone(sip, r);
 	ch_media_room_destroy(sip->eng, r->room);
 	mem_deref(r);
 	return false;
@@ -186,6 +189,7 @@ void ch_sip_bridge_close(struct ch_sip *sip)
 {
 	ch_core_set_media(sip->core, NULL, NULL);
 	hash_apply(sip->rooms, room_free_h, sip);
+	ch_sip_media_close(sip);
 }
 
 /* ---- engine events ---- */

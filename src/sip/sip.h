@@ -16,13 +16,19 @@ struct sa;
 struct ch_core;
 struct ch_media_engine;
 struct ch_sip;
+struct ch_player;
+struct ch_recorder;
+struct ch_media_tap;
+struct ch_pcm;
 
 struct ch_sip_config {
 	const struct sa *laddr;  /* SIP listen address (UDP and TCP) */
 	const char *public_ip;   /* address written in SDP/Contact, or NULL */
 	unsigned dial_timeout_s; /* default ring time of a dial-out */
 	unsigned ack_timeout_s;  /* answered dial-in without ACK: end it */
-	unsigned unconfirmed_per_ip; /* un-ACKed dial-ins per source IP */
+	unsigned unconfirmed_per_ip;  /* un-ACKed dial-ins per source IP */
+	struct ch_player *player;     /* playback and prompts (borrowed) */
+	struct ch_recorder *recorder; /* recordings (borrowed) */
 };
 
 /* Starts SIP on cfg->laddr and attaches itself to the core as its media
@@ -39,6 +45,15 @@ void ch_sip_hangup_all(struct ch_sip *s);
 void ch_sip_talking(struct ch_sip *s, uint32_t leg, bool talking);
 void ch_sip_rtp_timeout(struct ch_sip *s, uint32_t leg);
 void ch_sip_rtp_resumed(struct ch_sip *s, uint32_t leg);
+/* Engine and service reports (wired by the daemon). */
+void ch_sip_room_play_done(struct ch_sip *s, uint32_t room, uint32_t play_id,
+                           bool finished);
+void ch_sip_leg_play_done(struct ch_sip *s, uint32_t leg, uint32_t play_id,
+                          bool finished);
+void ch_sip_tap_detached(struct ch_sip *s, uint32_t room,
+                         struct ch_media_tap *tap);
+void ch_sip_player_done(struct ch_sip *s, uint64_t job, int err,
+                        const char *why, struct ch_pcm *pcm);
 /* The bound SIP address (UDP). */
 int ch_sip_local(const struct ch_sip *s, struct sa *out);
 

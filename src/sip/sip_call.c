@@ -22,6 +22,7 @@ static void call_destructor(void *arg)
 {
 	struct ch_sip_call *c = arg;
 	tmr_cancel(&c->tmr);
+	ch_sip_media_call_gone(c->sip, c);
 	list_unlink(&c->le);
 	mem_deref(c->sess);
 	mem_deref(c->sdp);
@@ -52,6 +53,8 @@ int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
 		return err;
 	}
 	c->has_leg = true;
+	/* a participant hears and is heard once it has joined */
+	(void)ch_media_leg_isolate(sip->eng, c->leg, true);
 	struct sa maddr;
 	ch_sip_local_addr(sip, peer, via, &maddr);
 	sa_set_port(&maddr, sa_port(&local));

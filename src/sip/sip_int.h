@@ -42,13 +42,35 @@ struct ch_sip {
 	struct list calls;           /* struct ch_sip_call */
 	struct hash *rooms;          /* struct ch_sip_room, by conference id */
 	bool closing;
+	/* services (borrowed; NULL: playback / recording refused) */
+	struct ch_player *player;
+	struct ch_recorder *recorder;
+	struct list recs; /* struct ch_sip_rec: taps attached or draining */
+	struct list jobs; /* struct ch_sip_job: player jobs in flight */
 };
+
+/* A recording whose tap a room holds (or held until tap_detached).
+ * Owned by sip->recs; control thread only. */
+struct ch_sip_rec {
+	struct le le;
+	char id[CH_UUID_LEN];            /* the recording */
+	char conference_id[CH_UUID_LEN]; /* its room's conference */
+	struct ch_media_tap *tap;        /* the recorder's */
+	bool stopping;                   /* record_stop asked */
+};
+
+struct ch_core_media_ops;
 
 /* A conference's mixing room. Owned by sip->rooms. */
 struct ch_sip_room {
 	struct le he;
 	char conference_id[CH_UUID_LEN];
 	uint32_t room;
+	/* room playback (bridge_media.c) */
+	uint64_t play_op;  /* the core's op playing or being fetched, 0 */
+	uint64_t play_job; /* its player job while fetching, 0 */
+	bool play_paused;
+	int play_gain;
 };
 
 /* One SIP call and its media leg. Owned by sip->calls (libre mem object);
@@ -75,6 +97,9 @@ struct ch_sip_call {
 	/* where the dialog's last offer or answer came from (strict RTP
 	 * learns a NAT'ed phone's media only from this IP) */
 	struct sa sig_src;
+	/* its own prompt (bridge_media.c) */
+	uint64_t prompt_op;  /* the core's op playing or fetched, 0 */
+	uint64_t prompt_job; /* its player job while fetching, 0 */
 };
 
 /* sdp_neg.c */
@@ -126,5 +151,13 @@ int ch_sip_room_of(struct ch_sip *sip, const char *conference_id,
                    uint32_t *room);
 void ch_sip_bridge_attach(struct ch_sip *sip);
 void ch_sip_bridge_close(struct ch_sip *sip);
+struct ch_sip_room *ch_sip_room_find(struct ch_sip *sip, const char *id);
+
+/* bridge_media.c: the playback, prompt and recording ops of the media
+ * layer; cleanup of a room or call going away. */
+void ch_sip_media_ops(struct ch_core_media_ops *ops);
+void ch_sip_media_room_gone(struct ch_sip *sip, struct ch_sip_room *r);
+void ch_sip_media_call_gone(struct ch_sip *sip, struct ch_sip_call *c);
+void ch_sip_media_close(struct ch_sip *sip);
 
 #endif

@@ -235,6 +235,10 @@ int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
 	sip->unconfirmed_per_ip =
 	    cfg->unconfirmed_per_ip ? cfg->unconfirmed_per_ip : 20;
 	list_init(&sip->calls);
+	list_init(&sip->recs);
+	list_init(&sip->jobs);
+	sip->player = cfg->player;
+	sip->recorder = cfg->recorder;
 	sip->laddr = *cfg->laddr;
 	sip->media_addr = *cfg->laddr;
 	if (cfg->public_ip && *cfg->public_ip)

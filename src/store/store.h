@@ -38,6 +38,7 @@ typedef int(ch_store_conferencecall_h)(const struct ch_conferencecall *cc,
                                        void *arg);
 typedef int(ch_store_call_h)(const struct ch_call *c, void *arg);
 typedef int(ch_store_event_h)(const struct ch_event_rec *e, void *arg);
+typedef int(ch_store_recording_h)(const struct ch_recording *r, void *arg);
 
 /* One batch of outbox pruning (event_prune). An event is deleted when it
  * was created before cutoff_us and is delivered (its seq is at or below
@@ -125,6 +126,29 @@ struct ch_store_ops {
 	/* Calls not hung up (crash recovery). */
 	int (*call_list_live)(struct ch_store *st, ch_store_call_h *h,
 	                      void *arg);
+
+	/* Recordings. A recording is deleted once tm_delete is set (neither
+	 * 0 nor CH_TIME_NEVER_US, both meaning "not deleted"); DELETE is an
+	 * update that sets it. update: ENOENT if no such id. */
+	int (*recording_insert)(struct ch_store *st,
+	                        const struct ch_recording *r);
+	int (*recording_update)(struct ch_store *st,
+	                        const struct ch_recording *r);
+	/* By id alone, deleted or not: the caller checks customer_id and
+	 * tm_delete (another customer's recording must answer 404). */
+	int (*recording_get)(struct ch_store *st, const char *id,
+	                     struct ch_recording *out);
+	/* The customer's recordings that are not deleted, newest first,
+	 * tm_create < before_us, at most limit; reference_id NULL: of every
+	 * conference. */
+	int (*recording_list)(struct ch_store *st, const char *customer_id,
+	                      const char *reference_id, int64_t before_us,
+	                      unsigned limit, ch_store_recording_h *h,
+	                      void *arg);
+	/* Every recording whose status is "recording" (crash recovery),
+	 * oldest first. */
+	int (*recording_list_active)(struct ch_store *st,
+	                             ch_store_recording_h *h, void *arg);
 
 	/* Appends to the outbox; fills e->seq. */
 	int (*event_append)(struct ch_store *st, struct ch_event_rec *e);

@@ -53,6 +53,12 @@ enum stmt_id {
 	S_CALL_GET_CUST,
 	S_CALL_LIST,
 	S_CALL_LIVE,
+	S_REC_INS,
+	S_REC_UPD,
+	S_REC_GET,
+	S_REC_LIST,
+	S_REC_LIST_REF,
+	S_REC_ACTIVE,
 	S_EV_INS,
 	S_EV_AFTER,
 	S_CUR_GET,
@@ -78,7 +84,13 @@ enum stmt_id {
 	"id, customer_id, direction, source, destination, transport, codec, "  \
 	"status, hangup_reason, conference_id, conferencecall_id, "            \
 	"sip_call_id, tm_create, tm_update, tm_delete"
-#define EV_COLS "seq, id, customer_id, conference_id, type, payload, tm_create"
+#define REC_COLS                                                               \
+	"id, customer_id, reference_type, reference_id, status, format, "      \
+	"tracks, duration_ms, channels, rate, size, tm_start, tm_end, "        \
+	"tm_create, tm_update, tm_delete"
+/* not deleted: tm_delete unset (0 or CH_TIME_NEVER_US) */
+#define REC_LIVE "(tm_delete = 0 OR tm_delete >= 253370764800000000)"
+#define EV_COLS  "seq, id, customer_id, conference_id, type, payload, tm_create"
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -143,6 +155,23 @@ static const char *const stmt_sql[S_COUNT] = {
                     " FROM calls WHERE customer_id = ? AND tm_create < ? "
                     "ORDER BY tm_create DESC LIMIT ?",
     [S_CALL_LIVE] = "SELECT " CALL_COLS " FROM calls WHERE status != 'hangup'",
+    [S_REC_INS] = "INSERT INTO recordings (" REC_COLS
+                  ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_REC_UPD] = "UPDATE recordings SET customer_id=?2, reference_type=?3, "
+                  "reference_id=?4, status=?5, format=?6, tracks=?7, "
+                  "duration_ms=?8, channels=?9, rate=?10, size=?11, "
+                  "tm_start=?12, tm_end=?13, tm_create=?14, tm_update=?15, "
+                  "tm_delete=?16 WHERE id=?1",
+    [S_REC_GET] = "SELECT " REC_COLS " FROM recordings WHERE id = ?",
+    [S_REC_LIST] =
+        "SELECT " REC_COLS " FROM recordings WHERE customer_id = ?1 "
+        "AND tm_create < ?2 AND " REC_LIVE " ORDER BY tm_create DESC LIMIT ?3",
+    [S_REC_LIST_REF] =
+        "SELECT " REC_COLS " FROM recordings WHERE customer_id = ?1 AND "
+        "tm_create < ?2 AND reference_id = ?4 AND " REC_LIVE
+        " ORDER BY tm_create DESC LIMIT ?3",
+    [S_REC_ACTIVE] = "SELECT " REC_COLS " FROM recordings WHERE status = "
+                     "'recording' ORDER BY tm_create",
     [S_EV_INS] = "INSERT INTO events (id, customer_id, conference_id, "
                  "type, payload, tm_create) VALUES (?,?,?,?,?,?)",
     [S_EV_AFTER] = "SELECT " EV_COLS " FROM events WHERE customer_id = ? "
@@ -719,6 +748,116 @@ static int sq_call_list_live(struct ch_store *st, ch_store_call_h *h, void *arg)
 	return call_each(s, stmt_get(s, S_CALL_LIVE), h, arg);
 }
 
+/* ---- recordings ---- */
+
+static void rec_bind(sqlite3_stmt *q, const struct ch_recording *r)
+{
+	bind_text(q, 1, r->id);
+	bind_text(q, 2, r->customer_id);
+	bind_text(q, 3, r->reference_type);
+	bind_text(q, 4, r->reference_id);
+	bind_text(q, 5, r->status);
+	bind_text(q, 6, r->format);
+	sqlite3_bind_int(q, 7, r->tracks);
+	sqlite3_bind_int64(q, 8, r->duration_ms);
+	bind_text(q, 9, r->channels ? r->channels : "[]");
+	sqlite3_bind_int64(q, 10, r->rate);
+	sqlite3_bind_int64(q, 11, r->size);
+	sqlite3_bind_int64(q, 12, r->tm_start);
+	sqlite3_bind_int64(q, 13, r->tm_end);
+	sqlite3_bind_int64(q, 14, r->tm_create);
+	sqlite3_bind_int64(q, 15, r->tm_update);
+	sqlite3_bind_int64(q, 16, r->tm_delete);
+}
+
+static void rec_read(sqlite3_stmt *q, void *out)
+{
+	struct ch_recording *r = out;
+	memset(r, 0, sizeof(*r));
+	col_copy(q, 0, r->id, sizeof(r->id));
+	col_copy(q, 1, r->customer_id, sizeof(r->customer_id));
+	col_copy(q, 2, r->reference_type, sizeof(r->reference_type));
+	col_copy(q, 3, r->reference_id, sizeof(r->reference_id));
+	col_copy(q, 4, r->status, sizeof(r->status));
+	col_copy(q, 5, r->format, sizeof(r->format));
+	r->tracks = sqlite3_column_int(q, 6) != 0;
+	r->duration_ms = sqlite3_column_int64(q, 7);
+	r->channels = col_dup(q, 8);
+	r->rate = (uint32_t)sqlite3_column_int64(q, 9);
+	r->size = sqlite3_column_int64(q, 10);
+	r->tm_start = sqlite3_column_int64(q, 11);
+	r->tm_end = sqlite3_column_int64(q, 12);
+	r->tm_create = sqlite3_column_int64(q, 13);
+	r->tm_update = sqlite3_column_int64(q, 14);
+	r->tm_delete = sqlite3_column_int64(q, 15);
+}
+
+static int sq_rec_insert(struct ch_store *st, const struct ch_recording *r)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_REC_INS);
+	rec_bind(q, r);
+	return step_done(s, q, "recording insert");
+}
+
+static int sq_rec_update(struct ch_store *st, const struct ch_recording *r)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_REC_UPD);
+	rec_bind(q, r);
+	int err = step_done(s, q, "recording update");
+	if (!err && sqlite3_changes(s->db) == 0)
+		err = ENOENT;
+	return err;
+}
+
+static int sq_rec_get(struct ch_store *st, const char *id,
+                      struct ch_recording *out)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q = stmt_get(s, S_REC_GET);
+	bind_text(q, 1, id);
+	return one_row(s, q, rec_read, out, "recording get");
+}
+
+static int rec_each(struct store_sqlite *s, sqlite3_stmt *q,
+                    ch_store_recording_h *h, void *arg)
+{
+	struct ch_recording r;
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		rec_read(q, &r);
+		stop = h(&r, arg);
+		ch_recording_clear(&r);
+	}
+	sqlite3_reset(q);
+	if (!stop && rc != SQLITE_DONE)
+		return db_fail(s, "recording list");
+	return 0;
+}
+
+static int sq_rec_list(struct ch_store *st, const char *customer_id,
+                       const char *reference_id, int64_t before_us,
+                       unsigned limit, ch_store_recording_h *h, void *arg)
+{
+	struct store_sqlite *s = self(st);
+	sqlite3_stmt *q =
+	    stmt_get(s, reference_id ? S_REC_LIST_REF : S_REC_LIST);
+	bind_text(q, 1, customer_id);
+	sqlite3_bind_int64(q, 2, before_us);
+	sqlite3_bind_int(q, 3, (int)limit);
+	if (reference_id)
+		bind_text(q, 4, reference_id);
+	return rec_each(s, q, h, arg);
+}
+
+static int sq_rec_list_active(struct ch_store *st, ch_store_recording_h *h,
+                              void *arg)
+{
+	struct store_sqlite *s = self(st);
+	return rec_each(s, stmt_get(s, S_REC_ACTIVE), h, arg);
+}
+
 /* ---- events ---- */
 
 static int sq_event_append(struct ch_store *st, struct ch_event_rec *e)
@@ -931,6 +1070,11 @@ static const struct ch_store_ops sqlite_ops = {
     .call_get = sq_call_get,
     .call_list = sq_call_list,
     .call_list_live = sq_call_list_live,
+    .recording_insert = sq_rec_insert,
+    .recording_update = sq_rec_update,
+    .recording_get = sq_rec_get,
+    .recording_list = sq_rec_list,
+    .recording_list_active = sq_rec_list_active,
     .event_append = sq_event_append,
     .event_list_after = sq_event_list_after,
     .webhook_cursor_get = sq_cursor_get,

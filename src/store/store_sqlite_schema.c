@@ -73,6 +73,22 @@ static const char *const migrations[] = {
     "UPDATE customers SET token_sha256 = ch_sha256_hex(token_sha256);"
     "CREATE TABLE store_probe (id INTEGER PRIMARY KEY,"
     " tm INTEGER NOT NULL);",
+    /* 4: recordings (struct ch_recording); channels is JSON text. IF NOT
+     * EXISTS: a store rewound by hand to an older version (a test that
+     * undoes migration 3) may still hold the table. */
+    "CREATE TABLE IF NOT EXISTS recordings ("
+    " id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
+    " reference_type TEXT NOT NULL, reference_id TEXT NOT NULL,"
+    " status TEXT NOT NULL, format TEXT NOT NULL,"
+    " tracks INTEGER NOT NULL, duration_ms INTEGER NOT NULL,"
+    " channels TEXT NOT NULL, rate INTEGER NOT NULL,"
+    " size INTEGER NOT NULL, tm_start INTEGER NOT NULL,"
+    " tm_end INTEGER NOT NULL, tm_create INTEGER NOT NULL,"
+    " tm_update INTEGER NOT NULL, tm_delete INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS recordings_by_customer ON recordings"
+    " (customer_id, tm_create DESC);"
+    "CREATE INDEX IF NOT EXISTS recordings_active ON recordings (status)"
+    " WHERE status = 'recording';",
 };
 
 /* ch_sha256_hex(text): the stored form of a token. */

@@ -32,6 +32,10 @@ void ch_config_defaults(struct ch_config *cfg)
 	cfg->http_head_timeout_s = 10;
 	cfg->http_idle_timeout_s = 60;
 	cfg->events_retention_s = 7 * 86400;
+	cfg->media_dir[0] = '\0';
+	cfg->play_max_mb = 50;
+	cfg->play_timeout_s = 30;
+	cfg->play_max_seconds = 600;
 }
 
 static int parse_u(const char *s, unsigned long max, unsigned long *out)
@@ -239,6 +243,24 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 			         value);
 			return -1;
 		}
+	} else if (!strcmp(key, "media-dir")) {
+		if (strlen(value) >= sizeof(cfg->media_dir) ||
+		    (*value && *value != '/')) {
+			snprintf(
+			    err, errlen,
+			    "media-dir: an absolute path (or empty: none)");
+			return -1;
+		}
+		snprintf(cfg->media_dir, sizeof(cfg->media_dir), "%s", value);
+	} else if (!strcmp(key, "play-max-mb")) {
+		return set_uint(&cfg->play_max_mb, key, value, 1, 4096, " MiB",
+		                err, errlen);
+	} else if (!strcmp(key, "play-timeout")) {
+		return set_uint(&cfg->play_timeout_s, key, value, 1, 3600,
+		                " seconds", err, errlen);
+	} else if (!strcmp(key, "play-max-seconds")) {
+		return set_uint(&cfg->play_max_seconds, key, value, 1, 86400,
+		                " seconds", err, errlen);
 	} else {
 		snprintf(err, errlen, "unknown setting \"%s\"", key);
 		return -1;

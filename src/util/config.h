@@ -7,7 +7,8 @@
  * public-ip, log-level, node-name, webhook-timeout-ms, media-workers,
  * dial-timeout, sip-ack-timeout, sip-unconfirmed-per-ip, http-max-conns,
  * http-max-conns-per-ip, http-head-timeout, http-idle-timeout,
- * events-retention.
+ * events-retention, media-dir, play-max-mb, play-timeout,
+ * play-max-seconds.
  *
  * Not thread-safe; filled once at start on the main thread, read-only
  * after.
@@ -45,6 +46,12 @@ struct ch_config {
 	unsigned http_head_timeout_s;
 	unsigned http_idle_timeout_s;
 	uint64_t events_retention_s; /* delivered events kept this long */
+	/* playback: the only folder file:// URLs may name ("": none), and
+	 * the fetch limits of one URL */
+	char media_dir[512];
+	unsigned play_max_mb;      /* bytes fetched, MiB */
+	unsigned play_timeout_s;   /* connect + transfer of one URL */
+	unsigned play_max_seconds; /* longest clip decoded */
 };
 
 /* Fills the built-in defaults. */

@@ -97,6 +97,8 @@ class RouteFailureTest(SipTestCase):
             "calls_b": [c["id"] for c in self.b.get(
                 "/calls", query={"page_size": "100"}).json["result"]],
             "conf_t": self.api.get("/conferences/" + self.conf_t).json,
+            "conf_a": self.api.get("/conferences/" + self.conf_a).json,
+            "recs_a": self.api.get("/recordings").json,
             "left": strip(self.api.get("/conferencecalls/" +
                                        self.left["id"]).json),
         }
@@ -140,10 +142,68 @@ class RouteFailureTest(SipTestCase):
                                         "option": {"conference_id": conf}}])
 
         # unknown / foreign / hostile ids on every {id} route
+        # (a valid body where the route takes one: the id is what fails)
+        play = {"urls": ["http://127.0.0.1:9/a.wav"]}
+        bodies = {"/conferences/{id}/play": play,
+                  "/conferences/{id}/volume": {"volume": -3},
+                  "/conferencecalls/{id}/play": play,
+                  "/conferencecalls/{id}/talk": {"text": "hello"}}
         for m, route in sorted(route_table()):
             if "{id}" in route and not self.not_built(m, route):
-                body = {"name": "x"} if m == "PUT" else None
+                body = {"name": "x"} if m == "PUT" else bodies.get(route)
                 self.id_route(m, route, body=body)
+
+        # recording and playback: wrong state and bad fields, 409/400
+        conf = "/conferences/"
+        for verb, body in (("recording_start", None),
+                           ("recording_stop", None), ("play", play),
+                           ("pause", None), ("stop", None),
+                           ("volume", {"volume": 0})):
+            self.route = "/conferences/{id}/" + verb
+            self.expect("POST", conf + self.conf_t + "/" + verb, 409, body)
+        for verb in ("recording_stop", "pause", "stop"):
+            # nothing recording or playing in the live conference
+            self.route = "/conferences/{id}/" + verb
+            self.expect("POST", conf + self.conf_a + "/" + verb, 409)
+        self.route = "/conferences/{id}/recording_start"
+        for body, field in (({"format": "mp3"}, "format"),
+                            ({"tracks": "yes"}, "tracks"),
+                            ({"formta": "wav"}, "formta")):
+            self.expect("POST", conf + self.conf_a + "/recording_start",
+                        400, body, field=field)
+        self.route = "/conferences/{id}/play"
+        for urls in ([], ["file:///etc/passwd"], ["ftp://x/a.wav"],
+                     ["http://a b/c.wav"], ["http://x/\r\nX: y"], "x", [7]):
+            self.expect("POST", conf + self.conf_a + "/play", 400,
+                        {"urls": urls}, field="urls")
+        self.route = "/conferences/{id}/volume"
+        for v in (8, -51, "loud", 1.5, None):
+            self.expect("POST", conf + self.conf_a + "/volume", 400,
+                        {"volume": v}, field="volume")
+        # a participant that has left takes no prompt; bad prompt bodies
+        left = "/conferencecalls/" + self.left["id"]
+        self.route = "/conferencecalls/{id}/play"
+        self.expect("POST", left + "/play", 409, play)
+        self.expect("POST", left + "/play", 400,
+                    {"urls": ["file:///etc/shadow"]}, field="urls")
+        self.route = "/conferencecalls/{id}/talk"
+        self.expect("POST", left + "/talk", 409, {"text": "hi"})
+        for body, field in (({"text": ""}, "text"),
+                            ({"text": "hi", "language": "xx-XX"},
+                             "language"),
+                            ({"text": "x" * 5000}, "text")):
+            self.expect("POST", left + "/talk", 400, body, field=field)
+        # and a conference whose actions are bad is refused
+        self.route = "/conferences"
+        for acts, field in (([{"type": "dance"}], "pre_actions[0]"),
+                            ([{"type": "beep"}, {"type": "talk"}],
+                             "pre_actions[1]"),
+                            ([{"type": "talk", "option": {
+                                "text": "a", "language": "tlh"}}],
+                             "pre_actions[0]")):
+            self.expect("POST", "/conferences", 400,
+                        {"type": "conference", "pre_actions": acts},
+                        field=field)
 
         # wrong state: 409 and nothing changes
         self.route = "/conferences/{id}"
@@ -192,7 +252,8 @@ class RouteFailureTest(SipTestCase):
                         {f: v}, field=f)
 
         # lists: bad paging and filters
-        for route in ("/conferences", "/conferencecalls", "/calls"):
+        for route in ("/conferences", "/conferencecalls", "/calls",
+                      "/recordings"):
             self.route = route
             for q in ({"page_size": "0"}, {"page_size": "-5"},
                       {"page_size": "ten"}, {"page_token": "yesterday"}):
@@ -201,6 +262,10 @@ class RouteFailureTest(SipTestCase):
         self.expect("GET", "/conferencecalls", 400,
                     query={"conference_id": "'; DROP TABLE x"},
                     field="conference_id")
+        self.route = "/recordings"
+        self.expect("GET", "/recordings", 400,
+                    query={"reference_id": "'; DROP TABLE x"},
+                    field="reference_id")
         r = self.api.get("/conferencecalls",
                          query={"conference_id": self.conf_b})
         self.assertEqual((r.status, r.json["result"]), (200, []),
@@ -230,8 +295,11 @@ class RouteFailureTest(SipTestCase):
                          missing)
 
     def not_built(self, method, route):
+        # an unknown id: a built route answers 404 (or 400) and changes
+        # nothing, one not built yet 501
         r = self.api.request(method, route.replace(
-            "{id}", self.conf_a), body={} if method == "POST" else None)
+            "{id}", str(uuidlib.uuid4())),
+            body={} if method == "POST" else None)
         return r.status == 501
 
 

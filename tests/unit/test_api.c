@@ -209,8 +209,12 @@ static void test_routing(void **state)
 	             NULL, BEARER, NULL, 404, "not_found", NULL);
 	/* in API.md, not served yet */
 	expect_error(f, "POST",
-	             "/v1.0/conferences/" CH_UUID_NIL "/recording_start", NULL,
+	             "/v1.0/conferences/" CH_UUID_NIL "/transcribe_start", NULL,
 	             BEARER, "{}", 501, "not_implemented", NULL);
+	/* served: an unknown conference */
+	expect_error(f, "POST",
+	             "/v1.0/conferences/" CH_UUID_NIL "/recording_start", NULL,
+	             BEARER, "{}", 404, "not_found", NULL);
 	/* the WebSocket route needs a connection */
 	expect_error(f, "GET", "/v1.0/ws", NULL, BEARER, NULL, 400,
 	             "websocket_required", NULL);
