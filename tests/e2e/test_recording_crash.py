@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from audio_check import channel_levels, read_audio, sox_info  # noqa: E402
+from audio_check import audio_info, channel_levels, read_audio  # noqa: E402
 from chorus_harness import wait_until  # noqa: E402
 from sip_harness import (SipTestCase, check_heard, fmt_levels,  # noqa: E402
                          main)
@@ -78,7 +78,7 @@ class RecordingCrashTest(SipTestCase):
         path = os.path.join(self.workdir, "crash." + fmt)
         with open(path, "wb") as f:
             f.write(r.body)
-        info = sox_info(path)
+        info = audio_info(path)
         sys.stderr.write("  %s after kill -9: %r; ran %.2f s; %r\n" %
                          (fmt, info, ran, {k: rec.get(k) for k in (
                              "duration_ms", "rate", "size", "channels")}))
