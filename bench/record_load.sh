@@ -21,7 +21,7 @@
 #
 # Usage: bench/record_load.sh [BUILD_DIR]          (default: build)
 # Environment: CHORUSD, BENCH_SIP_LOAD (default from BUILD_DIR), ROOMS (20),
-# PARTICIPANTS (5), LOAD_SECONDS (60), SETTLE_MS (8000), LOG_LEVEL (warn),
+# PARTICIPANTS (5), LOAD_SECONDS (60), SETTLE_MS (15000), LOG_LEVEL (warn),
 # KEEP=1 keeps the data folder (with the recordings) and chorusd's log.
 # Exit status: 0 when both runs passed the generator's checks, every
 # recording started and stopped, and recording added at most 10 % CPU
@@ -35,7 +35,7 @@ gen=${BENCH_SIP_LOAD:-$build/bench/bench_sip_load}
 rooms=${ROOMS:-20}
 parts=${PARTICIPANTS:-5}
 secs=${LOAD_SECONDS:-60}
-settle=${SETTLE_MS:-8000}
+settle=${SETTLE_MS:-15000}
 
 for p in "$chorusd" "$gen"; do
 	if [ ! -x "$p" ]; then
@@ -81,10 +81,11 @@ json() {
 	python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print(v if v is not None else "")' "$1" 2>/dev/null
 }
 
-# joined ID: participants of conference ID that are joined
+# joined ID: participants of conference ID that are joined (sed and grep
+# rather than python3 here: this runs while the window approaches)
 joined() {
 	rest GET "/conferencecalls?conference_id=$1&page_size=100" |
-		python3 -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin)["result"] if p["status"] == "joined"))' 2>/dev/null || echo 0
+		grep -o '"status":"joined"' | wc -l
 }
 
 cpu_ticks() { # utime + stime of chorusd
@@ -142,7 +143,8 @@ run() {
 	peak=0
 	started=0
 	: >"$tmp/$name.recs"
-	t0=$(date +%s)
+	t0=$(date +%s.%N)
+	ts=$t0 te=$t0
 	while kill -0 "$genpid" 2>/dev/null; do
 		r=$(rss_kib)
 		[ "${r:-0}" -gt "$peak" ] && peak=$r
@@ -156,7 +158,8 @@ run() {
 				ts=$(date +%s.%N)
 				while read -r id; do
 					rid=$(rest POST "/conferences/$id/recording_start" \
-						'{"format":"wav","tracks":true}' | json recording_id)
+						'{"format":"wav","tracks":true}' |
+						sed -n 's/.*"recording_id":"\([0-9a-f-]*\)".*/\1/p')
 					if [ "$(cat "$tmp/code")" = 200 ]; then
 						echo "$id $rid" >>"$tmp/$name.recs"
 					else
@@ -166,13 +169,7 @@ run() {
 				done <"$tmp/rooms"
 				te=$(date +%s.%N)
 				started=1
-				printf '  recordings:    %d of %d started in %.2f s, %d s' \
-					"$(wc -l <"$tmp/$name.recs")" "$rooms" \
-					"$(echo "$te - $ts" | bc)" $(($(date +%s) - t0))
-				echo \
-					"after the generator started (window after all joined" \
-					"+ $settle ms)"
-			elif [ $(($(date +%s) - t0)) -gt 60 ]; then
+			elif [ "$(echo "$(date +%s) - $t0 > 60" | bc)" = 1 ]; then
 				echo "record_load.sh: rooms not full after 60 s ($full of" \
 					"$rooms)" >&2
 				started=1
@@ -187,6 +184,18 @@ run() {
 	cat "$tmp/$name.out"
 	echo "  chorusd RSS:   peak $((peak / 1024)) MiB (VmRSS, sampled every second)"
 	if [ "$record" = 1 ]; then
+		# the window began join time + settle after the generator started
+		join=$(sed -n 's/.*(\([0-9.]*\) s to join all.*/\1/p' "$tmp/$name.out")
+		win=$(echo "${join:-0} + $settle / 1000" | bc -l)
+		printf '  recordings:    %d of %d started %.2f-%.2f s after the' \
+			"$(wc -l <"$tmp/$name.recs")" "$rooms" \
+			"$(echo "$ts - $t0" | bc)" "$(echo "$te - $t0" | bc)"
+		printf ' generator started; the window began at %.2f s\n' "$win"
+		if [ "$(echo "$te - $t0 > $win" | bc)" = 1 ]; then
+			echo "record_load.sh: recordings started after the window" \
+				"began: raise SETTLE_MS" >&2
+			rstatus=1
+		fi
 		stop_recordings "$name" || rstatus=1
 	fi
 	delete_rooms
@@ -203,23 +212,22 @@ stop_recordings() {
 			echo "record_load.sh: recording_stop $id: $(cat "$tmp/code")" >&2
 	done <"$tmp/$1.recs"
 	n=0 done=0 total=$(wc -l <"$tmp/$1.recs")
-	while [ $n -lt 600 ]; do
+	while [ $n -lt 1200 ]; do
 		done=0
-		: >"$tmp/$1.stopped"
 		while read -r id rid; do
-			rest GET "/recordings/$rid" >"$tmp/rec.json"
-			if [ "$(json status <"$tmp/rec.json")" = stopped ]; then
+			rest GET "/recordings/$rid" | grep -q '"status":"stopped"' &&
 				done=$((done + 1))
-				python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["size"], r["duration_ms"], len(r.get("channels") or []))' \
-					"$tmp/rec.json" >>"$tmp/$1.stopped"
-			fi
 		done <"$tmp/$1.recs"
 		[ $done -eq "$total" ] && break
 		n=$((n + 1))
-		sleep 0.5
+		sleep 0.1
 	done
 	te=$(date +%s.%N)
 	c1=$(cpu_ticks)
+	: >"$tmp/$1.stopped"
+	while read -r id rid; do
+		rest GET "/recordings/$rid" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["size"], r["duration_ms"], len(r.get("channels") or [])) if r["status"] == "stopped" else None' >>"$tmp/$1.stopped"
+	done <"$tmp/$1.recs"
 	hz=$(getconf CLK_TCK)
 	awk -v n="$done" -v t="$total" -v w="$(echo "$te - $ts" | bc)" \
 		-v cpu="$(echo "($c1 - $c0) / $hz" | bc -l)" '
