@@ -20,7 +20,9 @@ test_beep_sleep_hangup: pre_actions [sleep 1500, beep, sleep 700]: the
 1000 Hz beep (250 ms) starts about 1.5 s after the answer and joined
 follows it by about 0.7 s; post_actions [beep, sleep 1000]: the beep
 follows the kick and the BYE comes about 1.25 s after it; pre_actions
-[hangup]: the call is hung up and never joined.
+[hangup]: the call is hung up and never joined. A conference DELETE runs
+post_actions [beep, sleep 500] for the participant still in it: the beep,
+then the BYE; the conference terminates.
 
 test_bad_actions: unknown type, talk without text, unknown language,
 sleep out of range, play without urls: 400 naming pre_actions[i] /
@@ -29,17 +31,19 @@ message lists the supported ones.
 
 test_participant_prompts: POST /conferencecalls/{alice}/talk and /play are
 heard by alice alone (bob hears neither), on top of the room (alice still
-hears bob); events conference.member.play.started|finished; 409 once the
-participant has left.
+hears bob), and are not in the room's recording (no speech in any
+channel during the talk, the played tone not in the mix); events
+conference.member.play.started|finished, failed for a 404 URL; 409 once
+the participant has left.
 """
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from audio_check import (longest_segment, mean_tone_db, rms_db,  # noqa
-                         speech_report, speech_seconds, tone_file,
-                         tone_segments)
+from audio_check import (longest_segment, mean_tone_db,  # noqa: E402
+                         read_audio, rms_db, speech_report, speech_seconds,
+                         tone_file, tone_segments)
 from chorus_harness import UUID_RE  # noqa: E402
 from media_server import MediaServer  # noqa: E402
 from sip_harness import (SipTestCase, event_monotonic, fmt_levels,  # noqa
@@ -243,6 +247,36 @@ class ActionsTest(SipTestCase):
                                                      pb["id"])]
         self.assertNotIn("conference.member.joined", names)
 
+        # conference DELETE runs post_actions for everyone still in it
+        r = self.api.put("/conferences/" + cid, {
+            "pre_actions": [], "post_actions": [
+                {"type": "beep"},
+                {"type": "sleep", "option": {"duration": 500}}]})
+        self.assertEqual(r.status, 200, r)
+        carol = self.phone("carol", 1100)
+        pc, = self.join(cid, carol)
+        time.sleep(1)  # in the room: audio accumulates
+        t_d0 = time.monotonic()
+        r = self.api.delete("/conferences/" + cid)
+        self.assertEqual(r.status, 200, r)
+        e = carol.wait_event("CALL_CLOSED", 10)
+        self.assertIsNotNone(e, "no BYE after the conference DELETE")
+        carol.quit()
+        self.assertTrue(self.api.wait_status(cid, "terminated", 10))
+        rate, x, base = self.capture(carol)
+        segs = tone_segments(x, rate, BEEP, floor=-35)
+        sys.stderr.write("  conference DELETE: beeps at %r s, DELETE %.2f, "
+                         "BYE %.2f\n" % (segs, t_d0 - base, e["_t"] - base))
+        self.assertEqual(len(segs), 1, "want one beep after the DELETE: %r"
+                         % segs)
+        self.assertTrue(-0.05 <= segs[0][0] - (t_d0 - base) <= 0.6 and
+                        segs[0][1] < e["_t"] - base, (segs, t_d0 - base))
+        self.assertGreater(e["_t"] - t_d0, 0.6, "BYE before the post "
+                           "actions ended")
+        self.wait_events("session_uuid", pc["id"], [
+            "conference.member.joined", "conference.member.leaving",
+            "conference.member.left"])
+
     def test_bad_actions(self):
         self.start_sip_daemon()
         good = talk("hello")
@@ -324,8 +358,18 @@ class ActionsTest(SipTestCase):
                 self.assertEqual(e.get("session_uuid"), pa["id"], e)
             return event_monotonic(evs[0]), event_monotonic(evs[-1])
 
+        r = self.api.post("/conferences/%s/recording_start" % cid)
+        self.assertEqual(r.status, 200, r)
+        rid, t_rec = r.json["recording_id"], time.monotonic()
         t_talk = prompt("talk", {"text": WELCOME, "language": "en-US"})
         t_play = prompt("play", {"urls": [url]})
+        r = self.api.post(path + "play", {"urls": [media.missing_url()]})
+        self.assertEqual(r.status, 200, r)
+        self.wait_events("operation_id", r.json["operation_id"], [
+            "conference.member.play.started",
+            ("conference.member.play.failed", {"session_uuid": pa["id"]})])
+        r = self.api.post("/conferences/%s/recording_stop" % cid)
+        self.assertEqual(r.status, 200, r)
         time.sleep(0.5)
         r = self.api.delete("/conferencecalls/" + pa["id"])
         self.assertEqual(r.status, 200, r)
@@ -361,6 +405,33 @@ class ActionsTest(SipTestCase):
             bad.append("alice did not hear her 2 s play (%r)" % (sa,))
         if lb > -50:
             bad.append("bob heard alice's play at %.1f dB" % lb)
+        # prompts to one participant are not in the recording
+        self.wait_events("recording_id", rid,
+                         ["conference.recording.stopped"], 20)
+        r = self.api.get("/recordings/%s/file" % rid,
+                         headers={"Accept": "*/*"})
+        self.assertEqual(r.status, 200, r)
+        fpath = os.path.join(self.workdir, "prompts.wav")
+        with open(fpath, "wb") as f:
+            f.write(r.body)
+        rr, chans = read_audio(fpath)
+        t0, t1 = t_talk
+        for i, ch in enumerate(chans):
+            rep = speech_report(ch, rr, t0 - t_rec, t1 - t_rec, (ALICE, BOB))
+            sys.stderr.write("  recording ch%d during the talk: %s\n" %
+                             (i + 1, rep))
+            if speech_seconds(ch, rr, t0 - t_rec, t1 - t_rec,
+                              (ALICE, BOB)) > 0.1:
+                bad.append("recording ch%d holds alice's talk prompt: %s" %
+                           (i + 1, rep))
+        t0, t1 = t_play
+        lv = tone_levels(rr, chans[0], t0 - t_rec, t1 - t_rec,
+                         [ALICE, BOB, 1500])
+        sys.stderr.write("  recording mix during the play: %s\n" %
+                         fmt_levels(lv))
+        if lv[1500][0] > lv[ALICE][0] - 30:
+            bad.append("recording mix holds alice's play: %s" %
+                       fmt_levels(lv))
         if bad:
             self.fail("\n".join(bad))
 
