@@ -615,6 +615,17 @@ class SipTestCase(ChorusTestCase):
                           for e in self.events_for(key, value)]))
         return self.events_for(key, value)
 
+    def recording_file(self, rid, name, api=None):
+        """Downloads recording rid's file (GET /recordings/{id}/file, 200)
+        into the workdir as name; returns its path."""
+        r = (api or self.api).get("/recordings/%s/file" % rid,
+                                  headers={"Accept": "*/*"})
+        self.assertEqual(r.status, 200, r)
+        path = os.path.join(self.workdir, name)
+        with open(path, "wb") as f:
+            f.write(r.body)
+        return path
+
     def assertHeard(self, phone, t0, t1, present, absent, what=""):
         """phone's recording, between monotonic times t0 and t1 (its call
         was established at time 0 of the file), holds the present tones

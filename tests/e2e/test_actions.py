@@ -408,13 +408,7 @@ class ActionsTest(SipTestCase):
         # prompts to one participant are not in the recording
         self.wait_events("recording_id", rid,
                          ["conference.recording.stopped"], 20)
-        r = self.api.get("/recordings/%s/file" % rid,
-                         headers={"Accept": "*/*"})
-        self.assertEqual(r.status, 200, r)
-        fpath = os.path.join(self.workdir, "prompts.wav")
-        with open(fpath, "wb") as f:
-            f.write(r.body)
-        rr, chans = read_audio(fpath)
+        rr, chans = read_audio(self.recording_file(rid, "prompts.wav"))
         t0, t1 = t_talk
         for i, ch in enumerate(chans):
             rep = speech_report(ch, rr, t0 - t_rec, t1 - t_rec, (ALICE, BOB))

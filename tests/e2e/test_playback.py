@@ -260,13 +260,7 @@ class PlaybackTest(SipTestCase):
         r = self.api.get("/recordings/" + rid)
         self.assertEqual(r.status, 200, r)
         rec = r.json
-        r = self.api.get("/recordings/%s/file" % rid,
-                         headers={"Accept": "*/*"})
-        self.assertEqual(r.status, 200, r)
-        path = os.path.join(self.workdir, "play.wav")
-        with open(path, "wb") as f:
-            f.write(r.body)
-        rate, chans = read_audio(path)
+        rate, chans = read_audio(self.recording_file(rid, "play.wav"))
         mix = chans[0]
         rel = lambda t: t - t_rec  # noqa: E731 (start of the file ~ t_rec)
         a = longest_segment(tone_segments(mix, rate, PLAY_A, rel(t_x),

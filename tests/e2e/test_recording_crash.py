@@ -72,12 +72,8 @@ class RecordingCrashTest(SipTestCase):
         self.assertEqual(rec["format"], fmt, rec)
         self.assertEqual(rec["reference_id"], cid, rec)
 
-        r = api.get("/recordings/%s/file" % rid, headers={"Accept": "*/*"})
-        self.assertEqual(r.status, 200, r)
-        self.assertEqual(len(r.body), rec["size"], rec)
-        path = os.path.join(self.workdir, "crash." + fmt)
-        with open(path, "wb") as f:
-            f.write(r.body)
+        path = self.recording_file(rid, "crash." + fmt, api)
+        self.assertEqual(os.path.getsize(path), rec["size"], rec)
         info = audio_info(path)
         sys.stderr.write("  %s after kill -9: %r; ran %.2f s; %r\n" %
                          (fmt, info, ran, {k: rec.get(k) for k in (
