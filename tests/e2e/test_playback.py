@@ -26,7 +26,8 @@ test_play_pause_volume:
 - the recording's mix channel holds 1500 Hz and 2000 Hz; the speaker
   channels do not (playback is no participant's audio).
 
-test_failures: a 404 URL, a refused connection and a file that is not
+test_failures: volume while nothing plays is stored and announced under a
+new operation id; a 404 URL, a refused connection and a file that is not
 audio give conference.play.failed {error: playback_error}; a URL whose
 server accepts the connection and never answers gives playback_timeout
 9-13 s after the POST; file:// (no media folder configured) and ftp://
@@ -309,6 +310,14 @@ class PlaybackTest(SipTestCase):
             self.assertError(self.api.post(path, {"urls": [self.wav, url]}),
                              400)
         self.assertEqual(self.playback_status(cid), "stopped")
+
+        # volume while nothing plays: stored, under a new operation id
+        o, _ = self.post_op(cid, "volume", {"volume": -6})
+        self.assertEqual(o.get("volume"), -6, o)
+        self.assertRegex(o.get("operation_id") or "", UUID_RE, o)
+        self.wait_op(o["operation_id"], [("conference.play.volume_changed",
+                                          {"volume": -6, "room_id": cid})])
+        self.assertEqual(self.api.conference(cid)["playback_volume"], -6)
 
         # fetch or decoding failures: playback_error
         refused = "http://127.0.0.1:%d/a.wav" % free_port()
