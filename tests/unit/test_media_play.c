@@ -325,7 +325,7 @@ static void test_room_clip(void **state)
 	uint32_t room = start_room3(44100);
 	struct peer *a = &T.peers[0], *b = &T.peers[1], *c = &T.peers[2];
 	b->sending = c->sending = false; /* a talks alone */
-	run_for(300);
+	run_for(1000);
 
 	assert_int_equal(
 	    ch_media_room_play(T.eng, room, 1, tone_clip(20000, CLIP_HZ), 0),
