@@ -7,7 +7,7 @@ build_pkgs="build-essential cmake pkg-config libre-dev libssl-dev libjansson-dev
   libsqlite3-dev libcurl4-openssl-dev libopus-dev libspeexdsp-dev libspandsp-dev
   libcmocka-dev libsndfile1-dev libmpg123-dev espeak-ng"
 test_pkgs="$build_pkgs python3 python3-websocket curl clang libclang-rt-14-dev
-  baresip-core sox e2fsprogs mount"
+  baresip-core sox libsox-fmt-base libsox-fmt-mp3 e2fsprogs mount"
 bench_pkgs="$build_pkgs wrk curl python3 python3-websocket"
 case "${1:-build}" in
 build) want=$build_pkgs ;;
