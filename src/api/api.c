@@ -68,7 +68,7 @@ static const struct route routes[] = {
     /* In API.md, not served by this version yet: 501. */
     {"POST", "/conferences/{id}/transcribe_start", true, not_implemented},
     {"POST", "/conferences/{id}/transcribe_stop", true, not_implemented},
-    {"GET", "/conferences/{id}/summary", true, not_implemented},
+    {"GET", "/conferences/{id}/summary", true, ch_api_conference_summary},
     {"GET", "/calls", true, ch_api_call_list},
     {"POST", "/calls", true, ch_api_call_create},
     {"GET", "/calls/{id}", true, ch_api_call_get},

@@ -6,6 +6,8 @@
 #include "core/actions.h"
 #include "core/conference.h"
 #include "core/core.h"
+#include "core/json_map.h"
+#include "core/summary.h"
 #include "store/store.h"
 #include "util/timefmt.h"
 
@@ -292,6 +294,18 @@ void ch_api_conference_delete(struct ch_api_req *r)
 		ch_api_error_core(r, err, "conference");
 	else
 		reply_conference(r, &c);
+}
+
+void ch_api_conference_summary(struct ch_api_req *r)
+{
+	struct ch_summary s;
+	int err = ch_summary_get(r->api->core, r->cust.id, r->id, &s);
+	if (err) {
+		ch_api_error_core(r, err, "conference");
+		return;
+	}
+	ch_api_ok(r, ch_json_map_summary(&s, ch_time_now_us()));
+	ch_summary_clear(&s);
 }
 
 static int list_h(const struct ch_conference *c, void *arg)

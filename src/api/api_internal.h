@@ -100,6 +100,7 @@ void ch_api_conference_list(struct ch_api_req *r);
 void ch_api_conference_get(struct ch_api_req *r);
 void ch_api_conference_update(struct ch_api_req *r);
 void ch_api_conference_delete(struct ch_api_req *r);
+void ch_api_conference_summary(struct ch_api_req *r);
 void ch_api_conferencecall_list(struct ch_api_req *r);
 void ch_api_conferencecall_get(struct ch_api_req *r);
 void ch_api_conferencecall_kick(struct ch_api_req *r);

@@ -9,6 +9,7 @@
 #include "core/conferencecall.h"
 #include "core/core_internal.h"
 #include "core/json_map.h"
+#include "core/summary.h"
 #include "events/events.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -65,6 +66,8 @@ int ch_conference_save(struct ch_core *core, struct ch_conference *c,
 		return err;
 	c->tm_update = ch_time_now_us();
 	err = core->st->ops->conference_update(core->st, c);
+	if (!err)
+		err = ch_summary_conference(core, c);
 	if (!err && type)
 		err = ch_conference_add_event(core, c, type);
 	if (!err && type2)
@@ -154,6 +157,8 @@ int ch_conference_create(struct ch_core *core, const char *customer_id,
 	if (err)
 		goto out;
 	err = core->st->ops->conference_insert(core->st, &c);
+	if (!err)
+		err = ch_summary_conference(core, &c);
 	if (!err)
 		err = ch_conference_add_event(core, &c, "conference.created");
 	if (err) {

@@ -8,6 +8,7 @@
 #include "core/conference_record.h"
 #include "core/conference.h"
 #include "core/core_internal.h"
+#include "core/summary.h"
 #include "events/events.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -128,6 +129,8 @@ int ch_conference_record_start(struct ch_core *core, const char *customer_id,
 	err = core->st->ops->recording_insert(core->st, &r);
 	if (!err)
 		err = core->st->ops->conference_update(core->st, &c);
+	if (!err)
+		err = ch_summary_conference(core, &c); /* recording_enabled */
 	if (!err)
 		err = rec_event(core, &r, "conference.recording.started");
 	if (!err)

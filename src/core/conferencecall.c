@@ -7,6 +7,7 @@
 #include "core/conference_record.h"
 #include "core/core_internal.h"
 #include "core/json_map.h"
+#include "core/summary.h"
 #include "events/events.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -75,6 +76,8 @@ static int save(struct ch_core *core, struct ch_conferencecall *cc,
 		return err;
 	cc->tm_update = ch_time_now_us();
 	err = core->st->ops->conferencecall_update(core->st, cc);
+	if (!err)
+		err = ch_summary_member(core, cc);
 	if (!err && type)
 		err = member_event(core, cc, type);
 	if (!err && conf_changed)

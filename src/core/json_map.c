@@ -135,3 +135,53 @@ json_t *ch_json_map_recording(const struct ch_recording *r)
 	json_object_set_new(o, "tm_delete", ts_or_never(r->tm_delete));
 	return o;
 }
+
+/* Whole seconds from a to b (b "never": to now). */
+static json_t *seconds(int64_t a, int64_t b, int64_t now_us)
+{
+	if (a == CH_TIME_NEVER_US)
+		return json_integer(0);
+	if (b == CH_TIME_NEVER_US)
+		b = now_us;
+	return json_integer(b > a ? (b - a) / 1000000 : 0);
+}
+
+json_t *ch_json_map_summary(const struct ch_summary *s, int64_t now_us)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	/* as the conference's: both empty until it ends */
+	bool ended = s->end_reason[0] != '\0';
+	json_object_set_new(o, "conference_id", json_string(s->conference_id));
+	json_object_set_new(o, "customer_id", json_string(s->customer_id));
+	json_object_set_new(o, "name", json_string(s->name ? s->name : ""));
+	json_object_set_new(o, "create_time", ts(s->create_time));
+	json_object_set_new(o, "start_time", ts(s->start_time));
+	json_object_set_new(o, "end_time", ts(s->end_time));
+	json_object_set_new(o, "duration_seconds",
+	                    seconds(s->create_time, s->end_time, now_us));
+	json_object_set_new(o, "connect_duration_seconds",
+	                    seconds(s->start_time, s->end_time, now_us));
+	json_object_set_new(o, "status", json_string(s->status));
+	json_object_set_new(o, "processing_state",
+	                    json_string(s->processing_state));
+	json_object_set_new(o, "end_reason",
+	                    json_string(ended ? s->end_reason : ""));
+	json_object_set_new(
+	    o, "ended_by",
+	    json_string(ended && s->ended_by[0] ? s->ended_by : ""));
+	json_object_set_new(o, "max_participants",
+	                    json_integer(s->max_participants));
+	json_object_set_new(o, "max_concurrent_participants",
+	                    json_integer(s->max_concurrent));
+	json_object_set_new(o, "unique_participants",
+	                    json_integer(s->unique_participants));
+	json_object_set_new(o, "recording_enabled",
+	                    json_boolean(s->recording_enabled));
+	json_object_set_new(o, "mixer_region", json_string(s->mixer_region));
+	json_object_set_new(o, "tags", ch_json_map_parse_stored(s->tags, true));
+	json_object_set_new(o, "tag_info",
+	                    ch_json_map_parse_stored(s->tag_info, false));
+	return o;
+}

@@ -20,6 +20,10 @@ json_t *ch_json_map_conferencecall(const struct ch_conferencecall *cc,
  * on ENOMEM. channels is the parsed array; tm_end and tm_delete of 0 are
  * "has not happened". */
 json_t *ch_json_map_recording(const struct ch_recording *r);
+/* Returns a new JSON object for the conference summary (API.md summary),
+ * or NULL on ENOMEM. now_us is the time that a live conference's
+ * durations run to. */
+json_t *ch_json_map_summary(const struct ch_summary *s, int64_t now_us);
 /* Parses stored JSON text; on malformed text returns fallback (a new
  * empty object or array, as asked). Never NULL unless ENOMEM. */
 json_t *ch_json_map_parse_stored(const char *text, bool array);

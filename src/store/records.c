@@ -149,3 +149,15 @@ void ch_recording_clear(struct ch_recording *r)
 	free(r->channels);
 	memset(r, 0, sizeof(*r));
 }
+
+void ch_summary_clear(struct ch_summary *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	free(s->joined_ids);
+	free(s->caller_ids);
+	free(s->tags);
+	free(s->tag_info);
+	memset(s, 0, sizeof(*s));
+}

@@ -135,6 +135,35 @@ struct ch_recording {
 
 void ch_recording_clear(struct ch_recording *r);
 
+/* A conference's summary (API.md "summary: insights"), kept up to date
+ * by core/summary.c in the transaction of each change. Times are us
+ * since the epoch, CH_TIME_NEVER_US for "not yet". */
+struct ch_summary {
+	char conference_id[CH_UUID_LEN];
+	char customer_id[CH_UUID_LEN];
+	char *name;                 /* owned */
+	int64_t create_time;        /* the conference's tm_create */
+	int64_t start_time;         /* two participants first joined */
+	int64_t end_time;           /* terminated */
+	char status[16];            /* not_started|in_progress|completed */
+	char processing_state[16];  /* in_progress|complete */
+	char end_reason[64];        /* "" while live */
+	char ended_by[CH_UUID_LEN]; /* conferencecall, or nil */
+	int max_participants;       /* the conference's setting */
+	int max_concurrent;         /* most joined at once */
+	int unique_participants;    /* distinct caller ids */
+	bool recording_enabled;     /* a recording was ever started */
+	char mixer_region[64];      /* the node that mixed it */
+	char *joined_ids; /* owned JSON array text: participants joined now */
+	char *caller_ids; /* owned JSON array text: distinct caller keys */
+	char *tags;       /* owned JSON array text */
+	char *tag_info;   /* owned JSON object text */
+	int64_t tm_update;
+};
+
+/* Frees the owned strings and zeroes the record. NULL-safe. */
+void ch_summary_clear(struct ch_summary *s);
+
 /* One outbox entry. seq orders all events of the store. */
 struct ch_event_rec {
 	int64_t seq;

@@ -150,6 +150,13 @@ struct ch_store_ops {
 	int (*recording_list_active)(struct ch_store *st,
 	                             ch_store_recording_h *h, void *arg);
 
+	/* Conference summaries (struct ch_summary): by conference id
+	 * (customer_id NULL: any customer); put inserts or replaces the
+	 * whole row. */
+	int (*summary_get)(struct ch_store *st, const char *conference_id,
+	                   const char *customer_id, struct ch_summary *out);
+	int (*summary_put)(struct ch_store *st, const struct ch_summary *s);
+
 	/* Appends to the outbox; fills e->seq. */
 	int (*event_append)(struct ch_store *st, struct ch_event_rec *e);
 	/* The customer's events with seq > after_seq, oldest first. */

@@ -200,6 +200,7 @@ struct store_sqlite {
 	struct ch_store base; /* must be first */
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_COUNT];
+	sqlite3_stmt *sum[CH_SQ_SUM_COUNT]; /* store_sqlite_summary.c */
 	/* the last storage failure, until a commit or probe succeeds */
 	int fault; /* errno, 0 = none */
 	char fault_why[200];
@@ -232,22 +233,11 @@ static sqlite3_stmt *stmt_get(struct store_sqlite *s, enum stmt_id id)
 	return q;
 }
 
-static void bind_text(sqlite3_stmt *q, int i, const char *v)
-{
-	sqlite3_bind_text(q, i, v ? v : "", -1, SQLITE_STATIC);
-}
-
-static char *col_dup(sqlite3_stmt *q, int i)
-{
-	const unsigned char *t = sqlite3_column_text(q, i);
-	return strdup(t ? (const char *)t : "");
-}
-
-static void col_copy(sqlite3_stmt *q, int i, char *dst, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(q, i);
-	snprintf(dst, size, "%s", t ? (const char *)t : "");
-}
+/* the column helpers are in store_sqlite.h, shared with the summary
+ * file */
+#define bind_text ch_store_sqlite_bind_text
+#define col_dup   ch_store_sqlite_col_dup
+#define col_copy  ch_store_sqlite_col_copy
 
 /* Runs a statement that returns no rows. */
 static int step_done(struct store_sqlite *s, sqlite3_stmt *q, const char *what)
@@ -1032,6 +1022,23 @@ static int sq_event_prune(struct ch_store *st, struct ch_event_prune *p)
 	return err;
 }
 
+/* ---- summaries (store_sqlite_summary.c) ---- */
+
+static int sq_summary_get(struct ch_store *st, const char *id,
+                          const char *customer_id, struct ch_summary *out)
+{
+	struct store_sqlite *s = self(st);
+	int err = ch_store_sqlite_summary_get(s->sum, id, customer_id, out);
+	return err == EIO ? db_fail(s, "summary get") : err;
+}
+
+static int sq_summary_put(struct ch_store *st, const struct ch_summary *sum)
+{
+	struct store_sqlite *s = self(st);
+	int err = ch_store_sqlite_summary_put(s->sum, sum);
+	return err == EIO ? db_fail(s, "summary put") : err;
+}
+
 /* ---- open / close ---- */
 
 static void sq_close(struct ch_store *st)
@@ -1039,6 +1046,7 @@ static void sq_close(struct ch_store *st)
 	struct store_sqlite *s = self(st);
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	ch_store_sqlite_summary_finalize(s->sum);
 	if (s->db)
 		sqlite3_close(s->db);
 	free(s);
@@ -1075,6 +1083,8 @@ static const struct ch_store_ops sqlite_ops = {
     .recording_get = sq_rec_get,
     .recording_list = sq_rec_list,
     .recording_list_active = sq_rec_list_active,
+    .summary_get = sq_summary_get,
+    .summary_put = sq_summary_put,
     .event_append = sq_event_append,
     .event_list_after = sq_event_list_after,
     .webhook_cursor_get = sq_cursor_get,
@@ -1155,6 +1165,8 @@ int ch_store_open_sqlite_flags(struct ch_store **stp, const char *data_dir,
 			goto out;
 		}
 	}
+	if (ch_store_sqlite_summary_prepare(s->db, s->sum))
+		err = db_fail(s, "summary statements");
 out:
 	if (err) {
 		sq_close(&s->base);

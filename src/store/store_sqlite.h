@@ -8,6 +8,11 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/records.h"
 
 /* Sets WAL mode and brings the schema to the newest version, one
  * migration per transaction. Returns 0 or an errno of
@@ -33,5 +38,39 @@ int ch_store_sqlite_check_open(sqlite3 *db, const char *path, bool existed,
  * EIO with SQLite's message in why. Does nothing (0) inside an open
  * transaction. */
 int ch_store_sqlite_check_write(sqlite3 *db, char *why, size_t len);
+
+/* Column helpers: bind text (NULL as ""), a column's text as a new
+ * string (NULL on ENOMEM) or copied into a fixed buffer. */
+static inline void ch_store_sqlite_bind_text(sqlite3_stmt *q, int i,
+                                             const char *v)
+{
+	sqlite3_bind_text(q, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+static inline char *ch_store_sqlite_col_dup(sqlite3_stmt *q, int i)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+	return strdup(t ? (const char *)t : "");
+}
+
+static inline void ch_store_sqlite_col_copy(sqlite3_stmt *q, int i, char *dst,
+                                            size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+	snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+/* store_sqlite_summary.c: the conference_summaries statements (an array
+ * of CH_SQ_SUM_COUNT owned by the store). get/put return 0, ENOENT (get:
+ * no row), ENOMEM, or EIO with the error left on the connection for the
+ * caller to record. */
+enum { CH_SQ_SUM_GET, CH_SQ_SUM_GET_CUST, CH_SQ_SUM_PUT, CH_SQ_SUM_COUNT };
+int ch_store_sqlite_summary_prepare(sqlite3 *db, sqlite3_stmt **stmt);
+void ch_store_sqlite_summary_finalize(sqlite3_stmt **stmt);
+int ch_store_sqlite_summary_get(sqlite3_stmt **stmt, const char *id,
+                                const char *customer_id,
+                                struct ch_summary *out);
+int ch_store_sqlite_summary_put(sqlite3_stmt **stmt,
+                                const struct ch_summary *s);
 
 #endif

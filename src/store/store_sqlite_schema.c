@@ -89,6 +89,33 @@ static const char *const migrations[] = {
     " (customer_id, tm_create DESC);"
     "CREATE INDEX IF NOT EXISTS recordings_active ON recordings (status)"
     " WHERE status = 'recording';",
+    /* 5: conference summaries (struct ch_summary, core/summary.c);
+     * joined_ids, caller_ids, tags are JSON arrays, tag_info an object.
+     * Conferences made before this version get a row from what their
+     * own row tells (no participant counts). */
+    "CREATE TABLE IF NOT EXISTS conference_summaries ("
+    " conference_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
+    " name TEXT NOT NULL, create_time INTEGER NOT NULL,"
+    " start_time INTEGER NOT NULL, end_time INTEGER NOT NULL,"
+    " status TEXT NOT NULL, processing_state TEXT NOT NULL,"
+    " end_reason TEXT NOT NULL, ended_by TEXT NOT NULL,"
+    " max_participants INTEGER NOT NULL, max_concurrent INTEGER NOT NULL,"
+    " unique_participants INTEGER NOT NULL,"
+    " recording_enabled INTEGER NOT NULL, mixer_region TEXT NOT NULL,"
+    " joined_ids TEXT NOT NULL, caller_ids TEXT NOT NULL,"
+    " tags TEXT NOT NULL, tag_info TEXT NOT NULL,"
+    " tm_update INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO conference_summaries SELECT id, customer_id,"
+    " name, tm_create, 253370764800000000,"
+    " CASE status WHEN 'terminated' THEN tm_delete"
+    " ELSE 253370764800000000 END,"
+    " CASE status WHEN 'terminated' THEN 'completed'"
+    " ELSE 'not_started' END,"
+    " CASE status WHEN 'terminated' THEN 'complete'"
+    " ELSE 'in_progress' END,"
+    " end_reason, ended_by, max_participants, 0, 0,"
+    " recording_ids != '[]', '', '[]', '[]', '[]', '{}', tm_update"
+    " FROM conferences;",
 };
 
 /* ch_sha256_hex(text): the stored form of a token. */
