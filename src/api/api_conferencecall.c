@@ -68,8 +68,10 @@ void ch_api_conferencecall_unmute(struct ch_api_req *r)
 
 static int list_h(const struct ch_conferencecall *cc, void *arg)
 {
-	return ch_api_list_add(arg, ch_json_map_conferencecall(cc, NULL),
-	                       cc->tm_create);
+	struct ch_api_list *l = arg;
+	return ch_api_list_add(
+	    l, ch_conferencecall_list_json(l->r->api->core, cc, NULL),
+	    cc->tm_create);
 }
 
 void ch_api_conferencecall_list(struct ch_api_req *r)

@@ -75,7 +75,12 @@ static int save(struct ch_core *core, struct ch_conferencecall *cc,
 	if (err)
 		return err;
 	cc->tm_update = ch_time_now_us();
-	err = core->st->ops->conferencecall_update(core->st, cc);
+	/* it has left: its last quality stays on it, its tags in the
+	 * summary */
+	if (cc->status == CH_CONFERENCECALL_LEAVED)
+		err = ch_member_quality_final(core, cc);
+	if (!err)
+		err = core->st->ops->conferencecall_update(core->st, cc);
 	if (!err)
 		err = ch_summary_member(core, cc);
 	if (!err && type)
@@ -191,6 +196,7 @@ int ch_conferencecall_join_now(struct ch_core *core, const char *id)
 	err = save(core, &cc, "conference.member.joined", true);
 	if (err)
 		return err;
+	ch_member_quality_joined(core, &cc);
 	if (core->media && core->media->participant_isolate)
 		core->media->participant_isolate(core->media_arg, &cc, false);
 	ch_conference_record_track(core, &cc);
@@ -319,6 +325,7 @@ int ch_conferencecall_left(struct ch_core *core, const char *id,
 	err = save(core, &cc, "conference.member.left", true);
 	if (err)
 		return err;
+	ch_member_quality_forget(core, cc.id);
 	ch_log_info("core", "participant %s left conference %s (%s)", cc.id,
 	            cc.conference_id, cc.leave_reason);
 	after_left(core, &cc);
@@ -358,6 +365,7 @@ void ch_conferencecall_talking(struct ch_core *core, const char *id,
 	if (ch_conferencecall_get(core, NULL, id, &cc) ||
 	    cc.status > CH_CONFERENCECALL_JOINED)
 		return;
+	ch_member_quality_talking(core, &cc, talking);
 	json_t *f = json_object();
 	if (!f)
 		return;
@@ -382,5 +390,18 @@ json_t *ch_conferencecall_to_json(struct ch_core *core,
 	if (cc->status <= CH_CONFERENCECALL_JOINED && core->media &&
 	    core->media->participant_stats)
 		stats = core->media->participant_stats(core->media_arg, cc);
-	return ch_json_map_conferencecall(cc, stats);
+	return ch_conferencecall_list_json(core, cc, stats);
+}
+
+json_t *ch_conferencecall_list_json(struct ch_core *core,
+                                    const struct ch_conferencecall *cc,
+                                    json_t *stats)
+{
+	json_t *o = ch_json_map_conferencecall(cc, stats);
+	json_t *q = ch_member_quality_json(core, cc);
+	if (o && q)
+		json_object_set_new(o, "quality", q);
+	else
+		json_decref(q);
+	return o;
 }

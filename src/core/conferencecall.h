@@ -69,6 +69,16 @@ int ch_conferencecall_get(struct ch_core *core, const char *customer_id,
 json_t *ch_conferencecall_to_json(struct ch_core *core,
                                   const struct ch_conferencecall *cc);
 
+/* The same with stats given (stolen, may be NULL: the list view has
+ * none); both carry "quality" (live while in the call, the stored one
+ * after). */
+json_t *ch_conferencecall_list_json(struct ch_core *core,
+                                    const struct ch_conferencecall *cc,
+                                    json_t *stats);
+/* The media layer is about to drop the participant's leg: keep its last
+ * figures for the quality stored when it leaves. */
+void ch_conferencecall_quality_sample(struct ch_core *core, const char *id);
+
 /* core-internal: frees pending deferred work. */
 void ch_conferencecall_flush_deferred(struct ch_core *core);
 

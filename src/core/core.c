@@ -41,6 +41,11 @@ int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
 		free(core);
 		return ENOMEM;
 	}
+	if (ch_member_quality_init(core)) {
+		mem_deref(core->live);
+		free(core);
+		return ENOMEM;
+	}
 	*corep = core;
 	return 0;
 }
@@ -114,6 +119,7 @@ void ch_core_free(struct ch_core *core)
 	ch_conferencecall_flush_deferred(core);
 	ch_call_flush_actions(core);
 	ch_runner_flush(core);
+	ch_member_quality_close(core);
 	free(core->media_dir);
 	free(core);
 }

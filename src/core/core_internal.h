@@ -54,6 +54,7 @@ struct ch_core {
 	char *media_dir;          /* file:// root, NULL: none */
 	uint64_t next_op;         /* playback and prompt operations */
 	struct list runners;      /* struct ch_runner, see action_runner.c */
+	struct hash *quality;     /* participants' quality, member_quality.c */
 };
 
 struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);
@@ -92,6 +93,25 @@ bool ch_runner_pre(struct ch_core *core, const struct ch_conferencecall *cc);
 bool ch_runner_post(struct ch_core *core, const struct ch_conferencecall *cc);
 void ch_runner_left(struct ch_core *core, const char *conferencecall_id);
 void ch_runner_flush(struct ch_core *core);
+
+/* member_quality.c: each present participant's quality state. init and
+ * close with the core; joined and talking from the state machine; json:
+ * the quality of cc now (live, else the last known, else stored; NULL:
+ * none); final (inside the leave's transaction): the last quality into
+ * cc->quality and its tags into the summary; forget once it has left;
+ * tick (on the health tick): conference.member.quality events. */
+int ch_member_quality_init(struct ch_core *core);
+void ch_member_quality_close(struct ch_core *core);
+void ch_member_quality_joined(struct ch_core *core,
+                              const struct ch_conferencecall *cc);
+void ch_member_quality_talking(struct ch_core *core,
+                               const struct ch_conferencecall *cc,
+                               bool talking);
+json_t *ch_member_quality_json(struct ch_core *core,
+                               const struct ch_conferencecall *cc);
+int ch_member_quality_final(struct ch_core *core, struct ch_conferencecall *cc);
+void ch_member_quality_forget(struct ch_core *core, const char *id);
+void ch_member_quality_tick(struct ch_core *core);
 
 /* health.c */
 void ch_core_health_start(struct ch_core *core);

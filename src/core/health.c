@@ -123,6 +123,7 @@ static void health_h(void *arg)
 		                                      CH_LEAVE_ORPHAN);
 	}
 	free(r.orphans);
+	ch_member_quality_tick(core);
 	tmr_start(&core->health_tmr, HEALTH_INTERVAL_MS, health_h, core);
 }
 

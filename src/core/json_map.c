@@ -98,6 +98,9 @@ json_t *ch_json_map_conferencecall(const struct ch_conferencecall *cc,
 	                    json_boolean(cc->end_conference_on_exit));
 	if (stats)
 		json_object_set_new(o, "stats", stats);
+	/* the stored quality (after it left); live figures replace it */
+	json_t *q = cc->quality[0] ? json_loads(cc->quality, 0, NULL) : NULL;
+	json_object_set_new(o, "quality", q ? q : json_null());
 	json_object_set_new(o, "tm_create", ts(cc->tm_create));
 	json_object_set_new(o, "tm_update", ts(cc->tm_update));
 	json_object_set_new(o, "tm_delete", ts(cc->tm_delete));

@@ -865,6 +865,8 @@ int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
 	    1000.0;
 	int64_t rtt = atomic_load_explicit(&c->rtt_us, memory_order_relaxed);
 	out->rtt_ms = rtt < 0 ? -1 : rtt / 1000.0;
+	out->remote_reports =
+	    atomic_load_explicit(&c->remote_reports, memory_order_relaxed);
 	return 0;
 }
 

@@ -85,7 +85,8 @@ struct ch_media_leg_stats {
 	uint64_t remote_lost;        /* cumulative packets lost */
 	double remote_fraction_lost; /* 0..1, over its last interval */
 	double remote_jitter_ms;
-	double rtt_ms; /* from its LSR/DLSR; -1 unknown */
+	double rtt_ms;           /* from its LSR/DLSR; -1 unknown */
+	uint64_t remote_reports; /* its report blocks about us so far */
 };
 
 /* Events, delivered on the control thread from the libre main loop. A

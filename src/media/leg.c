@@ -199,6 +199,7 @@ void ch_media_leg_rx_rtcp(struct ch_media_worker *w, struct ch_media_leg *l,
 	if (rtt >= 0)
 		atomic_store_explicit(&l->ctr.rtt_us, (int64_t)(rtt * 1000),
 		                      memory_order_relaxed);
+	ch_media_ctr_add(&l->ctr.remote_reports, 1);
 }
 
 void ch_media_leg_send(struct ch_media_worker *w, struct ch_media_leg *l,

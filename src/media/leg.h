@@ -61,6 +61,7 @@ struct ch_media_leg_ctr {
 	_Atomic uint32_t remote_jitter_us;
 	_Atomic int64_t rtt_us;    /* -1 unknown */
 	_Atomic uint64_t rejected; /* packets dropped by the source filter */
+	_Atomic uint64_t remote_reports; /* RTCP report blocks about us */
 };
 
 /* Negotiated media as the worker applies it (copied from the

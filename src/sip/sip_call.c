@@ -114,6 +114,10 @@ void ch_sip_call_end(struct ch_sip_call *c, const char *reason,
 	char id[CH_UUID_LEN];
 	if (c->ended)
 		return;
+	/* the participant's last figures, while its leg is still there */
+	if (c->has_leg && strcmp(c->conferencecall_id, CH_UUID_NIL))
+		ch_conferencecall_quality_sample(c->sip->core,
+		                                 c->conferencecall_id);
 	c->ended = true;
 	tmr_cancel(&c->tmr);
 	if (c->has_leg) {

@@ -84,6 +84,9 @@ struct ch_conferencecall {
 	char leave_reason[16]; /* hangup|removed|orphan, "" while in */
 	bool end_conference_on_exit;
 	int64_t tm_create, tm_update, tm_delete;
+	/* the last quality (core/quality.h JSON), stored when it left; ""
+	 * until then */
+	char quality[1024];
 };
 
 enum ch_call_status {

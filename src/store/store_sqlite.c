@@ -77,7 +77,7 @@ enum stmt_id {
 #define CC_COLS                                                                \
 	"id, customer_id, conference_id, reference_type, reference_id, "       \
 	"status, muted, caller_id, leave_reason, end_conference_on_exit, "     \
-	"tm_create, tm_update, tm_delete"
+	"tm_create, tm_update, tm_delete, quality"
 #define CUST_COLS                                                              \
 	"id, name, token_sha256, webhook_uri, webhook_secret, tm_create"
 #define CALL_COLS                                                              \
@@ -122,12 +122,12 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_CONF_LIVE] = "SELECT " CONF_COLS " FROM conferences WHERE status "
                     "!= 'terminated' ORDER BY tm_create",
     [S_CC_INS] = "INSERT INTO conferencecalls (" CC_COLS
-                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [S_CC_UPD] = "UPDATE conferencecalls SET customer_id=?2, "
                  "conference_id=?3, reference_type=?4, reference_id=?5, "
                  "status=?6, muted=?7, caller_id=?8, leave_reason=?9, "
                  "end_conference_on_exit=?10, tm_create=?11, "
-                 "tm_update=?12, tm_delete=?13 WHERE id=?1",
+                 "tm_update=?12, tm_delete=?13, quality=?14 WHERE id=?1",
     [S_CC_GET] = "SELECT " CC_COLS " FROM conferencecalls WHERE id = ?",
     [S_CC_GET_CUST] = "SELECT " CC_COLS " FROM conferencecalls WHERE id = "
                       "? AND customer_id = ?",
@@ -536,6 +536,7 @@ static void cc_bind(sqlite3_stmt *q, const struct ch_conferencecall *cc)
 	sqlite3_bind_int64(q, 11, cc->tm_create);
 	sqlite3_bind_int64(q, 12, cc->tm_update);
 	sqlite3_bind_int64(q, 13, cc->tm_delete);
+	bind_text(q, 14, cc->quality);
 }
 
 static void cc_read(sqlite3_stmt *q, void *out)
@@ -556,6 +557,7 @@ static void cc_read(sqlite3_stmt *q, void *out)
 	cc->tm_create = sqlite3_column_int64(q, 10);
 	cc->tm_update = sqlite3_column_int64(q, 11);
 	cc->tm_delete = sqlite3_column_int64(q, 12);
+	col_copy(q, 13, cc->quality, sizeof(cc->quality));
 }
 
 static int sq_cc_insert(struct ch_store *st, const struct ch_conferencecall *cc)

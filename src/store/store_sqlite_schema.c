@@ -116,6 +116,10 @@ static const char *const migrations[] = {
     " end_reason, ended_by, max_participants, 0, 0,"
     " recording_ids != '[]', '', '[]', '[]', '[]', '{}', tm_update"
     " FROM conferences;",
+    /* 6: a participant's last call quality (core/quality.h JSON), kept
+     * when it has left; '' before */
+    "ALTER TABLE conferencecalls ADD COLUMN quality TEXT NOT NULL"
+    " DEFAULT '';",
 };
 
 /* ch_sha256_hex(text): the stored form of a token. */

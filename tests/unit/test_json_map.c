@@ -26,7 +26,7 @@
 #define TS2_US   INT64_C(1709251199999999)
 #define TS2_TEXT "2024-02-29 23:59:59.999999"
 
-enum jtype { J_STR, J_INT, J_BOOL, J_OBJ, J_ARR, J_TIME };
+enum jtype { J_STR, J_INT, J_BOOL, J_OBJ, J_ARR, J_TIME, J_OBJ_NULL };
 
 struct field {
 	const char *key;
@@ -62,7 +62,7 @@ static const struct field conf_fields[] = {
 };
 
 /* API.md: the fields of seed 002 plus muted, caller_id, leave_reason,
- * end_conference_on_exit (and stats when live). */
+ * end_conference_on_exit, quality (and stats when live). */
 static const struct field cc_fields[] = {
     {"id", J_STR},
     {"customer_id", J_STR},
@@ -74,6 +74,7 @@ static const struct field cc_fields[] = {
     {"caller_id", J_STR},
     {"leave_reason", J_STR},
     {"end_conference_on_exit", J_BOOL},
+    {"quality", J_OBJ_NULL},
     {"tm_create", J_TIME},
     {"tm_update", J_TIME},
     {"tm_delete", J_TIME},
@@ -104,6 +105,9 @@ static void check_fields(json_t *o, const struct field *f, size_t n)
 			break;
 		case J_ARR:
 			assert_true(json_is_array(v));
+			break;
+		case J_OBJ_NULL:
+			assert_true(json_is_object(v) || json_is_null(v));
 			break;
 		case J_TIME:
 			assert_true(json_is_string(v));
@@ -350,6 +354,20 @@ static void test_conferencecall_fields(void **state)
 	                 sizeof(cc_fields) / sizeof(*cc_fields) + 1);
 	assert_json_text(o, "stats", "{\"codec\":\"PCMU\",\"packets_in\":10}");
 	json_decref(o);
+
+	/* no stored quality: null; a stored one (after it left) as stored */
+	o = ch_json_map_conferencecall(&cc, NULL);
+	assert_true(json_is_null(json_object_get(o, "quality")));
+	json_decref(o);
+	snprintf(cc.quality, sizeof(cc.quality),
+	         "{\"codec\":\"PCMA\",\"mos\":3.39,\"tags\":[\"low_mos\"]}");
+	o = ch_json_map_conferencecall(&cc, NULL);
+	json_t *q = json_object_get(o, "quality");
+	assert_string_equal(str(q, "codec"), "PCMA");
+	assert_true(json_real_value(json_object_get(q, "mos")) == 3.39);
+	assert_json_text(q, "tags", "[\"low_mos\"]");
+	json_decref(o);
+	cc.quality[0] = '\0';
 
 	for (int s = 0; s < 4; s++) {
 		cc.status = (enum ch_conferencecall_status)s;

@@ -418,6 +418,9 @@ static void test_conferencecall(void **state)
 	cc[0].status = CH_CONFERENCECALL_LEAVED;
 	cc[0].muted = false;
 	snprintf(cc[0].leave_reason, sizeof(cc[0].leave_reason), "removed");
+	/* the last quality is kept when it leaves */
+	snprintf(cc[0].quality, sizeof(cc[0].quality),
+	         "{\"codec\":\"PCMU\",\"mos\":4.4,\"tags\":[]}");
 	cc[0].tm_update = 9000;
 	assert_int_equal(op->conferencecall_update(f->st, &cc[0]), 0);
 	assert_int_equal(op->conferencecall_get(f->st, cc[0].id, NULL, &out),

@@ -138,6 +138,7 @@ static void test_migration_from_2(void **state)
 	        "ALTER TABLE customers RENAME COLUMN token_sha256 TO token;"
 	        "UPDATE customers SET token = '" TOKEN "';"
 	        "DROP TABLE store_probe;"
+	        "ALTER TABLE conferencecalls DROP COLUMN quality;"
 	        "PRAGMA user_version = 2;");
 	assert_true(db_has(f->dir, TOKEN));
 
