@@ -561,7 +561,7 @@ static char *resp_text(struct ch_api_req *r)
 {
 	if (!r->resp)
 		ch_api_error(r, 500, "internal_error", NULL, "no response");
-	return json_dumps(r->resp, JSON_COMPACT);
+	return json_dumps(r->resp, JSON_COMPACT | JSON_REAL_PRECISION(6));
 }
 
 uint16_t ch_api_handle(struct ch_api *api, const char *method, const char *path,

@@ -154,7 +154,7 @@ static void unsatisfiable(struct ch_api_req *r, uint64_t size)
 		return;
 	snprintf(hdr, sizeof(hdr), "Content-Range: bytes */%llu\r\n",
 	         (unsigned long long)size);
-	text = json_dumps(r->resp, JSON_COMPACT);
+	text = json_dumps(r->resp, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	(void)ch_httpd_reply(r->conn, 416, "Range Not Satisfiable",
 	                     "application/json", text ? text : "",
 	                     text ? strlen(text) : 0, hdr);

@@ -173,7 +173,7 @@ int ch_events_add(struct ch_events *ev, const char *customer_id,
 	json_object_set_new(o, "timestamp", json_string(ts));
 	json_object_set_new(o, "app_id", json_string(customer_id));
 	json_object_set_new(o, "room_id", json_string(rec.conference_id));
-	rec.payload = json_dumps(o, JSON_COMPACT);
+	rec.payload = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	if (!rec.payload)
 		return ENOMEM;
