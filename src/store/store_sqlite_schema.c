@@ -118,8 +118,8 @@ static const char *const migrations[] = {
     " FROM conferences;",
     /* 6: a participant's last call quality (core/quality.h JSON), kept
      * when it has left; '' before */
-    "ALTER TABLE conferencecalls ADD COLUMN quality TEXT NOT NULL"
-    " DEFAULT '';",
+    ("ALTER TABLE conferencecalls ADD COLUMN quality TEXT NOT NULL"
+     " DEFAULT '';"),
 };
 
 /* ch_sha256_hex(text): the stored form of a token. */
