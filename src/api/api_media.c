@@ -56,21 +56,14 @@ void ch_api_conference_recording_start(struct ch_api_req *r)
 		return;
 	json_t *f = json_object_get(o, "format");
 	json_t *t = json_object_get(o, "tracks");
-	const char *format = "wav";
-	if (f) {
-		format = json_string_value(f);
-		if (!format ||
-		    (strcmp(format, "wav") && strcmp(format, "flac") &&
-		     strcmp(format, "ogg"))) {
-			ch_api_error(r, 400, "invalid_field", "format",
-			             "format must be wav, flac or ogg");
-			json_decref(o);
-			return;
-		}
-	}
-	if (t && !json_is_boolean(t)) {
-		ch_api_error(r, 400, "invalid_field", "tracks",
-		             "tracks must be true or false");
+	/* the format's name is checked by the core (the recorder's names) */
+	const char *format = f ? json_string_value(f) : "wav";
+	if ((f && !format) || (t && !json_is_boolean(t))) {
+		bool fmt = f && !format;
+		ch_api_error(r, 400, "invalid_field", fmt ? "format" : "tracks",
+		             "%s",
+		             fmt ? "format must be wav, flac or ogg"
+		                 : "tracks must be true or false");
 		json_decref(o);
 		return;
 	}
@@ -78,7 +71,10 @@ void ch_api_conference_recording_start(struct ch_api_req *r)
 	    ch_conference_record_start(r->api->core, r->cust.id, r->id, format,
 	                               t ? json_is_true(t) : true, &c);
 	json_decref(o);
-	if (err == EBUSY)
+	if (err == EINVAL)
+		ch_api_error(r, 400, "invalid_field", "format",
+		             "format must be wav, flac or ogg");
+	else if (err == EBUSY)
 		ch_api_error(r, 409, "wrong_state", NULL,
 		             "the conference is not progressing or is "
 		             "already recording");

@@ -7,15 +7,21 @@
 #include "services/tts.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #define URLS_MAX 16
 
-static int fail(char *why, size_t len, const char *fmt, const char *a,
-                const char *b)
+static int fail(char *why, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *why, size_t len, const char *fmt, ...)
 {
-	snprintf(why, len, fmt, a, b);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
 	return EINVAL;
 }
 
@@ -27,8 +33,8 @@ int ch_actions_check_urls(const struct ch_core *core, json_t *urls,
 
 	if (!json_is_array(urls) || json_array_size(urls) == 0 ||
 	    json_array_size(urls) > URLS_MAX)
-		return fail(why, len, "%s%s must be a list of 1 to 16 URLs",
-		            field, "");
+		return fail(why, len, "%s must be a list of 1 to 16 URLs",
+		            field);
 	json_array_foreach(urls, i, u)
 	{
 		const char *reason = NULL;
@@ -36,8 +42,7 @@ int ch_actions_check_urls(const struct ch_core *core, json_t *urls,
 		snprintf(where, sizeof(where), "%s[%zu]", field, i);
 		if (!json_is_string(u) ||
 		    strlen(json_string_value(u)) != json_string_length(u))
-			return fail(why, len, "%s%s must be a URL string",
-			            where, "");
+			return fail(why, len, "%s must be a URL string", where);
 		if (ch_player_url_check(ch_core_media_dir(core),
 		                        json_string_value(u), &reason))
 			return fail(why, len, "%s: %s", where,
@@ -53,23 +58,20 @@ int ch_actions_check_talk(json_t *text, json_t *language, const char *field,
 	snprintf(where, sizeof(where), "%s%stext", field, field[0] ? "." : "");
 	if (!json_is_string(text) || json_string_length(text) == 0 ||
 	    strlen(json_string_value(text)) != json_string_length(text))
-		return fail(why, len, "%s%s must be a non-empty string", where,
-		            "");
+		return fail(why, len, "%s must be a non-empty string", where);
 	if (json_string_length(text) > CH_TTS_MAX_TEXT)
-		return fail(why, len, "%s%s is longer than 4096 bytes", where,
-		            "");
+		return fail(why, len, "%s is longer than 4096 bytes", where);
 	snprintf(where, sizeof(where), "%s%slanguage", field,
 	         field[0] ? "." : "");
 	if (!language)
 		return 0;
 	if (!json_is_string(language) ||
 	    !ch_tts_voice(json_string_value(language))) {
-		snprintf(
-		    why, len, "%s: unsupported language%s%s%s; supported: %s",
-		    where, json_is_string(language) ? " \"" : "",
-		    json_is_string(language) ? json_string_value(language) : "",
-		    json_is_string(language) ? "\"" : "", ch_tts_languages());
-		return EINVAL;
+		const char *l = json_string_value(language);
+		return fail(why, len,
+		            "%s: unsupported language \"%.32s\"; supported: %s",
+		            where, l ? l : "(not a string)",
+		            ch_tts_languages());
 	}
 	return 0;
 }
@@ -86,8 +88,8 @@ int ch_actions_check_one(const struct ch_core *core, json_t *a,
 
 	if (!json_is_object(a) || !json_is_string(type))
 		return fail(why, len,
-		            "%s must be an object with a string \"type\"%s",
-		            where, "");
+		            "%s must be an object with a string \"type\"",
+		            where);
 	const char *t = json_string_value(type);
 	for (size_t k = 0; k < sizeof(types) / sizeof(*types); k++)
 		known |= !strcmp(t, types[k]);
@@ -97,8 +99,7 @@ int ch_actions_check_one(const struct ch_core *core, json_t *a,
 		            "hangup (not \"%s\")",
 		            where, strlen(t) > 32 ? "..." : t);
 	if (opt && !json_is_object(opt))
-		return fail(why, len, "%s.option must be an object%s", where,
-		            "");
+		return fail(why, len, "%s.option must be an object", where);
 	snprintf(field, sizeof(field), "%s.option", where);
 	if (!strcmp(t, "talk"))
 		return ch_actions_check_talk(json_object_get(opt, "text"),
@@ -115,8 +116,8 @@ int ch_actions_check_one(const struct ch_core *core, json_t *a,
 		    json_integer_value(d) > CH_ACTION_SLEEP_MAX)
 			return fail(why, len,
 			            "%s.option.duration must be an integer of "
-			            "ms, 0..600000%s",
-			            where, "");
+			            "ms, 0..600000",
+			            where);
 	}
 	return 0;
 }
@@ -128,11 +129,9 @@ int ch_actions_check(const struct ch_core *core, json_t *actions,
 	json_t *a;
 
 	if (!json_is_array(actions))
-		return fail(why, len, "%s must be a list of actions%s", field,
-		            "");
+		return fail(why, len, "%s must be a list of actions", field);
 	if (json_array_size(actions) > CH_ACTIONS_MAX)
-		return fail(why, len, "%s has more than 64 actions%s", field,
-		            "");
+		return fail(why, len, "%s has more than 64 actions", field);
 	json_array_foreach(actions, i, a)
 	{
 		char where[64];

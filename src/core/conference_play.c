@@ -154,7 +154,6 @@ int ch_conference_play(struct ch_core *core, const char *customer_id,
 	err = live_get(core, customer_id, id, &c, &lc);
 	if (err)
 		return err;
-	bool paused = false;
 	if (lc->play_op) {
 		/* replace: the old one is stopped */
 		if (core->media && core->media->play_stop)
@@ -191,9 +190,8 @@ int ch_conference_play(struct ch_core *core, const char *customer_id,
 	struct ch_core_prompt p = {
 	    .kind = CH_PROMPT_URLS, .urls = a, .nurls = n};
 	if (core->media && core->media->play_start) {
-		err =
-		    core->media->play_start(core->media_arg, c.id, lc->play_op,
-		                            &p, c.playback_volume, paused);
+		err = core->media->play_start(
+		    core->media_arg, c.id, lc->play_op, &p, c.playback_volume);
 		if (err)
 			end_play(core, lc, "failed", "playback_error");
 	}

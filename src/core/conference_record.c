@@ -10,6 +10,7 @@
 #include "core/core_internal.h"
 #include "core/summary.h"
 #include "events/events.h"
+#include "services/recorder.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/timefmt.h"
@@ -17,11 +18,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool format_ok(const char *f)
-{
-	return !strcmp(f, "wav") || !strcmp(f, "flac") || !strcmp(f, "ogg");
-}
 
 /* recording_ids with id appended (owned text), NULL on ENOMEM. */
 static char *ids_append(const char *ids, const char *id)
@@ -81,7 +77,8 @@ int ch_conference_record_start(struct ch_core *core, const char *customer_id,
 
 	if (!format)
 		format = "wav";
-	if (!format_ok(format))
+	enum ch_rec_format f;
+	if (ch_rec_format_parse(format, &f))
 		return EINVAL;
 	err = ch_conference_get(core, customer_id, id, &c);
 	if (err)

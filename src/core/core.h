@@ -89,8 +89,6 @@ struct ch_core_media_ops {
 	 * playing (that one is reported done, ok false). 0 or errno. */
 	int (*participant_prompt)(void *arg, const struct ch_conferencecall *cc,
 	                          uint64_t op, const struct ch_core_prompt *p);
-	void (*participant_prompt_stop)(void *arg,
-	                                const struct ch_conferencecall *cc);
 
 	/* Starts recording the conference's room into recording rec (its id
 	 * and format); later ch_core_recording_done(). 0 or errno. */
@@ -102,11 +100,10 @@ struct ch_core_media_ops {
 
 	/* Room playback of op: fetch and decode p (kind URLS), report with
 	 * ch_core_play_report (started, finished, failed). gain_db applies
-	 * from the start; paused starts it paused. A new play replaces
-	 * one playing, silently (no report for the old one). 0 or errno. */
+	 * from the start; a play starts unpaused. A new play replaces one
+	 * playing, silently (no report for the old one). 0 or errno. */
 	int (*play_start)(void *arg, const char *conference_id, uint64_t op,
-	                  const struct ch_core_prompt *p, int gain_db,
-	                  bool paused);
+	                  const struct ch_core_prompt *p, int gain_db);
 	void (*play_pause)(void *arg, const char *conference_id, bool paused);
 	void (*play_gain)(void *arg, const char *conference_id, int gain_db);
 	/* Stops the room's playback; no report follows. */

@@ -89,7 +89,7 @@ static int submit(struct ch_sip *sip, const struct ch_core_prompt *p, bool room,
 /* ---- room playback ---- */
 
 static int play_start(void *arg, const char *conference_id, uint64_t op,
-                      const struct ch_core_prompt *p, int gain_db, bool paused)
+                      const struct ch_core_prompt *p, int gain_db)
 {
 	struct ch_sip *sip = arg;
 	uint32_t room;
@@ -102,7 +102,7 @@ static int play_start(void *arg, const char *conference_id, uint64_t op,
 	if (r->play_op)
 		(void)ch_media_room_play_stop(sip->eng, r->room);
 	r->play_op = op;
-	r->play_paused = paused;
+	r->play_paused = false;
 	r->play_gain = gain_db;
 	err = submit(sip, p, true, conference_id, op, &r->play_job);
 	if (err)
@@ -203,20 +203,6 @@ static int participant_prompt(void *arg, const struct ch_conferencecall *cc,
 	if (!err)
 		c->prompt_op = op;
 	return err;
-}
-
-static void participant_prompt_stop(void *arg,
-                                    const struct ch_conferencecall *cc)
-{
-	struct ch_sip *sip = arg;
-	struct ch_sip_call *c = call_of(sip, cc);
-	if (!c || !c->prompt_op)
-		return;
-	job_cancel(sip, c->prompt_job);
-	if (!c->prompt_job)
-		(void)ch_media_leg_play_stop(sip->eng, c->leg);
-	c->prompt_job = 0;
-	c->prompt_op = 0;
 }
 
 void ch_sip_leg_play_done(struct ch_sip *sip, uint32_t leg, uint32_t play_id,
@@ -429,7 +415,6 @@ void ch_sip_media_ops(struct ch_core_media_ops *ops)
 {
 	ops->participant_isolate = participant_isolate;
 	ops->participant_prompt = participant_prompt;
-	ops->participant_prompt_stop = participant_prompt_stop;
 	ops->recording_start = recording_start;
 	ops->recording_track = recording_track;
 	ops->recording_stop = recording_stop;

@@ -52,7 +52,7 @@ static void x_rec_track(void *arg, const struct ch_conferencecall *cc)
 }
 
 static int x_play(void *arg, const char *conf, uint64_t op,
-                  const struct ch_core_prompt *p, int gain, bool paused)
+                  const struct ch_core_prompt *p, int gain)
 {
 	(void)arg;
 	(void)conf;
@@ -61,7 +61,7 @@ static int x_play(void *arg, const char *conf, uint64_t op,
 	fm2.plays++;
 	fm2.last_play_op = op;
 	fm2.last_gain = gain;
-	fm2.last_paused = paused;
+	fm2.last_paused = false;
 	return 0;
 }
 
