@@ -372,7 +372,10 @@ static void recv_h(struct mbuf *mb, void *arg)
 		return;
 	}
 	c->buf->pos = pos;
-	if (process(c))
+	/* while a file streams only reading it restarts the idle timer
+	 * (stream_send_h): bytes sent meanwhile do not keep a stalled
+	 * reader's connection and descriptor */
+	if (process(c) && !c->streaming)
 		tmr_start(&c->idle, c->h->lim.idle_timeout_ms, idle_h, c);
 }
 

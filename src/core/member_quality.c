@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EVENT_MIN_US (INT64_C(5000) * 1000)
+/* At most one event per participant per 5 s health tick; the margin
+ * keeps a tick that fires a little early from skipping a due event. */
+#define EVENT_MIN_US (INT64_C(4500) * 1000)
 
 /* One present participant's state. Owned by core->quality (keyed by id),
  * from its join until it has left. */
@@ -237,8 +239,10 @@ static bool changed(const struct ch_quality *a, const struct ch_quality *b)
 	       fabs(a->mos - b->mos) >= 0.01 || a->talk_ms != b->talk_ms;
 }
 
+/* Adds q's event and its new summary tags (inside the tick's
+ * transaction). */
 static int emit(struct ch_core *core, struct member_q *q,
-                const struct ch_conferencecall *cc, int64_t now)
+                const struct ch_conferencecall *cc)
 {
 	json_t *f = json_object();
 	json_t *qj = ch_quality_to_json(&q->last);
@@ -250,27 +254,9 @@ static int emit(struct ch_core *core, struct member_q *q,
 	json_object_set_new(f, "session_uuid", json_string(cc->id));
 	json_object_set_new(f, "caller_id", json_string(cc->caller_id));
 	json_object_set_new(f, "quality", qj);
-	int err = ch_core_txn_begin(core);
-	if (err) {
-		json_decref(f);
-		return err;
-	}
-	err = ch_events_add(core->ev, cc->customer_id, cc->conference_id,
-	                    "conference.member.quality", f);
-	if (!err)
-		err = summary_tags(core, q, cc, &q->last);
-	if (err) {
-		ch_core_txn_abort(core);
-		return err;
-	}
-	err = ch_core_txn_commit(core);
-	if (err)
-		return err;
-	q->summary_tags |= q->last.tags;
-	q->sent = q->last;
-	q->have_sent = true;
-	q->sent_us = now;
-	return 0;
+	int err = ch_events_add(core->ev, cc->customer_id, cc->conference_id,
+	                        "conference.member.quality", f);
+	return err ? err : summary_tags(core, q, cc, &q->last);
 }
 
 struct tick_ctx {
@@ -292,11 +278,14 @@ static bool collect_h(struct le *le, void *arg)
 	return false;
 }
 
+/* Every due event of the tick goes in one transaction: with a thousand
+ * participants that is one commit, not a thousand. */
 void ch_member_quality_tick(struct ch_core *core)
 {
 	struct tick_ctx t = {0};
-	size_t count = 0;
+	size_t count = 0, ndue = 0;
 	int64_t now = ch_time_now_us();
+	int err = 0;
 
 	if (core->quality)
 		hash_apply(core->quality, count_h, &count);
@@ -304,10 +293,14 @@ void ch_member_quality_tick(struct ch_core *core)
 		return;
 	/* ids first: a store failure may remove participants meanwhile */
 	t.ids = calloc(count, sizeof(*t.ids));
-	if (!t.ids)
+	struct member_q **due = calloc(count, sizeof(*due));
+	if (!t.ids || !due || ch_core_txn_begin(core)) {
+		free(t.ids);
+		free(due);
 		return;
+	}
 	hash_apply(core->quality, collect_h, &t);
-	for (size_t i = 0; i < t.n; i++) {
+	for (size_t i = 0; !err && i < t.n; i++) {
 		struct ch_conferencecall cc;
 		struct member_q *q = mq_find(core, t.ids[i]);
 		if (!q || ch_conferencecall_get(core, NULL, t.ids[i], &cc))
@@ -319,10 +312,27 @@ void ch_member_quality_tick(struct ch_core *core)
 		    (q->have_sent && (now - q->sent_us < EVENT_MIN_US ||
 		                      !changed(&q->last, &q->sent))))
 			continue;
-		if (emit(core, q, &cc, now))
-			ch_log_warn("core",
-			            "participant %s: quality event failed",
-			            cc.id);
+		err = emit(core, q, &cc);
+		if (!err)
+			due[ndue++] = q;
 	}
+	if (err)
+		ch_core_txn_abort(core);
+	else
+		err = ch_core_txn_commit(core);
+	if (err) {
+		ch_log_warn("core",
+		            "quality events failed (%s): again at the "
+		            "next tick",
+		            strerror(err));
+	} else {
+		for (size_t i = 0; i < ndue; i++) {
+			due[i]->summary_tags |= due[i]->last.tags;
+			due[i]->sent = due[i]->last;
+			due[i]->have_sent = true;
+			due[i]->sent_us = now;
+		}
+	}
+	free(due);
 	free(t.ids);
 }

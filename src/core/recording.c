@@ -5,13 +5,13 @@
 #include "core/recording.h"
 #include "core/core.h"
 #include "core/json_map.h"
+#include "services/recorder.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 static bool deleted(const struct ch_recording *r)
 {
@@ -64,10 +64,13 @@ int ch_recording_file_path(const char *dir, const struct ch_recording *r,
 {
 	/* the id is a checked UUID (route) or one we made; the format is
 	 * one of three names: nothing from the row can leave dir */
-	if (!ch_recording_content_type(r->format) || !ch_uuid_valid(r->id))
+	enum ch_rec_format f;
+	if (ch_rec_format_parse(r->format, &f) || !ch_uuid_valid(r->id))
 		return EINVAL;
-	int n = snprintf(path, len, "%s/%s.%s", dir, r->id, r->format);
-	return n < 0 || (size_t)n >= len ? ENAMETOOLONG : 0;
+	if (strlen(dir) + strlen(r->id) + 7 >= len)
+		return ENAMETOOLONG;
+	ch_recorder_path(dir, r->id, f, path, len);
+	return 0;
 }
 
 int ch_recording_delete(struct ch_core *core, const char *customer_id,
@@ -76,7 +79,6 @@ int ch_recording_delete(struct ch_core *core, const char *customer_id,
 {
 	struct ch_store *st = ch_core_store(core);
 	struct ch_recording r;
-	char path[4096];
 	int err = ch_recording_get(core, customer_id, id, &r);
 	if (err)
 		return err;
@@ -90,11 +92,11 @@ int ch_recording_delete(struct ch_core *core, const char *customer_id,
 		ch_recording_clear(&r);
 		return err;
 	}
-	if (dir && *dir &&
-	    !ch_recording_file_path(dir, &r, path, sizeof(path)) &&
-	    unlink(path) && errno != ENOENT)
-		ch_log_warn("core", "recording %s: cannot remove %s: %s", r.id,
-		            path, strerror(errno));
+	/* the file, and the parts a failed assembly left (the recorder's
+	 * own removal, which logs a failure) */
+	enum ch_rec_format f;
+	if (dir && *dir && !ch_rec_format_parse(r.format, &f))
+		(void)ch_recorder_remove(dir, r.id, f);
 	ch_log_info("core", "recording %s deleted", r.id);
 	*out = r;
 	return 0;

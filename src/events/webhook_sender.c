@@ -25,6 +25,7 @@
  * functions on lists it owns or holds the lock for.
  */
 #include "events/webhook_sender.h"
+#include "util/curlglobal.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 
@@ -109,14 +110,6 @@ struct ch_webhook_sender {
 	bool stop;           /* the sender thread must exit */
 	bool dead;           /* the sender thread failed and exited */
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result = CURLE_FAILED_INIT;
-
-static void curl_init_once(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 void ch_webhook_sender_sign(const char *secret, const char *body, size_t len,
                             char out[CH_WEBHOOK_SENDER_SIG_LEN])
@@ -584,10 +577,7 @@ int ch_webhook_sender_alloc(struct ch_webhook_sender **sp, unsigned timeout_ms,
 
 	if (!sp || !doneh || !timeout_ms)
 		return EINVAL;
-	err = pthread_once(&curl_once, curl_init_once);
-	if (err)
-		return err;
-	if (curl_init_result != CURLE_OK)
+	if (ch_curlglobal_init())
 		return ENOMEM;
 
 	s = mem_zalloc(sizeof(*s), sender_destructor);

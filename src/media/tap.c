@@ -82,9 +82,9 @@ void ch_media_tap_commit(struct ch_media_tap *t)
 	atomic_store_explicit(&t->head, t->wpos, memory_order_release);
 }
 
-void ch_media_tap_skip(struct ch_media_tap *t)
+void ch_media_tap_skip(struct ch_media_tap *t, uint64_t n)
 {
-	t->seq++;
+	t->seq += n;
 }
 
 /* Copies n bytes at ring position pos into dst. */

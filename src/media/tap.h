@@ -74,8 +74,8 @@ size_t ch_media_tap_record_size(size_t frame, size_t ntracks);
 bool ch_media_tap_begin(struct ch_media_tap *t, size_t bytes);
 void ch_media_tap_write(struct ch_media_tap *t, const void *p, size_t n);
 void ch_media_tap_commit(struct ch_media_tap *t);
-/* Producer. Counts a tick that was not offered (seq advances). */
-void ch_media_tap_skip(struct ch_media_tap *t);
+/* Producer. Counts n ticks that were not offered (seq advances by n). */
+void ch_media_tap_skip(struct ch_media_tap *t, uint64_t n);
 
 /* Consumer. Copies the oldest record into buf (size bufsize) and removes
  * it: its length, 0 if the ring is empty. A record bigger than bufsize

@@ -412,7 +412,8 @@ static int dec_out_push(struct dec_out *o, const float *in, size_t n)
 		if (speex_resampler_process_float(o->st, 0, in + done, &in_len,
 		                                  tmp, &out_len) !=
 		    RESAMPLER_ERR_SUCCESS)
-			return EIO;
+			return EINVAL; /* the header promises EINVAL or ENOMEM
+			                */
 		err = dec_out_append(o, tmp, out_len);
 		if (err)
 			return err;
@@ -465,7 +466,7 @@ static int dec_read_all(SNDFILE *sf, const SF_INFO *info, struct dec_out *o,
 		if (got <= 0)
 			break;
 		if (got > want)
-			return EIO;
+			return EINVAL;
 		for (sf_count_t i = 0; i < got; i++) {
 			float sum = 0.0f;
 

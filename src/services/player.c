@@ -28,6 +28,8 @@
 #include "media/pcm.h"
 #include "services/audio_decode.h"
 #include "services/tts.h"
+#include "util/curlglobal.h"
+#include "util/fsdir.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -581,7 +583,12 @@ static int run_urls(struct job_ctx *ctx)
 		used += clips[n++]->frames;
 	}
 	if (!err) {
-		j->pcm = clip_concat(clips, n, max_frames);
+		if (n == 1) { /* the usual case: no copy */
+			j->pcm = clips[0];
+			clips[0] = NULL;
+		} else {
+			j->pcm = clip_concat(clips, n, max_frames);
+		}
 		if (!j->pcm) {
 			job_fail(j, ENOMEM, "out of memory");
 			err = ENOMEM;
@@ -708,24 +715,20 @@ static void *player_thread(void *arg)
 		wake = !p->wake_pending;
 		p->wake_pending = true;
 		pthread_mutex_unlock(&p->lock);
-		if (wake && mqueue_push(p->mq, 0, NULL))
+		if (wake && mqueue_push(p->mq, 0, NULL)) {
 			ch_log_error("player",
 			             "cannot wake the control thread");
+			/* the next finished job tries again */
+			pthread_mutex_lock(&p->lock);
+			p->wake_pending = false;
+			pthread_mutex_unlock(&p->lock);
+		}
 	}
 }
 
 /* ---- control thread -------------------------------------------------- */
 
 static void player_destroy(struct ch_player *p);
-
-/* libcurl's global state, made once per process. */
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result = CURLE_FAILED_INIT;
-
-static void curl_init_once(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* Delivers every finished job (mqueue handler, control thread). */
 static void player_mqueue_h(int id, void *data, void *arg)
@@ -750,10 +753,10 @@ static void player_mqueue_h(int id, void *data, void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (!j)
 			break;
+		list_unlink(&j->le_ctl);
 		if (!atomic_load(&j->cancelled) && !p->freeing) {
 			struct ch_pcm *pcm = j->err ? NULL : j->pcm;
 
-			list_unlink(&j->le_ctl);
 			j->pcm = NULL;
 			p->h(p->arg, j->id, j->err, j->err ? j->why : "", pcm);
 		}
@@ -767,26 +770,6 @@ static void player_mqueue_h(int id, void *data, void *arg)
 static char *dup_or_null(const char *s)
 {
 	return s && *s ? strdup(s) : NULL;
-}
-
-/* mkdir -p of dir (0700 for what is made). */
-static int make_dirs(const char *dir)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n >= sizeof(buf))
-		return ENAMETOOLONG;
-	memcpy(buf, dir, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		buf[i] = '\0';
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return errno;
-		buf[i] = i == n ? '\0' : '/';
-	}
-	return 0;
 }
 
 int ch_player_alloc(struct ch_player **pp, const struct ch_player_config *cfg,
@@ -826,18 +809,16 @@ int ch_player_alloc(struct ch_player **pp, const struct ch_player_config *cfg,
 		goto out;
 	}
 	if (p->cfg.cache_dir) {
-		err = make_dirs(p->cfg.cache_dir);
+		err = ch_fsdir_make(p->cfg.cache_dir, 0700);
 		if (err) {
 			ch_log_error("player", "cannot make %s: %s",
 			             p->cfg.cache_dir, strerror(err));
 			goto out;
 		}
 	}
-	(void)pthread_once(&curl_once, curl_init_once);
-	if (curl_init_result != CURLE_OK) {
-		err = EIO;
+	err = ch_curlglobal_init();
+	if (err)
 		goto out;
-	}
 	err = mqueue_alloc(&p->mq, player_mqueue_h, p);
 	if (err)
 		goto out;

@@ -34,6 +34,7 @@
 #include "media/resample.h"
 #include "media/tap.h"
 #include "services/recorder_file.h"
+#include "util/fsdir.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 
@@ -244,6 +245,8 @@ static void index_sync(struct ch_recorder *r, struct rec *rc)
 			ch_log_error(LOG_MOD, "%s: cannot write its index",
 			             rc->ix.id);
 		rc->werr_logged = true;
+		/* not again at every record: the 200 ms flush retries */
+		rc->index_now = false;
 		return;
 	}
 	rc->index_dirty = false;
@@ -433,8 +436,6 @@ static void rec_close(struct ch_recorder *r, struct rec *rc)
 			fclose(rc->w[c].f);
 		rc->w[c].f = NULL;
 	}
-	rc->index_dirty = true;
-	index_sync(r, rc);
 }
 
 /* Queues a result and wakes the control thread (one message at most). */
@@ -724,31 +725,6 @@ static int sync_init(struct ch_recorder *r)
 	return 0;
 }
 
-/* Makes dir and its missing parents. 0 or errno. */
-static int mkdir_p(const char *dir)
-{
-	char p[4096];
-
-	if (strlen(dir) >= sizeof(p))
-		return ENAMETOOLONG;
-	snprintf(p, sizeof(p), "%s", dir);
-	for (char *s = p + 1;; s++) {
-		bool end = *s == '\0';
-		if (*s != '/' && !end)
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST)
-			return errno;
-		if (end)
-			break;
-		*s = '/';
-	}
-	struct stat st;
-	if (stat(dir, &st))
-		return errno;
-	return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
-}
-
 int ch_recorder_alloc(struct ch_recorder **recp, const char *dir,
                       ch_recorder_done_h *h, void *arg)
 {
@@ -757,7 +733,7 @@ int ch_recorder_alloc(struct ch_recorder **recp, const char *dir,
 
 	if (!recp || !dir || !*dir)
 		return EINVAL;
-	err = mkdir_p(dir);
+	err = ch_fsdir_make(dir, 0755);
 	if (err) {
 		ch_log_error(LOG_MOD, "cannot make %s: %s", dir, strerror(err));
 		return err;

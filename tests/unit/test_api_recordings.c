@@ -436,11 +436,24 @@ static void test_delete(void **state)
 	path_of(path, sizeof(path), done, "/file");
 	expect_error(f, "GET", path, NULL, BEARER, 404, "not_found");
 
-	/* a stopped recording whose file is already gone deletes fine */
+	/* a stopped recording whose file is already gone deletes fine, and
+	 * what a failed assembly left (parts, a .tmp file) goes with it */
 	add_rec(f, f->cust, CONF_1, 4000, "stopped", -1, done);
+	char parts[512], part[600], tmp[512];
+	snprintf(parts, sizeof(parts), "%s/%s.parts", f->rec_dir, done);
+	snprintf(part, sizeof(part), "%s/ch1.raw", parts);
+	snprintf(tmp, sizeof(tmp), "%s/%s.wav.tmp", f->rec_dir, done);
+	assert_int_equal(mkdir(parts, 0755), 0);
+	FILE *pf = fopen(part, "w"), *tf = fopen(tmp, "w");
+	assert_non_null(pf);
+	assert_non_null(tf);
+	fclose(pf);
+	fclose(tf);
 	path_of(path, sizeof(path), done, "");
 	assert_int_equal(req(f, "DELETE", path, NULL, BEARER, &o), 200);
 	json_decref(o);
+	assert_int_not_equal(access(parts, F_OK), 0);
+	assert_int_not_equal(access(tmp, F_OK), 0);
 
 	assert_int_equal(req(f, "GET", "/v1.0/recordings", NULL, BEARER, &o),
 	                 200);
@@ -743,7 +756,9 @@ static void test_file_disconnect(void **state)
 
 /* A client that stops reading in the middle of a file is closed after
  * the idle timeout, and the file's descriptor released. */
-static void test_file_stalled_reader(void **state)
+/* A client that reads nothing of a file it asked for is closed after the
+ * idle timeout, also while it keeps sending bytes (trickle). */
+static void stalled_reader(void **state, bool trickle)
 {
 	struct fix *f = *state;
 	char id[CH_UUID_LEN], rq[512];
@@ -768,14 +783,27 @@ static void test_file_stalled_reader(void **state)
 	assert_true(open_fds() >= fds + 2);
 	/* nothing read: the send queue stays full past the idle timeout */
 	for (int i = 0; i < 100 && ch_httpd_conn_count(f->api->httpd, NULL);
-	     i++)
+	     i++) {
+		if (trickle)
+			cli_send(&c, "x");
 		ch_test_run_ms(20);
+	}
 	assert_int_equal(ch_httpd_conn_count(f->api->httpd, NULL), 0);
 	assert_int_equal(open_fds(), fds + 1); /* the client's own socket */
 	cli_read(&c, BIG);
 	assert_true(c.closed);
 	assert_true(c.n < BIG);
 	cli_close(&c);
+}
+
+static void test_file_stalled_reader(void **state)
+{
+	stalled_reader(state, false);
+}
+
+static void test_file_stalled_reader_trickle(void **state)
+{
+	stalled_reader(state, true);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -790,6 +818,7 @@ int main(void)
 	    T(test_file_stream),
 	    T(test_file_disconnect),
 	    T(test_file_stalled_reader),
+	    T(test_file_stalled_reader_trickle),
 	};
 	return cmocka_run_group_tests(tests, ch_test_re_group_setup,
 	                              ch_test_re_group_teardown);

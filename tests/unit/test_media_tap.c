@@ -193,8 +193,8 @@ static void test_skip_gaps(void **state)
 
 	(void)state;
 	assert_true(put(t, 0));
-	ch_media_tap_skip(t);
-	ch_media_tap_skip(t);
+	ch_media_tap_skip(t, 1);
+	ch_media_tap_skip(t, 1);
 	assert_true(put(t, 0));
 	check(buf, ch_media_tap_get(t, buf, sizeof(buf)), 0);
 	check(buf, ch_media_tap_get(t, buf, sizeof(buf)), 3);
