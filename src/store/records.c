@@ -150,6 +150,15 @@ void ch_recording_clear(struct ch_recording *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void ch_transcript_clear(struct ch_transcript *t)
+{
+	if (!t)
+		return;
+	free(t->caller_id);
+	free(t->text);
+	memset(t, 0, sizeof(*t));
+}
+
 void ch_summary_clear(struct ch_summary *s)
 {
 	if (!s)

@@ -138,6 +138,38 @@ struct ch_recording {
 
 void ch_recording_clear(struct ch_recording *r);
 
+/* A transcription of a conference (reference_type "conference"), API.md
+ * "transcribe". One is progressing per conference at most. */
+struct ch_transcribe {
+	char id[CH_UUID_LEN];
+	char customer_id[CH_UUID_LEN];
+	char reference_type[16];        /* "conference" */
+	char reference_id[CH_UUID_LEN]; /* the conference */
+	char language[24];              /* BCP-47 tag as asked, e.g. en-US */
+	char engine[16];                /* sphinx|http */
+	char status[16];                /* progressing|done */
+	int64_t segments;               /* transcripts stored so far */
+	int64_t dropped_ms;             /* audio the recogniser never got */
+	int64_t tm_start, tm_end;       /* us; tm_end 0 while progressing */
+	int64_t tm_create, tm_update, tm_delete;
+};
+
+/* One recognised segment of one participant, API.md "transcript".
+ * tm_start_ms / tm_end_ms are relative to the transcribe's tm_start. */
+struct ch_transcript {
+	char id[CH_UUID_LEN];
+	char customer_id[CH_UUID_LEN];
+	char transcribe_id[CH_UUID_LEN];
+	char conferencecall_id[CH_UUID_LEN]; /* who spoke; nil if unknown */
+	char *caller_id;                     /* owned; "" if unknown */
+	char *text;                          /* owned, UTF-8 */
+	int64_t tm_start_ms, tm_end_ms;
+	int64_t tm_create; /* us */
+};
+
+/* Free the owned strings and zero the record. NULL-safe. */
+void ch_transcript_clear(struct ch_transcript *t);
+
 /* A conference's summary (API.md "summary: insights"), kept up to date
  * by core/summary.c in the transaction of each change. Times are us
  * since the epoch, CH_TIME_NEVER_US for "not yet". */

@@ -39,6 +39,8 @@ typedef int(ch_store_conferencecall_h)(const struct ch_conferencecall *cc,
 typedef int(ch_store_call_h)(const struct ch_call *c, void *arg);
 typedef int(ch_store_event_h)(const struct ch_event_rec *e, void *arg);
 typedef int(ch_store_recording_h)(const struct ch_recording *r, void *arg);
+typedef int(ch_store_transcribe_h)(const struct ch_transcribe *t, void *arg);
+typedef int(ch_store_transcript_h)(const struct ch_transcript *t, void *arg);
 
 /* One batch of outbox pruning (event_prune). An event is deleted when it
  * was created before cutoff_us and is delivered (its seq is at or below
@@ -149,6 +151,34 @@ struct ch_store_ops {
 	 * oldest first. */
 	int (*recording_list_active)(struct ch_store *st,
 	                             ch_store_recording_h *h, void *arg);
+
+	/* Transcriptions (struct ch_transcribe): as recordings. get is by id
+	 * alone: the caller checks customer_id. list: the customer's, newest
+	 * first, tm_create < before_us, at most limit; reference_id NULL: of
+	 * every conference. list_active: status "progressing", oldest first
+	 * (crash recovery). update: ENOENT if no such id. */
+	int (*transcribe_insert)(struct ch_store *st,
+	                         const struct ch_transcribe *t);
+	int (*transcribe_update)(struct ch_store *st,
+	                         const struct ch_transcribe *t);
+	int (*transcribe_get)(struct ch_store *st, const char *id,
+	                      struct ch_transcribe *out);
+	int (*transcribe_list)(struct ch_store *st, const char *customer_id,
+	                       const char *reference_id, int64_t before_us,
+	                       unsigned limit, ch_store_transcribe_h *h,
+	                       void *arg);
+	int (*transcribe_list_active)(struct ch_store *st,
+	                              ch_store_transcribe_h *h, void *arg);
+	/* Transcripts: insert one segment; list a transcribe's segments in
+	 * time order (tm_start_ms, then id), those after the cursor
+	 * (after_ms, after_id): (tm_start_ms > after_ms) or (tm_start_ms ==
+	 * after_ms and id > after_id); after_ms -1 from the start. */
+	int (*transcript_insert)(struct ch_store *st,
+	                         const struct ch_transcript *t);
+	int (*transcript_list)(struct ch_store *st, const char *transcribe_id,
+	                       int64_t after_ms, const char *after_id,
+	                       unsigned limit, ch_store_transcript_h *h,
+	                       void *arg);
 
 	/* Conference summaries (struct ch_summary): by conference id
 	 * (customer_id NULL: any customer); put inserts or replaces the
