@@ -66,8 +66,10 @@ static const struct route routes[] = {
     {"POST", "/conferences/{id}/stop", true, ch_api_conference_stop},
     {"POST", "/conferences/{id}/volume", true, ch_api_conference_volume},
     /* In API.md, not served by this version yet: 501. */
-    {"POST", "/conferences/{id}/transcribe_start", true, not_implemented},
-    {"POST", "/conferences/{id}/transcribe_stop", true, not_implemented},
+    {"POST", "/conferences/{id}/transcribe_start", true,
+     ch_api_conference_transcribe_start},
+    {"POST", "/conferences/{id}/transcribe_stop", true,
+     ch_api_conference_transcribe_stop},
     {"GET", "/conferences/{id}/summary", true, ch_api_conference_summary},
     {"GET", "/calls", true, ch_api_call_list},
     {"POST", "/calls", true, ch_api_call_create},

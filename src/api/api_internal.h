@@ -113,6 +113,8 @@ void ch_api_call_hangup(struct ch_api_req *r);
 /* api_media.c */
 void ch_api_conference_recording_start(struct ch_api_req *r);
 void ch_api_conference_recording_stop(struct ch_api_req *r);
+void ch_api_conference_transcribe_start(struct ch_api_req *r);
+void ch_api_conference_transcribe_stop(struct ch_api_req *r);
 void ch_api_conference_play(struct ch_api_req *r);
 void ch_api_conference_pause(struct ch_api_req *r);
 void ch_api_conference_stop(struct ch_api_req *r);

@@ -1,13 +1,15 @@
 /*
  * api_media.c: the routes that act on a room's audio: recording_start /
- * recording_stop, play / pause / stop / volume of a conference, and play
- * / talk to one participant. Request checks here; the rules in core/.
+ * recording_stop, transcribe_start / transcribe_stop, play / pause / stop /
+ * volume of a conference, and play / talk to one participant. Request checks
+ * here; the rules in core/.
  */
 #include "api/api_internal.h"
 #include "core/actions.h"
 #include "core/conference.h"
 #include "core/conference_play.h"
 #include "core/conference_record.h"
+#include "core/conference_transcribe.h"
 #include "core/conferencecall.h"
 #include "core/core.h"
 
@@ -92,6 +94,61 @@ void ch_api_conference_recording_stop(struct ch_api_req *r)
 	if (err == EBUSY)
 		ch_api_error(r, 409, "wrong_state", NULL,
 		             "the conference has no active recording");
+	else if (err)
+		ch_api_error_core(r, err, "conference");
+	else
+		reply_conference(r, &c);
+}
+
+void ch_api_conference_transcribe_start(struct ch_api_req *r)
+{
+	static const char *const keys[] = {"language", "engine"};
+	struct ch_conference c;
+	char why[256] = "";
+	json_t *o = body_with(r, keys, 2, false);
+	if (!o)
+		return;
+	json_t *l = json_object_get(o, "language");
+	json_t *e = json_object_get(o, "engine");
+	const char *lang = json_string_value(l);
+	const char *engine = json_string_value(e);
+	if (!lang || !*lang || (e && !engine)) {
+		bool nolang = !lang || !*lang;
+		ch_api_error(r, 400, nolang ? "missing_field" : "invalid_field",
+		             nolang ? "language" : "engine", "%s",
+		             nolang ? "language is required, e.g. \"en-US\""
+		                    : "engine must be sphinx or http");
+		json_decref(o);
+		return;
+	}
+	int err =
+	    ch_conference_transcribe_start(r->api->core, r->cust.id, r->id,
+	                                   lang, engine, &c, why, sizeof(why));
+	bool bad_engine = err && strstr(why, "engine must") == why;
+	json_decref(o);
+	if (err == EINVAL)
+		ch_api_error(r, 400, "invalid_field",
+		             bad_engine ? "engine" : "language", "%s", why);
+	else if (err == ENOTSUP)
+		ch_api_error(r, 400, "invalid_field", "engine", "%s", why);
+	else if (err == EBUSY)
+		ch_api_error(r, 409, "wrong_state", NULL,
+		             "the conference is not progressing or is "
+		             "already transcribing");
+	else if (err)
+		ch_api_error_core(r, err, "conference");
+	else
+		reply_conference(r, &c);
+}
+
+void ch_api_conference_transcribe_stop(struct ch_api_req *r)
+{
+	struct ch_conference c;
+	int err =
+	    ch_conference_transcribe_stop(r->api->core, r->cust.id, r->id, &c);
+	if (err == EBUSY)
+		ch_api_error(r, 409, "wrong_state", NULL,
+		             "the conference has no active transcription");
 	else if (err)
 		ch_api_error_core(r, err, "conference");
 	else

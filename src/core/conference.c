@@ -6,6 +6,7 @@
  * transaction with its events; statuses only move forward.
  */
 #include "core/conference.h"
+#include "core/conference_transcribe.h"
 #include "core/conferencecall.h"
 #include "core/core_internal.h"
 #include "core/json_map.h"
@@ -295,6 +296,7 @@ int ch_conference_terminate(struct ch_core *core, const char *id,
 	/* the recording and playback end first (they change the row) */
 	ch_conference_clear(&c);
 	ch_conference_record_end(core, id);
+	ch_conference_transcribe_end(core, id);
 	ch_conference_play_end(core, id);
 	err = ch_conference_get(core, NULL, id, &c);
 	if (err)

@@ -19,8 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* recording_ids with id appended (owned text), NULL on ENOMEM. */
-static char *ids_append(const char *ids, const char *id)
+char *ch_conference_ids_append(const char *ids, const char *id)
 {
 	json_t *a = json_loads(ids ? ids : "[]", 0, NULL);
 	if (!json_is_array(a)) {
@@ -100,7 +99,7 @@ int ch_conference_record_start(struct ch_core *core, const char *customer_id,
 	r.tm_start = r.tm_create = r.tm_update = ch_time_now_us();
 	r.tm_end = 0;
 	r.tm_delete = 0;
-	char *ids = ids_append(c.recording_ids, r.id);
+	char *ids = ch_conference_ids_append(c.recording_ids, r.id);
 	if (!r.channels || !ids) {
 		free(ids);
 		err = ENOMEM;

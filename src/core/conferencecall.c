@@ -5,6 +5,7 @@
 #include "core/conferencecall.h"
 #include "core/conference.h"
 #include "core/conference_record.h"
+#include "core/conference_transcribe.h"
 #include "core/core_internal.h"
 #include "core/json_map.h"
 #include "core/summary.h"
@@ -200,6 +201,7 @@ int ch_conferencecall_join_now(struct ch_core *core, const char *id)
 	if (core->media && core->media->participant_isolate)
 		core->media->participant_isolate(core->media_arg, &cc, false);
 	ch_conference_record_track(core, &cc);
+	ch_conference_transcribe_track(core, &cc);
 	return 0;
 }
 

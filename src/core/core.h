@@ -98,6 +98,15 @@ struct ch_core_media_ops {
 	void (*recording_track)(void *arg, const struct ch_conferencecall *cc);
 	void (*recording_stop)(void *arg, const char *conference_id);
 
+	/* Starts transcribing the conference's room as transcribe tr (its
+	 * id, engine and language); later ch_core_transcript() for each
+	 * segment and ch_core_transcribe_done(). 0 or errno. */
+	int (*transcribe_start)(void *arg, const struct ch_conference *conf,
+	                        const struct ch_transcribe *tr);
+	/* Names a participant for the active transcription's segments. */
+	void (*transcribe_track)(void *arg, const struct ch_conferencecall *cc);
+	void (*transcribe_stop)(void *arg, const char *conference_id);
+
 	/* Room playback of op: fetch and decode p (kind URLS), report with
 	 * ch_core_play_report (started, finished, failed). gain_db applies
 	 * from the start; a play starts unpaused. A new play replaces one

@@ -55,6 +55,9 @@ struct ch_core {
 	uint64_t next_op;         /* playback and prompt operations */
 	struct list runners;      /* struct ch_runner, see action_runner.c */
 	struct hash *quality;     /* participants' quality, member_quality.c */
+	/* transcription (conference_transcribe.c) */
+	struct ch_transcriber *stt; /* borrowed; NULL: refused */
+	char stt_default[16];       /* engine of a request naming none */
 };
 
 struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);
@@ -79,6 +82,10 @@ int ch_conference_add_event(struct ch_core *core, const struct ch_conference *c,
                             const char *type);
 int ch_conference_save(struct ch_core *core, struct ch_conference *c,
                        const char *type, const char *type2);
+
+/* conference_record.c: the JSON array text ids with id appended (owned),
+ * NULL on ENOMEM (recording_ids, transcribe_ids). */
+char *ch_conference_ids_append(const char *ids, const char *id);
 
 /* conference_record.c / conference_play.c: a conference ends (its
  * recording and playback stop); a live conference's state is freed. */

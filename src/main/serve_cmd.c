@@ -16,6 +16,9 @@
 #include "media/pcm.h"
 #include "services/player.h"
 #include "services/recorder.h"
+#include "services/stt.h"
+#include "services/transcriber.h"
+#include "core/conference_transcribe.h"
 #include "sip/sip.h"
 #include "main/chorusd.h"
 #include "store/store.h"
@@ -62,6 +65,16 @@ static const char *const opt_keys[] = {
     "play-max-mb",
     "play-timeout",
     "play-max-seconds",
+    "stt-engine",
+    "stt-sphinx-model",
+    "stt-sphinx-lm",
+    "stt-sphinx-dict",
+    "stt-http-url",
+    "stt-http-model",
+    "stt-http-key",
+    "stt-http-timeout-ms",
+    "stt-http-retries",
+    "stt-decoders",
 };
 
 static void usage(FILE *f)
@@ -135,6 +148,20 @@ static void usage(FILE *f)
 	        "  --play-timeout S     connect + download bound per URL "
 	        "(default 30)\n"
 	        "  --play-max-seconds S longest clip played (default 600)\n"
+	        "  --stt-engine E       transcription engine of a request "
+	        "naming none:\n"
+	        "                       sphinx (default) or http\n"
+	        "  --stt-sphinx-model DIR, --stt-sphinx-lm F, "
+	        "--stt-sphinx-dict F\n"
+	        "                       pocketsphinx files (default: "
+	        "pocketsphinx-en-us)\n"
+	        "  --stt-http-url URL   OpenAI-compatible speech-to-text "
+	        "service (default\n"
+	        "                       none); --stt-http-model M (whisper-1), "
+	        "--stt-http-key K,\n"
+	        "                       --stt-http-timeout-ms N (15000), "
+	        "--stt-http-retries N (2)\n"
+	        "  --stt-decoders N     speech-to-text threads (default 2)\n"
 	        "\n"
 	        "Files: DIR/chorus.db, DIR/recordings/ (recordings), "
 	        "DIR/tts-cache/\n"
@@ -300,6 +327,8 @@ struct daemon {
 	struct ch_api *api;
 	struct ch_player *player;
 	struct ch_recorder *recorder;
+	struct ch_stt_engine *stt[2]; /* by enum ch_stt_kind; NULL: off */
+	struct ch_transcriber *transcriber;
 	char rec_dir[600];
 };
 
@@ -372,6 +401,77 @@ static void recorder_done_h(void *arg, const struct ch_recorder_result *r)
 		ch_core_recording_done(d->core, r->id, &res);
 }
 
+static void transcript_h(void *arg, const struct ch_transcriber_seg *g)
+{
+	struct daemon *d = arg;
+	if (d->sip)
+		ch_sip_transcript(d->sip, g);
+}
+
+static void transcribe_done_h(void *arg, const struct ch_transcriber_done *t)
+{
+	struct daemon *d = arg;
+	if (d->sip)
+		ch_sip_transcribe_done(d->sip, t);
+	else if (d->core)
+		ch_core_transcribe_done(d->core, t->id, t->dropped_ms);
+}
+
+/* The speech-to-text engines and the transcriber. An engine that cannot
+ * open is off (logged; requests naming it get 400), unless its settings
+ * were given: then chorusd does not start (exit 2). */
+static int stt_open(struct daemon *d, const struct ch_config *cfg)
+{
+	struct ch_stt_cfg sc = {
+	    .sphinx_model =
+	        cfg->stt_sphinx_model[0] ? cfg->stt_sphinx_model : NULL,
+	    .sphinx_lm = cfg->stt_sphinx_lm[0] ? cfg->stt_sphinx_lm : NULL,
+	    .sphinx_dict =
+	        cfg->stt_sphinx_dict[0] ? cfg->stt_sphinx_dict : NULL,
+	    .http_url = cfg->stt_http_url,
+	    .http_model = cfg->stt_http_model,
+	    .http_key = cfg->stt_http_key[0] ? cfg->stt_http_key : NULL,
+	    .http_timeout_ms = cfg->stt_http_timeout_ms,
+	    .http_retries = cfg->stt_http_retries,
+	};
+	enum ch_stt_kind def = CH_STT_SPHINX;
+	(void)ch_stt_kind_parse(cfg->stt_engine, &def);
+	for (int k = CH_STT_SPHINX; k <= CH_STT_HTTP; k++) {
+		if (k == CH_STT_HTTP && !cfg->stt_http_url[0] &&
+		    def != CH_STT_HTTP)
+			continue; /* not configured, not wanted */
+		int err =
+		    ch_stt_engine_open(&d->stt[k], (enum ch_stt_kind)k, &sc);
+		bool given = k == CH_STT_HTTP ? cfg->stt_http_url[0] != 0
+		                              : cfg->stt_sphinx_model[0] ||
+		                                    cfg->stt_sphinx_lm[0] ||
+		                                    cfg->stt_sphinx_dict[0];
+		if (err && given) {
+			fprintf(stderr,
+			        "chorusd: the %s speech-to-text engine as "
+			        "configured cannot start: %s (see the log)\n",
+			        ch_stt_kind_str((enum ch_stt_kind)k),
+			        strerror(err));
+			return 2;
+		}
+		if (err)
+			ch_log_warn("main",
+			            "speech-to-text engine %s is off: %s",
+			            ch_stt_kind_str((enum ch_stt_kind)k),
+			            strerror(err));
+	}
+	int err =
+	    ch_transcriber_alloc(&d->transcriber, d->stt, cfg->stt_decoders,
+	                         transcript_h, transcribe_done_h, d);
+	if (err) {
+		fprintf(stderr, "chorusd: cannot start the transcriber: %s\n",
+		        strerror(err));
+		return 1;
+	}
+	ch_core_set_transcriber(d->core, d->transcriber, cfg->stt_engine);
+	return 0;
+}
+
 /* Recordings that were running when chorusd last stopped without
  * finishing them (a crash): their files are assembled from the parts on
  * disk, and they are stopped. */
@@ -434,6 +534,9 @@ static void daemon_close(struct daemon *d)
 	/* after the engine: its workers write into the recorder's taps */
 	ch_media_engine_free(d->eng);
 	ch_recorder_free(d->recorder);
+	ch_transcriber_free(d->transcriber);
+	ch_stt_engine_close(d->stt[CH_STT_SPHINX]);
+	ch_stt_engine_close(d->stt[CH_STT_HTTP]);
 	ch_core_free(d->core);
 	ch_events_free(d->ev);
 	ch_store_close(d->st);
@@ -489,6 +592,13 @@ static int run(const struct ch_config *cfg, bool init)
 		goto out;
 	}
 	recover_recordings(&d);
+	code = stt_open(&d, cfg);
+	if (code) {
+		err = 0; /* said */
+		goto out;
+	}
+	code = 1;
+	ch_core_transcribe_recover(d.core);
 	struct ch_media_config mcfg = {
 	    .workers = cfg->media_workers,
 	    .rtp_lo = cfg->rtp_lo,
@@ -522,6 +632,7 @@ static int run(const struct ch_config *cfg, bool init)
 	    .unconfirmed_per_ip = cfg->sip_unconfirmed_per_ip,
 	    .player = d.player,
 	    .recorder = d.recorder,
+	    .transcriber = d.transcriber,
 	};
 	err = ch_sip_alloc(&d.sip, d.core, d.eng, &scfg);
 	if (err) {

@@ -4,6 +4,7 @@
  * rate conversion through the resample block (see codec.h).
  */
 #include "media/codec.h"
+#include "media/engine.h"
 #include "media/g711.h"
 
 #include <errno.h>
@@ -302,4 +303,20 @@ void ch_codec_reset_convert(struct ch_codec_state *cs)
 {
 	ch_resample_reset(&cs->up);
 	ch_resample_reset(&cs->down);
+}
+
+const char *ch_media_codec_name(enum ch_media_codec c)
+{
+	switch (c) {
+	case CH_CODEC_PCMU:
+		return "PCMU";
+	case CH_CODEC_PCMA:
+		return "PCMA";
+	case CH_CODEC_G722:
+		return "G722";
+	case CH_CODEC_OPUS:
+		return "opus";
+	default:
+		return "?";
+	}
 }

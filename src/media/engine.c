@@ -108,7 +108,7 @@ struct room_rec {
 	uint32_t rate;               /* mixing rate told to the worker */
 	bool shared[CH_CODEC_COUNT]; /* shared encoder the worker has */
 	uint32_t shared_rate;        /* their room rate */
-	bool recording;              /* a tap attached (no stop sent) */
+	bool tapped[2]; /* a recorder / transcriber tap attached, no stop */
 };
 
 /* The engine. Owned by the control thread; not thread-safe. */
@@ -130,22 +130,6 @@ struct ch_media_engine {
 	unsigned room_hint;
 	struct tmr backlog_tmr;
 };
-
-const char *ch_media_codec_name(enum ch_media_codec c)
-{
-	switch (c) {
-	case CH_CODEC_PCMU:
-		return "PCMU";
-	case CH_CODEC_PCMA:
-		return "PCMA";
-	case CH_CODEC_G722:
-		return "G722";
-	case CH_CODEC_OPUS:
-		return "opus";
-	default:
-		return "?";
-	}
-}
 
 /* ---- commands ---- */
 
@@ -980,29 +964,40 @@ int ch_media_room_record(struct ch_media_engine *eng, uint32_t room,
 		return ENOENT;
 	if (!tap)
 		return EINVAL;
-	if (rr->recording)
+	if (rr->tapped[tap->voices])
 		return EBUSY;
 	struct ch_media_tapref *t = calloc(1, sizeof(*t));
 	if (!t)
 		return ENOMEM;
 	t->tap = tap;
 	t->room = room;
-	rr->recording = true;
+	rr->tapped[tap->voices] = true;
 	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_RECORD,
 	                           .tapref = t};
 	return room_cmd(eng, room, &cmd);
 }
 
-int ch_media_room_record_stop(struct ch_media_engine *eng, uint32_t room)
+static int untap(struct ch_media_engine *eng, uint32_t room, bool voices)
 {
 	struct room_rec *rr = eng ? room_find(eng, room) : NULL;
 	if (!rr)
 		return ENOENT;
-	if (!rr->recording)
+	if (!rr->tapped[voices])
 		return 0;
-	rr->recording = false;
-	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_UNRECORD};
+	rr->tapped[voices] = false;
+	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_UNRECORD,
+	                           .flag = voices};
 	return room_cmd(eng, room, &cmd);
+}
+
+int ch_media_room_record_stop(struct ch_media_engine *eng, uint32_t room)
+{
+	return untap(eng, room, false);
+}
+
+int ch_media_room_voices_stop(struct ch_media_engine *eng, uint32_t room)
+{
+	return untap(eng, room, true);
 }
 
 void ch_media_engine_stats(struct ch_media_engine *eng,

@@ -243,6 +243,10 @@ int ch_media_leg_isolate(struct ch_media_engine *eng, uint32_t leg,
 int ch_media_room_record(struct ch_media_engine *eng, uint32_t room,
                          struct ch_media_tap *tap);
 int ch_media_room_record_stop(struct ch_media_engine *eng, uint32_t room);
+/* The same for the transcriber tap (tap->voices set before
+ * ch_media_room_record: each participant's own decoded audio, see
+ * media/tap.h); one of each kind per room. */
+int ch_media_room_voices_stop(struct ch_media_engine *eng, uint32_t room);
 
 /* Counters of the workers' 20 ms loops, summed over all workers. */
 struct ch_media_engine_stats {

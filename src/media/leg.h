@@ -139,6 +139,7 @@ struct ch_media_leg {
 
 	/* worker: audio */
 	bool contributed;               /* added to the mix last tick */
+	bool have_pcm;                  /* pcm holds this tick's frame */
 	struct ch_media_source *prompt; /* heard by this leg alone, or NULL */
 	struct ch_talkdetect td;
 	struct ch_plc plc;

@@ -115,6 +115,7 @@ static const int16_t *leg_input(struct ch_media_leg *l, uint64_t now_ms)
 {
 	bool have = leg_frame(l, now_ms);
 
+	l->have_pcm = have;
 	ch_talkdetect_frame(&l->td, have ? l->pcm : NULL, l->cs->codec_frame);
 	atomic_store_explicit(&l->ctr.level, ch_talkdetect_level(&l->td),
 	                      memory_order_relaxed);
@@ -282,10 +283,50 @@ static void tap_write(struct ch_media_room *r, const int16_t *const *in,
 	ch_media_tap_commit(t);
 }
 
+/* Writes the tick into the transcriber tap: each leg's own frame at its
+ * codec rate, with its talk state. */
+static void voices_write(struct ch_media_room *r, size_t n)
+{
+	struct ch_media_tap *t = r->voices->tap;
+	struct ch_media_leg **legs = r->slots->legs;
+	size_t bytes = sizeof(struct ch_media_tap_hdr), nv = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ch_media_leg *l = legs[i];
+		if (ready(r, l) && l->have_pcm && !l->muted && !l->isolated) {
+			bytes += ch_media_tap_voice_size(l->cs->codec_frame);
+			nv++;
+		}
+	}
+	struct ch_media_tap_hdr h = {
+	    .seq = t->seq, .ntracks = (uint16_t)nv, .len = (uint32_t)bytes};
+	if (!ch_media_tap_begin(t, bytes))
+		return;
+	ch_media_tap_write(t, &h, sizeof(h));
+	for (size_t i = 0; i < n && nv; i++) {
+		const struct ch_media_leg *l = legs[i];
+		if (!ready(r, l) || !l->have_pcm || l->muted || l->isolated)
+			continue;
+		struct ch_media_tap_voice v = {
+		    .leg = l->id,
+		    .rate = l->cs->codec_rate,
+		    .frame = (uint16_t)l->cs->codec_frame,
+		    .flags = ch_talkdetect_talking(&l->td)
+		                 ? CH_MEDIA_TAP_TALKING
+		                 : 0,
+		};
+		ch_media_tap_write(t, &v, sizeof(v));
+		ch_media_tap_write(t, l->pcm, v.frame * sizeof(int16_t));
+	}
+	ch_media_tap_commit(t);
+}
+
 void ch_media_room_skip(struct ch_media_room *r, uint64_t n)
 {
 	if (r->tap)
 		ch_media_tap_skip(r->tap->tap, n);
+	if (r->voices)
+		ch_media_tap_skip(r->voices->tap, n);
 }
 
 /* After the tick: hands back the room's clip and the legs' prompts that
@@ -318,6 +359,8 @@ void ch_media_room_tick(struct ch_media_worker *w, struct ch_media_room *r,
 	ch_mixer_mix(&r->mixer, in, n, r->extra);
 	if (r->tap)
 		tap_write(r, in, n);
+	if (r->voices)
+		voices_write(r, n);
 	for (int c = 0; c < CH_CODEC_COUNT; c++)
 		w->shared_len[c] = -1;
 	for (size_t i = 0; i < n; i++) {

@@ -29,8 +29,8 @@
 struct ch_media_worker;
 
 /*
- * A recorder tap (media/tap.h) attached to a room. Allocated by the
- * control thread in ch_media_room_record() around the recorder's tap,
+ * A recorder or transcriber tap (media/tap.h) attached to a room. Allocated by
+ * the control thread in ch_media_room_record() around the recorder's tap,
  * handed to the worker in CMD_ROOM_RECORD, which writes one record per
  * tick into the tap until CMD_ROOM_UNRECORD or the room's removal, then
  * hands it back (EV_TAP_DETACHED); the control thread reports the tap
@@ -81,6 +81,7 @@ struct ch_media_room {
 	struct ch_media_source *clip; /* playing into the room, or NULL */
 	const int16_t *extra;         /* the clip's frame this tick, or NULL */
 	struct ch_media_tapref *tap;  /* recorder tap attached, or NULL */
+	struct ch_media_tapref *voices; /* transcriber tap, or NULL */
 };
 
 /*

@@ -45,6 +45,12 @@ size_t ch_media_tap_record_size(size_t frame, size_t ntracks)
 	       ntracks * (sizeof(struct ch_media_tap_track) + pcm);
 }
 
+size_t ch_media_tap_voice_size(size_t frame)
+{
+	return sizeof(struct ch_media_tap_voice) +
+	       ALIGN8(frame * sizeof(int16_t));
+}
+
 bool ch_media_tap_begin(struct ch_media_tap *t, size_t bytes)
 {
 	size_t head = atomic_load_explicit(&t->head, memory_order_relaxed);

@@ -15,6 +15,17 @@
  * was attached, so a consumer sees the ticks the worker dropped (ring
  * full) as gaps and fills them with silence: wall time is kept.
  *
+ * A transcriber tap (voices set) carries instead, per tick, each
+ * participant's own decoded audio at its codec's rate, whether it talks
+ * or not, so that the transcriber can cut utterances with some audio from
+ * before the talk detector fired:
+ *   struct ch_media_tap_hdr             seq, rate 0, frame 0, ntracks, len
+ *   ntracks x { struct ch_media_tap_voice; int16_t pcm[frame]; }
+ *                                       each leg the room takes audio
+ *                                       from this tick: started, not
+ *                                       muted, not isolated, a frame
+ *                                       decoded or concealed
+ *
  * Ownership: allocated and freed by the recorder service (ch_media_tap_
  * alloc/free). Between ch_media_room_record() and the engine's
  * tap_detached event, the worker is the only producer; the recorder thread
@@ -44,12 +55,24 @@ struct ch_media_tap_track {
 	uint32_t pad;
 };
 
+/* A voice part's flags. */
+#define CH_MEDIA_TAP_TALKING 0x1u /* the talk detector says it talks */
+
+struct ch_media_tap_voice {
+	uint32_t leg;   /* engine leg id */
+	uint32_t rate;  /* of pcm: the leg's codec rate */
+	uint16_t frame; /* samples of pcm */
+	uint8_t flags;  /* CH_MEDIA_TAP_* */
+	uint8_t pad[5];
+};
+
 struct ch_media_tap {
 	alignas(64) _Atomic size_t head; /* bytes committed (producer) */
 	alignas(64) _Atomic size_t tail; /* bytes consumed (consumer) */
 	alignas(64) size_t cap;          /* ring bytes, a power of two */
 	uint8_t *buf;
 	bool tracks; /* set once: record track parts (else mix alone) */
+	bool voices; /* set once before attaching: a transcriber tap */
 	/* producer (worker) */
 	size_t wpos;  /* write cursor of the record being written */
 	uint64_t seq; /* next tick's seq */
@@ -66,6 +89,8 @@ void ch_media_tap_free(struct ch_media_tap *t);
 
 /* Bytes of a record of frame samples and ntracks tracks. */
 size_t ch_media_tap_record_size(size_t frame, size_t ntracks);
+/* Bytes of one voice part of frame samples. */
+size_t ch_media_tap_voice_size(size_t frame);
 
 /* Producer. Starts a record of `bytes` (ch_media_tap_record_size):
  * false if it does not fit (the tick is counted dropped, seq still

@@ -222,7 +222,8 @@ static void apply(struct ch_media_worker *w, const struct ch_media_cmd *c)
 		ch_media_worker_play_back(w, r->clip, false);
 		r->clip = NULL;
 		ch_media_worker_tap_back(w, r->tap);
-		r->tap = NULL;
+		ch_media_worker_tap_back(w, r->voices);
+		r->tap = r->voices = NULL;
 		r->ack_next = w->room_acks;
 		w->room_acks = r;
 		break;
@@ -287,15 +288,20 @@ static void apply(struct ch_media_worker *w, const struct ch_media_cmd *c)
 	case CH_MEDIA_CMD_LEG_ISOLATE:
 		l->isolated = c->flag;
 		break;
-	case CH_MEDIA_CMD_ROOM_RECORD:
-		/* the control thread attaches one tap at a time */
-		ch_media_worker_tap_back(w, r->tap);
-		r->tap = c->tapref;
+	case CH_MEDIA_CMD_ROOM_RECORD: {
+		/* the control thread attaches one tap of each kind at a time */
+		struct ch_media_tapref **slot =
+		    c->tapref->tap->voices ? &r->voices : &r->tap;
+		ch_media_worker_tap_back(w, *slot);
+		*slot = c->tapref;
 		break;
-	case CH_MEDIA_CMD_ROOM_UNRECORD:
-		ch_media_worker_tap_back(w, r->tap);
-		r->tap = NULL;
+	}
+	case CH_MEDIA_CMD_ROOM_UNRECORD: {
+		struct ch_media_tapref **slot = c->flag ? &r->voices : &r->tap;
+		ch_media_worker_tap_back(w, *slot);
+		*slot = NULL;
 		break;
+	}
 	}
 }
 

@@ -66,7 +66,8 @@ enum ch_media_cmd_type {
 	CH_MEDIA_CMD_LEG_STOP,      /* leg: its prompt -> EV_LEG_PLAY_DONE */
 	CH_MEDIA_CMD_LEG_ISOLATE,   /* leg, flag: isolated */
 	CH_MEDIA_CMD_ROOM_RECORD,   /* room, tapref: attach */
-	CH_MEDIA_CMD_ROOM_UNRECORD, /* room: its tap -> EV_TAP_DETACHED */
+	CH_MEDIA_CMD_ROOM_UNRECORD, /* room, flag (voices): that tap ->
+	                               EV_TAP_DETACHED */
 };
 
 /* One command. Pointers and states in it are handed to the worker. */

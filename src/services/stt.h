@@ -79,8 +79,7 @@ struct ch_stt;
 /* A decoder of engine e for language lang (one the engine supports):
  * 0, ENOMEM, EIO (the model failed to load; logged). *out is the
  * caller's: ch_stt_free. */
-int ch_stt_new(struct ch_stt **out, struct ch_stt_engine *e,
-               const char *lang);
+int ch_stt_new(struct ch_stt **out, struct ch_stt_engine *e, const char *lang);
 void ch_stt_free(struct ch_stt *s); /* NULL-safe */
 
 /* An utterance: start, feed (pcm at CH_STT_RATE, n samples, any number

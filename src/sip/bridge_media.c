@@ -167,8 +167,8 @@ void ch_sip_room_play_done(struct ch_sip *sip, uint32_t room, uint32_t play_id,
 
 /* ---- a participant's prompts ---- */
 
-static struct ch_sip_call *call_of(struct ch_sip *sip,
-                                   const struct ch_conferencecall *cc)
+struct ch_sip_call *ch_sip_media_call_of(struct ch_sip *sip,
+                                         const struct ch_conferencecall *cc)
 {
 	struct ch_sip_call *c = ch_sip_call_find(sip, cc->reference_id);
 	return c && c->has_leg ? c : NULL;
@@ -178,7 +178,7 @@ static void participant_isolate(void *arg, const struct ch_conferencecall *cc,
                                 bool isolated)
 {
 	struct ch_sip *sip = arg;
-	struct ch_sip_call *c = call_of(sip, cc);
+	struct ch_sip_call *c = ch_sip_media_call_of(sip, cc);
 	if (c)
 		(void)ch_media_leg_isolate(sip->eng, c->leg, isolated);
 }
@@ -187,7 +187,7 @@ static int participant_prompt(void *arg, const struct ch_conferencecall *cc,
                               uint64_t op, const struct ch_core_prompt *p)
 {
 	struct ch_sip *sip = arg;
-	struct ch_sip_call *c = call_of(sip, cc);
+	struct ch_sip_call *c = ch_sip_media_call_of(sip, cc);
 	if (!c)
 		return ENOENT;
 	job_cancel(sip, c->prompt_job);
@@ -334,7 +334,7 @@ static void recording_track(void *arg, const struct ch_conferencecall *cc)
 {
 	struct ch_sip *sip = arg;
 	struct ch_sip_rec *x = rec_by_conf(sip, cc->conference_id);
-	struct ch_sip_call *c = call_of(sip, cc);
+	struct ch_sip_call *c = ch_sip_media_call_of(sip, cc);
 	if (x && c)
 		ch_recorder_track(sip->recorder, x->id, c->leg, cc->id,
 		                  cc->caller_id);
@@ -358,6 +358,8 @@ void ch_sip_tap_detached(struct ch_sip *sip, uint32_t room,
 {
 	struct le *le;
 	(void)room;
+	if (ch_sip_stt_tap_detached(sip, tap))
+		return;
 	LIST_FOREACH(&sip->recs, le)
 	{
 		struct ch_sip_rec *x = le->data;
@@ -377,7 +379,9 @@ void ch_sip_media_room_gone(struct ch_sip *sip, struct ch_sip_room *r)
 	job_cancel(sip, r->play_job);
 	r->play_job = 0;
 	r->play_op = 0;
-	/* its recording (if any) ends with the engine's tap_detached */
+	/* its recording and transcription (if any) end with the engine's
+	 * tap_detached */
+	ch_sip_stt_room_gone(sip, r->conference_id);
 	struct le *le;
 	LIST_FOREACH(&sip->recs, le)
 	{
@@ -404,6 +408,7 @@ void ch_sip_media_close(struct ch_sip *sip)
 	}
 	/* taps still attached are freed by the recorder; the engine lets go
 	 * of them when it stops */
+	ch_sip_stt_close(sip);
 	while (sip->recs.head) {
 		struct ch_sip_rec *x = sip->recs.head->data;
 		list_unlink(&x->le);
@@ -422,4 +427,5 @@ void ch_sip_media_ops(struct ch_core_media_ops *ops)
 	ops->play_pause = play_pause;
 	ops->play_gain = play_gain;
 	ops->play_stop = play_stop;
+	ch_sip_stt_ops(ops);
 }

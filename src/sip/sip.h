@@ -18,6 +18,9 @@ struct ch_media_engine;
 struct ch_sip;
 struct ch_player;
 struct ch_recorder;
+struct ch_transcriber;
+struct ch_transcriber_seg;
+struct ch_transcriber_done;
 struct ch_media_tap;
 struct ch_pcm;
 
@@ -29,6 +32,7 @@ struct ch_sip_config {
 	unsigned unconfirmed_per_ip;  /* un-ACKed dial-ins per source IP */
 	struct ch_player *player;     /* playback and prompts (borrowed) */
 	struct ch_recorder *recorder; /* recordings (borrowed) */
+	struct ch_transcriber *transcriber; /* transcription (borrowed) */
 };
 
 /* Starts SIP on cfg->laddr and attaches itself to the core as its media
@@ -54,6 +58,11 @@ void ch_sip_tap_detached(struct ch_sip *s, uint32_t room,
                          struct ch_media_tap *tap);
 void ch_sip_player_done(struct ch_sip *s, uint64_t job, int err,
                         const char *why, struct ch_pcm *pcm);
+/* Transcriber reports (wired by the daemon): a segment is handed to the
+ * core with the participant that spoke; done ends the transcription. */
+void ch_sip_transcript(struct ch_sip *s, const struct ch_transcriber_seg *g);
+void ch_sip_transcribe_done(struct ch_sip *s,
+                            const struct ch_transcriber_done *d);
 /* The bound SIP address (UDP). */
 int ch_sip_local(const struct ch_sip *s, struct sa *out);
 

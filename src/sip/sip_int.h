@@ -46,6 +46,8 @@ struct ch_sip {
 	struct ch_player *player;
 	struct ch_recorder *recorder;
 	struct list recs; /* struct ch_sip_rec: taps attached or draining */
+	struct ch_transcriber *transcriber; /* NULL: transcription refused */
+	struct list stts; /* struct ch_sip_stt (bridge_stt.c) */
 	struct list jobs; /* struct ch_sip_job: player jobs in flight */
 };
 
@@ -159,5 +161,15 @@ void ch_sip_media_ops(struct ch_core_media_ops *ops);
 void ch_sip_media_room_gone(struct ch_sip *sip, struct ch_sip_room *r);
 void ch_sip_media_call_gone(struct ch_sip *sip, struct ch_sip_call *c);
 void ch_sip_media_close(struct ch_sip *sip);
+struct ch_sip_call *ch_sip_media_call_of(struct ch_sip *sip,
+                                         const struct ch_conferencecall *cc);
+
+/* bridge_stt.c: the transcription ops of the media layer (a transcriber
+ * tap on the engine room) and their cleanup. tap_detached: true if tap
+ * was a transcription's. */
+void ch_sip_stt_ops(struct ch_core_media_ops *ops);
+bool ch_sip_stt_tap_detached(struct ch_sip *sip, struct ch_media_tap *tap);
+void ch_sip_stt_room_gone(struct ch_sip *sip, const char *conference_id);
+void ch_sip_stt_close(struct ch_sip *sip);
 
 #endif

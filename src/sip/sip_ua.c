@@ -239,6 +239,7 @@ int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
 	list_init(&sip->jobs);
 	sip->player = cfg->player;
 	sip->recorder = cfg->recorder;
+	sip->transcriber = cfg->transcriber;
 	sip->laddr = *cfg->laddr;
 	sip->media_addr = *cfg->laddr;
 	if (cfg->public_ip && *cfg->public_ip)

@@ -36,6 +36,36 @@ void ch_config_defaults(struct ch_config *cfg)
 	cfg->play_max_mb = 50;
 	cfg->play_timeout_s = 30;
 	cfg->play_max_seconds = 600;
+	snprintf(cfg->stt_engine, sizeof(cfg->stt_engine), "sphinx");
+	cfg->stt_sphinx_model[0] = cfg->stt_sphinx_lm[0] = '\0';
+	cfg->stt_sphinx_dict[0] = cfg->stt_http_url[0] = '\0';
+	snprintf(cfg->stt_http_model, sizeof(cfg->stt_http_model), "whisper-1");
+	cfg->stt_http_key[0] = '\0';
+	cfg->stt_http_timeout_ms = 15000;
+	cfg->stt_http_retries = 2;
+	cfg->stt_decoders = 2;
+}
+
+/* A string setting into dst (size n): -1 with err if it does not fit, or
+ * (abs) it is not an absolute path, or (url) not http(s)://. */
+static int set_str(char *dst, size_t n, const char *key, const char *value,
+                   bool abs, bool url, char *err, size_t errlen)
+{
+	bool bad = strlen(value) >= n || (abs && *value && *value != '/') ||
+	           (url && *value && strncmp(value, "http://", 7) &&
+	            strncmp(value, "https://", 8));
+	for (const char *p = value; !bad && *p; p++)
+		bad = (unsigned char)*p < 0x20 || *p == 0x7f;
+	if (bad) {
+		snprintf(err, errlen, "%s: %s of at most %zu bytes", key,
+		         abs   ? "an absolute path"
+		         : url ? "an http:// or https:// URL"
+		               : "printable text",
+		         n - 1);
+		return -1;
+	}
+	snprintf(dst, n, "%s", value);
+	return 0;
 }
 
 static int parse_u(const char *s, unsigned long max, unsigned long *out)
@@ -261,6 +291,43 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 	} else if (!strcmp(key, "play-max-seconds")) {
 		return set_uint(&cfg->play_max_seconds, key, value, 1, 86400,
 		                " seconds", err, errlen);
+	} else if (!strcmp(key, "stt-engine")) {
+		if (strcmp(value, "sphinx") && strcmp(value, "http")) {
+			snprintf(err, errlen,
+			         "stt-engine: sphinx or http; got \"%.32s\"",
+			         value);
+			return -1;
+		}
+		snprintf(cfg->stt_engine, sizeof(cfg->stt_engine), "%s", value);
+	} else if (!strcmp(key, "stt-sphinx-model")) {
+		return set_str(cfg->stt_sphinx_model,
+		               sizeof(cfg->stt_sphinx_model), key, value, true,
+		               false, err, errlen);
+	} else if (!strcmp(key, "stt-sphinx-lm")) {
+		return set_str(cfg->stt_sphinx_lm, sizeof(cfg->stt_sphinx_lm),
+		               key, value, true, false, err, errlen);
+	} else if (!strcmp(key, "stt-sphinx-dict")) {
+		return set_str(cfg->stt_sphinx_dict,
+		               sizeof(cfg->stt_sphinx_dict), key, value, true,
+		               false, err, errlen);
+	} else if (!strcmp(key, "stt-http-url")) {
+		return set_str(cfg->stt_http_url, sizeof(cfg->stt_http_url),
+		               key, value, false, true, err, errlen);
+	} else if (!strcmp(key, "stt-http-model")) {
+		return set_str(cfg->stt_http_model, sizeof(cfg->stt_http_model),
+		               key, value, false, false, err, errlen);
+	} else if (!strcmp(key, "stt-http-key")) {
+		return set_str(cfg->stt_http_key, sizeof(cfg->stt_http_key),
+		               key, value, false, false, err, errlen);
+	} else if (!strcmp(key, "stt-http-timeout-ms")) {
+		return set_uint(&cfg->stt_http_timeout_ms, key, value, 100,
+		                600000, " ms", err, errlen);
+	} else if (!strcmp(key, "stt-http-retries")) {
+		return set_uint(&cfg->stt_http_retries, key, value, 0, 10, "",
+		                err, errlen);
+	} else if (!strcmp(key, "stt-decoders")) {
+		return set_uint(&cfg->stt_decoders, key, value, 1, 64, "", err,
+		                errlen);
 	} else {
 		snprintf(err, errlen, "unknown setting \"%s\"", key);
 		return -1;

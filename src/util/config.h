@@ -52,6 +52,18 @@ struct ch_config {
 	unsigned play_max_mb;      /* bytes fetched, MiB */
 	unsigned play_timeout_s;   /* connect + transfer of one URL */
 	unsigned play_max_seconds; /* longest clip decoded */
+	/* transcription (services/stt.h): the engine of a request naming
+	 * none, the pocketsphinx files ("": Debian's), the HTTP service */
+	char stt_engine[16]; /* sphinx|http */
+	char stt_sphinx_model[512];
+	char stt_sphinx_lm[512];
+	char stt_sphinx_dict[512];
+	char stt_http_url[512]; /* "": the http engine is off */
+	char stt_http_model[128];
+	char stt_http_key[256];
+	unsigned stt_http_timeout_ms;
+	unsigned stt_http_retries;
+	unsigned stt_decoders; /* decoder threads */
 };
 
 /* Fills the built-in defaults. */
