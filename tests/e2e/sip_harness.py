@@ -146,6 +146,25 @@ def tone_wav(directory, freq, rate=8000, seconds=60, vol=TONE_VOL,
     return path
 
 
+def speech_wav(directory, src, rate, lead=2.0, tail=40.0):
+    """A recording of pocketsphinx-testdata (src: a 16 kHz raw or WAV file)
+    as a mono 16-bit WAV at rate with lead seconds of silence before it
+    and tail after (made by sox, cached in directory)."""
+    base = os.path.splitext(os.path.basename(src))[0]
+    path = os.path.join(directory, "speech-%s-%dk-%g.wav" % (
+        base, rate // 1000, lead))
+    if not os.path.exists(path):
+        inp = (["-t", "raw", "-r", "16000", "-e", "signed-integer", "-b",
+                "16", "-c", "1"] if src.endswith(".raw") else []) + [src]
+        cmd = [SOX] + inp + ["-r", str(rate), "-c", "1", "-b", "16", "-e",
+                             "signed-integer", path, "pad", str(lead),
+                             str(tail)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise AssertionError("sox failed: %s" % r.stderr)
+    return path
+
+
 def read_wav(path):
     """(rate, samples of the first channel as floats in -1..1)."""
     with wave.open(path, "rb") as w:
@@ -469,15 +488,17 @@ class SipTestCase(ChorusTestCase):
         for b in self.blocks:
             b.release()
 
-    def start_sip_daemon(self, timeout=5, rtp_ports=None):
-        """rtp_ports: "LO-HI" (default: 95 pairs of our own block)."""
+    def start_sip_daemon(self, timeout=5, rtp_ports=None, args=()):
+        """rtp_ports: "LO-HI" (default: 95 pairs of our own block); args:
+        more chorusd flags."""
         # SIP on a port of our own block, not "--sip 127.0.0.1:0": with 0
         # chorusd binds UDP on an ephemeral port and then TCP on the same
         # number, which fails when that TCP port is taken (EADDRINUSE).
         b = self.block()
         d = self.start_daemon(args=["--sip", "127.0.0.1:%d" % b.base,
                                     "--rtp-ports", rtp_ports or "%d-%d" % (
-                                        b.base + 10, b.base + BLOCK - 1)])
+                                        b.base + 10, b.base + BLOCK - 1)]
+                            + list(args))
 
         def sip_line():
             with open(d.stdout_path, "r", errors="replace") as f:
@@ -504,6 +525,18 @@ class SipTestCase(ChorusTestCase):
         p = Baresip(self.workdir, name, tone_wav(self.workdir, freq, rate),
                     self.phone_ports, codec=codec, answermode=answermode)
         p.freq = freq
+        self.phones.append(p)
+        return p.start()
+
+    def phone_file(self, name, path, codec="pcmu", answermode="manual"):
+        """A started baresip with user name, playing the WAV at path (mono
+        16-bit at the codec's rate, see speech_wav)."""
+        if self.phone_ports is None or \
+                self.phone_ports.next + 40 > self.phone_ports.base + BLOCK:
+            self.phone_ports = self.block()
+        p = Baresip(self.workdir, name, path, self.phone_ports, codec=codec,
+                    answermode=answermode)
+        p.freq = None
         self.phones.append(p)
         return p.start()
 
