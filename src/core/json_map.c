@@ -4,6 +4,9 @@
 #include "core/json_map.h"
 #include "util/timefmt.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 static json_t *ts(int64_t us)
 {
 	char buf[CH_TIME_LEN];
@@ -175,6 +178,25 @@ json_t *ch_json_map_transcribe(const struct ch_transcribe *t)
 	return o;
 }
 
+/* A JSON string of text that is not trusted to be UTF-8 (a recogniser's
+ * output, a SIP caller id): as it is when valid, else with every byte
+ * past ASCII replaced by "?" (never a missing member). */
+static json_t *any_text(const char *text)
+{
+	json_t *v = json_string(text ? text : "");
+	if (v)
+		return v;
+	char *copy = strdup(text);
+	if (!copy)
+		return NULL;
+	for (char *c = copy; *c; c++)
+		if ((unsigned char)*c >= 0x80)
+			*c = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
+}
+
 json_t *ch_json_map_transcript(const struct ch_transcript *t)
 {
 	json_t *o = json_object();
@@ -186,9 +208,8 @@ json_t *ch_json_map_transcript(const struct ch_transcript *t)
 	                    json_string(t->conferencecall_id[0]
 	                                    ? t->conferencecall_id
 	                                    : CH_UUID_NIL));
-	json_object_set_new(o, "caller_id",
-	                    json_string(t->caller_id ? t->caller_id : ""));
-	json_object_set_new(o, "text", json_string(t->text ? t->text : ""));
+	json_object_set_new(o, "caller_id", any_text(t->caller_id));
+	json_object_set_new(o, "text", any_text(t->text));
 	json_object_set_new(o, "tm_start_ms", json_integer(t->tm_start_ms));
 	json_object_set_new(o, "tm_end_ms", json_integer(t->tm_end_ms));
 	json_object_set_new(o, "tm_create", ts(t->tm_create));

@@ -16,7 +16,8 @@
  * cursor, "" after a page that is not full, other transcribes' segments
  * left out; transcribe_id missing, not a UUID, quoted, with %00, very long
  * 400 naming it; unknown, another customer's or deleted transcribe 404;
- * malformed page tokens 400); no token 401.
+ * malformed page tokens 400); no token 401; text that is not UTF-8
+ * answered with "?" for its non-ASCII bytes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -495,6 +496,20 @@ static void test_transcript_failures(void **state)
 	snprintf(q, sizeof(q), "transcribe_id=%s", id);
 	api_expect_error(f->s.api, "GET", "/v1.0/transcripts", q, NULL, 401,
 	                 "unauthorized");
+
+	/* text that is not UTF-8 (an engine's bytes) still has its member:
+	 * the bytes past ASCII become "?" */
+	add_seg(f, other, "e0000000-0000-4000-8000-0000000000ab", 20,
+	        "bad \xff\xc3 end");
+	snprintf(q, sizeof(q), "transcribe_id=%s", other);
+	assert_int_equal(
+	    api_req(f->s.api, "GET", "/v1.0/transcripts", q, BEARER, &o), 200);
+	assert_int_equal(json_array_size(json_object_get(o, "result")), 2);
+	assert_string_equal(
+	    str(json_array_get(json_object_get(o, "result"), 1), "text"),
+	    "bad ?"
+	    "? end");
+	json_decref(o);
 }
 
 int main(void)
