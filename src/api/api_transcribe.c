@@ -4,7 +4,7 @@
  * /transcribes/{id}, and GET /transcripts?transcribe_id=... (one
  * transcribe's segments in time order, paged by the cursor
  * "<tm_start_ms>_<id>" of the last one). Starting and stopping are
- * conference routes (api_media.c).
+ * conference routes (POST /conferences/{id}/transcribe_start|stop).
  */
 #include "api/api_internal.h"
 #include "core/json_map.h"
