@@ -79,8 +79,9 @@ static const struct route routes[] = {
     {"GET", "/recordings/{id}", true, ch_api_recording_get},
     {"GET", "/recordings/{id}/file", true, ch_api_recording_file},
     {"DELETE", "/recordings/{id}", true, ch_api_recording_delete},
-    {"GET", "/transcribes/{id}", true, not_implemented},
-    {"GET", "/transcripts", true, not_implemented},
+    {"GET", "/transcribes", true, ch_api_transcribe_list},
+    {"GET", "/transcribes/{id}", true, ch_api_transcribe_get},
+    {"GET", "/transcripts", true, ch_api_transcript_list},
 };
 
 static const char *status_reason(uint16_t s)
@@ -205,12 +206,10 @@ json_t *ch_api_body_object(struct ch_api_req *r)
 	return o;
 }
 
-bool ch_api_page(struct ch_api_req *r, unsigned *size, int64_t *before_us)
+bool ch_api_page_size(struct ch_api_req *r, unsigned *size)
 {
 	const char *ps = ch_api_query(r, "page_size");
-	const char *pt = ch_api_query(r, "page_token");
 	*size = 10;
-	*before_us = CH_TIME_NEVER_US + 1;
 	if (ps) {
 		char *end;
 		long v = strtol(ps, &end, 10);
@@ -222,10 +221,32 @@ bool ch_api_page(struct ch_api_req *r, unsigned *size, int64_t *before_us)
 		}
 		*size = v > 100 ? 100 : (unsigned)v;
 	}
+	return true;
+}
+
+bool ch_api_page(struct ch_api_req *r, unsigned *size, int64_t *before_us)
+{
+	const char *pt = ch_api_query(r, "page_token");
+	*before_us = CH_TIME_NEVER_US + 1;
+	if (!ch_api_page_size(r, size))
+		return false;
 	if (pt && *pt && ch_time_parse(pt, before_us)) {
 		ch_api_error(r, 400, "invalid_field", "page_token",
 		             "page_token must be a next_page_token from a "
 		             "previous page");
+		return false;
+	}
+	return true;
+}
+
+bool ch_api_query_reference(struct ch_api_req *r, const char **ref)
+{
+	*ref = ch_api_query(r, "reference_id");
+	if (*ref && !**ref)
+		*ref = NULL;
+	if (*ref && !ch_uuid_valid(*ref)) {
+		ch_api_error(r, 400, "invalid_field", "reference_id",
+		             "reference_id must be a conference id");
 		return false;
 	}
 	return true;
@@ -252,19 +273,25 @@ int ch_api_list_add(struct ch_api_list *l, json_t *item, int64_t tm_create)
 	return 0;
 }
 
-void ch_api_list_end(struct ch_api_list *l, int err, unsigned size,
-                     const char *what)
+void ch_api_list_end_token(struct ch_api_list *l, int err, const char *token,
+                           const char *what)
 {
-	char last[CH_TIME_LEN] = "";
 	if (err || !l->arr) {
 		json_decref(l->arr);
 		ch_api_error_core(l->r, err ? err : ENOMEM, what);
 		return;
 	}
+	ch_api_ok(l->r, json_pack("{s:o,s:s}", "result", l->arr,
+	                          "next_page_token", token));
+}
+
+void ch_api_list_end(struct ch_api_list *l, int err, unsigned size,
+                     const char *what)
+{
+	char last[CH_TIME_LEN] = "";
 	if (l->n == size)
 		ch_time_format(l->last_us, last);
-	ch_api_ok(l->r, json_pack("{s:o,s:s}", "result", l->arr,
-	                          "next_page_token", last));
+	ch_api_list_end_token(l, err, last, what);
 }
 
 /* 200 while the store can write; 503 naming why once it cannot (a disk
@@ -308,7 +335,9 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Percent- and plus-decodes [s, s+n) into a new string. */
+/* Percent- and plus-decodes [s, s+n) into a new string. "%00" stays as
+ * it is: a C string cannot hold a NUL, and a value cut at one could pass
+ * a check (a UUID followed by %00 and anything) that the whole fails. */
 static char *url_decode(const char *s, size_t n)
 {
 	char *out = malloc(n + 1), *o = out;
@@ -318,7 +347,8 @@ static char *url_decode(const char *s, size_t n)
 		if (s[i] == '+') {
 			*o++ = ' ';
 		} else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-		           hexval(s[i + 2]) >= 0) {
+		           hexval(s[i + 2]) >= 0 &&
+		           (s[i + 1] != '0' || s[i + 2] != '0')) {
 			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
 			i += 2;
 		} else {

@@ -72,6 +72,11 @@ const char *ch_api_query(const struct ch_api_req *r, const char *key);
 json_t *ch_api_body_object(struct ch_api_req *r);
 /* page_size / page_token; on failure sets a 400 and returns false. */
 bool ch_api_page(struct ch_api_req *r, unsigned *size, int64_t *before_us);
+/* The optional reference_id filter of a list into *ref: NULL when absent
+ * or empty; false with a 400 naming it when it is not a conference id. */
+bool ch_api_query_reference(struct ch_api_req *r, const char **ref);
+/* page_size alone (default 10, clamped to 100), as ch_api_page. */
+bool ch_api_page_size(struct ch_api_req *r, unsigned *size);
 
 /* One page of a list being built: items newest first, the tm_create of
  * the last one for next_page_token. Lives on a handler's stack. */
@@ -92,6 +97,10 @@ int ch_api_list_add(struct ch_api_list *l, json_t *item, int64_t tm_create);
  * the error for `what`; frees the list either way. */
 void ch_api_list_end(struct ch_api_list *l, int err, unsigned size,
                      const char *what);
+/* The same with next_page_token given ("" on the last page), for lists
+ * whose cursor is not a tm_create (transcripts). */
+void ch_api_list_end_token(struct ch_api_list *l, int err, const char *token,
+                           const char *what);
 
 /* Route handlers (api_conference.c, api_conferencecall.c, api_call.c,
  * api_recording.c, api_ws.c). */
@@ -125,6 +134,10 @@ void ch_api_recording_list(struct ch_api_req *r);
 void ch_api_recording_get(struct ch_api_req *r);
 void ch_api_recording_file(struct ch_api_req *r);
 void ch_api_recording_delete(struct ch_api_req *r);
+/* api_transcribe.c */
+void ch_api_transcribe_list(struct ch_api_req *r);
+void ch_api_transcribe_get(struct ch_api_req *r);
+void ch_api_transcript_list(struct ch_api_req *r);
 void ch_api_ws_open(struct ch_api_req *r);
 void ch_api_ws_close_all(struct ch_api *api);
 /* Closes the clients whose token no longer finds its customer. */

@@ -52,15 +52,9 @@ void ch_api_recording_list(struct ch_api_req *r)
 	struct ch_api_list l;
 	unsigned size;
 	int64_t before;
-	const char *ref = ch_api_query(r, "reference_id");
-	if (ref && !*ref)
-		ref = NULL;
-	if (ref && !ch_uuid_valid(ref)) {
-		ch_api_error(r, 400, "invalid_field", "reference_id",
-		             "reference_id must be a conference id");
-		return;
-	}
-	if (!ch_api_list_begin(&l, r, &size, &before))
+	const char *ref;
+	if (!ch_api_query_reference(r, &ref) ||
+	    !ch_api_list_begin(&l, r, &size, &before))
 		return;
 	int err = ch_recording_list(r->api->core, r->cust.id, ref, before, size,
 	                            list_h, &l);

@@ -4,6 +4,9 @@
 #include "core/json_map.h"
 #include "util/timefmt.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 static json_t *ts(int64_t us)
 {
 	char buf[CH_TIME_LEN];
@@ -113,16 +116,39 @@ static json_t *ts_or_never(int64_t us)
 	return ts(us ? us : CH_TIME_NEVER_US);
 }
 
-json_t *ch_json_map_recording(const struct ch_recording *r)
+/* The head of a conference's recording or transcribe: a new object with
+ * id, customer_id, reference_type, reference_id; NULL on ENOMEM. */
+static json_t *media_resource(const char *id, const char *customer_id,
+                              const char *reference_type,
+                              const char *reference_id)
 {
 	json_t *o = json_object();
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "id", json_string(r->id));
-	json_object_set_new(o, "customer_id", json_string(r->customer_id));
-	json_object_set_new(o, "reference_type",
-	                    json_string(r->reference_type));
-	json_object_set_new(o, "reference_id", json_string(r->reference_id));
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "customer_id", json_string(customer_id));
+	json_object_set_new(o, "reference_type", json_string(reference_type));
+	json_object_set_new(o, "reference_id", json_string(reference_id));
+	return o;
+}
+
+/* Their times; start, end and delete of 0 have not happened. */
+static void media_times(json_t *o, int64_t start, int64_t end, int64_t create,
+                        int64_t update, int64_t del)
+{
+	json_object_set_new(o, "tm_start", ts_or_never(start));
+	json_object_set_new(o, "tm_end", ts_or_never(end));
+	json_object_set_new(o, "tm_create", ts(create));
+	json_object_set_new(o, "tm_update", ts(update));
+	json_object_set_new(o, "tm_delete", ts_or_never(del));
+}
+
+json_t *ch_json_map_recording(const struct ch_recording *r)
+{
+	json_t *o = media_resource(r->id, r->customer_id, r->reference_type,
+	                           r->reference_id);
+	if (!o)
+		return NULL;
 	json_object_set_new(o, "status", json_string(r->status));
 	json_object_set_new(o, "format", json_string(r->format));
 	json_object_set_new(o, "tracks", json_boolean(r->tracks));
@@ -131,11 +157,62 @@ json_t *ch_json_map_recording(const struct ch_recording *r)
 	json_object_set_new(o, "size", json_integer(r->size));
 	json_object_set_new(o, "channels",
 	                    ch_json_map_parse_stored(r->channels, true));
-	json_object_set_new(o, "tm_start", ts_or_never(r->tm_start));
-	json_object_set_new(o, "tm_end", ts_or_never(r->tm_end));
-	json_object_set_new(o, "tm_create", ts(r->tm_create));
-	json_object_set_new(o, "tm_update", ts(r->tm_update));
-	json_object_set_new(o, "tm_delete", ts_or_never(r->tm_delete));
+	media_times(o, r->tm_start, r->tm_end, r->tm_create, r->tm_update,
+	            r->tm_delete);
+	return o;
+}
+
+json_t *ch_json_map_transcribe(const struct ch_transcribe *t)
+{
+	json_t *o = media_resource(t->id, t->customer_id, t->reference_type,
+	                           t->reference_id);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "language", json_string(t->language));
+	json_object_set_new(o, "engine", json_string(t->engine));
+	json_object_set_new(o, "status", json_string(t->status));
+	json_object_set_new(o, "segments", json_integer(t->segments));
+	json_object_set_new(o, "dropped_ms", json_integer(t->dropped_ms));
+	media_times(o, t->tm_start, t->tm_end, t->tm_create, t->tm_update,
+	            t->tm_delete);
+	return o;
+}
+
+/* A JSON string of text that is not trusted to be UTF-8 (a recogniser's
+ * output, a SIP caller id): as it is when valid, else with every byte
+ * past ASCII replaced by "?" (never a missing member). */
+static json_t *any_text(const char *text)
+{
+	json_t *v = json_string(text ? text : "");
+	if (v)
+		return v;
+	char *copy = strdup(text);
+	if (!copy)
+		return NULL;
+	for (char *c = copy; *c; c++)
+		if ((unsigned char)*c >= 0x80)
+			*c = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
+}
+
+json_t *ch_json_map_transcript(const struct ch_transcript *t)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_string(t->id));
+	json_object_set_new(o, "transcribe_id", json_string(t->transcribe_id));
+	json_object_set_new(o, "conferencecall_id",
+	                    json_string(t->conferencecall_id[0]
+	                                    ? t->conferencecall_id
+	                                    : CH_UUID_NIL));
+	json_object_set_new(o, "caller_id", any_text(t->caller_id));
+	json_object_set_new(o, "text", any_text(t->text));
+	json_object_set_new(o, "tm_start_ms", json_integer(t->tm_start_ms));
+	json_object_set_new(o, "tm_end_ms", json_integer(t->tm_end_ms));
+	json_object_set_new(o, "tm_create", ts(t->tm_create));
 	return o;
 }
 

@@ -20,6 +20,13 @@ json_t *ch_json_map_conferencecall(const struct ch_conferencecall *cc,
  * on ENOMEM. channels is the parsed array; tm_end and tm_delete of 0 are
  * "has not happened". */
 json_t *ch_json_map_recording(const struct ch_recording *r);
+/* Returns a new JSON object for the transcribe (API.md transcribe), or
+ * NULL on ENOMEM; tm_start, tm_end and tm_delete of 0 are "has not
+ * happened". */
+json_t *ch_json_map_transcribe(const struct ch_transcribe *t);
+/* Returns a new JSON object for the transcript (API.md transcript), or
+ * NULL on ENOMEM; an empty conferencecall_id is the nil UUID. */
+json_t *ch_json_map_transcript(const struct ch_transcript *t);
 /* Returns a new JSON object for the conference summary (API.md summary),
  * or NULL on ENOMEM. now_us is the time that a live conference's
  * durations run to. */

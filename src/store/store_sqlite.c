@@ -24,50 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum stmt_id {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_CUST_INS,
-	S_CUST_BY_TOKEN,
-	S_CUST_BY_ID,
-	S_CUST_LIST,
-	S_CUST_SET_TOKEN,
-	S_DATA_VERSION,
-	S_CONF_INS,
-	S_CONF_UPD,
-	S_CONF_GET,
-	S_CONF_GET_CUST,
-	S_CONF_LIST,
-	S_CONF_LIVE,
-	S_CC_INS,
-	S_CC_UPD,
-	S_CC_GET,
-	S_CC_GET_CUST,
-	S_CC_LIST,
-	S_CC_LIST_CONF,
-	S_CC_PRESENT,
-	S_CALL_INS,
-	S_CALL_UPD,
-	S_CALL_GET,
-	S_CALL_GET_CUST,
-	S_CALL_LIST,
-	S_CALL_LIVE,
-	S_REC_INS,
-	S_REC_UPD,
-	S_REC_GET,
-	S_REC_LIST,
-	S_REC_LIST_REF,
-	S_REC_ACTIVE,
-	S_EV_INS,
-	S_EV_AFTER,
-	S_CUR_GET,
-	S_CUR_SET,
-	S_EV_PRUNE_SCAN,
-	S_EV_DEL,
-	S_COUNT
-};
-
 #define CONF_COLS                                                              \
 	"id, customer_id, type, status, name, detail, data, timeout, "         \
 	"pre_actions, post_actions, recording_id, recording_ids, "             \
@@ -195,24 +151,12 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_EV_DEL] = "DELETE FROM events WHERE seq = ?",
 };
 
-/* The SQLite store. Owned by the control thread. */
-struct store_sqlite {
-	struct ch_store base; /* must be first */
-	sqlite3 *db;
-	sqlite3_stmt *stmt[S_COUNT];
-	sqlite3_stmt *sum[CH_SQ_SUM_COUNT]; /* store_sqlite_summary.c */
-	/* the last storage failure, until a commit or probe succeeds */
-	int fault; /* errno, 0 = none */
-	char fault_why[200];
-	uint64_t probe_ms; /* when the store was last probed (monotonic) */
-};
-
-static struct store_sqlite *self(struct ch_store *st)
+static struct ch_store_sqlite *self(struct ch_store *st)
 {
-	return (struct store_sqlite *)st;
+	return (struct ch_store_sqlite *)st;
 }
 
-static int db_fail(struct store_sqlite *s, const char *what)
+int ch_store_sqlite_fail(struct ch_store_sqlite *s, const char *what)
 {
 	int fault = ch_store_sqlite_check_fault(sqlite3_errcode(s->db));
 	ch_log_error("store", "%s: %s", what, sqlite3_errmsg(s->db));
@@ -225,22 +169,22 @@ static int db_fail(struct store_sqlite *s, const char *what)
 }
 
 /* Fetches a prepared statement, reset and unbound. */
-static sqlite3_stmt *stmt_get(struct store_sqlite *s, enum stmt_id id)
+static sqlite3_stmt *stmt_get(struct ch_store_sqlite *s, enum stmt_id id)
 {
-	sqlite3_stmt *q = s->stmt[id];
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	return q;
+	return ch_store_sqlite_stmt(s->stmt[id]);
 }
 
-/* the column helpers are in store_sqlite.h, shared with the summary
- * file */
+/* the column and statement helpers are in store_sqlite.h, shared with
+ * the table files */
 #define bind_text ch_store_sqlite_bind_text
 #define col_dup   ch_store_sqlite_col_dup
 #define col_copy  ch_store_sqlite_col_copy
+#define db_fail   ch_store_sqlite_fail
+#define step_done ch_store_sqlite_step_done
+#define one_row   ch_store_sqlite_one_row
 
-/* Runs a statement that returns no rows. */
-static int step_done(struct store_sqlite *s, sqlite3_stmt *q, const char *what)
+int ch_store_sqlite_step_done(struct ch_store_sqlite *s, sqlite3_stmt *q,
+                              const char *what)
 {
 	int rc = sqlite3_step(q);
 	sqlite3_reset(q);
@@ -249,12 +193,9 @@ static int step_done(struct store_sqlite *s, sqlite3_stmt *q, const char *what)
 	return 0;
 }
 
-/* Steps a bound statement that returns at most one row, reading it into
- * out with read. Returns 0, ENOENT (no row) or EIO. */
-typedef void(row_read_h)(sqlite3_stmt *q, void *out);
-
-static int one_row(struct store_sqlite *s, sqlite3_stmt *q, row_read_h *read,
-                   void *out, const char *what)
+int ch_store_sqlite_one_row(struct ch_store_sqlite *s, sqlite3_stmt *q,
+                            ch_store_sqlite_row_h *read, void *out,
+                            const char *what)
 {
 	int rc = sqlite3_step(q), err = 0;
 	if (rc == SQLITE_ROW)
@@ -267,17 +208,36 @@ static int one_row(struct store_sqlite *s, sqlite3_stmt *q, row_read_h *read,
 	return err;
 }
 
+int ch_store_sqlite_prepare(sqlite3 *db, const char *const *sql,
+                            sqlite3_stmt **stmt, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (sqlite3_prepare_v3(db, sql[i], -1,
+		                       SQLITE_PREPARE_PERSISTENT, &stmt[i],
+		                       NULL) != SQLITE_OK)
+			return EIO;
+	return 0;
+}
+
+void ch_store_sqlite_finalize(sqlite3_stmt **stmt, int n)
+{
+	for (int i = 0; i < n; i++) {
+		sqlite3_finalize(stmt[i]);
+		stmt[i] = NULL;
+	}
+}
+
 /* ---- transactions ---- */
 
 static int sq_begin(struct ch_store *st)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	return step_done(s, stmt_get(s, S_BEGIN), "begin");
 }
 
 static int sq_commit(struct ch_store *st)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	int err = step_done(s, stmt_get(s, S_COMMIT), "commit");
 	if (!err)
 		s->fault = 0;
@@ -286,7 +246,7 @@ static int sq_commit(struct ch_store *st)
 
 static void sq_rollback(struct ch_store *st)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	(void)step_done(s, stmt_get(s, S_ROLLBACK), "rollback");
 }
 
@@ -316,13 +276,13 @@ static void cust_read(sqlite3_stmt *q, void *out)
 
 static int sq_customer_insert(struct ch_store *st, const struct ch_customer *c)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CUST_INS);
 	cust_bind(q, c);
 	return step_done(s, q, "customer insert");
 }
 
-static int cust_one(struct store_sqlite *s, enum stmt_id id, const char *key,
+static int cust_one(struct ch_store_sqlite *s, enum stmt_id id, const char *key,
                     struct ch_customer *out)
 {
 	sqlite3_stmt *q = stmt_get(s, id);
@@ -348,7 +308,7 @@ static int sq_customer_by_token_hash(struct ch_store *st, const char *hash,
 static int sq_customer_set_token_hash(struct ch_store *st, const char *id,
                                       const char *hash)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CUST_SET_TOKEN);
 	bind_text(q, 1, hash);
 	bind_text(q, 2, id);
@@ -360,7 +320,7 @@ static int sq_customer_set_token_hash(struct ch_store *st, const char *id,
 
 static int sq_data_version(struct ch_store *st, int64_t *version)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_DATA_VERSION);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
@@ -378,7 +338,7 @@ static int sq_customer_by_id(struct ch_store *st, const char *id,
 static int sq_customer_list(struct ch_store *st, ch_store_customer_h *h,
                             void *arg)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CUST_LIST);
 	struct ch_customer c;
 	int rc;
@@ -454,7 +414,7 @@ static void conf_read(sqlite3_stmt *q, void *out)
 static int sq_conference_insert(struct ch_store *st,
                                 const struct ch_conference *c)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CONF_INS);
 	conf_bind(q, c);
 	return step_done(s, q, "conference insert");
@@ -463,7 +423,7 @@ static int sq_conference_insert(struct ch_store *st,
 static int sq_conference_update(struct ch_store *st,
                                 const struct ch_conference *c)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CONF_UPD);
 	conf_bind(q, c);
 	int err = step_done(s, q, "conference update");
@@ -475,7 +435,7 @@ static int sq_conference_update(struct ch_store *st,
 static int sq_conference_get(struct ch_store *st, const char *id,
                              const char *customer_id, struct ch_conference *out)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q =
 	    stmt_get(s, customer_id ? S_CONF_GET_CUST : S_CONF_GET);
 	bind_text(q, 1, id);
@@ -484,7 +444,7 @@ static int sq_conference_get(struct ch_store *st, const char *id,
 	return one_row(s, q, conf_read, out, "conference get");
 }
 
-static int conf_each(struct store_sqlite *s, sqlite3_stmt *q,
+static int conf_each(struct ch_store_sqlite *s, sqlite3_stmt *q,
                      ch_store_conference_h *h, void *arg)
 {
 	struct ch_conference c;
@@ -504,7 +464,7 @@ static int sq_conference_list(struct ch_store *st, const char *customer_id,
                               int64_t before_us, unsigned limit,
                               ch_store_conference_h *h, void *arg)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CONF_LIST);
 	bind_text(q, 1, customer_id);
 	sqlite3_bind_int64(q, 2, before_us);
@@ -515,7 +475,7 @@ static int sq_conference_list(struct ch_store *st, const char *customer_id,
 static int sq_conference_list_live(struct ch_store *st,
                                    ch_store_conference_h *h, void *arg)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	return conf_each(s, stmt_get(s, S_CONF_LIVE), h, arg);
 }
 
@@ -562,7 +522,7 @@ static void cc_read(sqlite3_stmt *q, void *out)
 
 static int sq_cc_insert(struct ch_store *st, const struct ch_conferencecall *cc)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CC_INS);
 	cc_bind(q, cc);
 	return step_done(s, q, "conferencecall insert");
@@ -570,7 +530,7 @@ static int sq_cc_insert(struct ch_store *st, const struct ch_conferencecall *cc)
 
 static int sq_cc_update(struct ch_store *st, const struct ch_conferencecall *cc)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CC_UPD);
 	cc_bind(q, cc);
 	int err = step_done(s, q, "conferencecall update");
@@ -582,7 +542,7 @@ static int sq_cc_update(struct ch_store *st, const struct ch_conferencecall *cc)
 static int sq_cc_get(struct ch_store *st, const char *id,
                      const char *customer_id, struct ch_conferencecall *out)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, customer_id ? S_CC_GET_CUST : S_CC_GET);
 	bind_text(q, 1, id);
 	if (customer_id)
@@ -590,7 +550,7 @@ static int sq_cc_get(struct ch_store *st, const char *id,
 	return one_row(s, q, cc_read, out, "conferencecall get");
 }
 
-static int cc_each(struct store_sqlite *s, sqlite3_stmt *q,
+static int cc_each(struct ch_store_sqlite *s, sqlite3_stmt *q,
                    ch_store_conferencecall_h *h, void *arg)
 {
 	struct ch_conferencecall cc;
@@ -609,7 +569,7 @@ static int sq_cc_list(struct ch_store *st, const char *customer_id,
                       const char *conference_id, int64_t before_us,
                       unsigned limit, ch_store_conferencecall_h *h, void *arg)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q =
 	    stmt_get(s, conference_id ? S_CC_LIST_CONF : S_CC_LIST);
 	bind_text(q, 1, customer_id);
@@ -626,7 +586,7 @@ static int sq_cc_list(struct ch_store *st, const char *customer_id,
 static int sq_cc_list_present(struct ch_store *st, const char *conference_id,
                               ch_store_conferencecall_h *h, void *arg)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CC_PRESENT);
 	bind_text(q, 1, conference_id);
 	return cc_each(s, q, h, arg);
@@ -677,7 +637,7 @@ static void call_read(sqlite3_stmt *q, void *out)
 
 static int sq_call_insert(struct ch_store *st, const struct ch_call *c)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CALL_INS);
 	call_bind(q, c);
 	return step_done(s, q, "call insert");
@@ -685,7 +645,7 @@ static int sq_call_insert(struct ch_store *st, const struct ch_call *c)
 
 static int sq_call_update(struct ch_store *st, const struct ch_call *c)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CALL_UPD);
 	call_bind(q, c);
 	int err = step_done(s, q, "call update");
@@ -697,7 +657,7 @@ static int sq_call_update(struct ch_store *st, const struct ch_call *c)
 static int sq_call_get(struct ch_store *st, const char *id,
                        const char *customer_id, struct ch_call *out)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q =
 	    stmt_get(s, customer_id ? S_CALL_GET_CUST : S_CALL_GET);
 	bind_text(q, 1, id);
@@ -706,7 +666,7 @@ static int sq_call_get(struct ch_store *st, const char *id,
 	return one_row(s, q, call_read, out, "call get");
 }
 
-static int call_each(struct store_sqlite *s, sqlite3_stmt *q,
+static int call_each(struct ch_store_sqlite *s, sqlite3_stmt *q,
                      ch_store_call_h *h, void *arg)
 {
 	struct ch_call c;
@@ -726,7 +686,7 @@ static int sq_call_list(struct ch_store *st, const char *customer_id,
                         int64_t before_us, unsigned limit, ch_store_call_h *h,
                         void *arg)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CALL_LIST);
 	bind_text(q, 1, customer_id);
 	sqlite3_bind_int64(q, 2, before_us);
@@ -736,7 +696,7 @@ static int sq_call_list(struct ch_store *st, const char *customer_id,
 
 static int sq_call_list_live(struct ch_store *st, ch_store_call_h *h, void *arg)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	return call_each(s, stmt_get(s, S_CALL_LIVE), h, arg);
 }
 
@@ -786,7 +746,7 @@ static void rec_read(sqlite3_stmt *q, void *out)
 
 static int sq_rec_insert(struct ch_store *st, const struct ch_recording *r)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_REC_INS);
 	rec_bind(q, r);
 	return step_done(s, q, "recording insert");
@@ -794,7 +754,7 @@ static int sq_rec_insert(struct ch_store *st, const struct ch_recording *r)
 
 static int sq_rec_update(struct ch_store *st, const struct ch_recording *r)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_REC_UPD);
 	rec_bind(q, r);
 	int err = step_done(s, q, "recording update");
@@ -806,13 +766,13 @@ static int sq_rec_update(struct ch_store *st, const struct ch_recording *r)
 static int sq_rec_get(struct ch_store *st, const char *id,
                       struct ch_recording *out)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_REC_GET);
 	bind_text(q, 1, id);
 	return one_row(s, q, rec_read, out, "recording get");
 }
 
-static int rec_each(struct store_sqlite *s, sqlite3_stmt *q,
+static int rec_each(struct ch_store_sqlite *s, sqlite3_stmt *q,
                     ch_store_recording_h *h, void *arg)
 {
 	struct ch_recording r;
@@ -832,7 +792,7 @@ static int sq_rec_list(struct ch_store *st, const char *customer_id,
                        const char *reference_id, int64_t before_us,
                        unsigned limit, ch_store_recording_h *h, void *arg)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q =
 	    stmt_get(s, reference_id ? S_REC_LIST_REF : S_REC_LIST);
 	bind_text(q, 1, customer_id);
@@ -846,7 +806,7 @@ static int sq_rec_list(struct ch_store *st, const char *customer_id,
 static int sq_rec_list_active(struct ch_store *st, ch_store_recording_h *h,
                               void *arg)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	return rec_each(s, stmt_get(s, S_REC_ACTIVE), h, arg);
 }
 
@@ -854,7 +814,7 @@ static int sq_rec_list_active(struct ch_store *st, ch_store_recording_h *h,
 
 static int sq_event_append(struct ch_store *st, struct ch_event_rec *e)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_EV_INS);
 	bind_text(q, 1, e->id);
 	bind_text(q, 2, e->customer_id);
@@ -872,7 +832,7 @@ static int sq_event_list_after(struct ch_store *st, const char *customer_id,
                                int64_t after_seq, unsigned limit,
                                ch_store_event_h *h, void *arg)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_EV_AFTER);
 	struct ch_event_rec e;
 	int rc, stop = 0;
@@ -900,7 +860,7 @@ static int sq_event_list_after(struct ch_store *st, const char *customer_id,
 static int sq_cursor_get(struct ch_store *st, const char *customer_id,
                          int64_t *last_seq)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CUR_GET);
 	int rc, err = 0;
 	bind_text(q, 1, customer_id);
@@ -918,7 +878,7 @@ static int sq_cursor_get(struct ch_store *st, const char *customer_id,
 static int sq_cursor_set(struct ch_store *st, const char *customer_id,
                          int64_t last_seq)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	sqlite3_stmt *q = stmt_get(s, S_CUR_SET);
 	bind_text(q, 1, customer_id);
 	sqlite3_bind_int64(q, 2, last_seq);
@@ -929,7 +889,7 @@ static int sq_cursor_set(struct ch_store *st, const char *customer_id,
 
 static int sq_health(struct ch_store *st, char *why, size_t len)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	uint64_t now = ch_time_mono_ms();
 	char probe_why[160];
 
@@ -953,7 +913,7 @@ static int sq_health(struct ch_store *st, char *why, size_t len)
 
 /* Reads one batch: the seqs that may go into del (at most p->limit) and
  * p->next_seq. Returns the number in del, or -1 on error. */
-static int prune_scan(struct store_sqlite *s, struct ch_event_prune *p,
+static int prune_scan(struct ch_store_sqlite *s, struct ch_event_prune *p,
                       int64_t *del)
 {
 	sqlite3_stmt *q = stmt_get(s, S_EV_PRUNE_SCAN);
@@ -988,7 +948,7 @@ static int prune_scan(struct store_sqlite *s, struct ch_event_prune *p,
 
 static int sq_event_prune(struct ch_store *st, struct ch_event_prune *p)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	int64_t *del;
 	int n, err = 0;
 
@@ -1029,14 +989,14 @@ static int sq_event_prune(struct ch_store *st, struct ch_event_prune *p)
 static int sq_summary_get(struct ch_store *st, const char *id,
                           const char *customer_id, struct ch_summary *out)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	int err = ch_store_sqlite_summary_get(s->sum, id, customer_id, out);
 	return err == EIO ? db_fail(s, "summary get") : err;
 }
 
 static int sq_summary_put(struct ch_store *st, const struct ch_summary *sum)
 {
-	struct store_sqlite *s = self(st);
+	struct ch_store_sqlite *s = self(st);
 	int err = ch_store_sqlite_summary_put(s->sum, sum);
 	return err == EIO ? db_fail(s, "summary put") : err;
 }
@@ -1045,10 +1005,10 @@ static int sq_summary_put(struct ch_store *st, const struct ch_summary *sum)
 
 static void sq_close(struct ch_store *st)
 {
-	struct store_sqlite *s = self(st);
-	for (int i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(s->stmt[i]);
-	ch_store_sqlite_summary_finalize(s->sum);
+	struct ch_store_sqlite *s = self(st);
+	ch_store_sqlite_finalize(s->stmt, S_COUNT);
+	ch_store_sqlite_finalize(s->sum, CH_SQ_SUM_COUNT);
+	ch_store_sqlite_finalize(s->trs, CH_SQ_TRS_COUNT);
 	if (s->db)
 		sqlite3_close(s->db);
 	free(s);
@@ -1085,6 +1045,14 @@ static const struct ch_store_ops sqlite_ops = {
     .recording_get = sq_rec_get,
     .recording_list = sq_rec_list,
     .recording_list_active = sq_rec_list_active,
+    /* store_sqlite_transcribe.c */
+    .transcribe_insert = ch_store_sqlite_transcribe_insert,
+    .transcribe_update = ch_store_sqlite_transcribe_update,
+    .transcribe_get = ch_store_sqlite_transcribe_get,
+    .transcribe_list = ch_store_sqlite_transcribe_list,
+    .transcribe_list_active = ch_store_sqlite_transcribe_list_active,
+    .transcript_insert = ch_store_sqlite_transcript_insert,
+    .transcript_list = ch_store_sqlite_transcript_list,
     .summary_get = sq_summary_get,
     .summary_put = sq_summary_put,
     .event_append = sq_event_append,
@@ -1103,7 +1071,7 @@ int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir)
 int ch_store_open_sqlite_flags(struct ch_store **stp, const char *data_dir,
                                unsigned flags)
 {
-	struct store_sqlite *s;
+	struct ch_store_sqlite *s;
 	char path[PATH_MAX], why[200];
 	bool existed;
 	int err = 0, rc;
@@ -1167,8 +1135,12 @@ int ch_store_open_sqlite_flags(struct ch_store **stp, const char *data_dir,
 			goto out;
 		}
 	}
-	if (ch_store_sqlite_summary_prepare(s->db, s->sum))
+	if (ch_store_sqlite_prepare(s->db, ch_store_sqlite_summary_sql, s->sum,
+	                            CH_SQ_SUM_COUNT))
 		err = db_fail(s, "summary statements");
+	else if (ch_store_sqlite_prepare(s->db, ch_store_sqlite_transcribe_sql,
+	                                 s->trs, CH_SQ_TRS_COUNT))
+		err = db_fail(s, "transcribe statements");
 out:
 	if (err) {
 		sq_close(&s->base);

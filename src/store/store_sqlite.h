@@ -1,6 +1,8 @@
 /*
- * store_sqlite.h: private to the SQLite store: schema migrations and the
- * checks at open and for /health.
+ * store_sqlite.h: private to the SQLite store: schema migrations, the
+ * checks at open and for /health, the store's struct and the statement
+ * helpers its table files (store_sqlite_summary.c,
+ * store_sqlite_transcribe.c) share.
  */
 #ifndef CH_STORE_SQLITE_H
 #define CH_STORE_SQLITE_H
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "store/records.h"
+#include "store/store.h"
 
 /* Sets WAL mode and brings the schema to the newest version, one
  * migration per transaction. Returns 0 or an errno of
@@ -65,12 +68,133 @@ static inline void ch_store_sqlite_col_copy(sqlite3_stmt *q, int i, char *dst,
  * no row), ENOMEM, or EIO with the error left on the connection for the
  * caller to record. */
 enum { CH_SQ_SUM_GET, CH_SQ_SUM_GET_CUST, CH_SQ_SUM_PUT, CH_SQ_SUM_COUNT };
-int ch_store_sqlite_summary_prepare(sqlite3 *db, sqlite3_stmt **stmt);
-void ch_store_sqlite_summary_finalize(sqlite3_stmt **stmt);
+extern const char *const ch_store_sqlite_summary_sql[CH_SQ_SUM_COUNT];
 int ch_store_sqlite_summary_get(sqlite3_stmt **stmt, const char *id,
                                 const char *customer_id,
                                 struct ch_summary *out);
 int ch_store_sqlite_summary_put(sqlite3_stmt **stmt,
                                 const struct ch_summary *s);
+
+/* Statement helpers of store_sqlite.c for every table file.
+ * ch_store_sqlite_stmt: q reset and unbound. fail: logs SQLite's error
+ * for what, records a storage fault (health), returns EIO. step_done:
+ * runs a statement that returns no rows (0 or EIO). one_row: steps a
+ * bound statement that returns at most one row, reading it into out with
+ * read: 0, ENOENT (no row, out untouched) or EIO. */
+static inline sqlite3_stmt *ch_store_sqlite_stmt(sqlite3_stmt *q)
+{
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return q;
+}
+
+struct ch_store_sqlite;
+/* prepare: the n statements of sql into stmt, persistent (0 or EIO);
+ * finalize: the n of stmt, NULL-safe, each set to NULL. */
+int ch_store_sqlite_prepare(sqlite3 *db, const char *const *sql,
+                            sqlite3_stmt **stmt, int n);
+void ch_store_sqlite_finalize(sqlite3_stmt **stmt, int n);
+typedef void(ch_store_sqlite_row_h)(sqlite3_stmt *q, void *out);
+int ch_store_sqlite_fail(struct ch_store_sqlite *s, const char *what);
+int ch_store_sqlite_step_done(struct ch_store_sqlite *s, sqlite3_stmt *q,
+                              const char *what);
+int ch_store_sqlite_one_row(struct ch_store_sqlite *s, sqlite3_stmt *q,
+                            ch_store_sqlite_row_h *read, void *out,
+                            const char *what);
+
+/* store_sqlite_transcribe.c: the transcribes and transcripts tables (the
+ * SQL of CH_SQ_TRS_COUNT statements, prepared by the store into s->trs). The
+ * ops are those of store.h, put into the ops table by store_sqlite.c. */
+enum {
+	CH_SQ_TRS_INS,
+	CH_SQ_TRS_UPD,
+	CH_SQ_TRS_GET,
+	CH_SQ_TRS_LIST,
+	CH_SQ_TRS_LIST_REF,
+	CH_SQ_TRS_ACTIVE,
+	CH_SQ_TRT_INS,
+	CH_SQ_TRT_LIST,
+	CH_SQ_TRS_COUNT
+};
+extern const char *const ch_store_sqlite_transcribe_sql[CH_SQ_TRS_COUNT];
+int ch_store_sqlite_transcribe_insert(struct ch_store *st,
+                                      const struct ch_transcribe *t);
+int ch_store_sqlite_transcribe_update(struct ch_store *st,
+                                      const struct ch_transcribe *t);
+int ch_store_sqlite_transcribe_get(struct ch_store *st, const char *id,
+                                   struct ch_transcribe *out);
+int ch_store_sqlite_transcribe_list(struct ch_store *st,
+                                    const char *customer_id,
+                                    const char *reference_id, int64_t before_us,
+                                    unsigned limit, ch_store_transcribe_h *h,
+                                    void *arg);
+int ch_store_sqlite_transcribe_list_active(struct ch_store *st,
+                                           ch_store_transcribe_h *h, void *arg);
+int ch_store_sqlite_transcript_insert(struct ch_store *st,
+                                      const struct ch_transcript *t);
+int ch_store_sqlite_transcript_list(struct ch_store *st,
+                                    const char *transcribe_id, int64_t after_ms,
+                                    const char *after_id, unsigned limit,
+                                    ch_store_transcript_h *h, void *arg);
+
+/* The statements of store_sqlite.c (its stmt_sql). */
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_CUST_INS,
+	S_CUST_BY_TOKEN,
+	S_CUST_BY_ID,
+	S_CUST_LIST,
+	S_CUST_SET_TOKEN,
+	S_DATA_VERSION,
+	S_CONF_INS,
+	S_CONF_UPD,
+	S_CONF_GET,
+	S_CONF_GET_CUST,
+	S_CONF_LIST,
+	S_CONF_LIVE,
+	S_CC_INS,
+	S_CC_UPD,
+	S_CC_GET,
+	S_CC_GET_CUST,
+	S_CC_LIST,
+	S_CC_LIST_CONF,
+	S_CC_PRESENT,
+	S_CALL_INS,
+	S_CALL_UPD,
+	S_CALL_GET,
+	S_CALL_GET_CUST,
+	S_CALL_LIST,
+	S_CALL_LIVE,
+	S_REC_INS,
+	S_REC_UPD,
+	S_REC_GET,
+	S_REC_LIST,
+	S_REC_LIST_REF,
+	S_REC_ACTIVE,
+	S_EV_INS,
+	S_EV_AFTER,
+	S_CUR_GET,
+	S_CUR_SET,
+	S_EV_PRUNE_SCAN,
+	S_EV_DEL,
+	S_COUNT
+};
+
+/* The SQLite store: the connection, its prepared statements (those of
+ * store_sqlite.c and of each table file) and the last storage failure.
+ * Made by ch_store_open_sqlite; owned by the control thread. */
+struct ch_store_sqlite {
+	struct ch_store base; /* must be first */
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT];
+	sqlite3_stmt *sum[CH_SQ_SUM_COUNT]; /* store_sqlite_summary.c */
+	sqlite3_stmt *trs[CH_SQ_TRS_COUNT]; /* store_sqlite_transcribe.c */
+	/* the last storage failure, until a commit or probe succeeds */
+	int fault; /* errno, 0 = none */
+	char fault_why[200];
+	uint64_t probe_ms; /* when the store was last probed (monotonic) */
+};
 
 #endif

@@ -120,6 +120,31 @@ static const char *const migrations[] = {
      * when it has left; '' before */
     ("ALTER TABLE conferencecalls ADD COLUMN quality TEXT NOT NULL"
      " DEFAULT '';"),
+    /* 7: transcriptions (struct ch_transcribe) and their recognised
+     * segments (struct ch_transcript, times in ms from the transcribe's
+     * tm_start); store_sqlite_transcribe.c. IF NOT EXISTS as for 4. */
+    "CREATE TABLE IF NOT EXISTS transcribes ("
+    " id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
+    " reference_type TEXT NOT NULL, reference_id TEXT NOT NULL,"
+    " language TEXT NOT NULL, engine TEXT NOT NULL,"
+    " status TEXT NOT NULL, segments INTEGER NOT NULL,"
+    " dropped_ms INTEGER NOT NULL, tm_start INTEGER NOT NULL,"
+    " tm_end INTEGER NOT NULL, tm_create INTEGER NOT NULL,"
+    " tm_update INTEGER NOT NULL, tm_delete INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS transcribes_by_customer ON transcribes"
+    " (customer_id, tm_create DESC);"
+    "CREATE INDEX IF NOT EXISTS transcribes_by_reference ON transcribes"
+    " (reference_id, tm_create DESC);"
+    "CREATE INDEX IF NOT EXISTS transcribes_active ON transcribes (status)"
+    " WHERE status = 'progressing';"
+    "CREATE TABLE IF NOT EXISTS transcripts ("
+    " id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,"
+    " transcribe_id TEXT NOT NULL, conferencecall_id TEXT NOT NULL,"
+    " caller_id TEXT NOT NULL, text TEXT NOT NULL,"
+    " tm_start_ms INTEGER NOT NULL, tm_end_ms INTEGER NOT NULL,"
+    " tm_create INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS transcripts_by_transcribe ON transcripts"
+    " (transcribe_id, tm_start_ms, id);",
 };
 
 /* ch_sha256_hex(text): the stored form of a token. */

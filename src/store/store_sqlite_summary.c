@@ -19,7 +19,7 @@
 	"recording_enabled, mixer_region, joined_ids, caller_ids, tags, "      \
 	"tag_info, tm_update"
 
-static const char *const sql[CH_SQ_SUM_COUNT] = {
+const char *const ch_store_sqlite_summary_sql[CH_SQ_SUM_COUNT] = {
     [CH_SQ_SUM_GET] = "SELECT " SUM_COLS " FROM conference_summaries"
                       " WHERE conference_id = ?1",
     [CH_SQ_SUM_GET_CUST] = "SELECT " SUM_COLS " FROM conference_summaries"
@@ -28,24 +28,6 @@ static const char *const sql[CH_SQ_SUM_COUNT] = {
                       " (" SUM_COLS ") VALUES"
                       " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 };
-
-int ch_store_sqlite_summary_prepare(sqlite3 *db, sqlite3_stmt **stmt)
-{
-	for (int i = 0; i < CH_SQ_SUM_COUNT; i++)
-		if (sqlite3_prepare_v3(db, sql[i], -1,
-		                       SQLITE_PREPARE_PERSISTENT, &stmt[i],
-		                       NULL) != SQLITE_OK)
-			return EIO;
-	return 0;
-}
-
-void ch_store_sqlite_summary_finalize(sqlite3_stmt **stmt)
-{
-	for (int i = 0; i < CH_SQ_SUM_COUNT; i++) {
-		sqlite3_finalize(stmt[i]);
-		stmt[i] = NULL;
-	}
-}
 
 #define dup  ch_store_sqlite_col_dup
 #define copy ch_store_sqlite_col_copy

@@ -254,7 +254,7 @@ class RouteFailureTest(SipTestCase):
 
         # lists: bad paging and filters
         for route in ("/conferences", "/conferencecalls", "/calls",
-                      "/recordings"):
+                      "/recordings", "/transcribes"):
             self.route = route
             for q in ({"page_size": "0"}, {"page_size": "-5"},
                       {"page_size": "ten"}, {"page_token": "yesterday"}):
@@ -267,6 +267,24 @@ class RouteFailureTest(SipTestCase):
         self.expect("GET", "/recordings", 400,
                     query={"reference_id": "'; DROP TABLE x"},
                     field="reference_id")
+        self.route = "/transcribes"
+        self.expect("GET", "/transcribes", 400,
+                    query={"reference_id": "'; DROP TABLE x"},
+                    field="reference_id")
+        # transcripts: transcribe_id missing, hostile, unknown; bad paging
+        self.route = "/transcripts"
+        self.expect("GET", "/transcripts", 400, field="transcribe_id")
+        for t in ("", "'; DROP TABLE transcripts", "\x00", "x" * 2000,
+                  str(uuidlib.uuid4()) + "\x00x"):
+            self.expect("GET", "/transcripts", 400,
+                        query={"transcribe_id": t}, field="transcribe_id")
+        self.expect("GET", "/transcripts", 404,
+                    query={"transcribe_id": str(uuidlib.uuid4())})
+        for q in ({"page_size": "0"}, {"page_token": "yesterday"},
+                  {"page_token": "5_" + "x" * 36}):
+            q["transcribe_id"] = str(uuidlib.uuid4())
+            self.expect("GET", "/transcripts", 400, query=q,
+                        field=[k for k in q if k != "transcribe_id"][0])
         r = self.api.get("/conferencecalls",
                          query={"conference_id": self.conf_b})
         self.assertEqual((r.status, r.json["result"]), (200, []),

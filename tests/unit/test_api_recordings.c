@@ -53,6 +53,7 @@
 #include "util/uuid.h"
 
 #include "tmpdir.h"
+#include "api_fixture.h"
 
 #define TOKEN   "rec-token-a"
 #define TOKEN_B "rec-token-b"
@@ -61,12 +62,8 @@
 #define CONF_2  "cccccccc-0000-4000-8000-000000000002"
 
 struct fix {
-	char dir[CH_TEST_DIR_MAX];
+	struct api_stack s;
 	char rec_dir[CH_TEST_DIR_MAX + 16];
-	struct ch_store *st;
-	struct ch_events *ev;
-	struct ch_core *core;
-	struct ch_api *api;
 	char cust[CH_UUID_LEN], cust_b[CH_UUID_LEN];
 	uint16_t port;
 };
@@ -144,37 +141,22 @@ static void test_range_parse(void **state)
 
 /* ---- fixture ---- */
 
-static void add_customer(struct fix *f, const char *token, char *id_out)
-{
-	struct ch_customer c;
-	memset(&c, 0, sizeof(c));
-	ch_uuid_new(c.id);
-	snprintf(c.name, sizeof(c.name), "%s", token);
-	ch_token_hash(token, c.token_hash);
-	c.tm_create = ch_time_now_us();
-	assert_int_equal(f->st->ops->customer_insert(f->st, &c), 0);
-	memcpy(id_out, c.id, CH_UUID_LEN);
-}
-
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 	struct sa laddr, bound;
 	if (!f)
 		return -1;
-	ch_test_tmpdir(f->dir, "ch-apirec");
-	snprintf(f->rec_dir, sizeof(f->rec_dir), "%s/recordings", f->dir);
 	sa_set_str(&laddr, "127.0.0.1", 0);
-	if (mkdir(f->rec_dir, 0750) || ch_store_open_sqlite(&f->st, f->dir) ||
-	    ch_events_alloc(&f->ev, f->st, 1000) ||
-	    ch_core_alloc(&f->core, f->st, f->ev, "rec-node") ||
-	    ch_api_alloc(&f->api, f->core, &laddr) ||
-	    ch_api_local(f->api, &bound))
+	if (api_stack_open(&f->s, "ch-apirec", &laddr))
+		return -1;
+	snprintf(f->rec_dir, sizeof(f->rec_dir), "%s/recordings", f->s.dir);
+	if (mkdir(f->rec_dir, 0750) || ch_api_local(f->s.api, &bound))
 		return -1;
 	f->port = sa_port(&bound);
-	ch_api_recordings_dir_set(f->api, f->rec_dir);
-	add_customer(f, TOKEN, f->cust);
-	add_customer(f, TOKEN_B, f->cust_b);
+	ch_api_recordings_dir_set(f->s.api, f->rec_dir);
+	api_add_customer(f->s.st, TOKEN, f->cust);
+	api_add_customer(f->s.st, TOKEN_B, f->cust_b);
 	*state = f;
 	return 0;
 }
@@ -182,11 +164,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fix *f = *state;
-	ch_api_free(f->api);
-	ch_core_free(f->core);
-	ch_events_free(f->ev);
-	ch_store_close(f->st);
-	ch_test_rmtree(f->dir);
+	api_stack_close(&f->s);
 	free(f);
 	return 0;
 }
@@ -237,7 +215,7 @@ static void add_rec(struct fix *f, const char *cust, const char *conf,
 	r.tm_end = strcmp(status, "recording") ? tm_create + 2 : 0;
 	r.tm_create = r.tm_update = tm_create;
 	r.tm_delete = 0;
-	assert_int_equal(f->st->ops->recording_insert(f->st, &r), 0);
+	assert_int_equal(f->s.st->ops->recording_insert(f->s.st, &r), 0);
 	memcpy(id, r.id, CH_UUID_LEN);
 	ch_recording_clear(&r);
 	if (file >= 0)
@@ -249,35 +227,6 @@ static bool file_exists(struct fix *f, const char *id)
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s.wav", f->rec_dir, id);
 	return access(path, F_OK) == 0;
-}
-
-static uint16_t req(struct fix *f, const char *method, const char *path,
-                    const char *query, const char *auth, json_t **out)
-{
-	char *text = NULL;
-	uint16_t status =
-	    ch_api_handle(f->api, method, path, query, auth, NULL, 0, &text);
-	assert_non_null(text);
-	*out = json_loads(text, 0, NULL);
-	if (!*out)
-		fail_msg("response is not JSON: %s", text);
-	free(text);
-	return status;
-}
-
-static void expect_error(struct fix *f, const char *method, const char *path,
-                         const char *query, const char *auth, uint16_t status,
-                         const char *code)
-{
-	json_t *o;
-	uint16_t got = req(f, method, path, query, auth, &o);
-	json_t *e = json_object_get(o, "error");
-	const char *c = json_string_value(json_object_get(e, "code"));
-	if (got != status || !c || strcmp(c, code))
-		fail_msg("%s %s: %u %s, want %u %s", method, path, got,
-		         c ? c : "-", status, code);
-	assert_true(json_is_string(json_object_get(e, "message")));
-	json_decref(o);
 }
 
 static void path_of(char *buf, size_t len, const char *id, const char *tail)
@@ -300,11 +249,13 @@ static void test_list_get(void **state)
 	add_rec(f, f->cust, CONF_1, 2500000, "stopped", -1, gone);
 	add_rec(f, f->cust_b, CONF_1, 2600000, "stopped", -1, b1);
 	path_of(path, sizeof(path), gone, "");
-	assert_int_equal(req(f, "DELETE", path, NULL, BEARER, &o), 200);
+	assert_int_equal(api_req(f->s.api, "DELETE", path, NULL, BEARER, &o),
+	                 200);
 	json_decref(o);
 
-	assert_int_equal(req(f, "GET", "/v1.0/recordings", NULL, BEARER, &o),
-	                 200);
+	assert_int_equal(
+	    api_req(f->s.api, "GET", "/v1.0/recordings", NULL, BEARER, &o),
+	    200);
 	arr = json_object_get(o, "result");
 	assert_int_equal(json_array_size(arr), 3);
 	assert_string_equal(
@@ -352,26 +303,28 @@ static void test_list_get(void **state)
 	json_decref(o);
 
 	/* pages of 2 */
-	assert_int_equal(
-	    req(f, "GET", "/v1.0/recordings", "page_size=2", BEARER, &o), 200);
+	assert_int_equal(api_req(f->s.api, "GET", "/v1.0/recordings",
+	                         "page_size=2", BEARER, &o),
+	                 200);
 	assert_int_equal(json_array_size(json_object_get(o, "result")), 2);
 	char q[128];
 	snprintf(q, sizeof(q), "page_size=2&page_token=%s",
 	         json_string_value(json_object_get(o, "next_page_token")));
 	json_decref(o);
-	assert_int_equal(req(f, "GET", "/v1.0/recordings", q, BEARER, &o), 200);
+	assert_int_equal(
+	    api_req(f->s.api, "GET", "/v1.0/recordings", q, BEARER, &o), 200);
 	arr = json_object_get(o, "result");
 	assert_int_equal(json_array_size(arr), 1);
 	assert_string_equal(
 	    json_string_value(json_object_get(json_array_get(arr, 0), "id")),
 	    a1);
 	json_decref(o);
-	expect_error(f, "GET", "/v1.0/recordings", "page_size=0", BEARER, 400,
-	             "invalid_field");
+	api_expect_error(f->s.api, "GET", "/v1.0/recordings", "page_size=0",
+	                 BEARER, 400, "invalid_field");
 
 	/* one conference's */
-	assert_int_equal(req(f, "GET", "/v1.0/recordings",
-	                     "reference_id=" CONF_2, BEARER, &o),
+	assert_int_equal(api_req(f->s.api, "GET", "/v1.0/recordings",
+	                         "reference_id=" CONF_2, BEARER, &o),
 	                 200);
 	arr = json_object_get(o, "result");
 	assert_int_equal(json_array_size(arr), 1);
@@ -379,24 +332,25 @@ static void test_list_get(void **state)
 	    json_string_value(json_object_get(json_array_get(arr, 0), "id")),
 	    a2);
 	json_decref(o);
-	expect_error(f, "GET", "/v1.0/recordings", "reference_id=../x", BEARER,
-	             400, "invalid_field");
+	api_expect_error(f->s.api, "GET", "/v1.0/recordings",
+	                 "reference_id=../x", BEARER, 400, "invalid_field");
 
 	/* get: own 200; another tenant's, deleted, unknown 404 */
 	path_of(path, sizeof(path), a2, "");
-	assert_int_equal(req(f, "GET", path, NULL, BEARER, &o), 200);
+	assert_int_equal(api_req(f->s.api, "GET", path, NULL, BEARER, &o), 200);
 	assert_string_equal(json_string_value(json_object_get(o, "id")), a2);
 	json_decref(o);
 	path_of(path, sizeof(path), b1, "");
-	expect_error(f, "GET", path, NULL, BEARER, 404, "not_found");
-	assert_int_equal(req(f, "GET", path, NULL, "Bearer " TOKEN_B, &o), 200);
+	api_expect_error(f->s.api, "GET", path, NULL, BEARER, 404, "not_found");
+	assert_int_equal(
+	    api_req(f->s.api, "GET", path, NULL, "Bearer " TOKEN_B, &o), 200);
 	json_decref(o);
 	path_of(path, sizeof(path), gone, "");
-	expect_error(f, "GET", path, NULL, BEARER, 404, "not_found");
+	api_expect_error(f->s.api, "GET", path, NULL, BEARER, 404, "not_found");
 	path_of(path, sizeof(path), "dddddddd-0000-4000-8000-000000000009", "");
-	expect_error(f, "GET", path, NULL, BEARER, 404, "not_found");
-	expect_error(f, "GET", "/v1.0/recordings", NULL, NULL, 401,
-	             "unauthorized");
+	api_expect_error(f->s.api, "GET", path, NULL, BEARER, 404, "not_found");
+	api_expect_error(f->s.api, "GET", "/v1.0/recordings", NULL, NULL, 401,
+	                 "unauthorized");
 }
 
 static void test_delete(void **state)
@@ -410,18 +364,20 @@ static void test_delete(void **state)
 	add_rec(f, f->cust_b, CONF_1, 3000, "stopped", 100, b1);
 
 	path_of(path, sizeof(path), live, "");
-	expect_error(f, "DELETE", path, NULL, BEARER, 409,
-	             "recording_in_progress");
+	api_expect_error(f->s.api, "DELETE", path, NULL, BEARER, 409,
+	                 "recording_in_progress");
 	assert_true(file_exists(f, live));
 
 	/* another tenant's: 404, and its file stays */
 	path_of(path, sizeof(path), b1, "");
-	expect_error(f, "DELETE", path, NULL, BEARER, 404, "not_found");
+	api_expect_error(f->s.api, "DELETE", path, NULL, BEARER, 404,
+	                 "not_found");
 	assert_true(file_exists(f, b1));
 
 	path_of(path, sizeof(path), done, "");
 	int64_t before = ch_time_now_us();
-	assert_int_equal(req(f, "DELETE", path, NULL, BEARER, &o), 200);
+	assert_int_equal(api_req(f->s.api, "DELETE", path, NULL, BEARER, &o),
+	                 200);
 	assert_string_equal(json_string_value(json_object_get(o, "id")), done);
 	int64_t tm_delete;
 	assert_int_equal(
@@ -431,10 +387,11 @@ static void test_delete(void **state)
 	assert_true(tm_delete >= before && tm_delete < CH_TIME_NEVER_US);
 	json_decref(o);
 	assert_false(file_exists(f, done));
-	expect_error(f, "DELETE", path, NULL, BEARER, 404, "not_found");
-	expect_error(f, "GET", path, NULL, BEARER, 404, "not_found");
+	api_expect_error(f->s.api, "DELETE", path, NULL, BEARER, 404,
+	                 "not_found");
+	api_expect_error(f->s.api, "GET", path, NULL, BEARER, 404, "not_found");
 	path_of(path, sizeof(path), done, "/file");
-	expect_error(f, "GET", path, NULL, BEARER, 404, "not_found");
+	api_expect_error(f->s.api, "GET", path, NULL, BEARER, 404, "not_found");
 
 	/* a stopped recording whose file is already gone deletes fine, and
 	 * what a failed assembly left (parts, a .tmp file) goes with it */
@@ -450,13 +407,15 @@ static void test_delete(void **state)
 	fclose(pf);
 	fclose(tf);
 	path_of(path, sizeof(path), done, "");
-	assert_int_equal(req(f, "DELETE", path, NULL, BEARER, &o), 200);
+	assert_int_equal(api_req(f->s.api, "DELETE", path, NULL, BEARER, &o),
+	                 200);
 	json_decref(o);
 	assert_int_not_equal(access(parts, F_OK), 0);
 	assert_int_not_equal(access(tmp, F_OK), 0);
 
-	assert_int_equal(req(f, "GET", "/v1.0/recordings", NULL, BEARER, &o),
-	                 200);
+	assert_int_equal(
+	    api_req(f->s.api, "GET", "/v1.0/recordings", NULL, BEARER, &o),
+	    200);
 	assert_int_equal(json_array_size(json_object_get(o, "result")), 1);
 	json_decref(o);
 }
@@ -475,27 +434,30 @@ static void test_file_checks(void **state)
 	add_rec(f, f->cust_b, CONF_1, 4000, "stopped", 10, b1);
 
 	path_of(path, sizeof(path), live, "/file");
-	expect_error(f, "GET", path, NULL, BEARER, 409,
-	             "recording_in_progress");
+	api_expect_error(f->s.api, "GET", path, NULL, BEARER, 409,
+	                 "recording_in_progress");
 	path_of(path, sizeof(path), nofile, "/file");
-	expect_error(f, "GET", path, NULL, BEARER, 404, "file_not_found");
+	api_expect_error(f->s.api, "GET", path, NULL, BEARER, 404,
+	                 "file_not_found");
 	path_of(path, sizeof(path), b1, "/file");
-	expect_error(f, "GET", path, NULL, BEARER, 404, "not_found");
+	api_expect_error(f->s.api, "GET", path, NULL, BEARER, 404, "not_found");
 	path_of(path, sizeof(path), ok, "/file");
-	assert_int_equal(req(f, "GET", path, NULL, BEARER, &o), 200);
+	assert_int_equal(api_req(f->s.api, "GET", path, NULL, BEARER, &o), 200);
 	assert_int_equal(json_integer_value(json_object_get(o, "length")),
 	                 12345);
 	assert_string_equal(
 	    json_string_value(json_object_get(o, "content_type")), "audio/wav");
 	json_decref(o);
-	expect_error(f, "POST", path, NULL, BEARER, 405, "method_not_allowed");
+	api_expect_error(f->s.api, "POST", path, NULL, BEARER, 405,
+	                 "method_not_allowed");
 
 	/* a folder in place of the file is no file */
 	char p[512];
 	snprintf(p, sizeof(p), "%s/%s.wav", f->rec_dir, nofile);
 	assert_int_equal(mkdir(p, 0750), 0);
 	path_of(path, sizeof(path), nofile, "/file");
-	expect_error(f, "GET", path, NULL, BEARER, 404, "file_not_found");
+	api_expect_error(f->s.api, "GET", path, NULL, BEARER, 404,
+	                 "file_not_found");
 }
 
 /* ---- the file over a socket ---- */
@@ -745,12 +707,12 @@ static void test_file_disconnect(void **state)
 	assert_true(c.n > 0 && c.n < BIG);
 	/* the server holds the file while it sends */
 	assert_true(open_fds() >= fds + 2);
-	assert_int_equal(ch_httpd_conn_count(f->api->httpd, NULL), 1);
+	assert_int_equal(ch_httpd_conn_count(f->s.api->httpd, NULL), 1);
 	cli_close(&c);
-	for (int i = 0; i < 500 && ch_httpd_conn_count(f->api->httpd, NULL);
+	for (int i = 0; i < 500 && ch_httpd_conn_count(f->s.api->httpd, NULL);
 	     i++)
 		ch_test_run_ms(2);
-	assert_int_equal(ch_httpd_conn_count(f->api->httpd, NULL), 0);
+	assert_int_equal(ch_httpd_conn_count(f->s.api->httpd, NULL), 0);
 	assert_int_equal(open_fds(), fds);
 }
 
@@ -768,7 +730,7 @@ static void stalled_reader(void **state, bool trickle)
 	                              .idle_timeout_ms = 300};
 	struct cli c;
 
-	ch_api_limits_set(f->api, &lim);
+	ch_api_limits_set(f->s.api, &lim);
 	add_rec(f, f->cust, CONF_1, 1000, "stopped", BIG, id);
 	ch_test_run_ms(5);
 	unsigned fds = open_fds();
@@ -779,16 +741,16 @@ static void stalled_reader(void **state, bool trickle)
 	         id);
 	cli_send(&c, rq);
 	ch_test_run_ms(100);
-	assert_int_equal(ch_httpd_conn_count(f->api->httpd, NULL), 1);
+	assert_int_equal(ch_httpd_conn_count(f->s.api->httpd, NULL), 1);
 	assert_true(open_fds() >= fds + 2);
 	/* nothing read: the send queue stays full past the idle timeout */
-	for (int i = 0; i < 100 && ch_httpd_conn_count(f->api->httpd, NULL);
+	for (int i = 0; i < 100 && ch_httpd_conn_count(f->s.api->httpd, NULL);
 	     i++) {
 		if (trickle)
 			cli_send(&c, "x");
 		ch_test_run_ms(20);
 	}
-	assert_int_equal(ch_httpd_conn_count(f->api->httpd, NULL), 0);
+	assert_int_equal(ch_httpd_conn_count(f->s.api->httpd, NULL), 0);
 	assert_int_equal(open_fds(), fds + 1); /* the client's own socket */
 	cli_read(&c, BIG);
 	assert_true(c.closed);

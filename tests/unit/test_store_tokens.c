@@ -70,19 +70,6 @@ static bool db_has(const char *dir, const char *needle)
 	       file_has(dir, "chorus.db-wal", needle);
 }
 
-/* Runs sql on the database with a connection of its own. */
-static void raw_sql(const char *dir, const char *sql)
-{
-	char path[CH_TEST_DIR_MAX + 32];
-	sqlite3 *db;
-	char *msg = NULL;
-	snprintf(path, sizeof(path), "%s/chorus.db", dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	sqlite3_close(db);
-}
-
 static void test_token_hash(void **state)
 {
 	char a[CH_TOKEN_HASH_LEN], b[CH_TOKEN_HASH_LEN], t[CH_TOKEN_LEN];
