@@ -39,7 +39,6 @@ struct route {
 };
 
 static void health(struct ch_api_req *r);
-static void not_implemented(struct ch_api_req *r);
 
 static const struct route routes[] = {
     {"GET", "/health", false, health},
@@ -65,7 +64,6 @@ static const struct route routes[] = {
     {"POST", "/conferences/{id}/pause", true, ch_api_conference_pause},
     {"POST", "/conferences/{id}/stop", true, ch_api_conference_stop},
     {"POST", "/conferences/{id}/volume", true, ch_api_conference_volume},
-    /* In API.md, not served by this version yet: 501. */
     {"POST", "/conferences/{id}/transcribe_start", true,
      ch_api_conference_transcribe_start},
     {"POST", "/conferences/{id}/transcribe_stop", true,
@@ -312,14 +310,6 @@ static void health(struct ch_api_req *r)
 	    o, "uptime_seconds",
 	    json_integer((ch_time_now_us() - r->api->started_us) / 1000000));
 	ch_api_ok(r, o);
-}
-
-static void not_implemented(struct ch_api_req *r)
-{
-	ch_api_error(r, 501, "not_implemented", NULL,
-	             "%s %s is part of the API but not served by this "
-	             "version of chorusd",
-	             r->method, r->path);
 }
 
 /* ---- parsing ---- */

@@ -114,7 +114,7 @@ void ch_api_conference_transcribe_start(struct ch_api_req *r)
 	const char *engine = json_string_value(e);
 	if (!lang || !*lang || (e && !engine)) {
 		bool nolang = !lang || !*lang;
-		ch_api_error(r, 400, nolang ? "missing_field" : "invalid_field",
+		ch_api_error(r, 400, "invalid_field",
 		             nolang ? "language" : "engine", "%s",
 		             nolang ? "language is required, e.g. \"en-US\""
 		                    : "engine must be sphinx or http");

@@ -12,7 +12,8 @@ hostile string in the path (404, never a crash), a wrong state (409: PUT of
 a terminated conference, kick/mute/unmute of a participant that left, hang-up
 of a hung-up call, dial-out into an unknown, foreign or terminated
 conference), bad query or body fields (400 naming the field), a missing or
-bad token (401), and 501 with a JSON error for the routes not built yet.
+bad token (401); a route not built yet would have to answer 501 with a JSON
+error (none is left).
 After all of them nothing changed: B's conference, participant and call are
 as they were, A's lists hold what they held, and chorusd is still alive.
 """
@@ -147,6 +148,7 @@ class RouteFailureTest(SipTestCase):
         play = {"urls": ["http://127.0.0.1:9/a.wav"]}
         bodies = {"/conferences/{id}/play": play,
                   "/conferences/{id}/volume": {"volume": -3},
+                  "/conferences/{id}/transcribe_start": {"language": "en-US"},
                   "/conferencecalls/{id}/play": play,
                   "/conferencecalls/{id}/talk": {"text": "hello"}}
         for m, route in sorted(route_table()):
@@ -159,10 +161,12 @@ class RouteFailureTest(SipTestCase):
         for verb, body in (("recording_start", None),
                            ("recording_stop", None), ("play", play),
                            ("pause", None), ("stop", None),
-                           ("volume", {"volume": 0})):
+                           ("volume", {"volume": 0}),
+                           ("transcribe_start", {"language": "en-US"}),
+                           ("transcribe_stop", None)):
             self.route = "/conferences/{id}/" + verb
             self.expect("POST", conf + self.conf_t + "/" + verb, 409, body)
-        for verb in ("recording_stop", "pause", "stop"):
+        for verb in ("recording_stop", "pause", "stop", "transcribe_stop"):
             # nothing recording or playing in the live conference
             self.route = "/conferences/{id}/" + verb
             self.expect("POST", conf + self.conf_a + "/" + verb, 409)
@@ -171,6 +175,14 @@ class RouteFailureTest(SipTestCase):
                             ({"tracks": "yes"}, "tracks"),
                             ({"formta": "wav"}, "formta")):
             self.expect("POST", conf + self.conf_a + "/recording_start",
+                        400, body, field=field)
+        self.route = "/conferences/{id}/transcribe_start"
+        for body, field in (({}, "language"), ({"language": 7}, "language"),
+                            ({"language": "tlh"}, "language"),
+                            ({"language": "en-US\r\nX: y"}, "language"),
+                            ({"language": "en-US", "engine": "x"}, "engine"),
+                            ({"language": "en-US", "mode": 1}, "mode")):
+            self.expect("POST", conf + self.conf_a + "/transcribe_start",
                         400, body, field=field)
         self.route = "/conferences/{id}/play"
         for urls in ([], ["file:///etc/passwd"], ["ftp://x/a.wav"],

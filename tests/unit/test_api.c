@@ -5,7 +5,7 @@
  * The API is built with ch_api_alloc on 127.0.0.1 port 0 over a real
  * store (mkdtemp folder), event hub and core with no media layer; two
  * customers with fixed tokens are inserted directly. Covered: routing
- * (404, 405 with the allowed methods, 501), authentication (401, both
+ * (404, 405 with the allowed methods), authentication (401, both
  * token forms), every /conferences, /conferencecalls and /calls route with
  * its status and JSON error code (400 invalid_json, invalid_field naming
  * the field, 404, 409, 503 ...), and pagination.
@@ -207,10 +207,12 @@ static void test_routing(void **state)
 	expect_error(f, "GET",
 	             "/v1.0/conferences/" CH_UUID_NIL "0000000000000000000",
 	             NULL, BEARER, NULL, 404, "not_found", NULL);
-	/* in API.md, not served yet */
+	expect_error(
+	    f, "POST", "/v1.0/conferences/" CH_UUID_NIL "/transcribe_start",
+	    NULL, BEARER, "{\"language\": \"en-US\"}", 404, "not_found", NULL);
 	expect_error(f, "POST",
 	             "/v1.0/conferences/" CH_UUID_NIL "/transcribe_start", NULL,
-	             BEARER, "{}", 501, "not_implemented", NULL);
+	             BEARER, "{}", 400, "invalid_field", "language");
 	/* served: an unknown conference */
 	expect_error(f, "POST",
 	             "/v1.0/conferences/" CH_UUID_NIL "/recording_start", NULL,
