@@ -265,6 +265,7 @@ class TranscribeTest(SipTestCase):
         p = subprocess.Popen([sys.executable, STANDIN, "--port", "0",
                               "--log", log], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(p.stdout.close)
         self.addCleanup(p.wait, 5)
         self.addCleanup(p.terminate)
         line = p.stdout.readline()
