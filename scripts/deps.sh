@@ -5,9 +5,11 @@
 set -euo pipefail
 build_pkgs="build-essential cmake pkg-config libre-dev libssl-dev libjansson-dev
   libsqlite3-dev libcurl4-openssl-dev libopus-dev libspeexdsp-dev libspandsp-dev
-  libcmocka-dev libsndfile1-dev libmpg123-dev espeak-ng"
+  libcmocka-dev libsndfile1-dev libmpg123-dev espeak-ng libpocketsphinx-dev
+  pocketsphinx-en-us"
 test_pkgs="$build_pkgs python3 python3-websocket curl clang libclang-rt-14-dev
-  baresip-core sox libsox-fmt-base libsox-fmt-mp3 e2fsprogs mount"
+  baresip-core sox libsox-fmt-base libsox-fmt-mp3 e2fsprogs mount pocketsphinx
+  pocketsphinx-testdata"
 bench_pkgs="$build_pkgs wrk curl python3 python3-websocket"
 case "${1:-build}" in
 build) want=$build_pkgs ;;

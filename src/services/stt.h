@@ -45,7 +45,7 @@ struct ch_stt_cfg {
 	const char *http_model;   /* "model" form field; NULL: "whisper-1" */
 	const char *http_key;     /* Bearer token; NULL: none */
 	unsigned http_timeout_ms; /* per attempt; 0: 15000 */
-	unsigned http_retries;    /* further attempts after a failure; 0: 2 */
+	unsigned http_retries; /* further attempts after a failure; 0: none */
 };
 
 /* Engines opened at start, one per kind (an engine not configured or
