@@ -19,16 +19,6 @@
 # duration, the CPU and wall time from recording_stop to the last one
 # stopped (assembly), and chorusd's log lines about dropped frames.
 #
-# MODE=transcribe measures transcription instead: run 2 starts
-# transcribe_start {"language": "en-US"} (ENGINE: sphinx or http) in every
-# room, and the stop waits for every transcribe to be "done"; its segments
-# and dropped audio are printed. The verdict is then on loss and send
-# jitter only (the speech engine runs in chorusd's process: its CPU is the
-# price of transcription, printed, not judged). The generator's tones are
-# not speech, but a decoder works on every frame of an utterance whatever
-# it holds, and a tone that never pauses keeps every participant in one
-# utterance after another (each cut at 30 s): the worst case.
-#
 # Usage: bench/record_load.sh [BUILD_DIR]          (default: build)
 # Environment: CHORUSD, BENCH_SIP_LOAD (default from BUILD_DIR), ROOMS (20),
 # PARTICIPANTS (5), LOAD_SECONDS (60), SETTLE_MS (15000), LOG_LEVEL (warn),
@@ -46,23 +36,6 @@ rooms=${ROOMS:-20}
 parts=${PARTICIPANTS:-5}
 secs=${LOAD_SECONDS:-60}
 settle=${SETTLE_MS:-15000}
-mode=${MODE:-record}
-case $mode in
-record)
-	start_path=recording_start stop_path=recording_stop
-	start_body='{"format":"wav","tracks":true}' id_field=recording_id
-	res_path=/recordings/ done_re='"status":"stopped"'
-	;;
-transcribe)
-	start_path=transcribe_start stop_path=transcribe_stop
-	start_body="{\"language\":\"en-US\",\"engine\":\"${ENGINE:-sphinx}\"}"
-	id_field=transcribe_id res_path=/transcribes/ done_re='"status":"done"'
-	;;
-*)
-	echo "record_load.sh: MODE is record or transcribe" >&2
-	exit 2
-	;;
-esac
 
 for p in "$chorusd" "$gen"; do
 	if [ ! -x "$p" ]; then
@@ -184,13 +157,13 @@ run() {
 			if [ $full -eq "$rooms" ]; then
 				ts=$(date +%s.%N)
 				while read -r id; do
-					rid=$(rest POST "/conferences/$id/$start_path" \
-						"$start_body" |
-						sed -n "s/.*\"$id_field\":\"\([0-9a-f-]*\)\".*/\1/p")
+					rid=$(rest POST "/conferences/$id/recording_start" \
+						'{"format":"wav","tracks":true}' |
+						sed -n 's/.*"recording_id":"\([0-9a-f-]*\)".*/\1/p')
 					if [ "$(cat "$tmp/code")" = 200 ]; then
 						echo "$id $rid" >>"$tmp/$name.recs"
 					else
-						echo "record_load.sh: $start_path $id:" \
+						echo "record_load.sh: recording_start $id:" \
 							"$(cat "$tmp/code") $(cat "$tmp/body")" >&2
 					fi
 				done <"$tmp/rooms"
@@ -234,15 +207,15 @@ stop_recordings() {
 	c0=$(cpu_ticks)
 	ts=$(date +%s.%N)
 	while read -r id rid; do
-		rest POST "/conferences/$id/$stop_path" >/dev/null
+		rest POST "/conferences/$id/recording_stop" >/dev/null
 		[ "$(cat "$tmp/code")" = 200 ] ||
-			echo "record_load.sh: $stop_path $id: $(cat "$tmp/code")" >&2
+			echo "record_load.sh: recording_stop $id: $(cat "$tmp/code")" >&2
 	done <"$tmp/$1.recs"
 	n=0 done=0 total=$(wc -l <"$tmp/$1.recs")
 	while [ $n -lt 1200 ]; do
 		done=0
 		while read -r id rid; do
-			rest GET "$res_path$rid" | grep -q "$done_re" &&
+			rest GET "/recordings/$rid" | grep -q '"status":"stopped"' &&
 				done=$((done + 1))
 		done <"$tmp/$1.recs"
 		[ $done -eq "$total" ] && break
@@ -251,20 +224,11 @@ stop_recordings() {
 	done
 	te=$(date +%s.%N)
 	c1=$(cpu_ticks)
-	hz=$(getconf CLK_TCK)
-	if [ "$mode" = transcribe ]; then
-		while read -r id rid; do
-			rest GET "$res_path$rid" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("  transcribe:    %s %s, %d segments, %d ms of audio dropped" % (r["id"][:8], r["status"], r["segments"], r["dropped_ms"]))'
-		done <"$tmp/$1.recs"
-		printf '  stop:          %.2f s from transcribe_stop to the last done, chorusd CPU %.2f s\n' \
-			"$(echo "$te - $ts" | bc)" "$(echo "($c1 - $c0) / $hz" | bc -l)"
-		[ $done -eq "$total" ] && [ "$total" -eq "$rooms" ]
-		return
-	fi
 	: >"$tmp/$1.stopped"
 	while read -r id rid; do
 		rest GET "/recordings/$rid" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["size"], r["duration_ms"], len(r.get("channels") or [])) if r["status"] == "stopped" else None' >>"$tmp/$1.stopped"
 	done <"$tmp/$1.recs"
+	hz=$(getconf CLK_TCK)
 	awk -v n="$done" -v t="$total" -v w="$(echo "$te - $ts" | bc)" \
 		-v cpu="$(echo "($c1 - $c0) / $hz" | bc -l)" '
 		{ s += $1; d += $2; if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2; ch = $3 }
@@ -285,11 +249,7 @@ echo
 echo "== run 1: no recording"
 run plain 0 || status=1
 echo
-if [ "$mode" = transcribe ]; then
-	echo "== run 2: a transcription in every room"
-else
-	echo "== run 2: a recording with tracks in every room"
-fi
+echo "== run 2: a recording with tracks in every room"
 run rec 1 || status=1
 kill -0 "$pid" 2>/dev/null || {
 	echo "record_load.sh: chorusd exited; its log:" >&2
@@ -312,11 +272,11 @@ for n in plain rec; do
 		"$(fig $n 'p99 [0-9.]* ms, max')"
 done
 ratio=$(echo "$cpu2 / $cpu1" | bc -l)
-printf '  CPU ratio:     %.3f (%s / none)\n' "$ratio" "$mode"
+printf '  CPU ratio:     %.3f (recording / none)\n' "$ratio"
 drops=$(grep -ci 'drop' "$tmp/stderr")
 echo "  chorusd log:   $(wc -l <"$tmp/stderr") lines, $drops mention drops"
 [ "$drops" -gt 0 ] && grep -i 'drop' "$tmp/stderr" | head -5
-if [ "$mode" = record ] && [ "$(echo "$ratio > 1.10" | bc)" = 1 ]; then
+if [ "$(echo "$ratio > 1.10" | bc)" = 1 ]; then
 	echo "verdict: recording adds more than 10 % CPU"
 	status=1
 fi

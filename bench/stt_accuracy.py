@@ -19,7 +19,9 @@ directly (16 kHz as recorded), and after a round trip through 8 kHz (sox),
 which is what a narrowband leg leaves of the audio.
 
 Usage: bench/stt_accuracy.py [--codecs g722,pcmu] [--direct-only]
-Environment: CHORUSD (default build/chorusd), ENGINE (sphinx), STT_HTTP_URL.
+Environment: CHORUSD (default build/chorusd), ENGINE (sphinx), STT_HTTP_URL,
+STT_SEARCH (fast|full: chorusd's --stt-sphinx-search; the direct runs use
+pocketsphinx's defaults, which are "full").
 Prints one line per recording and codec, then the totals. Exit 0, or 2
 when a tool is missing or chorusd does not start.
 """
@@ -99,7 +101,8 @@ def through_chorus(codec, items, tmp, engine, http_url):
     block = PortBlock()
     args = ["--sip", "127.0.0.1:%d" % block.base, "--rtp-ports",
             "%d-%d" % (block.base + 10, block.base + BLOCK - 1),
-            "--log-level", "warn"]
+            "--log-level", "warn", "--stt-sphinx-search",
+            os.environ.get("STT_SEARCH", "fast")]
     if http_url:
         args += ["--stt-http-url", http_url]
     d = Daemon(tmp, data_dir=os.path.join(tmp, "data-" + codec),

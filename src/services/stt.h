@@ -20,6 +20,7 @@
 #ifndef CH_SERVICES_STT_H
 #define CH_SERVICES_STT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,9 @@ struct ch_stt_cfg {
 	const char *sphinx_model; /* .../model/en-us/en-us */
 	const char *sphinx_lm;    /* .../model/en-us/en-us.lm.bin */
 	const char *sphinx_dict;  /* .../model/en-us/cmudict-en-us.dict */
+	/* a narrower search (-maxhmmpf 3000 -maxwpf 5): about half the CPU
+	 * for a few points of word accuracy (bench/README.md) */
+	bool sphinx_fast;
 	/* HTTP: base URL (http:// or https://) to which
 	 * "/v1/audio/transcriptions" is appended, e.g. http://127.0.0.1:8178;
 	 * NULL or "": the HTTP engine is not configured */

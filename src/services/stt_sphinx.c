@@ -56,6 +56,7 @@ struct sphinx_engine {
 	char *model;
 	char *lm;
 	char *dict;
+	bool fast; /* -maxhmmpf 3000 -maxwpf 5 */
 };
 
 /* One decoder, owned by the thread that made it. */
@@ -137,6 +138,7 @@ static int sphinx_open(void **impl, const struct ch_stt_cfg *cfg)
 	e->model = strdup(cfg->sphinx_model ? cfg->sphinx_model : SPHINX_MODEL);
 	e->lm = strdup(cfg->sphinx_lm ? cfg->sphinx_lm : SPHINX_LM);
 	e->dict = strdup(cfg->sphinx_dict ? cfg->sphinx_dict : SPHINX_DICT);
+	e->fast = cfg->sphinx_fast;
 	if (!e->model || !e->lm || !e->dict) {
 		sphinx_close(e);
 		return ENOMEM;
@@ -182,8 +184,13 @@ static int sphinx_dec_new(void **out, void *impl, const char *lang)
 	if (!d)
 		return ENOMEM;
 	sphinx_last_error[0] = '\0';
-	config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", e->model, "-lm",
-	                     e->lm, "-dict", e->dict, NULL);
+	if (e->fast)
+		config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", e->model,
+		                     "-lm", e->lm, "-dict", e->dict,
+		                     "-maxhmmpf", "3000", "-maxwpf", "5", NULL);
+	else
+		config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", e->model,
+		                     "-lm", e->lm, "-dict", e->dict, NULL);
 	if (config)
 		d->ps = ps_init(config);
 	/* the decoder keeps its own reference to config */

@@ -44,6 +44,7 @@ void ch_config_defaults(struct ch_config *cfg)
 	cfg->stt_http_timeout_ms = 15000;
 	cfg->stt_http_retries = 2;
 	cfg->stt_decoders = 2;
+	cfg->stt_sphinx_fast = true;
 }
 
 /* A string setting into dst (size n): -1 with err if it does not fit, or
@@ -325,6 +326,15 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 	} else if (!strcmp(key, "stt-http-retries")) {
 		return set_uint(&cfg->stt_http_retries, key, value, 0, 10, "",
 		                err, errlen);
+	} else if (!strcmp(key, "stt-sphinx-search")) {
+		if (strcmp(value, "fast") && strcmp(value, "full")) {
+			snprintf(
+			    err, errlen,
+			    "stt-sphinx-search: fast or full; got \"%.32s\"",
+			    value);
+			return -1;
+		}
+		cfg->stt_sphinx_fast = !strcmp(value, "fast");
 	} else if (!strcmp(key, "stt-decoders")) {
 		return set_uint(&cfg->stt_decoders, key, value, 1, 64, "", err,
 		                errlen);

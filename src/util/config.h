@@ -64,6 +64,7 @@ struct ch_config {
 	unsigned stt_http_timeout_ms;
 	unsigned stt_http_retries;
 	unsigned stt_decoders; /* decoder threads */
+	bool stt_sphinx_fast;  /* stt-sphinx-search fast (default) | full */
 };
 
 /* Fills the built-in defaults. */
