@@ -2,7 +2,9 @@
  * bench_stt.c: speed and word accuracy of a speech-to-text engine
  * (services/stt.h) on recordings with known words.
  *
- * Usage: bench_stt [--http URL] REFERENCES FILE...
+ * Usage: bench_stt [--fast] [--http URL] REFERENCES FILE...
+ * --fast: pocketsphinx's narrower search (chorusd's stt-sphinx-search
+ * fast, its default); without it, pocketsphinx's own defaults ("full").
  * REFERENCES is pocketsphinx-testdata's transcription format, one line
  * per recording: "<s> words </s> (name)" (the <s> marks are optional).
  * Each FILE (16 kHz mono WAV, or .raw: headerless 16 kHz 16-bit) is named
@@ -161,13 +163,18 @@ int main(int argc, char **argv)
 	long rss0;
 	int a = 1;
 
-	if (argc > 2 && !strcmp(argv[1], "--http")) {
+	if (argc > a && !strcmp(argv[a], "--fast")) {
+		cfg.sphinx_fast = true;
+		a++;
+	}
+	if (argc > a + 1 && !strcmp(argv[a], "--http")) {
 		kind = CH_STT_HTTP;
-		cfg.http_url = argv[2];
-		a = 3;
+		cfg.http_url = argv[a + 1];
+		a += 2;
 	}
 	if (argc - a < 2) {
-		fprintf(stderr, "usage: %s [--http URL] REFERENCES FILE...\n",
+		fprintf(stderr,
+		        "usage: %s [--fast] [--http URL] REFERENCES FILE...\n",
 		        argv[0]);
 		return 2;
 	}

@@ -498,6 +498,61 @@ static void test_config_load_long_comment(void **state)
 	assert_memory_equal(err, want, strlen(want));
 }
 
+static void test_config_stt(void **state)
+{
+	struct ch_config c;
+	char err[256];
+	(void)state;
+	ch_config_defaults(&c);
+	assert_string_equal(c.stt_engine, "sphinx");
+	assert_true(c.stt_sphinx_fast);
+	assert_int_equal(c.stt_http_retries, 2);
+	assert_string_equal(c.stt_http_url, "");
+	assert_int_equal(
+	    ch_config_set(&c, "stt-engine", "http", err, sizeof(err)), 0);
+	assert_string_equal(c.stt_engine, "http");
+	assert_int_equal(ch_config_set(&c, "stt-http-url",
+	                               "https://stt.example:8178", err,
+	                               sizeof(err)),
+	                 0);
+	assert_string_equal(c.stt_http_url, "https://stt.example:8178");
+	assert_int_equal(
+	    ch_config_set(&c, "stt-http-retries", "0", err, sizeof(err)), 0);
+	assert_int_equal(c.stt_http_retries, 0);
+	assert_int_equal(
+	    ch_config_set(&c, "stt-sphinx-search", "full", err, sizeof(err)),
+	    0);
+	assert_false(c.stt_sphinx_fast);
+	assert_int_equal(
+	    ch_config_set(&c, "stt-sphinx-model", "/opt/m", err, sizeof(err)),
+	    0);
+	assert_string_equal(c.stt_sphinx_model, "/opt/m");
+	/* refused, and nothing changed */
+	static const char *const bad[][2] = {
+	    {"stt-engine", "whisper"},
+	    {"stt-http-url", "ftp://x"},
+	    {"stt-http-url", "file:///etc/passwd"},
+	    {"stt-http-key", "a\r\nX-Evil: 1"},
+	    {"stt-sphinx-model", "relative/path"},
+	    {"stt-sphinx-search", "fastest"},
+	    {"stt-http-retries", "11"},
+	    {"stt-http-timeout-ms", "50"},
+	    {"stt-decoders", "0"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(
+		    ch_config_set(&c, bad[i][0], bad[i][1], err, sizeof(err)),
+		    -1);
+		assert_non_null(strstr(err, bad[i][0]));
+	}
+	assert_string_equal(c.stt_engine, "http");
+	assert_string_equal(c.stt_http_url, "https://stt.example:8178");
+	assert_string_equal(c.stt_http_key, "");
+	assert_string_equal(c.stt_sphinx_model, "/opt/m");
+	assert_false(c.stt_sphinx_fast);
+}
+
 static void test_log_level_parse(void **state)
 {
 	enum ch_log_level l = CH_LOG_ERROR;
@@ -526,6 +581,7 @@ int main(void)
 	                                    dir_teardown),
 	    cmocka_unit_test_setup_teardown(test_config_load_long_comment,
 	                                    dir_setup, dir_teardown),
+	    cmocka_unit_test(test_config_stt),
 	    cmocka_unit_test(test_log_level_parse),
 	};
 
