@@ -382,8 +382,14 @@ static void *reader_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&t->lock);
 		if (!t->stop && list_isempty(&t->newjobs)) {
-			deadline(&ts, TICK_MS);
-			(void)pthread_cond_timedwait(&t->rcond, &t->lock, &ts);
+			/* idle (no transcription): sleep until one starts */
+			if (list_isempty(&t->jobs)) {
+				(void)pthread_cond_wait(&t->rcond, &t->lock);
+			} else {
+				deadline(&ts, TICK_MS);
+				(void)pthread_cond_timedwait(&t->rcond,
+				                             &t->lock, &ts);
+			}
 		}
 		struct le *le;
 		while ((le = list_head(&t->newjobs))) {
