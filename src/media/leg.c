@@ -333,7 +333,10 @@ void ch_media_leg_set_codec(struct ch_media_worker *w, struct ch_media_leg *l,
 		/* sizes come from ch_codec_state_alloc: cannot fail */
 		(void)ch_jitterbuf_init(&l->jb, cs->rtp_rate,
 		                        CH_CODEC_FRAME_MS);
-		(void)ch_plc_init(&l->plc, cs->codec_frame);
+		if (cs->codec == CH_CODEC_PCMU || cs->codec == CH_CODEC_PCMA)
+			(void)ch_plc_init_pitch(&l->plc, cs->codec_frame);
+		else
+			(void)ch_plc_init(&l->plc, cs->codec_frame);
 		(void)ch_talkdetect_init(&l->td, cs->codec_rate, NULL);
 		l->lost_base += ch_rtcp_rx_lost(&l->rx);
 		ch_rtcp_rx_reset(&l->rx);

@@ -1,5 +1,6 @@
 /*
- * plc.c: repeat-and-fade concealment (see plc.h).
+ * plc.c: packet-loss concealment (see plc.h): spandsp's pitch-based
+ * concealer for 8 kHz, repeat and fade otherwise.
  *
  * Gains are Q15. Concealed frame k (1-based) ramps linearly from
  * 2^-(k-1) to 2^-k, except the last faded frame, which ends at 0.
@@ -21,10 +22,25 @@ int ch_plc_init(struct ch_plc *p, size_t frame_samples)
 	return 0;
 }
 
-void ch_plc_good(struct ch_plc *p, const int16_t *pcm)
+int ch_plc_init_pitch(struct ch_plc *p, size_t frame_samples)
 {
-	memcpy(p->last, pcm, p->frame * sizeof(pcm[0]));
+	int err = ch_plc_init(p, frame_samples);
+	if (err)
+		return err;
+	if (!plc_init(&p->sp))
+		return -EINVAL;
+	p->pitch = true;
+	return 0;
+}
+
+void ch_plc_good(struct ch_plc *p, int16_t *pcm)
+{
 	p->lost = 0;
+	if (p->pitch) {
+		(void)plc_rx(&p->sp, pcm, (int)p->frame);
+		return;
+	}
+	memcpy(p->last, pcm, p->frame * sizeof(pcm[0]));
 }
 
 void ch_plc_conceal(struct ch_plc *p, int16_t *out)
@@ -33,6 +49,10 @@ void ch_plc_conceal(struct ch_plc *p, int16_t *out)
 
 	if (p->lost < UINT_MAX)
 		p->lost++;
+	if (p->pitch) {
+		(void)plc_fillin(&p->sp, out, (int)n);
+		return;
+	}
 	if (p->lost > CH_PLC_FADE_FRAMES) {
 		memset(out, 0, n * sizeof(out[0]));
 		return;

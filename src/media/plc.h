@@ -1,5 +1,10 @@
 /*
- * plc.h: packet-loss concealment for G.711 legs by repeat and fade.
+ * plc.h: packet-loss concealment for G.711 and G.722 legs.
+ *
+ * G.711 (8 kHz) legs use spandsp's pitch-based concealer (ITU-T G.711
+ * Appendix I style: the last pitch period is repeated with overlap-add and
+ * faded to silence over 50 ms, then blended into the speech that resumes);
+ * ch_plc_init_pitch(). Other rates use repeat and fade (ch_plc_init):
  *
  * The last good frame is replayed with a gain that falls by 6 dB per
  * concealed frame: the first concealed frame ramps from 1 to 1/2, the second
@@ -10,8 +15,12 @@
 #ifndef CH_MEDIA_PLC_H
 #define CH_MEDIA_PLC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <spandsp/telephony.h>
+#include <spandsp/plc.h>
 
 /* Most samples per frame: 48 kHz x 20 ms. */
 #define CH_PLC_MAX_FRAME 960
@@ -24,6 +33,8 @@
  */
 struct ch_plc {
 	size_t frame;                   /* samples per frame */
+	bool pitch;                     /* spandsp's concealer (8 kHz) */
+	plc_state_t sp;                 /* its state (no allocation) */
 	unsigned lost;                  /* concealed frames in a row */
 	int16_t last[CH_PLC_MAX_FRAME]; /* last good frame */
 };
@@ -34,9 +45,14 @@ struct ch_plc {
  * CH_PLC_MAX_FRAME.
  */
 int ch_plc_init(struct ch_plc *p, size_t frame_samples);
+/* The same with spandsp's pitch-based concealer, for 8 kHz frames of
+ * frame_samples (160 for 20 ms). */
+int ch_plc_init_pitch(struct ch_plc *p, size_t frame_samples);
 
-/* Records a correctly received frame (p's frame size) and ends any loss. */
-void ch_plc_good(struct ch_plc *p, const int16_t *pcm);
+/* Records a correctly received frame (p's frame size) and ends any loss.
+ * The pitch concealer may change the first few ms of the frame that ends
+ * a loss, blending the concealment into it. */
+void ch_plc_good(struct ch_plc *p, int16_t *pcm);
 
 /* Writes a concealment frame (p's frame size) into out for a lost frame. */
 void ch_plc_conceal(struct ch_plc *p, int16_t *out);
