@@ -12,6 +12,11 @@ test_openapi.py: GET /v1.0/openapi.json from a real chorusd, through curl.
   object), so a validator that passes anything cannot pass this test.
 - Every documented method and path is served: each one, with a fresh UUID
   for {id}, answers something other than 405 or 404 "no such route".
+- Live fields, with a real SIP phone (baresip) in a conference: the
+  participant's answer with its live `stats` (made by the SIP layer, which
+  the unit test cannot reach) and `quality`, the call, and every webhook
+  event of the join and the kick, against the document's schemas: a field
+  sent that the schema lacks fails, and so does a required one not sent.
 """
 import os
 import subprocess
@@ -20,6 +25,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from chorus_harness import SRC, ChorusTestCase, json, main  # noqa: E402
+from sip_harness import SipTestCase, wait_until  # noqa: E402
 
 NPM_TOOLS = os.environ.get("CHORUS_NPM_TOOLS") or os.path.join(
     os.path.expanduser("~"), ".cache", "chorus-test-npm")
@@ -132,6 +138,90 @@ class OpenapiTest(ChorusTestCase):
                     (method, path, text[:200]))
                 seen += 1
         self.assertGreater(seen, 30)
+
+
+def schema_diff(doc, schema, value, where):
+    """The differences between value and schema (following $ref, oneOf /
+    allOf branches with properties, array items): a key sent that the
+    schema lacks (unless additionalProperties is true), a required key not
+    sent."""
+    def deref(s):
+        while isinstance(s, dict) and "$ref" in s:
+            s = doc["components"]["schemas"][s["$ref"].rsplit("/", 1)[1]]
+        return s
+    s = deref(schema)
+    out = []
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            if "items" in s:
+                out += schema_diff(doc, s["items"], v, "%s[%d]" % (where, i))
+        return out
+    if not isinstance(value, dict):
+        return out
+    if "properties" not in s:
+        s = next((deref(b) for k in ("oneOf", "allOf") for b in s.get(k, [])
+                  if "properties" in deref(b)), s)
+    if "properties" not in s:
+        ap = s.get("additionalProperties")
+        if isinstance(ap, dict):
+            for k, v in value.items():
+                out += schema_diff(doc, ap, v, where + "." + k)
+        return out
+    for k, v in value.items():
+        if k in s["properties"]:
+            out += schema_diff(doc, s["properties"][k], v, where + "." + k)
+        elif s.get("additionalProperties") is not True:
+            out.append("%s.%s is sent but not in the schema" % (where, k))
+    for k in s.get("required", []):
+        if k not in value:
+            out.append("%s.%s is required but not sent" % (where, k))
+    return out
+
+
+class LiveFieldsTest(SipTestCase):
+
+    def test_live_resources_and_events_match_schemas(self):
+        d = self.start_sip_daemon()
+        _, _, body = curl_full(d.url + "/openapi.json")
+        doc = json.loads(body)
+        cid = self.api.create_conference(type="conference", name="f")["id"]
+        self.assertIsNotNone(self.api.wait_status(cid, "progressing", 5))
+        (p,) = self.join(cid, self.phone("alice", 440))
+
+        def live():
+            cc = self.api.get("/conferencecalls/" + p["id"]).json
+            return cc if cc.get("stats") and cc.get("quality") else None
+        cc = wait_until(live, 10)
+        self.assertIsNotNone(cc, "no live stats and quality: %r" % (
+            self.api.get("/conferencecalls/" + p["id"]).json,))
+        diffs = schema_diff(doc, {"$ref": "#/components/schemas/"
+                                  "ConferenceCall"}, cc, "ConferenceCall")
+        # the live stats must carry every ParticipantStats field
+        diffs += schema_diff(doc, {"$ref": "#/components/schemas/"
+                                   "ParticipantStats"}, cc["stats"],
+                             "ParticipantStats")
+        call = self.api.get("/calls/" + cc["reference_id"]).json
+        diffs += schema_diff(doc, {"$ref": "#/components/schemas/Call"},
+                             call, "Call")
+        r = self.api.delete("/conferencecalls/" + p["id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(wait_until(
+            lambda: self.api.get("/conferencecalls/" + p["id"])
+            .json["status"] == "leaved", 10))
+        events = wait_until(lambda: [
+            e for e in self.rcv.events()
+            if e.get("event") == "conference.member.left"] and
+            self.rcv.events(), 10)
+        self.assertTrue(events, "no conference.member.left webhook")
+        kinds = set()
+        for e in events:
+            kinds.add(e["event"])
+            diffs += schema_diff(doc, {"$ref": "#/components/schemas/Event"},
+                                 e, "Event(%s)" % e.get("event"))
+        for k in ("conference.created", "conference.member.joined",
+                  "conference.member.left", "call.created"):
+            self.assertIn(k, kinds)
+        self.assertEqual(diffs, [], "\n".join(diffs))
 
 
 if __name__ == "__main__":
