@@ -9,7 +9,11 @@ build_pkgs="build-essential cmake pkg-config libre-dev libssl-dev libjansson-dev
   pocketsphinx-en-us"
 test_pkgs="$build_pkgs python3 python3-websocket curl clang libclang-rt-14-dev
   baresip-core sox libsox-fmt-base libsox-fmt-mp3 e2fsprogs mount pocketsphinx
-  pocketsphinx-testdata"
+  pocketsphinx-testdata nodejs"
+# npm packages the tests drive (test only), installed into $CHORUS_NPM_TOOLS
+# (default ~/.cache/chorus-test-npm; tests/e2e/test_openapi.py looks there):
+# the OpenAPI 3.1 validator of src/api/openapi.json.
+npm_test_pkgs="@apidevtools/swagger-parser@13.1.0"
 bench_pkgs="$build_pkgs wrk curl python3 python3-websocket"
 case "${1:-build}" in
 build) want=$build_pkgs ;;
@@ -17,12 +21,31 @@ test) want=$test_pkgs ;;
 bench) want=$bench_pkgs ;;
 *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
+# The test's npm tools, when the mode is test (after the Debian packages,
+# which bring node and npm).
+npm_tools() {
+  [ "${1:-build}" = test ] || return 0
+  local dir=${CHORUS_NPM_TOOLS:-$HOME/.cache/chorus-test-npm} p ok=1
+  for p in $npm_test_pkgs; do
+    [ -d "$dir/node_modules/${p%@*}" ] || ok=0
+  done
+  [ $ok -eq 1 ] && return 0
+  echo "deps: npm install $npm_test_pkgs into $dir"
+  mkdir -p "$dir"
+  npm install --prefix "$dir" --no-audit --no-fund --silent $npm_test_pkgs
+}
 missing=()
 for p in $want; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# Debian's nodejs has npm in a package of its own; other builds of nodejs
+# carry npm (and conflict with Debian's)
+if [ "${1:-build}" = test ] && ! command -v npm >/dev/null; then
+  missing+=(npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${1:-build} packages present"
+  npm_tools "${1:-build}"
   exit 0
 fi
 echo "deps: installing ${missing[*]}"
@@ -30,4 +53,5 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_tools "${1:-build}"
 echo "deps: done"

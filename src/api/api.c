@@ -39,9 +39,13 @@ struct route {
 };
 
 static void health(struct ch_api_req *r);
+static void openapi(struct ch_api_req *r);
 
+/* Every route; src/api/openapi.json documents each one (unit test
+ * test_api_openapi fails on a route it lacks). */
 static const struct route routes[] = {
     {"GET", "/health", false, health},
+    {"GET", "/openapi.json", false, openapi},
     {"GET", "/ws", true, ch_api_ws_open},
     {"POST", "/conferences", true, ch_api_conference_create},
     {"GET", "/conferences", true, ch_api_conference_list},
@@ -310,6 +314,54 @@ static void health(struct ch_api_req *r)
 	    o, "uptime_seconds",
 	    json_integer((ch_time_now_us() - r->api->started_us) / 1000000));
 	ch_api_ok(r, o);
+}
+
+/* The document compiled in from src/api/openapi.json (cmake/embed.cmake):
+ * its bytes and a NUL. */
+extern const unsigned char ch_api_openapi_doc[];
+extern const size_t ch_api_openapi_doc_len;
+
+const char *ch_api_openapi(size_t *len)
+{
+	if (len)
+		*len = ch_api_openapi_doc_len;
+	return (const char *)ch_api_openapi_doc;
+}
+
+size_t ch_api_route_count(void)
+{
+	return sizeof(routes) / sizeof(routes[0]);
+}
+
+int ch_api_route_at(size_t i, const char **method, const char **pattern,
+                    bool *auth)
+{
+	if (i >= ch_api_route_count())
+		return ENOENT;
+	*method = routes[i].method;
+	*pattern = routes[i].pattern;
+	*auth = routes[i].auth;
+	return 0;
+}
+
+/* The OpenAPI document; no token (it says nothing of any customer), and
+ * the same until chorusd is upgraded, so a client may cache it. */
+static void openapi(struct ch_api_req *r)
+{
+	json_error_t e;
+	json_t *doc = json_loadb((const char *)ch_api_openapi_doc,
+	                         ch_api_openapi_doc_len, 0, &e);
+	if (!doc) {
+		ch_log_error("api",
+		             "the embedded OpenAPI document does not "
+		             "parse: line %d: %s",
+		             e.line, e.text);
+		ch_api_error(r, 500, "internal_error", NULL,
+		             "the OpenAPI document is not available");
+		return;
+	}
+	r->allow = "Cache-Control: public, max-age=3600\r\n";
+	ch_api_ok(r, doc);
 }
 
 /* ---- parsing ---- */

@@ -7,6 +7,7 @@
 #ifndef CH_API_H
 #define CH_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,5 +37,16 @@ int ch_api_local(const struct ch_api *api, struct sa *out);
 uint16_t ch_api_handle(struct ch_api *api, const char *method, const char *path,
                        const char *query, const char *authorization,
                        const char *body, size_t body_len, char **resp_body);
+
+/* The route table, for the OpenAPI test: how many routes, and route i's
+ * method, path pattern below /v1.0 ("{id}" a UUID segment; static text)
+ * and whether it needs a token. ch_api_route_at returns 0 or ENOENT. */
+size_t ch_api_route_count(void);
+int ch_api_route_at(size_t i, const char **method, const char **pattern,
+                    bool *auth);
+/* The OpenAPI 3.1 document served at GET /v1.0/openapi.json, compiled in
+ * from src/api/openapi.json: static JSON text, NUL-terminated; its length
+ * into *len when len is not NULL. */
+const char *ch_api_openapi(size_t *len);
 
 #endif

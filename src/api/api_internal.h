@@ -51,7 +51,8 @@ struct ch_api_req {
 	/* response */
 	uint16_t status;
 	json_t *resp;
-	const char *allow; /* Allow header for 405 */
+	const char *allow; /* extra header lines ("Allow: ..." for a 405,
+	                      "Cache-Control: ..."), static text */
 	bool taken;        /* the handler answered on conn itself (upgrade) */
 };
 
