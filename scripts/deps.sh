@@ -9,7 +9,7 @@ build_pkgs="build-essential cmake pkg-config libre-dev libssl-dev libjansson-dev
   pocketsphinx-en-us"
 test_pkgs="$build_pkgs python3 python3-websocket curl clang libclang-rt-14-dev
   baresip-core sox libsox-fmt-base libsox-fmt-mp3 e2fsprogs mount pocketsphinx
-  pocketsphinx-testdata"
+  pocketsphinx-testdata prometheus"
 bench_pkgs="$build_pkgs wrk curl python3 python3-websocket"
 case "${1:-build}" in
 build) want=$build_pkgs ;;
