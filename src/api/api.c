@@ -41,12 +41,15 @@ struct route {
 static void health(struct ch_api_req *r);
 static void openapi(struct ch_api_req *r);
 
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
 /* Every route; src/api/openapi.json documents each one (unit test
  * test_api_openapi fails on a route it lacks). */
 static const struct route routes[] = {
     {"GET", "/health", false, health},
     {"GET", "/openapi.json", false, openapi},
     {"GET", "/ws", true, ch_api_ws_open},
+    {"GET", "/metrics", true, ch_api_metrics},
     {"POST", "/conferences", true, ch_api_conference_create},
     {"GET", "/conferences", true, ch_api_conference_list},
     {"GET", "/conferences/{id}", true, ch_api_conference_get},
@@ -576,14 +579,18 @@ static void dispatch(struct ch_api_req *r, const char *authorization)
 	const struct route *found = NULL;
 	bool path_known = false;
 
-	if (strncmp(r->path, API_PREFIX "/", sizeof(API_PREFIX))) {
+	/* /metrics is served at the root (where Prometheus looks), the
+	 * rest below the prefix */
+	bool root = !strcmp(r->path, "/metrics");
+	if (!root && strncmp(r->path, API_PREFIX "/", sizeof(API_PREFIX))) {
 		ch_api_error(r, 404, "not_found", NULL, "no such route: %s",
 		             r->path);
 		return;
 	}
-	sub = r->path + sizeof(API_PREFIX) - 1;
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (!match(routes[i].pattern, sub, id))
+	sub = root ? r->path : r->path + sizeof(API_PREFIX) - 1;
+	for (size_t i = 0; i < NROUTES; i++) {
+		if ((routes[i].h == ch_api_metrics) != root ||
+		    !match(routes[i].pattern, sub, id))
 			continue;
 		path_known = true;
 		if (strlen(allow) + strlen(routes[i].method) + 3 <
@@ -594,6 +601,7 @@ static void dispatch(struct ch_api_req *r, const char *authorization)
 		}
 		if (!strcmp(routes[i].method, r->method) && !found) {
 			found = &routes[i];
+			r->route = (int)i;
 			memcpy(r->id, id, sizeof(id));
 		}
 	}
@@ -629,10 +637,17 @@ static void req_clear(struct ch_api_req *r)
 		free(r->query_val[i]);
 	}
 	json_decref(r->resp);
+	free(r->raw);
 }
 
 static char *resp_text(struct ch_api_req *r)
 {
+	if (r->raw && r->status == 200) {
+		char *t = r->raw;
+		r->raw = NULL;
+		return t;
+	}
+	r->raw_ctype = NULL;
 	if (!r->resp)
 		ch_api_error(r, 500, "internal_error", NULL, "no response");
 	return json_dumps(r->resp, JSON_COMPACT | JSON_REAL_PRECISION(6));
@@ -649,16 +664,19 @@ uint16_t ch_api_handle(struct ch_api *api, const char *method, const char *path,
 	r.path = path;
 	r.body = body;
 	r.body_len = body_len;
+	r.route = -1;
 	if (query)
 		parse_query(&r, query, strlen(query));
 	dispatch(&r, authorization);
 	if (r.taken) {
+		ch_api_http_count(api, r.route, 101);
 		req_clear(&r);
 		*resp_body = NULL;
 		return 101;
 	}
 	*resp_body = resp_text(&r);
 	uint16_t status = r.status;
+	ch_api_http_count(api, r.route, status);
 	req_clear(&r);
 	return status;
 }
@@ -710,6 +728,7 @@ static void httpd_req_h(struct ch_httpd_conn *conn, const struct http_msg *msg,
 	r.msg = msg;
 	r.body = body;
 	r.body_len = body_len;
+	r.route = -1;
 	pl_strcpy(&msg->met, method, sizeof(method));
 	if (msg->path.l >= sizeof(path)) {
 		ch_api_error(&r, 404, "not_found", NULL, "path too long");
@@ -725,11 +744,13 @@ static void httpd_req_h(struct ch_httpd_conn *conn, const struct http_msg *msg,
 		pl_strcpy(&ah->val, auth, sizeof(auth));
 	dispatch(&r, ah ? auth : NULL);
 	if (r.taken) {
+		ch_api_http_count(api, r.route, 101);
 		req_clear(&r);
 		return;
 	}
 reply:
 	text = resp_text(&r);
+	ch_api_http_count(api, r.route, r.status);
 	if (r.status >= 500)
 		ch_log_error("api", "%s %s -> %u", method, r.path ? r.path : "",
 		             r.status);
@@ -737,8 +758,9 @@ reply:
 		ch_log_debug("api", "%s %s -> %u", method, r.path ? r.path : "",
 		             r.status);
 	(void)ch_httpd_reply(conn, r.status, status_reason(r.status),
-	                     "application/json", text ? text : "",
-	                     text ? strlen(text) : 0, r.allow);
+	                     r.raw_ctype ? r.raw_ctype : "application/json",
+	                     text ? text : "", text ? strlen(text) : 0,
+	                     r.allow);
 	free(text);
 	req_clear(&r);
 }
@@ -753,12 +775,15 @@ int ch_api_alloc(struct ch_api **apip, struct ch_core *core,
 	api->core = core;
 	api->started_us = ch_time_now_us();
 	api->tokens_tmr = calloc(1, sizeof(*api->tokens_tmr));
-	err = api->tokens_tmr ? hash_alloc(&api->tokens, 64) : ENOMEM;
+	api->http = calloc(NROUTES + 1, sizeof(*api->http));
+	err = api->tokens_tmr && api->http ? hash_alloc(&api->tokens, 64)
+	                                   : ENOMEM;
 	if (!err)
 		err = ch_httpd_alloc(&api->httpd, laddr, httpd_req_h,
 		                     httpd_err_h, api);
 	if (err) {
 		free(api->tokens_tmr);
+		free(api->http);
 		mem_deref(api->tokens);
 		free(api);
 		return err;
@@ -777,6 +802,8 @@ void ch_api_free(struct ch_api *api)
 	free(api->tokens_tmr);
 	ch_api_ws_close_all(api);
 	ch_httpd_free(api->httpd);
+	ch_httpd_free(api->metrics_httpd);
+	free(api->http);
 	hash_flush(api->tokens);
 	mem_deref(api->tokens);
 	free(api);
@@ -790,4 +817,23 @@ void ch_api_limits_set(struct ch_api *api, const struct ch_httpd_limits *lim)
 int ch_api_local(const struct ch_api *api, struct sa *out)
 {
 	return ch_httpd_local(api->httpd, out);
+}
+
+const char *ch_api_route_method(size_t i)
+{
+	return i < NROUTES ? routes[i].method : "";
+}
+
+const char *ch_api_route_pattern(size_t i)
+{
+	return i < NROUTES ? routes[i].pattern : "";
+}
+
+int ch_api_route_find(const char *method, const char *pattern)
+{
+	for (size_t i = 0; i < NROUTES; i++)
+		if (!strcmp(routes[i].method, method) &&
+		    !strcmp(routes[i].pattern, pattern))
+			return (int)i;
+	return -1;
 }

@@ -14,6 +14,8 @@
 struct ch_core;
 struct ch_api;
 struct ch_httpd_limits;
+struct ch_media_engine;
+struct ch_transcriber;
 struct sa;
 
 /* Creates the API and starts its HTTP server on laddr. Returns 0,
@@ -30,6 +32,17 @@ void ch_api_limits_set(struct ch_api *api, const struct ch_httpd_limits *lim);
 void ch_api_recordings_dir_set(struct ch_api *api, const char *dir);
 /* The bound address (for a port 0 request). */
 int ch_api_local(const struct ch_api *api, struct sa *out);
+
+/* GET /metrics (api/metrics.c): the media engine and the transcriber
+ * whose figures it shows (borrowed, must outlive the API; NULL: none). */
+void ch_api_metrics_sources(struct ch_api *api, struct ch_media_engine *eng,
+                            struct ch_transcriber *stt);
+/* A second listener on laddr that serves GET /metrics without a token and
+ * answers 404 to anything else (the --metrics address). Returns 0,
+ * EALREADY, EADDRINUSE or another errno. */
+int ch_api_metrics_listen(struct ch_api *api, const struct sa *laddr);
+/* Its bound address; ENOENT when not listening. */
+int ch_api_metrics_local(const struct ch_api *api, struct sa *out);
 
 /* Handles one request given as parts, without a connection (used by the
  * fuzz target and unit tests). Returns the status; *body (malloc'd JSON

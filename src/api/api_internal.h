@@ -14,8 +14,18 @@
 struct ch_core;
 struct ch_httpd;
 struct ch_httpd_conn;
+struct ch_media_engine;
+struct ch_transcriber;
 struct http_msg;
 struct tmr;
+
+/* HTTP requests counted by status, per route (metrics.c): a few status
+ * slots per route, the last one taking every status beyond them. */
+#define CH_API_STATUS_SLOTS 12
+struct ch_api_http_row {
+	uint16_t status[CH_API_STATUS_SLOTS]; /* 0: free slot */
+	uint64_t n[CH_API_STATUS_SLOTS];
+};
 
 #define CH_API_MAX_QUERY 16
 
@@ -30,6 +40,13 @@ struct ch_api {
 	struct tmr *tokens_tmr;       /* polls data_version, see api.c */
 	int64_t started_us;
 	char recordings_dir[1024]; /* ch_api_recordings_dir_set; "" none */
+	/* metrics (metrics.c) */
+	struct ch_media_engine *eng;    /* borrowed; NULL: no media figures */
+	struct ch_transcriber *stt;     /* borrowed; NULL: none */
+	struct ch_httpd *metrics_httpd; /* the --metrics listener, or NULL */
+	/* requests by route: ch_api_route_count() rows, then one for
+	 * requests that matched no route (owned; NULL: no memory) */
+	struct ch_api_http_row *http;
 };
 
 /* One request being handled; lives on the stack of the dispatcher. */
@@ -54,6 +71,9 @@ struct ch_api_req {
 	const char *allow; /* extra header lines ("Allow: ..." for a 405,
 	                      "Cache-Control: ..."), static text */
 	bool taken;        /* the handler answered on conn itself (upgrade) */
+	int route;         /* index of the matched route, -1 none */
+	char *raw;         /* a non-JSON body (owned), or NULL */
+	const char *raw_ctype; /* its content type */
 };
 
 typedef void(ch_api_route_h)(struct ch_api_req *r);
@@ -140,6 +160,17 @@ void ch_api_transcribe_list(struct ch_api_req *r);
 void ch_api_transcribe_get(struct ch_api_req *r);
 void ch_api_transcript_list(struct ch_api_req *r);
 void ch_api_ws_open(struct ch_api_req *r);
+/* metrics.c */
+void ch_api_metrics(struct ch_api_req *r);
+/* Counts one answered request of route (-1: none matched) with status. */
+void ch_api_http_count(struct ch_api *api, int route, uint16_t status);
+
+/* The route table (api.c), for the metrics' labels: how many routes, and
+ * route i's method and pattern (below the /v1.0 prefix, but "/metrics"
+ * which is served at the root); index of a route, -1 none. */
+const char *ch_api_route_method(size_t i);
+const char *ch_api_route_pattern(size_t i);
+int ch_api_route_find(const char *method, const char *pattern);
 void ch_api_ws_close_all(struct ch_api *api);
 /* Closes the clients whose token no longer finds its customer. */
 void ch_api_ws_revalidate(struct ch_api *api);

@@ -17,11 +17,17 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 static uint32_t id_hash(const char *id)
 {
 	return hash_joaat_str(id);
 }
+
+/* Bounds (us) of the commit time histogram (ch_core_txn_histogram). */
+static const uint64_t commit_bounds_us[] = {
+    50,    100,   250,   500,    1000,   2500,   5000,
+    10000, 25000, 50000, 100000, 250000, 1000000};
 
 int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
                   struct ch_events *ev, const char *node)
@@ -37,6 +43,8 @@ int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
 	list_init(&core->health_fails);
 	tmr_init(&core->health_tmr);
 	tmr_init(&core->deadline_tmr);
+	ch_histogram_init(&core->commit_us, commit_bounds_us,
+	                  sizeof(commit_bounds_us) / sizeof(*commit_bounds_us));
 	if (hash_alloc(&core->live, 1024)) {
 		free(core);
 		return ENOMEM;
@@ -155,9 +163,23 @@ int ch_core_txn_begin(struct ch_core *core)
 	return core->st->ops->begin(core->st);
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+const struct ch_histogram *ch_core_txn_histogram(const struct ch_core *core)
+{
+	return &core->commit_us;
+}
+
 int ch_core_txn_commit(struct ch_core *core)
 {
+	uint64_t t0 = mono_us();
 	int err = core->st->ops->commit(core->st);
+	ch_histogram_observe(&core->commit_us, mono_us() - t0);
 	if (err) {
 		core->st->ops->rollback(core->st);
 		ch_events_rollback(core->ev);

@@ -156,5 +156,9 @@ void ch_core_prompt_done(struct ch_core *core, const char *conferencecall_id,
 int ch_core_txn_begin(struct ch_core *core);
 int ch_core_txn_commit(struct ch_core *core);
 void ch_core_txn_abort(struct ch_core *core);
+/* Time of each ch_core_txn_commit's store commit, in us (for /metrics;
+ * util/histogram.h). */
+struct ch_histogram;
+const struct ch_histogram *ch_core_txn_histogram(const struct ch_core *core);
 
 #endif

@@ -6,6 +6,7 @@
 #define CH_CORE_INTERNAL_H
 
 #include "core/core.h"
+#include "util/histogram.h"
 
 #include <re_types.h>
 #include <re_list.h>
@@ -56,8 +57,9 @@ struct ch_core {
 	struct list runners;      /* struct ch_runner, see action_runner.c */
 	struct hash *quality;     /* participants' quality, member_quality.c */
 	/* transcription (conference_transcribe.c) */
-	struct ch_transcriber *stt; /* borrowed; NULL: refused */
-	char stt_default[16];       /* engine of a request naming none */
+	struct ch_transcriber *stt;    /* borrowed; NULL: refused */
+	char stt_default[16];          /* engine of a request naming none */
+	struct ch_histogram commit_us; /* store commit time, core.c */
 };
 
 struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);

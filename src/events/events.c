@@ -291,4 +291,6 @@ void ch_events_get_stats(const struct ch_events *ev,
                          struct ch_events_stats *out)
 {
 	*out = ev->stats;
+	ch_webhook_delivery_backlog(ev->wd, &out->webhook_in_flight,
+	                            &out->webhook_backing_off);
 }

@@ -82,6 +82,10 @@ struct ch_events_stats {
 	uint64_t webhook_expired;
 	uint64_t pruned; /* outbox events deleted after the retention */
 	unsigned subscribers;
+	/* webhook backlog now: customers with a POST in flight, and those
+	 * waiting out a back-off after a failure (undelivered events wait
+	 * behind both) */
+	unsigned webhook_in_flight, webhook_backing_off;
 };
 void ch_events_get_stats(const struct ch_events *ev,
                          struct ch_events_stats *out);

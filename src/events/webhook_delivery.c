@@ -74,6 +74,19 @@ static struct cust_state *cust_find(struct ch_webhook_delivery *wd,
 	return cs;
 }
 
+void ch_webhook_delivery_backlog(const struct ch_webhook_delivery *wd,
+                                 unsigned *in_flight, unsigned *backing_off)
+{
+	*in_flight = *backing_off = 0;
+	for (const struct le *le = wd ? wd->custs.head : NULL; le;
+	     le = le->next) {
+		const struct cust_state *cs = le->data;
+		*in_flight += cs->in_flight;
+		*backing_off +=
+		    !cs->in_flight && cs->backoff_ms && tmr_isrunning(&cs->tmr);
+	}
+}
+
 static void backoff_h(void *arg)
 {
 	struct cust_state *cs = arg;

@@ -23,5 +23,8 @@ void ch_webhook_delivery_start(struct ch_webhook_delivery *wd);
  * back-off wait is already under way. */
 void ch_webhook_delivery_kick(struct ch_webhook_delivery *wd,
                               const char *customer_id);
+/* Customers with a POST in flight, and those in a back-off wait. */
+void ch_webhook_delivery_backlog(const struct ch_webhook_delivery *wd,
+                                 unsigned *in_flight, unsigned *backing_off);
 
 #endif

@@ -46,6 +46,7 @@
 static const char *const opt_keys[] = {
     "data-dir",
     "http",
+    "metrics",
     "sip",
     "rtp-ports",
     "public-ip",
@@ -101,6 +102,10 @@ static void usage(FILE *f)
 	        "  --http HOST:PORT     REST API and WebSocket (default "
 	        "127.0.0.1:8080;\n"
 	        "                       port 0 picks a free port)\n"
+	        "  --metrics HOST:PORT  GET /metrics without a token on its "
+	        "own listener\n"
+	        "                       (default none: /metrics on the API "
+	        "needs a token)\n"
 	        "  --sip HOST:PORT      SIP over UDP and TCP (default "
 	        "127.0.0.1:5060;\n"
 	        "                       port 0 picks a free port)\n"
@@ -373,6 +378,16 @@ static void leg_play_done_h(void *arg, uint32_t leg, uint32_t play_id,
 	struct daemon *d = arg;
 	if (d->sip)
 		ch_sip_leg_play_done(d->sip, leg, play_id, finished);
+}
+
+/* Says a listener could not start; the exit code (2). */
+static int listen_failed(const char *what, const char *host, unsigned port,
+                         int err)
+{
+	fprintf(stderr, "chorusd: cannot listen for %s on %s:%u: %s\n", what,
+	        host, port,
+	        err == EADDRINUSE ? "address already in use" : strerror(err));
+	return 2;
 }
 
 static void tap_detached_h(void *arg, uint32_t room, struct ch_media_tap *tap)
@@ -659,12 +674,8 @@ static int run(const struct ch_config *cfg, bool init)
 	}
 	err = ch_api_alloc(&d.api, d.core, &laddr);
 	if (err) {
-		fprintf(stderr,
-		        "chorusd: cannot listen for HTTP on %s:%u: %s\n",
-		        cfg->http_host, cfg->http_port,
-		        err == EADDRINUSE ? "address already in use"
-		                          : strerror(err));
-		code = 2;
+		code =
+		    listen_failed("HTTP", cfg->http_host, cfg->http_port, err);
 		goto out;
 	}
 	struct ch_httpd_limits lim = {
@@ -675,6 +686,22 @@ static int run(const struct ch_config *cfg, bool init)
 	};
 	ch_api_limits_set(d.api, &lim);
 	ch_api_recordings_dir_set(d.api, d.rec_dir);
+	ch_api_metrics_sources(d.api, d.eng, d.transcriber);
+	if (cfg->metrics_host[0]) {
+		struct sa maddr, mbound;
+		err = sa_set_str(&maddr, cfg->metrics_host, cfg->metrics_port)
+		          ? EINVAL
+		          : ch_api_metrics_listen(d.api, &maddr);
+		if (err) {
+			code = listen_failed("metrics", cfg->metrics_host,
+			                     cfg->metrics_port, err);
+			goto out;
+		}
+		char murl[96];
+		(void)ch_api_metrics_local(d.api, &mbound);
+		re_snprintf(murl, sizeof(murl), "http://%J/metrics", &mbound);
+		ch_log_info("main", "serving metrics on %s", murl);
+	}
 	err = ch_core_start(d.core);
 	if (err)
 		goto out;

@@ -30,6 +30,7 @@
  * (FIFO, retried from a libre timer), so no command is ever lost.
  */
 #include "media/engine.h"
+#include "media/engine_internal.h"
 #include "media/codec.h"
 #include "media/g711.h"
 #include "media/leg.h"
@@ -50,10 +51,9 @@
 #include <unistd.h>
 
 /* re_types.h and re_sa.h come with leg.h (libre headers have no guards) */
-#include <re_list.h>
+/* re_list.h and re_tmr.h come with engine_internal.h */
 #include <re_main.h>
 #include <re_sys.h>
-#include <re_tmr.h>
 
 #define LOG_MOD            "media"
 #define DEFAULT_TIMEOUT_MS 10000
@@ -67,69 +67,6 @@
 /* Gain range of room playback, dB. */
 #define GAIN_MIN_DB -50
 #define GAIN_MAX_DB 7
-
-/* A command that did not fit in the ring. */
-struct backlog {
-	struct backlog *next;
-	struct ch_media_cmd cmd;
-};
-
-/* Control-thread view of one worker. */
-struct wctl {
-	struct ch_media_engine *eng;
-	struct ch_media_worker *w;
-	unsigned nrooms, nlegs; /* live ones, for worker selection */
-	struct backlog *bl_head, *bl_tail;
-	bool listening; /* fd_listen on w->ev_efd */
-};
-
-/* One leg id. leg NULL: the slot is free. */
-struct leg_rec {
-	struct ch_media_leg *leg;
-	uint32_t room; /* room id */
-	unsigned pair; /* port pair index */
-	bool freeing;  /* LEG_REMOVE sent, EV_LEG_GONE awaited */
-	bool started;
-	struct ch_media_legparams params; /* of the last start */
-	enum ch_media_codec cs_codec;     /* codec state the worker has */
-	uint32_t cs_rate;                 /* its room rate; 0: none */
-	/* prompts sent to the worker and not handed back yet (ctl_next) */
-	struct ch_media_source *prompts;
-};
-
-/* One room id. room NULL: the slot is free. */
-struct room_rec {
-	struct ch_media_room *room;
-	unsigned worker;
-	bool freeing;
-	unsigned nlegs;              /* legs not being freed */
-	unsigned max_legs;           /* ch_media_room_set_max */
-	size_t cap;                  /* leg arrays the worker has */
-	uint32_t rate;               /* mixing rate told to the worker */
-	bool shared[CH_CODEC_COUNT]; /* shared encoder the worker has */
-	uint32_t shared_rate;        /* their room rate */
-	bool tapped[2]; /* a recorder / transcriber tap attached, no stop */
-};
-
-/* The engine. Owned by the control thread; not thread-safe. */
-struct ch_media_engine {
-	struct ch_media_handlers h;
-	void *arg;
-	char bind_ip[64];
-	uint32_t rtp_timeout_ms;
-	unsigned nworkers;
-	struct wctl *wk;
-	uint16_t port_base; /* first even port */
-	unsigned npairs;
-	uint8_t *pair_used;
-	unsigned pair_hint;
-	struct leg_rec *legs; /* npairs slots: a leg holds a pair */
-	unsigned leg_hint;
-	struct room_rec *rooms;
-	unsigned nroom_slots;
-	unsigned room_hint;
-	struct tmr backlog_tmr;
-};
 
 /* ---- commands ---- */
 
@@ -169,6 +106,7 @@ static void submit(struct ch_media_engine *eng, unsigned wi,
 
 	if (backlog_drain(wc) && ch_media_worker_cmd(wc->w, c))
 		return;
+	eng->cmd_ring_full++;
 	struct backlog *b = calloc(1, sizeof(*b));
 	if (!b) {
 		/* ring full and no memory: nothing sane is left to do */
@@ -243,6 +181,7 @@ static void leg_destroy(struct ch_media_engine *eng, struct leg_rec *rec)
 {
 	struct ch_media_leg *l = rec->leg;
 
+	ch_media_engine_metrics_leg_gone(eng, l);
 	close(l->fd_rtp);
 	close(l->fd_rtcp);
 	ch_codec_state_free(l->cs);

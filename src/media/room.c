@@ -269,8 +269,10 @@ static void tap_write(struct ch_media_room *r, const int16_t *const *in,
 	    .len = (uint32_t)bytes,
 	};
 
-	if (!ch_media_tap_begin(t, bytes))
+	if (!ch_media_tap_begin(t, bytes)) {
+		ch_media_ctr_add(&r->w->tap_drops[0], 1);
 		return;
+	}
 	ch_media_tap_write(t, &h, sizeof(h));
 	ch_media_tap_write(t, ch_mixer_full(&r->mixer), pcm_bytes);
 	for (size_t i = 0; i < n && ntracks; i++) {
@@ -300,8 +302,10 @@ static void voices_write(struct ch_media_room *r, size_t n)
 	}
 	struct ch_media_tap_hdr h = {
 	    .seq = t->seq, .ntracks = (uint16_t)nv, .len = (uint32_t)bytes};
-	if (!ch_media_tap_begin(t, bytes))
+	if (!ch_media_tap_begin(t, bytes)) {
+		ch_media_ctr_add(&r->w->tap_drops[1], 1);
 		return;
+	}
 	ch_media_tap_write(t, &h, sizeof(h));
 	for (size_t i = 0; i < n && nv; i++) {
 		const struct ch_media_leg *l = legs[i];

@@ -42,11 +42,48 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Bounds of the metrics histograms: tick time (ns) and leg jitter (us). */
+static const uint64_t tick_bounds_ns[] = {
+    100000,  250000,   500000,   1000000,  2000000,
+    5000000, 10000000, 20000000, 50000000, 100000000};
+static const uint64_t jitter_bounds_us[] = {
+    1000, 2000, 5000, 10000, 20000, 30000, 50000, 100000, 200000, 500000};
+/* Legs' jitter is sampled every this many ticks (1 s). */
+#define JITTER_SAMPLE_TICKS (1000 / CH_MEDIA_TICK_MS)
+
+/* Samples the jitter of every leg that received RTP in the last second. */
+static void sample_jitter(struct ch_media_worker *w)
+{
+	for (struct ch_media_room *r = w->rooms; r; r = r->next) {
+		for (size_t i = 0; i < r->nlegs; i++) {
+			const struct ch_media_leg_ctr *c =
+			    &r->slots->legs[i]->ctr;
+			uint64_t last = atomic_load_explicit(
+			    &c->last_rx_ms, memory_order_relaxed);
+			if (!last || w->now_ms - last > 1000)
+				continue;
+			ch_histogram_observe(
+			    &w->jitter_us,
+			    atomic_load_explicit(&c->jitter_us,
+			                         memory_order_relaxed));
+		}
+	}
+}
+
 bool ch_media_worker_emit(struct ch_media_worker *w,
                           const struct ch_media_ev *ev)
 {
-	if (!ch_ring_push(&w->evs, ev))
+	if (!ch_ring_push(&w->evs, ev)) {
+		ch_media_ctr_add(&w->ev_ring_full, 1);
 		return false;
+	}
 	w->ev_queued = true;
 	return true;
 }
@@ -370,9 +407,15 @@ static void run_ticks(struct ch_media_worker *w, uint64_t expirations)
 		run = CH_MEDIA_MAX_CATCHUP;
 	}
 	for (uint64_t t = 0; t < run; t++) {
+		uint64_t t0 = mono_ns();
 		for (struct ch_media_room *r = w->rooms; r; r = r->next)
 			ch_media_room_tick(w, r, w->now_ms);
+		ch_histogram_observe(&w->tick_ns, mono_ns() - t0);
 		ch_media_ctr_add(&w->ticks, 1);
+	}
+	if (++w->jitter_tick >= JITTER_SAMPLE_TICKS) {
+		w->jitter_tick = 0;
+		sample_jitter(w);
 	}
 }
 
@@ -526,6 +569,10 @@ int ch_media_worker_alloc(struct ch_media_worker **wp, unsigned idx,
 	w->rtp_timeout_ms = rtp_timeout_ms;
 	w->epfd = w->timerfd = w->cmd_efd = w->ev_efd = -1;
 	atomic_init(&w->stop, false);
+	ch_histogram_init(&w->tick_ns, tick_bounds_ns,
+	                  sizeof(tick_bounds_ns) / sizeof(*tick_bounds_ns));
+	ch_histogram_init(&w->jitter_us, jitter_bounds_us,
+	                  sizeof(jitter_bounds_us) / sizeof(*jitter_bounds_us));
 	err = ch_ring_init(&w->cmds, CH_MEDIA_CMD_RING,
 	                   sizeof(struct ch_media_cmd));
 	if (!err)

@@ -35,6 +35,7 @@
 #include "media/room.h"
 #include "media/rtp.h"
 #include "media/source.h"
+#include "util/histogram.h"
 
 /* Datagrams read per recvmmsg call. */
 #define CH_MEDIA_RX_BATCH 16
@@ -130,9 +131,17 @@ struct ch_media_worker {
 	_Atomic uint64_t ticks;    /* ticks run */
 	_Atomic uint64_t overruns; /* timer expirations beyond one */
 	_Atomic uint64_t skipped;  /* ticks dropped beyond catch-up */
+	/* metrics (engine_metrics.h), written by the worker */
+	struct ch_histogram tick_ns;   /* time to run one tick, all rooms */
+	struct ch_histogram jitter_us; /* each receiving leg's jitter,
+	                                  sampled once a second */
+	_Atomic uint64_t ev_ring_full; /* events that found the ring full */
+	_Atomic uint64_t tap_drops[2]; /* tap records that did not fit:
+	                                  [0] recorder, [1] transcriber */
 
 	/* worker */
 	uint64_t now_ms;                 /* monotonic ms of this wake-up */
+	unsigned jitter_tick;            /* ticks since the last sample */
 	struct ch_media_room *rooms;     /* rooms it runs */
 	struct ch_media_leg *leg_acks;   /* EV_LEG_GONE not yet queued */
 	struct ch_media_room *room_acks; /* EV_ROOM_GONE not yet queued */

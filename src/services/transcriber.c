@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -124,7 +125,24 @@ struct ch_transcriber {
 	/* reader thread */
 	struct list jobs;
 	uint8_t *buf;
+
+	/* any thread (relaxed): audio dropped by every transcription so far,
+	 * ms (ch_transcriber_dropped_ms) */
+	_Atomic uint64_t dropped_total_ms;
 };
+
+static void drop_count(struct ch_transcriber *t, uint64_t ms)
+{
+	atomic_fetch_add_explicit(&t->dropped_total_ms, ms,
+	                          memory_order_relaxed);
+}
+
+uint64_t ch_transcriber_dropped_ms(const struct ch_transcriber *t)
+{
+	return t ? atomic_load_explicit(&t->dropped_total_ms,
+	                                memory_order_relaxed)
+	         : 0;
+}
 
 /* ---- results to the control thread ---- */
 
@@ -214,6 +232,7 @@ static void utterance(struct ch_transcriber *t, struct job *j, uint32_t leg,
 	pthread_mutex_lock(&t->lock);
 	if (!w || t->queued + sg->n > max) {
 		j->dropped_ms += ms;
+		drop_count(t, ms);
 		pthread_mutex_unlock(&t->lock);
 		ch_log_warn(LOG_MOD,
 		            "transcribe %s: %llu ms of leg %u dropped: the "
@@ -252,6 +271,7 @@ static void gap(struct ch_transcriber *t, struct job *j, uint64_t from,
 {
 	pthread_mutex_lock(&t->lock);
 	j->dropped_ms += (to - from) * TICK_MS;
+	drop_count(t, (to - from) * TICK_MS);
 	pthread_mutex_unlock(&t->lock);
 	if (to - from > GAP_FILL_TICKS)
 		from = to - GAP_FILL_TICKS;
@@ -317,6 +337,7 @@ static void drain(struct ch_transcriber *t, struct job *j)
 		if (len < 0) { /* a record too big to take */
 			pthread_mutex_lock(&t->lock);
 			j->dropped_ms += TICK_MS;
+			drop_count(t, TICK_MS);
 			pthread_mutex_unlock(&t->lock);
 			continue;
 		}
@@ -496,6 +517,7 @@ static void *decoder_main(void *arg)
 			push = result_add_locked(t, s);
 		} else if (failed) { /* logged by the engine */
 			j->dropped_ms += w->n / (CH_STT_RATE / 1000);
+			drop_count(t, w->n / (CH_STT_RATE / 1000));
 		}
 		j->pending--;
 		push = maybe_done_locked(t, j) || push;

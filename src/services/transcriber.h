@@ -68,6 +68,10 @@ int ch_transcriber_alloc(struct ch_transcriber **tp,
  * store keeps a transcription started before a stop as progressing until
  * the next start ends it); NULL-safe. */
 void ch_transcriber_free(struct ch_transcriber *t);
+/* Any thread. Audio dropped (never recognised) by every transcription
+ * since alloc, in ms: the sum of their dropped_ms so far (for /metrics);
+ * 0 when t is NULL. */
+uint64_t ch_transcriber_dropped_ms(const struct ch_transcriber *t);
 
 /* The engine of kind, NULL if not available. */
 struct ch_stt_engine *ch_transcriber_engine(const struct ch_transcriber *t,

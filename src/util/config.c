@@ -176,6 +176,20 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 			         "http: expected IP:PORT, got \"%s\"", value);
 			return -1;
 		}
+	} else if (!strcmp(key, "metrics")) {
+		if (!*value || !strcmp(value, "none")) {
+			cfg->metrics_host[0] = '\0';
+			cfg->metrics_port = 0;
+		} else if (parse_hostport(value, cfg->metrics_host,
+		                          sizeof(cfg->metrics_host),
+		                          &cfg->metrics_port)) {
+			cfg->metrics_host[0] = '\0';
+			snprintf(
+			    err, errlen,
+			    "metrics: expected IP:PORT or none, got \"%s\"",
+			    value);
+			return -1;
+		}
 	} else if (!strcmp(key, "sip")) {
 		if (parse_hostport(value, cfg->sip_host, sizeof(cfg->sip_host),
 		                   &cfg->sip_port)) {

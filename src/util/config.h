@@ -8,7 +8,7 @@
  * dial-timeout, sip-ack-timeout, sip-unconfirmed-per-ip, http-max-conns,
  * http-max-conns-per-ip, http-head-timeout, http-idle-timeout,
  * events-retention, media-dir, play-max-mb, play-timeout,
- * play-max-seconds.
+ * play-max-seconds, metrics.
  *
  * Not thread-safe; filled once at start on the main thread, read-only
  * after.
@@ -26,6 +26,10 @@ struct ch_config {
 	char data_dir[512];
 	char http_host[64];
 	uint16_t http_port;
+	/* metrics: a listener of GET /metrics without a token; "" none
+	 * (the default; "none" in a file or flag sets that) */
+	char metrics_host[64];
+	uint16_t metrics_port;
 	char sip_host[64];
 	uint16_t sip_port;
 	uint16_t rtp_lo, rtp_hi;

@@ -206,7 +206,15 @@ static void test_config_set_good(void **state)
 	assert_int_equal(c.dial_timeout_s, 30);
 	assert_int_equal(c.sip_ack_timeout_s, 10);
 	assert_int_equal(c.sip_unconfirmed_per_ip, 20);
+	assert_string_equal(c.metrics_host, "");
 
+	assert_int_equal(
+	    ch_config_set(&c, "metrics", "0.0.0.0:9464", err, sizeof(err)), 0);
+	assert_string_equal(c.metrics_host, "0.0.0.0");
+	assert_int_equal(c.metrics_port, 9464);
+	assert_int_equal(ch_config_set(&c, "metrics", "none", err, sizeof(err)),
+	                 0);
+	assert_string_equal(c.metrics_host, "");
 	assert_int_equal(
 	    ch_config_set(&c, "data-dir", "/var/lib/chorus", err, sizeof(err)),
 	    0);
@@ -288,6 +296,9 @@ static void test_config_set_bad(void **state)
 	    {"http", "127.0.0.1:-1"},
 	    {"http", "127.0.0.1:80x"},
 	    {"http", "[]:80"},
+	    {"metrics", "127.0.0.1"},
+	    {"metrics", "localhost:9464"},
+	    {"metrics", "127.0.0.1:70000"},
 	    {"sip", "999.0.0.1:5060"},
 	    {"sip", "127.0.0.1: 5060"},
 	    {"rtp-ports", "20000"},
