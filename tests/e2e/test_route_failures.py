@@ -18,6 +18,7 @@ After all of them nothing changed: B's conference, participant and call are
 as they were, A's lists hold what they held, and chorusd is still alive.
 """
 import os
+import subprocess
 import re
 import sys
 import uuid as uuidlib
@@ -310,6 +311,26 @@ class RouteFailureTest(SipTestCase):
         r = self.api.request("POST", "/health", body={})
         self.assertError(r, 405)
         self.checked.add(("GET", "/health"))
+        # the OpenAPI document takes GET only
+        self.route = "/openapi.json"
+        self.assertError(self.api.request("POST", "/openapi.json", body={}),
+                         405)
+        self.checked.add(("GET", "/openapi.json"))
+        # /metrics is at the root: a token is needed, a hostile one is 401
+        self.route = "/metrics"
+        root = "http://%s:%d/metrics" % (self.d.host, self.d.port)
+        for hdr in ([], ["-H", "Authorization: Bearer not-a-token"],
+                    ["-H", "Authorization: Bearer \u00ff'\";--"]):
+            out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w",
+                                  "%{http_code}"] + hdr + [root],
+                                 capture_output=True, text=True, timeout=10)
+            self.assertEqual(out.stdout, "401", (hdr, out))
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w",
+                              "%{http_code}", "-X", "POST", "-H",
+                              "Authorization: Bearer " + self.api.token, root],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.stdout, "405", out)
+        self.checked.add(("GET", "/metrics"))
 
         # routes not built yet answer 501 with a JSON error
         for m, route in sorted(route_table()):
