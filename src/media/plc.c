@@ -33,6 +33,29 @@ int ch_plc_init_pitch(struct ch_plc *p, size_t frame_samples)
 	return 0;
 }
 
+/*
+ * spandsp's plc_fillin, at the first frame of a loss, puts its history
+ * ring in order with a memcpy whose source and destination overlap
+ * (undefined behaviour; AddressSanitizer stops on it). The ring is put in
+ * order here first, with memmove: spandsp's own rotation then has
+ * nothing to move (a copy of a range onto itself). The result is the
+ * same history either way.
+ */
+static void history_in_order(plc_state_t *s)
+{
+	int n = s->buf_ptr;
+	int16_t tmp[PLC_HISTORY_LEN];
+
+	if (n > 0 && n < PLC_HISTORY_LEN) {
+		memcpy(tmp, s->history, (size_t)n * sizeof(tmp[0]));
+		memmove(s->history, s->history + n,
+		        (size_t)(PLC_HISTORY_LEN - n) * sizeof(tmp[0]));
+		memcpy(s->history + PLC_HISTORY_LEN - n, tmp,
+		       (size_t)n * sizeof(tmp[0]));
+	}
+	s->buf_ptr = 0;
+}
+
 void ch_plc_good(struct ch_plc *p, int16_t *pcm)
 {
 	p->lost = 0;
@@ -50,6 +73,8 @@ void ch_plc_conceal(struct ch_plc *p, int16_t *out)
 	if (p->lost < UINT_MAX)
 		p->lost++;
 	if (p->pitch) {
+		if (p->sp.missing_samples == 0)
+			history_in_order(&p->sp);
 		(void)plc_fillin(&p->sp, out, (int)n);
 		return;
 	}
