@@ -159,8 +159,8 @@ static int parse(int argc, char **argv, struct ch_cli_args *a,
 			a->help = true;
 		else if (!strcmp(name, "json"))
 			a->json = true;
-		else if (!strcmp(name, "url"))
-			a->url = value;
+		else if (!strcmp(name, "url") && *nwords == 0)
+			a->url = value; /* after the command, play's --url */
 		else if (!strcmp(name, "token"))
 			a->token = value;
 		else if (!strcmp(name, "limit")) {
@@ -209,6 +209,16 @@ static const struct ch_cli_cmd *find(const char **words, int nwords, int *nused,
 	return NULL;
 }
 
+static bool allows(const struct ch_cli_cmd *c, const char *name)
+{
+	const char *const *o;
+
+	for (o = c->opts; o && *o; o++)
+		if (!strcmp(*o, name))
+			return true;
+	return false;
+}
+
 static void usage_group(FILE *f, const char *group)
 {
 	size_t g;
@@ -253,10 +263,12 @@ static int run(int argc, char **argv, struct ch_cli_args *a)
 		return CH_CLI_OK;
 	}
 	for (i = 0; i < a->nopt; i++) {
-		const char *const *o;
-		for (o = c->opts; o && *o && strcmp(*o, a->opt[i].name); o++)
-			;
-		if (!o || !*o) {
+		if (!strcmp(a->opt[i].name, "url") && !allows(c, "url")) {
+			a->url = a->opt[i].value; /* the connection's, given
+			                             after the command */
+			continue;
+		}
+		if (!allows(c, a->opt[i].name)) {
 			ch_cli_fail(CH_CLI_USAGE, "unknown option --%s",
 			            a->opt[i].name);
 			usage_cmd(stderr, c);
