@@ -189,11 +189,12 @@ static void print_event(const struct ch_cli_args *a, const char *text)
 		fprintf(stderr, "chorus: a message that is not JSON\n");
 		return;
 	}
-	if (a->json) {
+	type = json_string_value(json_object_get(e, "event"));
+	if (a->json && type) {
 		dump = json_dumps(e, JSON_COMPACT);
 		if (dump)
 			puts(dump);
-	} else if ((type = json_string_value(json_object_get(e, "event")))) {
+	} else if (type) {
 		for (i = 0; i < sizeof(fields) / sizeof(fields[0]) && !*detail;
 		     i++) {
 			const char *v =
@@ -215,7 +216,9 @@ static void print_event(const struct ch_cli_args *a, const char *text)
 		       json_string_value(json_object_get(e, "session_uuid"))
 		           ?: "-",
 		       detail ? detail : "");
-	} else if (!a->json) {
+	} else {
+		/* the stream's own messages: "subscribed" is quiet, "error" is
+		 * said */
 		const char *t = json_string_value(json_object_get(e, "type"));
 		if (t && !strcmp(t, "error"))
 			fprintf(stderr, "chorus: %s\n",
