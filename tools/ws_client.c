@@ -8,7 +8,10 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <strings.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,14 +128,54 @@ static int dial(const char *host, const char *port)
 	return fd;
 }
 
+/* A random Sec-WebSocket-Key and the Sec-WebSocket-Accept it must get back. */
+static int make_key(char key[32], char accept[32])
+{
+	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+	unsigned char nonce[16], digest[SHA_DIGEST_LENGTH];
+	char cat[96];
+
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+		return EIO;
+	EVP_EncodeBlock((unsigned char *)key, nonce,
+	                sizeof(nonce)); /* 24 chars */
+	snprintf(cat, sizeof(cat), "%s%s", key, guid);
+	SHA1((const unsigned char *)cat, strlen(cat), digest);
+	EVP_EncodeBlock((unsigned char *)accept, digest,
+	                sizeof(digest)); /* 28 chars */
+	return 0;
+}
+
+/* Whether the response head has Sec-WebSocket-Accept: `want`. */
+static bool accept_ok(const char *head, const char *want)
+{
+	const char *p;
+
+	for (p = strstr(head, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
+		const char *v = p + 2;
+		size_t n = strlen("Sec-WebSocket-Accept:");
+		if (strncasecmp(v, "Sec-WebSocket-Accept:", n))
+			continue;
+		v += n;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		return !strncmp(v, want, strlen(want)) &&
+		       (v[strlen(want)] == '\r' || v[strlen(want)] == ' ');
+	}
+	return false;
+}
+
 /* Sends the upgrade request and checks for 101; returns an exit code. */
 static int handshake(int fd, const struct ch_cli_args *a, const char *host,
                      const char *port, const char *path)
 {
-	char *req = NULL, *tok = ch_cli_escape(a->token), head[8192];
+	char *req = NULL, *tok, head[8192], key[32], accept[32];
 	size_t len = 0;
 	int n, err;
 
+	if (make_key(key, accept))
+		return ch_cli_fail(CH_CLI_ERROR, "no random numbers");
+	tok = ch_cli_escape(a->token);
 	if (!tok)
 		return ch_cli_fail(CH_CLI_ERROR, "out of memory");
 	/* the token rides in the query (the API's way for WebSocket), never
@@ -140,10 +183,9 @@ static int handshake(int fd, const struct ch_cli_args *a, const char *host,
 	n = asprintf(&req,
 	             "GET %s/ws?token=%s HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: "
 	             "websocket\r\n"
-	             "Connection: Upgrade\r\nSec-WebSocket-Key: "
-	             "dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	             "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
 	             "Sec-WebSocket-Version: 13\r\n\r\n",
-	             path, tok, host, port);
+	             path, tok, host, port, key);
 	explicit_bzero(tok, strlen(tok));
 	free(tok);
 	if (n < 0)
@@ -172,6 +214,9 @@ static int handshake(int fd, const struct ch_cli_args *a, const char *host,
 		            "the event stream was refused (HTTP %d)", status);
 		return status == 404 ? CH_CLI_NOT_FOUND : CH_CLI_ERROR;
 	}
+	if (!accept_ok(head, accept))
+		return ch_cli_fail(
+		    CH_CLI_ERROR, "the server's Sec-WebSocket-Accept is wrong");
 	return CH_CLI_OK;
 }
 
