@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#define NIL_UUID "00000000-0000-0000-0000-000000000000"
+
 /* The value at a dotted path ("destination.target"), or NULL. */
 static json_t *get_path(json_t *o, const char *field)
 {
@@ -37,8 +39,11 @@ char *ch_cli_cell(json_t *o, const char *field, bool reltime)
 			return strdup(ch_format_reltime(json_string_value(v),
 			                                time(NULL), buf,
 			                                sizeof(buf)));
-		return strdup(*json_string_value(v) ? json_string_value(v)
-		                                    : "-");
+		/* "" and the nil UUID (no recording, nobody) read as "-" */
+		if (!*json_string_value(v) ||
+		    !strcmp(json_string_value(v), NIL_UUID))
+			return strdup("-");
+		return strdup(json_string_value(v));
 	}
 	if (json_is_array(v) && !reltime) {
 		/* a list of ids: their count reads better in a table */

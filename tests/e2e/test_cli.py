@@ -7,7 +7,7 @@ build/chorus beside chorusd); its --json output is parsed and compared
 with a GET of the same resource through the harness's own client.
 - conferences list|create|show|update|delete; participants list|mute|
   unmute|play|talk|kick on a phone that dialled in; calls list|dial|hangup
-  with a phone that auto-answers; record start|stop, recordings list|
+  with a phone that auto-answers; lists past one API page (--limit); record start|stop, recordings list|
   download (the file's size is the API's `size`)|delete; play|pause|stop|
   volume with a local media host; transcribe start|stop, transcripts
   (a JSON array), summary.
@@ -136,6 +136,23 @@ class CliTest(SipTestCase):
         self.api.wait_status(c["id"], "terminated", 5)
         self.assertIn("terminated",
                       self.cli("conferences", "show", c["id"]).stdout)
+
+    def test_paging(self):
+        # 105 conferences: lists follow next_page_token past the API's 100
+        # a page, up to --limit (default 50)
+        for i in range(105):
+            self.api.create_conference(name="c%d" % i)
+        want = [c["id"] for c in self.api.list_all()]
+        self.assertEqual(len(want), 105)
+        self.assertEqual([c["id"] for c in self.cli_json(
+            "conferences", "list", "--limit", "103")], want[:103])
+        self.assertEqual([c["id"] for c in self.cli_json(
+            "conferences", "list", "--limit", "500")], want)
+        self.assertEqual([c["id"] for c in self.cli_json(
+            "conferences", "list")], want[:50])
+        self.assertEqual(len(self.cli("conferences", "list").stdout
+                             .splitlines()), 51)
+        self.cli("conferences", "list", "--limit", "0", code=2)
 
     def test_exit_codes(self):
         r = self.cli("conferences", "show", UNKNOWN, code=3)
