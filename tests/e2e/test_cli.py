@@ -168,6 +168,12 @@ class CliTest(SipTestCase):
         r = self.cli("conferences", "list", code=2, env=self.env(token=False))
         for way in ("--token", "CHORUS_TOKEN", ".config/chorus/config"):
             self.assertIn(way, r.stderr)
+        # no server there: an error (1) naming the URL; the flag wins over
+        # CHORUS_URL
+        r = self.cli("--url", "http://127.0.0.1:1/v1.0", "conferences",
+                     "list", code=1)
+        self.assertIn("127.0.0.1:1", r.stderr)
+        self.cli("events", "--url", "http://127.0.0.1:1/v1.0", code=1)
         cid = self.conference()
         r = self.cli("record", "stop", cid, code=1)
         api = self.api.post("/conferences/%s/recording_stop" % cid)
