@@ -36,6 +36,7 @@
 #include "services/recorder_file.h"
 #include "util/fsdir.h"
 #include "util/log.h"
+#include "util/monocond.h"
 #include "util/timefmt.h"
 
 #include <endian.h>
@@ -47,7 +48,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <re_types.h>
@@ -588,19 +588,11 @@ static void apply_requests(struct ch_recorder *r)
 static void *thread_main(void *arg)
 {
 	struct ch_recorder *r = arg;
-	struct timespec ts;
 
 	for (;;) {
 		pthread_mutex_lock(&r->lock);
-		if (!r->stop && list_isempty(&r->reqs)) {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += TICK_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			(void)pthread_cond_timedwait(&r->cond, &r->lock, &ts);
-		}
+		if (!r->stop && list_isempty(&r->reqs))
+			ch_monocond_wait_ms(&r->cond, &r->lock, TICK_MS);
 		bool stop = r->stop;
 		pthread_mutex_unlock(&r->lock);
 		if (stop)
@@ -706,14 +698,7 @@ static void destructor(void *arg)
 
 static int sync_init(struct ch_recorder *r)
 {
-	pthread_condattr_t ca;
-
-	if (pthread_condattr_init(&ca))
-		return ENOMEM;
-	int err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (!err)
-		err = pthread_cond_init(&r->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	int err = ch_monocond_init(&r->cond);
 	if (err)
 		return err;
 	err = pthread_mutex_init(&r->lock, NULL);

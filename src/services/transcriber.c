@@ -8,6 +8,7 @@
 #include "media/tap.h"
 #include "services/segmenter.h"
 #include "util/log.h"
+#include "util/monocond.h"
 #include "util/timefmt.h"
 
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <re_types.h>
 #include <re_list.h>
@@ -385,20 +385,9 @@ static void reader_round(struct ch_transcriber *t)
 	}
 }
 
-static void deadline(struct timespec *ts, long ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_nsec += ms * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void *reader_main(void *arg)
 {
 	struct ch_transcriber *t = arg;
-	struct timespec ts;
 
 	for (;;) {
 		pthread_mutex_lock(&t->lock);
@@ -407,9 +396,8 @@ static void *reader_main(void *arg)
 			if (list_isempty(&t->jobs)) {
 				(void)pthread_cond_wait(&t->rcond, &t->lock);
 			} else {
-				deadline(&ts, TICK_MS);
-				(void)pthread_cond_timedwait(&t->rcond,
-				                             &t->lock, &ts);
+				ch_monocond_wait_ms(&t->rcond, &t->lock,
+				                    TICK_MS);
 			}
 		}
 		struct le *le;
@@ -637,14 +625,7 @@ static void destructor(void *arg)
 
 static int sync_init(struct ch_transcriber *t)
 {
-	pthread_condattr_t ca;
-
-	if (pthread_condattr_init(&ca))
-		return ENOMEM;
-	int err = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (!err)
-		err = pthread_cond_init(&t->rcond, &ca);
-	pthread_condattr_destroy(&ca);
+	int err = ch_monocond_init(&t->rcond);
 	if (err)
 		return err;
 	err = pthread_cond_init(&t->wcond, NULL);
