@@ -124,11 +124,9 @@ void ch_api_conference_transcribe_start(struct ch_api_req *r)
 	int err =
 	    ch_conference_transcribe_start(r->api->core, r->cust.id, r->id,
 	                                   lang, engine, &c, why, sizeof(why));
-	bool bad_engine = err && strstr(why, "engine must") == why;
 	json_decref(o);
 	if (err == EINVAL)
-		ch_api_error(r, 400, "invalid_field",
-		             bad_engine ? "engine" : "language", "%s", why);
+		ch_api_error(r, 400, "invalid_field", "language", "%s", why);
 	else if (err == ENOTSUP)
 		ch_api_error(r, 400, "invalid_field", "engine", "%s", why);
 	else if (err == EBUSY)

@@ -341,3 +341,55 @@ int ch_conference_delete(struct ch_core *core, const char *customer_id,
 		return err;
 	return ch_conference_get(core, customer_id, id, out);
 }
+
+bool ch_conference_slot_active(const char *id)
+{
+	return id[0] && strcmp(id, CH_UUID_NIL);
+}
+
+void ch_conference_media_track(struct ch_core *core,
+                               const struct ch_conferencecall *cc)
+{
+	struct ch_conference c;
+	if (!core->media ||
+	    ch_conference_get(core, NULL, cc->conference_id, &c))
+		return;
+	if (core->media->recording_track &&
+	    ch_conference_slot_active(c.recording_id))
+		core->media->recording_track(core->media_arg, cc);
+	if (core->media->transcribe_track &&
+	    ch_conference_slot_active(c.transcribe_id))
+		core->media->transcribe_track(core->media_arg, cc);
+	ch_conference_clear(&c);
+}
+
+int ch_conference_child_end(struct ch_core *core, const char *conference_id,
+                            size_t slot, const char *child_id, int64_t now_us,
+                            int (*write)(struct ch_core *core, void *arg),
+                            void *arg)
+{
+	struct ch_conference c;
+	bool have_conf = !ch_conference_get(core, NULL, conference_id, &c);
+	char *named = have_conf ? (char *)&c + slot : NULL;
+	bool conf_changed = named && !strcmp(named, child_id);
+	if (conf_changed) {
+		memcpy(named, CH_UUID_NIL, CH_UUID_LEN);
+		c.tm_update = now_us;
+	}
+	int err = ch_core_txn_begin(core);
+	if (!err) {
+		err = write(core, arg);
+		if (!err && conf_changed)
+			err = core->st->ops->conference_update(core->st, &c);
+		if (!err && conf_changed)
+			err = ch_conference_add_event(core, &c,
+			                              "conference.updated");
+		if (err)
+			ch_core_txn_abort(core);
+		else
+			err = ch_core_txn_commit(core);
+	}
+	if (have_conf)
+		ch_conference_clear(&c);
+	return err;
+}

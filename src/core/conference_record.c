@@ -16,6 +16,7 @@
 #include "util/timefmt.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,7 +84,7 @@ int ch_conference_record_start(struct ch_core *core, const char *customer_id,
 	if (err)
 		return err;
 	if (c.status != CH_CONFERENCE_PROGRESSING ||
-	    (c.recording_id[0] && strcmp(c.recording_id, CH_UUID_NIL))) {
+	    ch_conference_slot_active(c.recording_id)) {
 		ch_conference_clear(&c);
 		return EBUSY;
 	}
@@ -166,7 +167,7 @@ int ch_conference_record_stop(struct ch_core *core, const char *customer_id,
 	int err = ch_conference_get(core, customer_id, id, &c);
 	if (err)
 		return err;
-	if (!c.recording_id[0] || !strcmp(c.recording_id, CH_UUID_NIL)) {
+	if (!ch_conference_slot_active(c.recording_id)) {
 		ch_conference_clear(&c);
 		return EBUSY;
 	}
@@ -200,24 +201,18 @@ void ch_conference_record_end(struct ch_core *core, const char *id)
 		ch_conference_clear(&c);
 }
 
-void ch_conference_record_track(struct ch_core *core,
-                                const struct ch_conferencecall *cc)
+/* ch_conference_child_end's write: the stopped recording and its event. */
+static int rec_stopped_write(struct ch_core *core, void *arg)
 {
-	struct ch_conference c;
-	if (!core->media || !core->media->recording_track ||
-	    ch_conference_get(core, NULL, cc->conference_id, &c))
-		return;
-	if (c.recording_id[0] && strcmp(c.recording_id, CH_UUID_NIL))
-		core->media->recording_track(core->media_arg, cc);
-	ch_conference_clear(&c);
+	struct ch_recording *r = arg;
+	int err = core->st->ops->recording_update(core->st, r);
+	return err ? err : rec_event(core, r, "conference.recording.stopped");
 }
 
 void ch_core_recording_done(struct ch_core *core, const char *recording_id,
                             const struct ch_core_rec_result *res)
 {
 	struct ch_recording r;
-	struct ch_conference c;
-	bool conf_changed = false;
 
 	if (core->st->ops->recording_get(core->st, recording_id, &r))
 		return;
@@ -241,36 +236,14 @@ void ch_core_recording_done(struct ch_core *core, const char *recording_id,
 	if (r.tm_end > r.tm_update || res->err)
 		r.tm_end = r.tm_update;
 
-	/* after a crash the conference may still name it */
-	bool have_conf = !ch_conference_get(core, NULL, r.reference_id, &c);
-	if (have_conf && !strcmp(c.recording_id, r.id)) {
-		memcpy(c.recording_id, CH_UUID_NIL, CH_UUID_LEN);
-		c.tm_update = r.tm_update;
-		conf_changed = true;
-	}
-	int err = ch_core_txn_begin(core);
-	if (!err) {
-		err = core->st->ops->recording_update(core->st, &r);
-		if (!err && conf_changed)
-			err = core->st->ops->conference_update(core->st, &c);
-		if (!err)
-			err =
-			    rec_event(core, &r, "conference.recording.stopped");
-		if (!err && conf_changed)
-			err = ch_conference_add_event(core, &c,
-			                              "conference.updated");
-		if (err)
-			ch_core_txn_abort(core);
-		else
-			err = ch_core_txn_commit(core);
-	}
+	int err = ch_conference_child_end(
+	    core, r.reference_id, offsetof(struct ch_conference, recording_id),
+	    r.id, r.tm_update, rec_stopped_write, &r);
 	if (res->err)
 		ch_log_error("core", "recording %s failed: %s", r.id,
 		             strerror(res->err));
 	else if (!err)
 		ch_log_info("core", "recording %s stopped: %lld ms, %lld bytes",
 		            r.id, (long long)r.duration_ms, (long long)r.size);
-	if (have_conf)
-		ch_conference_clear(&c);
 	ch_recording_clear(&r);
 }

@@ -46,9 +46,4 @@ struct ch_core_rec_result {
 void ch_core_recording_done(struct ch_core *core, const char *recording_id,
                             const struct ch_core_rec_result *r);
 
-/* A participant is in the room (joined): name it to the active
- * recording, if any. */
-void ch_conference_record_track(struct ch_core *core,
-                                const struct ch_conferencecall *cc);
-
 #endif

@@ -15,6 +15,7 @@
 #include "util/timefmt.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,6 @@ void ch_core_set_transcriber(struct ch_core *core, struct ch_transcriber *t,
 	core->stt = t;
 	snprintf(core->stt_default, sizeof(core->stt_default), "%s",
 	         default_engine && *default_engine ? default_engine : "sphinx");
-}
-
-static bool active(const char *transcribe_id)
-{
-	return transcribe_id[0] && strcmp(transcribe_id, CH_UUID_NIL);
 }
 
 static int tr_event(struct ch_core *core, const struct ch_transcribe *t,
@@ -52,7 +48,8 @@ static int tr_event(struct ch_core *core, const struct ch_transcribe *t,
 }
 
 /* The engine a request names (NULL: the default) for language: 0, or
- * EINVAL / ENOTSUP with why. */
+ * ENOTSUP (the engine: unknown or not configured) / EINVAL (the
+ * language) with why. */
 static int engine_check(struct ch_core *core, const char *engine,
                         const char *language, enum ch_stt_kind *kind, char *why,
                         size_t why_len)
@@ -61,7 +58,7 @@ static int engine_check(struct ch_core *core, const char *engine,
 		engine = core->stt_default;
 	if (ch_stt_kind_parse(engine, kind)) {
 		snprintf(why, why_len, "engine must be sphinx or http");
-		return EINVAL;
+		return ENOTSUP;
 	}
 	struct ch_stt_engine *e =
 	    core->stt ? ch_transcriber_engine(core->stt, *kind) : NULL;
@@ -131,7 +128,8 @@ int ch_conference_transcribe_start(struct ch_core *core,
 		ch_conference_clear(&c);
 		return err;
 	}
-	if (c.status != CH_CONFERENCE_PROGRESSING || active(c.transcribe_id)) {
+	if (c.status != CH_CONFERENCE_PROGRESSING ||
+	    ch_conference_slot_active(c.transcribe_id)) {
 		ch_conference_clear(&c);
 		return EBUSY;
 	}
@@ -186,7 +184,7 @@ int ch_conference_transcribe_stop(struct ch_core *core, const char *customer_id,
 	int err = ch_conference_get(core, customer_id, id, &c);
 	if (err)
 		return err;
-	if (!active(c.transcribe_id)) {
+	if (!ch_conference_slot_active(c.transcribe_id)) {
 		ch_conference_clear(&c);
 		return EBUSY;
 	}
@@ -212,18 +210,6 @@ void ch_conference_transcribe_end(struct ch_core *core, const char *id)
 	struct ch_conference c;
 	if (!ch_conference_transcribe_stop(core, NULL, id, &c))
 		ch_conference_clear(&c);
-}
-
-void ch_conference_transcribe_track(struct ch_core *core,
-                                    const struct ch_conferencecall *cc)
-{
-	struct ch_conference c;
-	if (!core->media || !core->media->transcribe_track ||
-	    ch_conference_get(core, NULL, cc->conference_id, &c))
-		return;
-	if (active(c.transcribe_id))
-		core->media->transcribe_track(core->media_arg, cc);
-	ch_conference_clear(&c);
 }
 
 void ch_core_transcript(struct ch_core *core,
@@ -285,12 +271,18 @@ void ch_core_transcript(struct ch_core *core,
 	ch_transcript_clear(&s);
 }
 
+/* ch_conference_child_end's write: the done transcribe and its event. */
+static int tr_done_write(struct ch_core *core, void *arg)
+{
+	struct ch_transcribe *t = arg;
+	int err = core->st->ops->transcribe_update(core->st, t);
+	return err ? err : tr_event(core, t, "conference.transcribe.stopped");
+}
+
 void ch_core_transcribe_done(struct ch_core *core, const char *transcribe_id,
                              uint64_t dropped_ms)
 {
 	struct ch_transcribe t;
-	struct ch_conference c;
-	bool conf_changed = false;
 
 	if (core->st->ops->transcribe_get(core->st, transcribe_id, &t) ||
 	    strcmp(t.status, "progressing"))
@@ -298,36 +290,14 @@ void ch_core_transcribe_done(struct ch_core *core, const char *transcribe_id,
 	snprintf(t.status, sizeof(t.status), "done");
 	t.dropped_ms = (int64_t)dropped_ms;
 	t.tm_end = t.tm_update = ch_time_now_us();
-	/* after a crash the conference may still name it */
-	bool have_conf = !ch_conference_get(core, NULL, t.reference_id, &c);
-	if (have_conf && !strcmp(c.transcribe_id, t.id)) {
-		memcpy(c.transcribe_id, CH_UUID_NIL, CH_UUID_LEN);
-		c.tm_update = t.tm_update;
-		conf_changed = true;
-	}
-	int err = ch_core_txn_begin(core);
-	if (!err) {
-		err = core->st->ops->transcribe_update(core->st, &t);
-		if (!err && conf_changed)
-			err = core->st->ops->conference_update(core->st, &c);
-		if (!err)
-			err =
-			    tr_event(core, &t, "conference.transcribe.stopped");
-		if (!err && conf_changed)
-			err = ch_conference_add_event(core, &c,
-			                              "conference.updated");
-		if (err)
-			ch_core_txn_abort(core);
-		else
-			err = ch_core_txn_commit(core);
-	}
+	int err = ch_conference_child_end(
+	    core, t.reference_id, offsetof(struct ch_conference, transcribe_id),
+	    t.id, t.tm_update, tr_done_write, &t);
 	if (!err)
 		ch_log_info(
 		    "core",
 		    "transcribe %s done: %lld segments, %llu ms dropped", t.id,
 		    (long long)t.segments, (unsigned long long)dropped_ms);
-	if (have_conf)
-		ch_conference_clear(&c);
 }
 
 struct recover_list {

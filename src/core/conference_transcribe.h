@@ -26,10 +26,9 @@ void ch_core_set_transcriber(struct ch_core *core, struct ch_transcriber *t,
  * Starts transcribing the customer's conference id in language with
  * engine (NULL: the default). 0 and the conference in out (the caller
  * clears it), or: ENOENT (no such conference), EBUSY (not progressing,
- * or a transcription is active), EINVAL (an unknown engine name, or a
- * language the engine does not know: why says which and lists the
- * supported ones), ENOTSUP (that engine is not configured: why says so),
- * EIO.
+ * or a transcription is active), EINVAL (a language the engine does not
+ * know: why lists the supported ones), ENOTSUP (an unknown engine name,
+ * or that engine is not configured: why says which), EIO.
  */
 int ch_conference_transcribe_start(struct ch_core *core,
                                    const char *customer_id, const char *id,
@@ -60,9 +59,7 @@ void ch_core_transcribe_done(struct ch_core *core, const char *transcribe_id,
  * it ran) is done. */
 void ch_core_transcribe_recover(struct ch_core *core);
 
-/* core-internal: the conference ends / a participant joined. */
+/* core-internal: the conference ends. */
 void ch_conference_transcribe_end(struct ch_core *core, const char *id);
-void ch_conference_transcribe_track(struct ch_core *core,
-                                    const struct ch_conferencecall *cc);
 
 #endif

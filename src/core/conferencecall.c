@@ -200,8 +200,7 @@ int ch_conferencecall_join_now(struct ch_core *core, const char *id)
 	ch_member_quality_joined(core, &cc);
 	if (core->media && core->media->participant_isolate)
 		core->media->participant_isolate(core->media_arg, &cc, false);
-	ch_conference_record_track(core, &cc);
-	ch_conference_transcribe_track(core, &cc);
+	ch_conference_media_track(core, &cc);
 	return 0;
 }
 

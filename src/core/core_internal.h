@@ -89,6 +89,23 @@ int ch_conference_save(struct ch_core *core, struct ch_conference *c,
  * NULL on ENOMEM (recording_ids, transcribe_ids). */
 char *ch_conference_ids_append(const char *ids, const char *id);
 
+/* conference.c: what a conference's recording and its transcription
+ * share. slot_active: an id slot (recording_id, transcribe_id) names one
+ * (set, not nil). media_track: a participant joined: named to the active
+ * recording and transcription (one read of the conference). child_end:
+ * the end of recording or transcription child_id, in one transaction:
+ * write(core, arg) stores its row and event; when the conference still
+ * names it in the slot at offset slot (after a crash it may), the slot is
+ * cleared and the conference saved with conference.updated. Returns 0 or
+ * the store's error. */
+bool ch_conference_slot_active(const char *id);
+void ch_conference_media_track(struct ch_core *core,
+                               const struct ch_conferencecall *cc);
+int ch_conference_child_end(struct ch_core *core, const char *conference_id,
+                            size_t slot, const char *child_id, int64_t now_us,
+                            int (*write)(struct ch_core *core, void *arg),
+                            void *arg);
+
 /* conference_record.c / conference_play.c: a conference ends (its
  * recording and playback stop); a live conference's state is freed. */
 void ch_conference_record_end(struct ch_core *core, const char *id);
