@@ -285,6 +285,13 @@ static void tap_write(struct ch_media_room *r, const int16_t *const *in,
 	ch_media_tap_commit(t);
 }
 
+/* The leg's frame of this tick goes to the transcriber: the room takes
+ * its audio (not muted, not isolated) and there is a frame. */
+static bool voiced(const struct ch_media_room *r, const struct ch_media_leg *l)
+{
+	return ready(r, l) && l->have_pcm && !l->muted && !l->isolated;
+}
+
 /* Writes the tick into the transcriber tap: each leg's own frame at its
  * codec rate, with its talk state. */
 static void voices_write(struct ch_media_room *r, size_t n)
@@ -295,7 +302,7 @@ static void voices_write(struct ch_media_room *r, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		const struct ch_media_leg *l = legs[i];
-		if (ready(r, l) && l->have_pcm && !l->muted && !l->isolated) {
+		if (voiced(r, l)) {
 			bytes += ch_media_tap_voice_size(l->cs->codec_frame);
 			nv++;
 		}
@@ -309,7 +316,7 @@ static void voices_write(struct ch_media_room *r, size_t n)
 	ch_media_tap_write(t, &h, sizeof(h));
 	for (size_t i = 0; i < n && nv; i++) {
 		const struct ch_media_leg *l = legs[i];
-		if (!ready(r, l) || !l->have_pcm || l->muted || l->isolated)
+		if (!voiced(r, l))
 			continue;
 		struct ch_media_tap_voice v = {
 		    .leg = l->id,

@@ -32,7 +32,6 @@ int ch_segmenter_init(struct ch_segmenter *s,
 	if (s->cfg.preroll_ms > 1000 || s->cfg.max_ms < 1000)
 		return EINVAL;
 	s->pre_cap = (size_t)s->cfg.preroll_ms * (CH_STT_RATE / 1000);
-	s->last_ms = -1;
 	return 0;
 }
 
@@ -159,7 +158,6 @@ int ch_segmenter_tick(struct ch_segmenter *s, int64_t t_ms, const int16_t *pcm,
 		return EINVAL;
 	if (!pcm)
 		talking = false;
-	s->last_ms = t_ms;
 	bool loud = pcm && ch_talkdetect_dbov(pcm, n) >= s->cfg.loud_dbov;
 
 	if (s->in &&

@@ -53,7 +53,6 @@ struct ch_segmenter {
 	int16_t *buf;
 	size_t n, cap;
 	int64_t start_ms, loud_end_ms;
-	int64_t last_ms; /* time of the last tick fed; -1 none yet */
 };
 
 /* Fills cfg with the defaults. */

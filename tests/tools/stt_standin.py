@@ -93,8 +93,8 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
-    def answer(self, status, obj):
-        body = json.dumps(obj).encode()
+    def answer(self, status, obj, raw=None):
+        body = raw if raw is not None else json.dumps(obj).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -147,6 +147,12 @@ class Handler(BaseHTTPRequestHandler):
             self.record(entry)
             self.answer(500, {"error": {"message": "failing as asked"}})
             return
+        if srv.bad_answer:
+            # a 200 whose body is not the OpenAI shape, for failure tests
+            entry["status"] = 200
+            self.record(entry)
+            self.answer(200, None, raw=BAD_ANSWERS[srv.bad_answer])
+            return
         try:
             text = recognise(fields["file"][1])
         except (subprocess.SubprocessError, OSError) as e:
@@ -159,12 +165,24 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(200, {"text": text})
 
 
+# --answer MODE: what a broken or hostile service answers with 200
+BAD_ANSWERS = {
+    "garbage": b"<html>not json</html>",
+    "notext": b'{"transcript": "go forward"}',
+    "number": b'{"text": 42}',
+    "array": b'["go forward"]',
+    "huge": b'{"text": "' + b"a" * 70000 + b'"}',
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--fail-first", type=int, default=0)
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--log")
+    ap.add_argument("--answer", choices=sorted(BAD_ANSWERS),
+                    help="answer every request 200 with this broken body")
     args = ap.parse_args()
     if not shutil.which("pocketsphinx_continuous"):
         print("stt_standin: pocketsphinx_continuous not found (Debian "
@@ -177,6 +195,7 @@ def main():
     srv.fail_first = args.fail_first
     srv.delay_ms = args.delay_ms
     srv.log_path = args.log
+    srv.bad_answer = args.answer
     signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
     print("PORT %d" % srv.server_address[1], flush=True)
     try:

@@ -498,6 +498,24 @@ static void test_http_retries_exhausted(void **state)
 	json_decref(log_of(2));
 }
 
+/* A 200 that is not the OpenAI shape (not JSON, no "text", a "text"
+ * that is not a string, an array, over 64 KiB) is a failure, retried,
+ * then EIO. */
+static void test_http_bad_answers(void **state)
+{
+	static const char *const modes[] = {"garbage", "notext", "number",
+	                                    "array", "huge"};
+	json_t *log;
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		http_fix("--answer", modes[i], 20000, 1, "en-US");
+		assert_fails(fix.s, fix.gf, fix.n);
+		log = log_of(2); /* the first attempt and one retry */
+		json_decref(log);
+		fix_teardown(state);
+	}
+}
+
 static void test_http_timeout(void **state)
 {
 	double t0, took;
@@ -615,6 +633,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_http_retry, fix_teardown),
 	    cmocka_unit_test_teardown(test_http_retries_exhausted,
 	                              fix_teardown),
+	    cmocka_unit_test_teardown(test_http_bad_answers, fix_teardown),
 	    cmocka_unit_test_teardown(test_http_timeout, fix_teardown),
 	    cmocka_unit_test_teardown(test_http_long_utterance, fix_teardown),
 	};
