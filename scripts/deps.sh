@@ -13,7 +13,9 @@ test_pkgs="$build_pkgs python3 python3-websocket curl clang libclang-rt-14-dev
 # npm packages the tests drive (test only), installed into $CHORUS_NPM_TOOLS
 # (default ~/.cache/chorus-test-npm; tests/e2e/test_openapi.py looks there):
 # the OpenAPI 3.1 validator of src/api/openapi.json.
-npm_test_pkgs="@apidevtools/swagger-parser@13.1.0"
+# 10.1.1 validates OpenAPI 3.1 and runs on Debian 12's Node.js 18 (13.x
+# needs Node.js 22: on 18 it cannot load its own ES modules).
+npm_test_pkgs="@apidevtools/swagger-parser@10.1.1"
 bench_pkgs="$build_pkgs wrk curl python3 python3-websocket"
 case "${1:-build}" in
 build) want=$build_pkgs ;;
@@ -26,8 +28,10 @@ esac
 npm_tools() {
   [ "${1:-build}" = test ] || return 0
   local dir=${CHORUS_NPM_TOOLS:-$HOME/.cache/chorus-test-npm} p ok=1
+  # each at the pinned version (an older cache is replaced)
   for p in $npm_test_pkgs; do
-    [ -d "$dir/node_modules/${p%@*}" ] || ok=0
+    grep -qs "\"version\": \"${p##*@}\"" \
+      "$dir/node_modules/${p%@*}/package.json" || ok=0
   done
   [ $ok -eq 1 ] && return 0
   echo "deps: npm install $npm_test_pkgs into $dir"
