@@ -3,7 +3,8 @@
 # fresh chorusd on loopback.
 #
 # chorusd_start DIR: starts $chorusd serve on 127.0.0.1 with HTTP and SIP
-# on port 0, a random even range of 2000 RTP ports between 30000 and 59999,
+# on port 0, a random even range of 2000 RTP ports between 30000 and 59999
+# (or, with RTP_SPAN=N over 2000, the N ports from 20000: 2 per leg),
 # its data in DIR/data and its output in DIR/stdout and DIR/stderr (log
 # level $LOG_LEVEL, default warn). Sets pid, api, token, sip, lo and hi.
 # Returns 1, with chorusd's output on stderr, when it did not print its
@@ -11,6 +12,10 @@
 chorusd_start() {
 	lo=$((30000 + ($$ % 14) * 2000))
 	hi=$((lo + 1999))
+	if [ "${RTP_SPAN:-2000}" -gt 2000 ]; then
+		lo=20000
+		hi=$((lo + RTP_SPAN - 1))
+	fi
 	"$chorusd" serve --http 127.0.0.1:0 --sip 127.0.0.1:0 \
 		--rtp-ports "$lo-$hi" --data-dir "$1/data" --log-level "${LOG_LEVEL:-warn}" \
 		>"$1/stdout" 2>"$1/stderr" &

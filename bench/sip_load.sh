@@ -12,7 +12,8 @@
 # Usage: bench/sip_load.sh [BUILD_DIR]        (default: build)
 # Environment: CHORUSD, BENCH_SIP_LOAD (the two programs; default from
 # BUILD_DIR), ROOMS (10), PARTICIPANTS (5), LOAD_SECONDS (20), CODECS
-# ("pcmu opus"), KEEP=1 keeps the data folder and chorusd's log.
+# ("pcmu opus"), RTP_SPAN (2000 RTP ports: 1,000 legs), KEEP=1 keeps the data
+# folder and chorusd's log.
 # Exit status: 0 when every run passed its checks, 1 otherwise.
 set -u
 

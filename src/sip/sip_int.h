@@ -137,6 +137,10 @@ int ch_sip_call_media_update(struct ch_sip_call *c);
 /* Ends the call: BYE/CANCEL if needed, frees the leg, reports to core. */
 void ch_sip_call_end(struct ch_sip_call *c, const char *reason,
                      const char *leave_reason);
+/* sip_sockbuf.c: asks for a receive buffer of bytes on every UDP socket
+ * of this process bound to laddr (the SIP transports); logs what it got.
+ * Returns how many sockets it found. Control thread, start-up. */
+unsigned ch_sip_sockbuf_grow(const struct sa *laddr, int bytes);
 void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg);
 int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call);
 

@@ -13,6 +13,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Room for a burst of some 6,000 requests (2,500 BYEs at once) while the
+ * control thread works through them. */
+#define SIP_RCVBUF (8 * 1024 * 1024)
+
 static bool options_h(const struct sip_msg *msg, void *arg)
 {
 	struct ch_sip *sip = arg;
@@ -202,6 +206,8 @@ static int add_transports(struct ch_sip *sip, const struct sa *want)
 				                       SIP_TRANSP_UDP, NULL);
 				port = sa_port(&a);
 			}
+			if (!err)
+				(void)ch_sip_sockbuf_grow(&a, SIP_RCVBUF);
 			if (!err)
 				err = sip_transp_add(sip->sip, SIP_TRANSP_TCP,
 				                     &a);
