@@ -29,7 +29,9 @@ const $ = (id) => document.getElementById(id);
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
     if (k === "class") e.className = v;
+    else if (k === "width") e.style.width = v; // CSSOM: allowed by the CSP
     else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v);
   }
@@ -298,7 +300,7 @@ function participantCard(p) {
       p.muted ? el("span", { class: "muted-flag" }, "muted") : null),
     el("div", { class: "stats" },
       el("span", { class: "status" }, p.status + (p.leave_reason ? " (" + p.leave_reason + ")" : ""))),
-    el("div", { class: "level", title: "level " + fmt(s.level) }, el("div", { style: "width:" + pct.toFixed(0) + "%" })),
+    el("div", { class: "level", title: "level " + fmt(s.level) }, el("div", { width: pct.toFixed(0) + "%" })),
     el("div", { class: "stats" },
       el("span", {}, "codec " + fmt(s.codec || q.codec)),
       el("span", {}, "lost " + fmt(s.lost)),
