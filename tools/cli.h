@@ -140,9 +140,26 @@ extern const struct ch_cli_cmd ch_cmd_recordings[];
 extern const struct ch_cli_cmd ch_cmd_media[];
 extern const struct ch_cli_cmd ch_cmd_transcribe[];
 extern const struct ch_cli_cmd ch_cmd_events[];
+extern const struct ch_cli_cmd ch_cmd_top[];
 
 /* The live event stream (ws_client.c): connects, subscribes, prints until
  * closed. */
 int ch_ws_client_tail(const struct ch_cli_args *a, const char *conference);
+
+/*
+ * Connects to the event stream, subscribed to `conference` when not NULL
+ * (else every event of the token's customer). *fd gets the socket (the
+ * caller closes it) on CH_CLI_OK, -1 otherwise. Returns the exit code.
+ */
+int ch_ws_client_open(const struct ch_cli_args *a, const char *conference,
+                      int *fd);
+
+/*
+ * Reads the next text message of the stream on `fd` (blocking; pings are
+ * answered on the way). CH_CLI_OK with *msg a malloc'ed NUL-terminated
+ * text the caller frees, or *msg NULL when the server closed the stream;
+ * CH_CLI_ERROR when the connection broke.
+ */
+int ch_ws_client_next(int fd, char **msg);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * format.c: relative times, aligned tables and config file parsing for the
- * `chorus` client (see format.h). Pure: no I/O.
+ * format.c: relative times, aligned tables, config file parsing and the
+ * cells of `chorus top` for the `chorus` client (see format.h). Pure: no
+ * I/O.
  */
 #include "format.h"
 
@@ -181,4 +182,56 @@ int ch_format_config_parse(const char *text, char **url, char **token,
 		*line = n;
 	free(copy);
 	return err;
+}
+
+char *ch_format_level_bar(int level, int width, char *out, size_t size)
+{
+	int i, fill;
+
+	if (width < 0 || size < (size_t)width + 5) {
+		if (size)
+			out[0] = '\0';
+		return out;
+	}
+	level = level < 0 ? 0 : level > 100 ? 100 : level;
+	fill = (level * width + 50) / 100;
+	for (i = 0; i < width; i++)
+		out[i] = i < fill ? '#' : '.';
+	snprintf(out + width, size - (size_t)width, "%4d", level);
+	return out;
+}
+
+double ch_format_loss_pct(long long lost, long long received)
+{
+	if (lost <= 0 || received < 0)
+		return 0.0;
+	return 100.0 * (double)lost / (double)(lost + received);
+}
+
+size_t ch_format_fit(char *line, size_t cols)
+{
+	size_t i = 0, n = 0;
+
+	if (!line)
+		return 0;
+	for (i = 0; line[i]; i++) {
+		if (((unsigned char)line[i] & 0xc0) == 0x80)
+			continue; /* a continuation byte: same character */
+		if (n == cols) {
+			/* one character too many: the last kept becomes '~' */
+			size_t j = i;
+			if (!cols) {
+				line[0] = '\0';
+				return 0;
+			}
+			while (j > 0 &&
+			       ((unsigned char)line[j - 1] & 0xc0) == 0x80)
+				j--;
+			line[j - 1] = '~';
+			line[j] = '\0';
+			return j;
+		}
+		n++;
+	}
+	return i;
 }

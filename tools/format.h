@@ -1,6 +1,7 @@
 /*
  * format.h: the pure parts of the `chorus` command-line client: relative
- * times ("3m ago"), aligned text tables and the config file's parsing.
+ * times ("3m ago"), aligned text tables, the config file's parsing and
+ * the cells of `chorus top` (level bars, loss, fitting lines to a width).
  * No I/O, no global state: callable from any thread, unit-tested in
  * tests/unit/test_cli_format.c.
  */
@@ -41,5 +42,22 @@ char *ch_format_table(const char *const *cells, size_t nrows, size_t ncols);
  */
 int ch_format_config_parse(const char *text, char **url, char **token,
                            int *line);
+
+/*
+ * Writes a level bar for an audio level 0..100 (clamped): `width` cells
+ * of '#' (filled) and '.' (empty), then the number, e.g. "#####.....  52".
+ * `size` must hold width + 5 bytes, else out gets "". Returns `out`.
+ */
+char *ch_format_level_bar(int level, int width, char *out, size_t size);
+
+/* Percent of packets lost: lost / (lost + received) * 100; 0 when none. */
+double ch_format_loss_pct(long long lost, long long received);
+
+/*
+ * Cuts `line` in place after `cols` characters (UTF-8 aware; a cut line
+ * ends in "~" so the reader sees it goes on). Returns its new length in
+ * bytes.
+ */
+size_t ch_format_fit(char *line, size_t cols);
 
 #endif

@@ -16,7 +16,7 @@
 
 static const struct ch_cli_cmd *const groups[] = {
     ch_cmd_conferences, ch_cmd_participants, ch_cmd_calls,  ch_cmd_recordings,
-    ch_cmd_media,       ch_cmd_transcribe,   ch_cmd_events,
+    ch_cmd_media,       ch_cmd_transcribe,   ch_cmd_events, ch_cmd_top,
 };
 
 int ch_cli_fail(int code, const char *fmt, ...)
@@ -116,7 +116,7 @@ static int read_config(char **url, char **token)
 static bool takes_value(const char *name)
 {
 	return strcmp(name, "json") && strcmp(name, "help") &&
-	       strcmp(name, "h");
+	       strcmp(name, "once") && strcmp(name, "h");
 }
 
 /* Splits argv into words, global options and command options. */

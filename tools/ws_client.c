@@ -1,8 +1,9 @@
 /*
- * ws_client.c: a small RFC 6455 client for `chorus events`: one blocking
- * TCP connection (http:// only), the upgrade request to /ws, masked client
- * frames (subscribe, pong, close), server frames read one at a time. Each
- * text message is one event, printed as a line. Main thread only.
+ * ws_client.c: a small RFC 6455 client for `chorus events` and `chorus
+ * top`: one blocking TCP connection (http:// only), the upgrade request to
+ * /ws, masked client frames (subscribe, pong, close), server frames read
+ * one at a time. Each text message is one event; `events` prints it as a
+ * line. Main thread only.
  */
 #include "cli.h"
 
@@ -275,12 +276,12 @@ static void print_event(const struct ch_cli_args *a, const char *text)
 	json_decref(e);
 }
 
-/* Reads frames until close; returns an exit code. */
-static int read_loop(int fd, const struct ch_cli_args *a)
+int ch_ws_client_next(int fd, char **out)
 {
 	char *msg = NULL;
 	size_t mlen = 0;
 
+	*out = NULL;
 	for (;;) {
 		uint8_t h[2], ext[8];
 		uint64_t len;
@@ -329,21 +330,24 @@ static int read_loop(int fd, const struct ch_cli_args *a)
 		if (!(h[0] & 0x80))
 			continue; /* more fragments follow */
 		msg[mlen] = '\0';
-		print_event(a, msg);
-		mlen = 0;
+		*out = msg;
+		return CH_CLI_OK;
 	}
 	free(msg);
 	return ch_cli_fail(CH_CLI_ERROR, "the event stream ended");
 }
 
-int ch_ws_client_tail(const struct ch_cli_args *a, const char *conference)
+int ch_ws_client_open(const struct ch_cli_args *a, const char *conference,
+                      int *out)
 {
 	char *host = NULL, *port = NULL, *path = NULL;
 	int fd = -1, err;
 
+	*out = -1;
 	err = split_url(a->url, &host, &port, &path);
 	if (err == EINVAL)
-		err = ch_cli_fail(CH_CLI_USAGE, "events needs an http:// URL");
+		err = ch_cli_fail(CH_CLI_USAGE,
+		                  "the event stream needs an http:// URL");
 	else if (err)
 		err = ch_cli_fail(CH_CLI_ERROR, "out of memory");
 	if (!err && (fd = dial(host, port)) < 0)
@@ -359,12 +363,30 @@ int ch_ws_client_tail(const struct ch_cli_args *a, const char *conference)
 		free(s);
 		json_decref(sub);
 	}
-	if (!err)
-		err = read_loop(fd, a);
-	if (fd >= 0)
+	if (err && fd >= 0)
 		close(fd);
+	else
+		*out = fd;
 	free(host);
 	free(port);
 	free(path);
+	return err;
+}
+
+int ch_ws_client_tail(const struct ch_cli_args *a, const char *conference)
+{
+	char *msg;
+	int fd, err;
+
+	err = ch_ws_client_open(a, conference, &fd);
+	while (!err) {
+		err = ch_ws_client_next(fd, &msg);
+		if (err || !msg)
+			break;
+		print_event(a, msg);
+		free(msg);
+	}
+	if (fd >= 0)
+		close(fd);
 	return err;
 }

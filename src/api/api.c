@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "api/httpd.h"
+#include "api/static_assets.h"
 #include "core/core.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -713,6 +714,34 @@ static const char *httpd_err_h(uint16_t status, void *arg)
 	}
 }
 
+/* A file of the static asset table (the web console): GET only, no token
+ * (the page asks for one; its API calls carry it). Returns false when
+ * path names none. */
+static bool serve_static(struct ch_api *api, struct ch_httpd_conn *conn,
+                         const char *method, const char *path)
+{
+	const struct ch_static_asset *a = ch_static_assets_find(path);
+	if (!a)
+		return false;
+	if (strcmp(method, "GET")) {
+		static const char body[] =
+		    "{\"error\":{\"status\":405,\"code\":\"method_not_"
+		    "allowed\",\"message\":\"only GET is allowed on this "
+		    "page\"}}";
+		ch_api_http_count(api, -1, 405);
+		(void)ch_httpd_reply(conn, 405, status_reason(405),
+		                     "application/json", body, sizeof(body) - 1,
+		                     "Allow: GET\r\n");
+		return true;
+	}
+	ch_api_http_count(api, -1, 200);
+	ch_log_debug("api", "GET %s -> 200", a->path);
+	(void)ch_httpd_reply(conn, 200, status_reason(200), a->ctype,
+	                     (const char *)a->data, *a->len,
+	                     ch_static_assets_headers());
+	return true;
+}
+
 static void httpd_req_h(struct ch_httpd_conn *conn, const struct http_msg *msg,
                         const char *body, size_t body_len, void *arg)
 {
@@ -735,6 +764,8 @@ static void httpd_req_h(struct ch_httpd_conn *conn, const struct http_msg *msg,
 		goto reply;
 	}
 	pl_strcpy(&msg->path, path, sizeof(path));
+	if (serve_static(api, conn, method, path))
+		return;
 	r.method = method;
 	r.path = path;
 	if (msg->prm.l > 1) /* prm includes the leading '?' */

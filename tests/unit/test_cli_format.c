@@ -1,6 +1,7 @@
 /*
  * test_cli_format.c: the `chorus` client's pure helpers (tools/format.c):
- * relative times, table alignment, config file parsing.
+ * relative times, table alignment, config file parsing, the cells of
+ * `chorus top` (level bars, loss, lines cut to the screen's width).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -153,13 +154,69 @@ static void test_config(void **state)
 	free(token);
 }
 
+static void test_level_bar(void **state)
+{
+	char b[32];
+
+	(void)state;
+	assert_string_equal(ch_format_level_bar(52, 10, b, sizeof(b)),
+	                    "#####.....  52");
+	assert_string_equal(ch_format_level_bar(0, 4, b, sizeof(b)),
+	                    "....   0");
+	assert_string_equal(ch_format_level_bar(100, 4, b, sizeof(b)),
+	                    "#### 100");
+	/* clamped */
+	assert_string_equal(ch_format_level_bar(250, 4, b, sizeof(b)),
+	                    "#### 100");
+	assert_string_equal(ch_format_level_bar(-3, 2, b, sizeof(b)), "..   0");
+	/* too small a buffer: empty, never past its end */
+	assert_string_equal(ch_format_level_bar(50, 10, b, 14), "");
+	assert_string_equal(ch_format_level_bar(50, 10, b, 15),
+	                    "#####.....  50");
+}
+
+static void test_loss(void **state)
+{
+	(void)state;
+	assert_true(ch_format_loss_pct(0, 0) == 0.0);
+	assert_true(ch_format_loss_pct(0, 500) == 0.0);
+	assert_true(ch_format_loss_pct(1, 99) == 1.0);
+	assert_true(ch_format_loss_pct(5, 0) == 100.0);
+	assert_true(ch_format_loss_pct(-1, 10) == 0.0);
+}
+
+static void test_fit(void **state)
+{
+	char s[64];
+
+	(void)state;
+	strcpy(s, "abcdef");
+	assert_int_equal(ch_format_fit(s, 6), 6);
+	assert_string_equal(s, "abcdef");
+	assert_int_equal(ch_format_fit(s, 10), 6);
+	assert_int_equal(ch_format_fit(s, 4), 4);
+	assert_string_equal(s, "abc~");
+	/* UTF-8: characters, not bytes; a cut never splits one */
+	strcpy(s, "h\xc3\xa9llo");
+	assert_int_equal(ch_format_fit(s, 5), 6);
+	assert_int_equal(ch_format_fit(s, 3), 4);
+	assert_string_equal(s, "h\xc3\xa9~");
+	strcpy(s, "h\xc3\xa9llo");
+	assert_int_equal(ch_format_fit(s, 2), 2);
+	assert_string_equal(s, "h~");
+	strcpy(s, "abc");
+	assert_int_equal(ch_format_fit(s, 0), 0);
+	assert_string_equal(s, "");
+	assert_int_equal(ch_format_fit(NULL, 3), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_ts),
-	    cmocka_unit_test(test_reltime),
-	    cmocka_unit_test(test_table),
-	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_parse_ts),  cmocka_unit_test(test_reltime),
+	    cmocka_unit_test(test_table),     cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_level_bar), cmocka_unit_test(test_loss),
+	    cmocka_unit_test(test_fit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
