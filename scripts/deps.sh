@@ -9,13 +9,14 @@ build_pkgs="build-essential cmake pkg-config libre-dev libssl-dev libjansson-dev
   pocketsphinx-en-us"
 test_pkgs="$build_pkgs python3 python3-websocket curl clang libclang-rt-14-dev
   baresip-core sox libsox-fmt-base libsox-fmt-mp3 e2fsprogs mount pocketsphinx
-  pocketsphinx-testdata nodejs prometheus tmux"
+  pocketsphinx-testdata nodejs prometheus tmux chromium"
 # npm packages the tests drive (test only), installed into $CHORUS_NPM_TOOLS
 # (default ~/.cache/chorus-test-npm; tests/e2e/test_openapi.py looks there):
-# the OpenAPI 3.1 validator of src/api/openapi.json.
+# the OpenAPI 3.1 validator of src/api/openapi.json, and playwright-core
+# (tests/e2e/test_console.py drives Debian's chromium with it).
 # 10.1.1 validates OpenAPI 3.1 and runs on Debian 12's Node.js 18 (13.x
 # needs Node.js 22: on 18 it cannot load its own ES modules).
-npm_test_pkgs="@apidevtools/swagger-parser@10.1.1"
+npm_test_pkgs="@apidevtools/swagger-parser@10.1.1 playwright-core@1.48.2"
 bench_pkgs="$build_pkgs wrk curl python3 python3-websocket"
 case "${1:-build}" in
 build) want=$build_pkgs ;;
