@@ -196,6 +196,7 @@ static int fetch(const struct ch_cli_args *a, const char *only, struct snap *s)
 		err = ch_cli_list(a, "/conferences", a->limit, &list);
 	}
 	if (err) {
+		json_decref(list);
 		json_decref(confs);
 		return err;
 	}
@@ -603,7 +604,7 @@ static int top(struct ch_cli_args *a)
 {
 	const char *only = ch_cli_opt(a, "conference", NULL);
 	const char *iv = ch_cli_opt(a, "interval", "2");
-	struct snap s = {.talking = json_object()};
+	struct snap s = {0};
 	struct sigaction sa = {.sa_handler = on_signal};
 	bool tty = isatty(STDOUT_FILENO);
 	double interval;
@@ -614,6 +615,7 @@ static int top(struct ch_cli_args *a)
 	if (!*iv || *end || !(interval >= 0.2 && interval <= 3600))
 		return ch_cli_fail(CH_CLI_USAGE,
 		                   "--interval must be seconds, 0.2 to 3600");
+	s.talking = json_object();
 	if (!s.talking)
 		return ch_cli_fail(CH_CLI_ERROR, "out of memory");
 	/* the first look: a wrong URL, token or id ends it at once */
