@@ -460,7 +460,7 @@ static bool match(const char *pattern, const char *path, char *id)
  * customers: a new token there (`customer token`) must end the old one at
  * once, so the whole cache is dropped whenever the store's data_version
  * moves (any commit by another process), checked before an
- * authentication (at most every TOKENS_RECHECK_MS) and every
+ * authentication (at most every CH_API_TOKENS_RECHECK_MS) and every
  * TOKENS_POLL_MS; WebSocket clients whose token
  * went are then closed. Unknown tokens are not cached.
  * Owned by api->tokens; control thread only. */
@@ -481,8 +481,7 @@ static void token_destructor(void *arg)
 	hash_unlink(&t->he);
 }
 
-#define TOKENS_POLL_MS    2000
-#define TOKENS_RECHECK_MS 20
+#define TOKENS_POLL_MS 2000
 
 /* Drops the cache (and token-less WebSocket clients) when another process
  * committed to the store. Returns 0 or EIO. */
@@ -513,12 +512,12 @@ static int customer_by_token(struct ch_api *api, const char *token,
 	char hash[CH_TOKEN_HASH_LEN];
 	int err = 0;
 	/* data_version costs a read transaction (file locks): read it at most
-	 * every TOKENS_RECHECK_MS. `customer token` is another process that
-	 * takes far longer than that to start and commit, so a request made
-	 * after it returned still sees its change. */
+	 * every CH_API_TOKENS_RECHECK_MS. `customer token` waits twice that
+	 * after its commit, so a request made after it returned still sees
+	 * its change. */
 	uint64_t now = tmr_jiffies();
 	if (!api->tokens_checked_ms ||
-	    now - api->tokens_checked_ms >= TOKENS_RECHECK_MS) {
+	    now - api->tokens_checked_ms >= CH_API_TOKENS_RECHECK_MS) {
 		err = tokens_sync(api);
 		if (err)
 			return err;

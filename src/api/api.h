@@ -11,6 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A running API reads the store's data_version (another process's
+ * commit, e.g. `chorusd customer token`, drops its token cache) before an
+ * authentication at most this often. `customer token` waits twice this
+ * after its commit before it returns, so any request made after it
+ * returned is refused the old token, however fast the command ran. */
+#define CH_API_TOKENS_RECHECK_MS 20
+
 struct ch_core;
 struct ch_api;
 struct ch_httpd_limits;

@@ -7,6 +7,7 @@
  * again, only replaced. A running chorusd notices the change on its next
  * request (store data_version) and stops taking the old token at once.
  */
+#include "api/api.h"
 #include "main/chorusd.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void usage(FILE *f)
 {
@@ -128,6 +130,13 @@ static int new_token(struct ch_store *st, const char *key)
 	err = st->ops->customer_set_token_hash(st, k.found.id, hash);
 	if (err)
 		return 1;
+	/* a running chorusd may have read the store just before the commit
+	 * and reads it again CH_API_TOKENS_RECHECK_MS later at the earliest:
+	 * returning after that means no request made afterwards gets in with
+	 * the old token */
+	struct timespec ts = {0, 2 * CH_API_TOKENS_RECHECK_MS * 1000000L};
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 	print_json(
 	    json_pack("{s:s,s:s}", "customer_id", k.found.id, "token", token));
 	return 0;
