@@ -268,8 +268,16 @@ static uint16_t fz_request(struct fz *z, const char *method, const char *path,
 	status =
 	    ch_api_handle(z->api, method, p, q, auth, body, body_len, &resp);
 	free(q);
-	/* every answer is a JSON object; errors carry their status */
+	/* every answer is a JSON object; errors carry their status. The one
+	 * exception: GET /metrics answered 200 is Prometheus text */
 	fz_check(resp != NULL, "response body");
+	if (status == 200 && !strcmp(method, "GET") && !strcmp(p, "/metrics")) {
+		fz_check(!strncmp(resp, "# HELP chorus_", 14),
+		         "Prometheus text");
+		free(resp);
+		fz_run_timers();
+		return status;
+	}
 	json_t *o = json_loads(resp, 0, NULL);
 	fz_check(json_is_object(o), "JSON response");
 	json_t *e = json_object_get(o, "error");
