@@ -2,7 +2,9 @@
  * bench_engine.c: load benchmark of the media engine.
  *
  *   bench_engine [rooms] [legs] [pcmu|opus] [seconds] [talkers] [workers]
+ *                [max_rate] [lowdelay|voip] [complexity]
  *   defaults:     10      5      pcmu        20        all       0 (1/core)
+ *                16000      lowdelay         5   (chorusd's defaults)
  *
  * Starts the engine on 127.0.0.1 with rooms x legs legs; a sender thread
  * with its own UDP socket per leg sends each leg a 20 ms packet every
@@ -71,6 +73,7 @@ struct bleg {
 static struct {
 	unsigned rooms, legs, talkers, workers, seconds;
 	bool opus;
+	uint32_t max_rate; /* ch_media_room_set_max_rate of every room */
 	struct bleg *leg;
 	size_t nlegs;
 	atomic_int phase; /* 0 warm-up, 1 measuring, 2 done */
@@ -297,6 +300,8 @@ static int setup(struct ch_media_engine *eng)
 	for (unsigned r = 0; r < B.rooms; r++) {
 		uint32_t room;
 		int err = ch_media_room_create(eng, &room);
+		if (!err)
+			err = ch_media_room_set_max_rate(eng, room, B.max_rate);
 		if (err)
 			return err;
 		for (unsigned k = 0; k < B.legs; k++) {
@@ -344,20 +349,32 @@ int main(int argc, char **argv)
 	                ? (unsigned)atoi(argv[5])
 	                : B.legs;
 	B.workers = argc > 6 ? (unsigned)atoi(argv[6]) : 0;
+	B.max_rate = argc > 7 ? (uint32_t)atoi(argv[7]) : 16000;
+	struct ch_codec_opus opus = {.complexity = argc > 9 ? atoi(argv[9]) : 5,
+	                             .lowdelay = argc <= 8 ||
+	                                         strcmp(argv[8], "voip") != 0};
 	if (B.rooms == 0 || B.legs == 0 || B.seconds == 0 ||
-	    B.rooms * B.legs > 4000) {
+	    B.rooms * B.legs > 4000 || opus.complexity < 0 ||
+	    opus.complexity > 10 ||
+	    (B.max_rate != 8000 && B.max_rate != 16000 &&
+	     B.max_rate != 48000)) {
 		fprintf(stderr,
 		        "usage: %s [rooms] [legs] [pcmu|opus] "
-		        "[seconds] [talkers|all] [workers]\n",
+		        "[seconds] [talkers|all] [workers] [8000|16000|48000] "
+		        "[lowdelay|voip] [complexity 0-10]\n",
 		        argv[0]);
 		return 2;
 	}
+	printf("engine: rooms mix at most at %u Hz; Opus %s, complexity %d\n",
+	       B.max_rate, opus.lowdelay ? "restricted low delay" : "voip",
+	       opus.complexity);
 
 	struct ch_media_engine *eng;
 	struct ch_media_config cfg = {.workers = B.workers,
 	                              .rtp_lo = 20000,
 	                              .rtp_hi = 29999,
-	                              .bind_ip = "127.0.0.1"};
+	                              .bind_ip = "127.0.0.1",
+	                              .opus = &opus};
 	if (libre_init() != 0)
 		return 1;
 	tmr_init(&B.tmr);

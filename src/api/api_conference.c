@@ -84,8 +84,9 @@ static bool actions_field(struct ch_api_req *r, json_t *o, const char *key,
 
 /* Fields a client may send (type only on create). */
 static const char *const writable_fields[] = {
-    "type",    "name",        "detail",       "data",
-    "timeout", "pre_actions", "post_actions", "max_participants"};
+    "type",           "name",        "detail",       "data",
+    "timeout",        "pre_actions", "post_actions", "max_participants",
+    "max_sample_rate"};
 /* Fields the server owns: present in the resource, never writable. */
 static const char *const readonly_fields[] = {"id",
                                               "customer_id",
@@ -168,6 +169,25 @@ static bool parse_params(struct ch_api_req *r, json_t *o, bool create,
 		ch_api_error(r, 400, "invalid_field", "type",
 		             "type cannot be changed after creation");
 		return false;
+	}
+	v = json_object_get(o, "max_sample_rate");
+	if (v && !create) {
+		ch_api_error(
+		    r, 400, "invalid_field", "max_sample_rate",
+		    "max_sample_rate cannot be changed after creation");
+		return false;
+	}
+	if (v) {
+		json_int_t hz = json_is_integer(v) ? json_integer_value(v) : 0;
+		if (hz < 0 || hz > 48000 ||
+		    !ch_conference_rate_valid((int)hz)) {
+			ch_api_error(r, 400, "invalid_field", "max_sample_rate",
+			             "max_sample_rate must be 8000, 16000 "
+			             "(voice, the default) or 48000 (music)");
+			return false;
+		}
+		p->has_max_sample_rate = true;
+		p->max_sample_rate = (int)json_integer_value(v);
 	}
 	if (!text_field(r, o, "name", &p->has_name, &p->name) ||
 	    !text_field(r, o, "detail", &p->has_detail, &p->detail))

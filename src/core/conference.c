@@ -91,6 +91,11 @@ static void ready_h(void *arg)
 	ch_conference_room_ready(lc->core, lc->id);
 }
 
+bool ch_conference_rate_valid(int rate)
+{
+	return rate == 8000 || rate == 16000 || rate == 48000;
+}
+
 static void arm_timeout(struct ch_live_conf *lc, const struct ch_conference *c)
 {
 	if (c->timeout <= 0 || c->status >= CH_CONFERENCE_TERMINATING)
@@ -145,6 +150,8 @@ int ch_conference_create(struct ch_core *core, const char *customer_id,
 	c.transcribe_ids = strdup("[]");
 	snprintf(c.playback_status, sizeof(c.playback_status), "stopped");
 	c.max_participants = p->has_max_participants ? p->max_participants : 0;
+	c.max_sample_rate = p->has_max_sample_rate ? p->max_sample_rate
+	                                           : CH_CONFERENCE_DEFAULT_RATE;
 	memcpy(c.ended_by, CH_UUID_NIL, CH_UUID_LEN);
 	c.tm_create = c.tm_update = ch_time_now_us();
 	c.tm_delete = CH_TIME_NEVER_US;

@@ -22,6 +22,7 @@ struct ch_core;
 struct ch_conference_params {
 	bool has_type, has_name, has_detail, has_data, has_timeout;
 	bool has_pre_actions, has_post_actions, has_max_participants;
+	bool has_max_sample_rate;
 	enum ch_conference_type type;
 	const char *name;
 	const char *detail;
@@ -30,7 +31,14 @@ struct ch_conference_params {
 	const char *pre_actions;
 	const char *post_actions;
 	int max_participants;
+	int max_sample_rate; /* create only: 8000, 16000 or 48000 */
 };
+
+/* The room's highest mixing rate when a create does not say: wideband
+ * voice (Opus legs are encoded and decoded at 16 kHz). 48000 is for music. */
+#define CH_CONFERENCE_DEFAULT_RATE 16000
+/* True if rate is a max_sample_rate a conference may have. */
+bool ch_conference_rate_valid(int rate);
 
 /* End reasons (summary end_reason). */
 #define CH_END_API        "conference_ended_via_api"

@@ -65,6 +65,8 @@ json_t *ch_json_map_conference(const struct ch_conference *c, json_t *ids)
 	                    json_integer(c->playback_volume));
 	json_object_set_new(o, "max_participants",
 	                    json_integer(c->max_participants));
+	json_object_set_new(o, "max_sample_rate",
+	                    json_integer(c->max_sample_rate));
 	/* both empty until the conference ends (terminating) */
 	bool ended = c->end_reason[0] != '\0';
 	json_object_set_new(o, "end_reason",

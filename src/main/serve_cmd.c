@@ -54,6 +54,8 @@ static const char *const opt_keys[] = {
     "node-name",
     "webhook-timeout-ms",
     "media-workers",
+    "opus-complexity",
+    "opus-application",
     "dial-timeout",
     "sip-ack-timeout",
     "sip-unconfirmed-per-ip",
@@ -120,6 +122,11 @@ static void usage(FILE *f)
 	        "10000)\n"
 	        "  --media-workers N    media threads (default 0: one per "
 	        "core)\n"
+	        "  --opus-complexity N  Opus encoder complexity 0-10 "
+	        "(default 5)\n"
+	        "  --opus-application A lowdelay (CELT only, the default: "
+	        "cheaper, no FEC)\n"
+	        "                       or voip (SILK, in-band FEC)\n"
 	        "  --dial-timeout S     ring time of a dial-out before "
 	        "noanswer (default 30)\n"
 	        "  --sip-ack-timeout S  an answered dial-in without ACK is "
@@ -620,12 +627,15 @@ static int run(const struct ch_config *cfg, bool init)
 	}
 	code = 1;
 	ch_core_transcribe_recover(d.core);
+	struct ch_codec_opus opus = {.complexity = cfg->opus_complexity,
+	                             .lowdelay = !cfg->opus_voip};
 	struct ch_media_config mcfg = {
 	    .workers = cfg->media_workers,
 	    .rtp_lo = cfg->rtp_lo,
 	    .rtp_hi = cfg->rtp_hi,
 	    .bind_ip = cfg->public_ip[0] ? cfg->public_ip : cfg->sip_host,
 	    .rtp_timeout_ms = 10000,
+	    .opus = &opus,
 	};
 	struct ch_media_handlers mh = {.talking = talking_h,
 	                               .rtp_timeout = rtp_timeout_h,

@@ -43,33 +43,54 @@ uint32_t ch_codec_rate(enum ch_media_codec c)
 	}
 }
 
+const struct ch_codec_opus ch_codec_opus_default = {
+    .complexity = CH_CODEC_OPUS_COMPLEXITY, .lowdelay = true};
+
+uint32_t ch_codec_room_rate(enum ch_media_codec c, uint32_t max_rate)
+{
+	uint32_t r = ch_codec_rate(c);
+	if (c == CH_CODEC_OPUS || r > max_rate)
+		r = max_rate;
+	return r;
+}
+
 uint32_t ch_codec_rtp_rate(enum ch_media_codec c)
 {
 	return c == CH_CODEC_OPUS ? 48000 : 8000;
 }
 
-static int opus_setup(struct ch_codec_state *cs, bool decode)
+static int opus_setup(struct ch_codec_state *cs, bool decode,
+                      const struct ch_codec_opus *o)
 {
 	int err = 0;
+	opus_int32 rate = (opus_int32)cs->codec_rate;
+	int app = o->lowdelay ? OPUS_APPLICATION_RESTRICTED_LOWDELAY
+	                      : OPUS_APPLICATION_VOIP;
+	int bw = rate <= 8000    ? OPUS_BANDWIDTH_NARROWBAND
+	         : rate <= 16000 ? OPUS_BANDWIDTH_WIDEBAND
+	                         : OPUS_BANDWIDTH_FULLBAND;
 
-	cs->enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
+	cs->enc = opus_encoder_create(rate, 1, app, &err);
 	if (!cs->enc || err != OPUS_OK)
-		return -ENOMEM;
-	opus_encoder_ctl(cs->enc,
-	                 OPUS_SET_COMPLEXITY(CH_CODEC_OPUS_COMPLEXITY));
+		return err == OPUS_BAD_ARG ? -EINVAL : -ENOMEM;
+	opus_encoder_ctl(cs->enc, OPUS_SET_COMPLEXITY(o->complexity));
+	opus_encoder_ctl(cs->enc, OPUS_SET_MAX_BANDWIDTH(bw));
 	opus_encoder_ctl(cs->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
-	opus_encoder_ctl(cs->enc, OPUS_SET_INBAND_FEC(1));
-	opus_encoder_ctl(cs->enc, OPUS_SET_PACKET_LOSS_PERC(5));
+	if (!o->lowdelay) {
+		opus_encoder_ctl(cs->enc, OPUS_SET_INBAND_FEC(1));
+		opus_encoder_ctl(cs->enc, OPUS_SET_PACKET_LOSS_PERC(5));
+	}
 	if (!decode)
 		return 0;
-	cs->dec = opus_decoder_create(48000, 1, &err);
+	cs->dec = opus_decoder_create(rate, 1, &err);
 	if (!cs->dec || err != OPUS_OK)
 		return -ENOMEM;
 	return 0;
 }
 
 int ch_codec_state_alloc(struct ch_codec_state **csp, enum ch_media_codec c,
-                         uint32_t room_rate, bool decode)
+                         uint32_t room_rate, bool decode,
+                         const struct ch_codec_opus *opus)
 {
 	int err = ch_codec_supported(c);
 	if (err)
@@ -79,7 +100,8 @@ int ch_codec_state_alloc(struct ch_codec_state **csp, enum ch_media_codec c,
 	if (!cs)
 		return -ENOMEM;
 	cs->codec = c;
-	cs->codec_rate = ch_codec_rate(c);
+	/* Opus decodes and encodes at the room's rate itself */
+	cs->codec_rate = c == CH_CODEC_OPUS ? room_rate : ch_codec_rate(c);
 	cs->rtp_rate = ch_codec_rtp_rate(c);
 	cs->room_rate = room_rate;
 	cs->codec_frame = cs->codec_rate * CH_CODEC_FRAME_MS / 1000;
@@ -90,7 +112,8 @@ int ch_codec_state_alloc(struct ch_codec_state **csp, enum ch_media_codec c,
 		return -EINVAL;
 	}
 	if (c == CH_CODEC_OPUS)
-		err = opus_setup(cs, decode);
+		err = opus_setup(cs, decode,
+		                 opus ? opus : &ch_codec_opus_default);
 	if (c == CH_CODEC_G722) {
 		cs->g722_enc = g722_encode_init(NULL, 64000, 0);
 		if (decode)
@@ -128,10 +151,31 @@ void ch_codec_state_free(struct ch_codec_state *cs)
 	free(cs);
 }
 
+/* Every sample of the frame within +-CH_CODEC_SILENT_PEAK. */
+static bool quiet(const int16_t *pcm, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (pcm[i] > CH_CODEC_SILENT_PEAK ||
+		    pcm[i] < -CH_CODEC_SILENT_PEAK)
+			return false;
+	}
+	return true;
+}
+
 static int decode_opus(struct ch_codec_state *cs, const uint8_t *pl, size_t len,
                        int16_t *pcm)
 {
 	opus_int16 tmp[OPUS_MAX_DECODE];
+
+	if (len <= CH_CODEC_OPUS_EMPTY_LEN ||
+	    (len == cs->quiet_len && !memcmp(pl, cs->quiet_pl, len))) {
+		/* no audio in it, or the silence just heard again: silence,
+		 * without the decoder's cost */
+		memset(pcm, 0, cs->codec_frame * sizeof(pcm[0]));
+		cs->decodes_skipped++;
+		return 0;
+	}
+	cs->quiet_len = 0;
 	int n =
 	    opus_decode(cs->dec, pl, (opus_int32)len, tmp, OPUS_MAX_DECODE, 0);
 	if (n < 0) {
@@ -141,6 +185,10 @@ static int decode_opus(struct ch_codec_state *cs, const uint8_t *pl, size_t len,
 	size_t got = (size_t)n < cs->codec_frame ? (size_t)n : cs->codec_frame;
 	memcpy(pcm, tmp, got * sizeof(pcm[0]));
 	memset(pcm + got, 0, (cs->codec_frame - got) * sizeof(pcm[0]));
+	if (len <= sizeof(cs->quiet_pl) && quiet(pcm, cs->codec_frame)) {
+		memcpy(cs->quiet_pl, pl, len);
+		cs->quiet_len = len;
+	}
 	return 0;
 }
 

@@ -10,10 +10,10 @@
  * changes, the control thread builds a new state and the worker swaps it in
  * and hands the old one back to be freed.
  *
- * Codecs: PCMU and PCMA (8 kHz, G.711 tables), Opus (48 kHz mono decode
- * and encode; stereo packets are downmixed by the decoder). G.722 is not
- * supported: the build links no G.722 library (libre 1.1.0 has none;
- * Debian's libspandsp has one, but ch_media does not link it).
+ * Codecs: PCMU and PCMA (8 kHz, G.711 tables), G.722 (spandsp, 16 kHz
+ * audio), Opus (mono decode and encode straight at the room's rate, which
+ * libopus does natively at 8, 16 and 48 kHz: no resampler; stereo packets
+ * are downmixed by the decoder; the RTP clock stays 48 kHz).
  */
 #ifndef CH_MEDIA_CODEC_H
 #define CH_MEDIA_CODEC_H
@@ -32,9 +32,23 @@
 #define CH_CODEC_MAX_PAYLOAD 1276
 /* Samples of one frame at 48 kHz, the most any rate needs. */
 #define CH_CODEC_MAX_FRAME 960
-/* Opus encoder complexity (0..10): 5 halves the cost of the default 10
- * for little loss of quality on speech. */
+/* Opus encoder complexity (0..10) by default: 5 halves the cost of
+ * libopus' 10 for little loss of quality on speech. */
 #define CH_CODEC_OPUS_COMPLEXITY 5
+/* Opus packets this short carry no audio (a TOC byte and at most one more:
+ * DTX, or empty frames): they decode to silence without the decoder. */
+#define CH_CODEC_OPUS_EMPTY_LEN 2
+/* An Opus packet that repeats, byte for byte, the last one when that
+ * decoded to silence (every sample within +-CH_CODEC_SILENT_PEAK) is
+ * silence again without the decoder: an encoder fed digital silence (a
+ * muted microphone, a phone's silence) settles on one packet it sends
+ * over and over, and decoding it costs as much as speech. Packets up to
+ * CH_CODEC_SILENT_PL_MAX bytes are remembered for that. */
+#define CH_CODEC_SILENT_PEAK   4
+#define CH_CODEC_SILENT_PL_MAX 96
+
+/* The defaults: complexity CH_CODEC_OPUS_COMPLEXITY, low delay. */
+extern const struct ch_codec_opus ch_codec_opus_default;
 /* Silent frames the Opus encoder really encodes before its last packet
  * is reused. */
 #define CH_CODEC_SILENCE_SETTLE 10
@@ -68,22 +82,34 @@ struct ch_codec_state {
 	unsigned silent_run;
 	size_t silence_len;
 	uint8_t silence_pl[CH_CODEC_MAX_PAYLOAD];
+	/* Opus decode: the last packet, when it decoded to silence (len 0:
+	 * none), and how many packets skipped the decoder (both kinds) */
+	size_t quiet_len;
+	uint8_t quiet_pl[CH_CODEC_SILENT_PL_MAX];
+	uint64_t decodes_skipped;
 };
 
 /* 0 if the engine can carry codec c, else -EINVAL. */
 int ch_codec_supported(enum ch_media_codec c);
-/* PCM rate of codec c (8000, 16000 or 48000). */
+/* PCM rate of codec c (8000, 16000 or 48000): the most it carries. */
 uint32_t ch_codec_rate(enum ch_media_codec c);
+/* The mixing rate a leg of codec c asks of a room that mixes at most at
+ * max_rate (8000, 16000 or 48000): its own rate, capped; Opus, which
+ * carries any of them, asks max_rate. */
+uint32_t ch_codec_room_rate(enum ch_media_codec c, uint32_t max_rate);
 /* RTP clock rate of codec c (G.722: 8000 for 16 kHz audio). */
 uint32_t ch_codec_rtp_rate(enum ch_media_codec c);
 
 /*
  * Control thread. Allocates a state for codec c in a room mixing at
- * room_rate; with decode false only the encoder side. Returns 0, -ENOTSUP,
- * -EINVAL or -ENOMEM (nothing is then allocated).
+ * room_rate; with decode false only the encoder side. Opus works at
+ * room_rate (its encoder limited to the matching bandwidth) as opus says
+ * (NULL: ch_codec_opus_default). Returns 0, -ENOTSUP, -EINVAL or -ENOMEM
+ * (nothing is then allocated).
  */
 int ch_codec_state_alloc(struct ch_codec_state **csp, enum ch_media_codec c,
-                         uint32_t room_rate, bool decode);
+                         uint32_t room_rate, bool decode,
+                         const struct ch_codec_opus *opus);
 /* Control thread. Frees cs and everything in it; NULL-safe. The worker
  * must no longer use it. */
 void ch_codec_state_free(struct ch_codec_state *cs);

@@ -341,7 +341,7 @@ static int room_sync(struct ch_media_engine *eng, struct room_rec *rr,
 		member[n++] = lr;
 		if (!lr->started)
 			continue;
-		uint32_t r = ch_codec_rate(lr->params.codec);
+		uint32_t r = ch_codec_room_rate(lr->params.codec, rr->max_rate);
 		if (r > rate)
 			rate = r;
 		need[lr->params.codec] = true;
@@ -351,11 +351,12 @@ static int room_sync(struct ch_media_engine *eng, struct room_rec *rr,
 		if (lr->started &&
 		    (lr->cs_rate != rate || lr->cs_codec != lr->params.codec))
 			err = ch_codec_state_alloc(&cs[i], lr->params.codec,
-			                           rate, true);
+			                           rate, true, &eng->opus);
 	}
 	for (int c = 0; c < CH_CODEC_COUNT && !err; c++) {
 		if (need[c] && (!rr->shared[c] || rr->shared_rate != rate))
-			err = ch_codec_state_alloc(&shared[c], c, rate, false);
+			err = ch_codec_state_alloc(&shared[c], c, rate, false,
+			                           &eng->opus);
 	}
 	if (err) {
 		for (size_t i = 0; i < n; i++)
@@ -507,6 +508,7 @@ int ch_media_room_create(struct ch_media_engine *eng, uint32_t *room)
 	rr->worker = wi;
 	rr->rate = 8000;
 	rr->max_legs = CH_MEDIA_ROOM_MAX_LEGS;
+	rr->max_rate = 48000;
 	rr->cap = ROOM_CAP_INITIAL;
 	eng->room_hint = (slot + 1) % eng->nroom_slots;
 	eng->wk[wi].nrooms++;
@@ -582,6 +584,24 @@ int ch_media_room_set_max(struct ch_media_engine *eng, uint32_t room,
 	                   ? CH_MEDIA_ROOM_MAX_LEGS
 	                   : max_legs;
 	return 0;
+}
+
+int ch_media_room_set_max_rate(struct ch_media_engine *eng, uint32_t room,
+                               uint32_t max_rate)
+{
+	struct room_rec *rr = eng ? room_find(eng, room) : NULL;
+	if (max_rate != 8000 && max_rate != 16000 && max_rate != 48000)
+		return EINVAL;
+	if (!rr)
+		return ENOENT;
+	if (rr->max_rate == max_rate)
+		return 0;
+	uint32_t old = rr->max_rate;
+	rr->max_rate = max_rate;
+	int err = room_sync(eng, rr, NULL, false);
+	if (err)
+		rr->max_rate = old;
+	return err < 0 ? -err : err;
 }
 
 /* Gives the room's worker leg arrays for one leg more than it has. */
@@ -975,6 +995,9 @@ static int engine_config(struct ch_media_engine *eng,
 	eng->npairs = (cfg->rtp_hi - lo + 1) / 2;
 	eng->rtp_timeout_ms =
 	    cfg->rtp_timeout_ms ? cfg->rtp_timeout_ms : DEFAULT_TIMEOUT_MS;
+	eng->opus = cfg->opus ? *cfg->opus : ch_codec_opus_default;
+	if (eng->opus.complexity < 0 || eng->opus.complexity > 10)
+		return EINVAL;
 	eng->nworkers = cfg->workers;
 	if (eng->nworkers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -117,12 +117,25 @@ struct ch_media_handlers {
 	                     struct ch_media_tap *tap);
 };
 
+/* How the engine's Opus encoders work. Copied by whoever keeps it. */
+struct ch_codec_opus {
+	int complexity; /* 0..10 */
+	/* true: OPUS_APPLICATION_RESTRICTED_LOWDELAY (CELT only: about 2.4 x
+	 * cheaper per frame at 16 kHz than SILK, 4 ms less algorithmic delay,
+	 * no in-band FEC); false: OPUS_APPLICATION_VOIP (SILK or hybrid, with
+	 * in-band FEC for 5 % loss) */
+	bool lowdelay;
+};
+
 struct ch_media_config {
 	unsigned workers;        /* 0: one per core */
 	uint16_t rtp_lo, rtp_hi; /* RTP port range (even ports used) */
 	const char *bind_ip;     /* local address for RTP sockets (copied;
 	                            NULL: "0.0.0.0") */
 	unsigned rtp_timeout_ms; /* 0: default 10000 */
+	/* Opus encoders' settings (copied). NULL: ch_codec_opus_default
+	 * (codec.h: complexity 5, low delay) */
+	const struct ch_codec_opus *opus;
 };
 
 /* Starts the workers. h (copied) and arg receive events. Call on the
@@ -154,6 +167,14 @@ void ch_media_room_destroy(struct ch_media_engine *eng, uint32_t room);
  * refuses new ones. ENOENT: unknown room. */
 int ch_media_room_set_max(struct ch_media_engine *eng, uint32_t room,
                           unsigned max_legs);
+
+/* The highest rate room mixes at (8000, 16000 or 48000; a new room:
+ * 48000): its mixing rate is the highest any started leg asks under it
+ * (ch_codec_room_rate), and Opus legs decode and encode at that rate.
+ * A change applies at once to the legs there. EINVAL: another rate;
+ * ENOENT: unknown room; ENOMEM: nothing changed. */
+int ch_media_room_set_max_rate(struct ch_media_engine *eng, uint32_t room,
+                               uint32_t max_rate);
 
 /* Reserves an RTP (+RTCP) port pair and binds it, so the caller can write
  * the local address into SDP before media starts; *local gets it. The

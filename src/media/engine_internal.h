@@ -57,6 +57,7 @@ struct room_rec {
 	bool freeing;
 	unsigned nlegs;              /* legs not being freed */
 	unsigned max_legs;           /* ch_media_room_set_max */
+	uint32_t max_rate;           /* ch_media_room_set_max_rate */
 	size_t cap;                  /* leg arrays the worker has */
 	uint32_t rate;               /* mixing rate told to the worker */
 	bool shared[CH_CODEC_COUNT]; /* shared encoder the worker has */
@@ -70,6 +71,7 @@ struct ch_media_engine {
 	void *arg;
 	char bind_ip[64];
 	uint32_t rtp_timeout_ms;
+	struct ch_codec_opus opus; /* the Opus encoders' settings */
 	unsigned nworkers;
 	struct wctl *wk;
 	uint16_t port_base; /* first even port */

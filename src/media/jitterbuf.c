@@ -41,9 +41,7 @@ static uint32_t ts_to_ms(const struct ch_jitterbuf *jb, int64_t ts)
 static void update_target(struct ch_jitterbuf *jb)
 {
 	uint32_t j = ts_to_ms(jb, jb->jitter_q4 >> 4);
-	uint32_t t = jb->frame_ms + 3 * j;
-	if (t < CH_JITTERBUF_MIN_MS)
-		t = CH_JITTERBUF_MIN_MS;
+	uint32_t t = jb->floor_ms + 3 * j;
 	if (t > CH_JITTERBUF_MAX_MS)
 		t = CH_JITTERBUF_MAX_MS;
 	jb->stats.jitter_ms = j;
@@ -95,6 +93,16 @@ int ch_jitterbuf_init(struct ch_jitterbuf *jb, uint32_t rate, uint32_t frame_ms)
 	jb->rate = rate;
 	jb->frame_ms = frame_ms;
 	jb->frame_ts = (uint32_t)((uint64_t)rate * frame_ms / 1000);
+	jb->floor_ms = CH_JITTERBUF_FLOOR_MS;
+	update_target(jb);
+	return 0;
+}
+
+int ch_jitterbuf_set_floor(struct ch_jitterbuf *jb, uint32_t floor_ms)
+{
+	if (floor_ms > CH_JITTERBUF_MAX_MS)
+		return -EINVAL;
+	jb->floor_ms = floor_ms;
 	update_target(jb);
 	return 0;
 }

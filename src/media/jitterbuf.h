@@ -17,8 +17,12 @@
  * back, which starts a new talkspurt. A jump in RTP timestamps with no
  * sequence gap (silence suppression) also starts a new talkspurt.
  *
- * Adaptation. The target delay is frame_ms + 3 x the RFC 3550 interarrival
- * jitter, clamped to [CH_JITTERBUF_MIN_MS, CH_JITTERBUF_MAX_MS]. It applies
+ * Adaptation. The target delay is a floor (CH_JITTERBUF_FLOOR_MS unless
+ * ch_jitterbuf_set_floor() says otherwise) + 3 x the RFC 3550 interarrival
+ * jitter, at most CH_JITTERBUF_MAX_MS: on a clean path the buffer holds the
+ * one packet in hand and plays it at the first tick at least the floor
+ * after it arrived (a margin for the tick's own wake-up jitter), and it
+ * grows only on measured jitter. It applies
  * at each talkspurt start; within a talkspurt, underruns lengthen the delay
  * and, when more than target + 2 frames is queued, one frame is dropped at
  * most every CH_JITTERBUF_ADJUST_FRAMES gets.
@@ -42,9 +46,9 @@
 #define CH_JITTERBUF_SLOTS 64
 /* Largest payload: an Ethernet MTU. */
 #define CH_JITTERBUF_MAX_PAYLOAD 1500
-/* Bounds of the target delay. */
-#define CH_JITTERBUF_MIN_MS 20
-#define CH_JITTERBUF_MAX_MS 200
+/* Default floor of the target delay, and its bound. */
+#define CH_JITTERBUF_FLOOR_MS 2
+#define CH_JITTERBUF_MAX_MS   200
 /* Underrun frames concealed before the stream counts as paused. */
 #define CH_JITTERBUF_MAX_CONCEAL 5
 /* Smallest number of gets between two frames dropped to cut delay. */
@@ -107,6 +111,7 @@ struct ch_jitterbuf {
 	uint32_t rate;            /* RTP clock rate */
 	uint32_t frame_ms;        /* packet duration */
 	uint32_t frame_ts;        /* the same in RTP timestamp units */
+	uint32_t floor_ms;        /* target delay without jitter */
 	uint8_t state;            /* idle, buffering, playing */
 	bool started;             /* a stream is under way: highest is valid */
 	bool played_any;          /* last_played is valid */
@@ -135,6 +140,14 @@ struct ch_jitterbuf {
  */
 int ch_jitterbuf_init(struct ch_jitterbuf *jb, uint32_t rate,
                       uint32_t frame_ms);
+
+/*
+ * Sets the target delay's floor (default CH_JITTERBUF_FLOOR_MS), e.g. one
+ * frame to ride out reordering that the jitter estimate does not see. Takes
+ * effect at the next talkspurt. Returns 0, or -EINVAL above
+ * CH_JITTERBUF_MAX_MS.
+ */
+int ch_jitterbuf_set_floor(struct ch_jitterbuf *jb, uint32_t floor_ms);
 
 /*
  * Forgets the stream (queued packets, sequence and timing state, jitter

@@ -36,7 +36,8 @@ static void room_destructor(void *arg)
 }
 
 /* The room takes the conference's max_participants (as it is now: a PUT
- * may have changed it), 0 (no limit) meaning the engine limit. */
+ * may have changed it), 0 (no limit) meaning the engine limit, and its
+ * max_sample_rate. */
 static void room_size(struct ch_sip *sip, const char *conference_id,
                       uint32_t room)
 {
@@ -45,8 +46,13 @@ static void room_size(struct ch_sip *sip, const char *conference_id,
 		return;
 	unsigned max =
 	    conf.max_participants > 0 ? (unsigned)conf.max_participants : 0;
+	uint32_t rate = (uint32_t)conf.max_sample_rate;
 	ch_conference_clear(&conf);
 	(void)ch_media_room_set_max(sip->eng, room, max);
+	/* before the call's leg starts, so it is built at the right rate */
+	if (ch_media_room_set_max_rate(sip->eng, room, rate))
+		ch_log_warn("sip", "room %u: max_sample_rate %u not applied",
+		            room, rate);
 }
 
 /* The engine room of a conference, made when its first call arrives: a

@@ -60,6 +60,7 @@ struct ch_conference {
 	char playback_status[16];
 	int playback_volume;
 	int max_participants;
+	int max_sample_rate; /* Hz the room mixes at most: 8000|16000|48000 */
 	char end_reason[64]; /* summary end_reason, "" while live */
 	char ended_by[CH_UUID_LEN];
 	int64_t tm_create, tm_update, tm_delete; /* us since epoch */

@@ -29,7 +29,7 @@
 	"pre_actions, post_actions, recording_id, recording_ids, "             \
 	"transcribe_id, transcribe_ids, playback_status, playback_volume, "    \
 	"max_participants, end_reason, ended_by, tm_create, tm_update, "       \
-	"tm_delete"
+	"tm_delete, max_sample_rate"
 #define CC_COLS                                                                \
 	"id, customer_id, conference_id, reference_type, reference_id, "       \
 	"status, muted, caller_id, leave_reason, end_conference_on_exit, "     \
@@ -60,7 +60,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_CUST_SET_TOKEN] = "UPDATE customers SET token_sha256 = ? WHERE id = ?",
     [S_DATA_VERSION] = "PRAGMA data_version",
     [S_CONF_INS] = "INSERT INTO conferences (" CONF_COLS
-                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [S_CONF_UPD] = "UPDATE conferences SET customer_id=?2, type=?3, "
                    "status=?4, name=?5, detail=?6, data=?7, timeout=?8, "
                    "pre_actions=?9, post_actions=?10, recording_id=?11, "
@@ -68,7 +68,8 @@ static const char *const stmt_sql[S_COUNT] = {
                    "transcribe_ids=?14, playback_status=?15, "
                    "playback_volume=?16, max_participants=?17, "
                    "end_reason=?18, ended_by=?19, tm_create=?20, "
-                   "tm_update=?21, tm_delete=?22 WHERE id=?1",
+                   "tm_update=?21, tm_delete=?22, max_sample_rate=?23 "
+                   "WHERE id=?1",
     [S_CONF_GET] = "SELECT " CONF_COLS " FROM conferences WHERE id = ?",
     [S_CONF_GET_CUST] = "SELECT " CONF_COLS
                         " FROM conferences WHERE id = ? AND customer_id = ?",
@@ -379,6 +380,7 @@ static void conf_bind(sqlite3_stmt *q, const struct ch_conference *c)
 	sqlite3_bind_int64(q, 20, c->tm_create);
 	sqlite3_bind_int64(q, 21, c->tm_update);
 	sqlite3_bind_int64(q, 22, c->tm_delete);
+	sqlite3_bind_int(q, 23, c->max_sample_rate);
 }
 
 static void conf_read(sqlite3_stmt *q, void *out)
@@ -409,6 +411,7 @@ static void conf_read(sqlite3_stmt *q, void *out)
 	c->tm_create = sqlite3_column_int64(q, 19);
 	c->tm_update = sqlite3_column_int64(q, 20);
 	c->tm_delete = sqlite3_column_int64(q, 21);
+	c->max_sample_rate = sqlite3_column_int(q, 22);
 }
 
 static int sq_conference_insert(struct ch_store *st,

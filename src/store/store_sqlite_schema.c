@@ -145,6 +145,10 @@ static const char *const migrations[] = {
     " tm_create INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS transcripts_by_transcribe ON transcripts"
     " (transcribe_id, tm_start_ms, id);",
+    /* 8: the highest rate a conference's room mixes at (Hz); conferences
+     * made before mixed Opus at 48 kHz */
+    ("ALTER TABLE conferences ADD COLUMN max_sample_rate INTEGER NOT NULL"
+     " DEFAULT 48000;"),
 };
 
 /* ch_sha256_hex(text): the stored form of a token. */

@@ -24,6 +24,8 @@ void ch_config_defaults(struct ch_config *cfg)
 	snprintf(cfg->node_name, sizeof(cfg->node_name), "local");
 	cfg->webhook_timeout_ms = 10000;
 	cfg->media_workers = 0;
+	cfg->opus_complexity = 5; /* CH_CODEC_OPUS_COMPLEXITY */
+	cfg->opus_voip = false;
 	cfg->dial_timeout_s = 30;
 	cfg->sip_ack_timeout_s = 10;
 	cfg->sip_unconfirmed_per_ip = 20;
@@ -254,6 +256,19 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 			return -1;
 		}
 		cfg->media_workers = (unsigned)a;
+	} else if (!strcmp(key, "opus-complexity")) {
+		if (parse_u(value, 10, &a)) {
+			snprintf(err, errlen, "opus-complexity: 0 to 10");
+			return -1;
+		}
+		cfg->opus_complexity = (int)a;
+	} else if (!strcmp(key, "opus-application")) {
+		if (strcmp(value, "lowdelay") && strcmp(value, "voip")) {
+			snprintf(err, errlen,
+			         "opus-application: lowdelay or voip");
+			return -1;
+		}
+		cfg->opus_voip = !strcmp(value, "voip");
 	} else if (!strcmp(key, "dial-timeout")) {
 		if (parse_u(value, 600, &a) || a < 1) {
 			snprintf(err, errlen, "dial-timeout: 1 to 600 seconds");

@@ -5,6 +5,7 @@
  * Config file: one "key = value" per line, '#' starts a comment; keys are
  * the long flag names without "--": data-dir, http, sip, rtp-ports,
  * public-ip, log-level, node-name, webhook-timeout-ms, media-workers,
+ * opus-complexity, opus-application,
  * dial-timeout, sip-ack-timeout, sip-unconfirmed-per-ip, http-max-conns,
  * http-max-conns-per-ip, http-head-timeout, http-idle-timeout,
  * events-retention, media-dir, play-max-mb, play-timeout,
@@ -37,7 +38,11 @@ struct ch_config {
 	enum ch_log_level log_level;
 	char node_name[64];
 	unsigned webhook_timeout_ms;
-	unsigned media_workers;  /* 0: one per core */
+	unsigned media_workers; /* 0: one per core */
+	/* the media engine's Opus encoders: 0..10, and CELT-only low delay
+	 * ("lowdelay", the default) or "voip" (SILK/hybrid, in-band FEC) */
+	int opus_complexity;
+	bool opus_voip;
 	unsigned dial_timeout_s; /* dial-out ring time */
 	/* SIP dial-in: how long an answered call waits for its ACK before
 	 * its ports are released, and how many such un-ACKed calls one source

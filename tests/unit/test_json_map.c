@@ -34,7 +34,7 @@ struct field {
 };
 
 /* API.md: the fields of seed 001 plus transcribe_*, playback_*,
- * max_participants. */
+ * max_participants, max_sample_rate. */
 static const struct field conf_fields[] = {
     {"id", J_STR},
     {"customer_id", J_STR},
@@ -54,6 +54,7 @@ static const struct field conf_fields[] = {
     {"playback_status", J_STR},
     {"playback_volume", J_INT},
     {"max_participants", J_INT},
+    {"max_sample_rate", J_INT},
     {"end_reason", J_STR},
     {"ended_by", J_STR},
     {"tm_create", J_TIME},
@@ -156,6 +157,7 @@ static void make_conf(struct ch_conference *c)
 	strcpy(c->playback_status, "playing");
 	c->playback_volume = -12;
 	c->max_participants = 8;
+	c->max_sample_rate = 48000;
 	c->tm_create = TS_US;
 	c->tm_update = TS2_US;
 	c->tm_delete = CH_TIME_NEVER_US;
@@ -194,6 +196,8 @@ static void test_conference_fields(void **state)
 	    json_integer_value(json_object_get(o, "playback_volume")), -12);
 	assert_int_equal(
 	    json_integer_value(json_object_get(o, "max_participants")), 8);
+	assert_int_equal(
+	    json_integer_value(json_object_get(o, "max_sample_rate")), 48000);
 	assert_string_equal(str(o, "tm_create"), TS_TEXT);
 	assert_string_equal(str(o, "tm_update"), TS2_TEXT);
 	assert_string_equal(str(o, "tm_delete"), CH_TIME_NEVER);

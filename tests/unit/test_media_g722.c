@@ -42,8 +42,8 @@ static void roundtrip(double freq, double *in_db, double *out_db)
 	static int16_t in[FRAME * 50], out[FRAME * 50];
 	uint8_t pl[CH_CODEC_MAX_PAYLOAD];
 
-	assert_int_equal(ch_codec_state_alloc(&cs, CH_CODEC_G722, RATE, true),
-	                 0);
+	assert_int_equal(
+	    ch_codec_state_alloc(&cs, CH_CODEC_G722, RATE, true, NULL), 0);
 	assert_int_equal(ch_plc_init(&plc, FRAME), 0);
 	for (size_t i = 0; i < FRAME * 50; i++)
 		in[i] = (int16_t)(16000 * sin(2 * M_PI * freq * i / RATE));
@@ -85,8 +85,8 @@ static void test_g722_rates_and_silence(void **state)
 	assert_int_equal(ch_codec_supported(CH_CODEC_G722), 0);
 	assert_int_equal(ch_codec_rate(CH_CODEC_G722), 16000);
 	assert_int_equal(ch_codec_rtp_rate(CH_CODEC_G722), 8000);
-	assert_int_equal(ch_codec_state_alloc(&cs, CH_CODEC_G722, 48000, false),
-	                 0);
+	assert_int_equal(
+	    ch_codec_state_alloc(&cs, CH_CODEC_G722, 48000, false, NULL), 0);
 	assert_int_equal(cs->rtp_frame, 160);
 	assert_int_equal(ch_codec_encode_silence(cs, pl, sizeof(pl)), 160);
 	assert_int_equal(ch_codec_encode_silence(cs, pl, 10), -EIO);

@@ -67,6 +67,8 @@ static void payload_of(uint16_t seq, uint8_t *p)
 static void setup_jb(void)
 {
 	assert_int_equal(ch_jitterbuf_init(&jb, RATE, FRAME_MS), 0);
+	/* the behaviour tests use one frame of floor (reordering, late) */
+	assert_int_equal(ch_jitterbuf_set_floor(&jb, FRAME_MS), 0);
 	nev = 0;
 	nout = 0;
 }
@@ -161,8 +163,12 @@ static void test_init_and_invalid(void **state)
 	assert_int_equal(ch_jitterbuf_init(&jb, 0, 20), -EINVAL);
 	assert_int_equal(ch_jitterbuf_init(&jb, 8000, 0), -EINVAL);
 	assert_int_equal(ch_jitterbuf_init(&jb, 8000, 201), -EINVAL);
+	assert_int_equal(ch_jitterbuf_init(&jb, 8000, 20), 0);
+	assert_int_equal(ch_jitterbuf_target_ms(&jb), CH_JITTERBUF_FLOOR_MS);
+	assert_int_equal(ch_jitterbuf_set_floor(&jb, CH_JITTERBUF_MAX_MS + 1),
+	                 -EINVAL);
 	setup_jb();
-	assert_int_equal(ch_jitterbuf_target_ms(&jb), CH_JITTERBUF_MIN_MS);
+	assert_int_equal(ch_jitterbuf_target_ms(&jb), FRAME_MS);
 	assert_int_equal(ch_jitterbuf_get(&jb, 0, &pkt), CH_JITTERBUF_EMPTY);
 	assert_false(ch_jitterbuf_peek(&jb, &pkt));
 	assert_int_equal(ch_jitterbuf_put(&jb, 1, 0, NULL, 10, 0),
@@ -201,6 +207,43 @@ static void test_in_order(void **state)
 	assert_int_equal(st.dropped, 0);
 	assert_int_equal(st.jitter_ms, 0);
 	assert_int_equal(st.target_ms, 20);
+}
+
+/*
+ * The default floor: a clean stream is played at the first tick at least
+ * CH_JITTERBUF_FLOOR_MS after each packet arrived, not a frame later.
+ */
+static void test_default_floor(void **state)
+{
+	size_t first;
+
+	(void)state;
+	for (uint64_t phase = 1; phase < 20; phase += 6) {
+		setup_jb();
+		assert_int_equal(
+		    ch_jitterbuf_set_floor(&jb, CH_JITTERBUF_FLOOR_MS), 0);
+		for (uint32_t n = 0; n < 100; n++)
+			add_frame(100, n, 20 * n + phase);
+		run(2100);
+		const char *pat = pattern(&first);
+		/* tick k x 20 plays what arrived by k x 20 - floor */
+		size_t want =
+		    (size_t)((phase + CH_JITTERBUF_FLOOR_MS + 19) / 20);
+		assert_int_equal(first, want);
+		assert_int_equal(strspn(pat, "P"), 100);
+		assert_played_run(100, 100);
+		assert_int_equal(stats().target_ms, CH_JITTERBUF_FLOOR_MS);
+		assert_int_equal(stats().lost, 0);
+	}
+	/* measured jitter raises the target above the floor */
+	setup_jb();
+	assert_int_equal(ch_jitterbuf_set_floor(&jb, CH_JITTERBUF_FLOOR_MS), 0);
+	for (uint32_t n = 0; n < 300; n++)
+		add_frame(0, n, 20 * n + 5 + (n & 1) * 10);
+	run(6100);
+	assert_int_equal(stats().target_ms, CH_JITTERBUF_FLOOR_MS + 3 * 9);
+	assert_int_equal(stats().lost, 0);
+	assert_int_equal(stats().late, 0);
 }
 
 /* Pairs swapped on the wire come out in order, none lost. */
@@ -546,7 +589,7 @@ static void test_jitter_alternating(void **state)
 	assert_in_range(ch_jitterbuf_jitter_ts(&jb), 78, 80);
 	assert_true(fabs(ch_jitterbuf_jitter_ts(&jb) - ref_jitter(ev, nev)) <=
 	            1.0);
-	/* target = frame + 3 x jitter */
+	/* target = floor (here one frame) + 3 x jitter */
 	assert_int_equal(st.target_ms, 20 + 3 * 9);
 	assert_int_equal(st.lost, 0);
 	assert_int_equal(st.late, 0);
@@ -602,6 +645,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_init_and_invalid),
 	    cmocka_unit_test(test_in_order),
+	    cmocka_unit_test(test_default_floor),
 	    cmocka_unit_test(test_reordered),
 	    cmocka_unit_test(test_loss),
 	    cmocka_unit_test(test_loss_with_jitter),

@@ -71,6 +71,7 @@ static void make_conf(struct ch_conference *c, const char *customer_id,
 	snprintf(c->playback_status, sizeof(c->playback_status), "paused");
 	c->playback_volume = -7;
 	c->max_participants = 12;
+	c->max_sample_rate = 8000;
 	snprintf(c->end_reason, sizeof(c->end_reason), "timeout");
 	ch_uuid_new(c->ended_by);
 	c->tm_create = tm_create;
@@ -98,6 +99,7 @@ static void assert_conf_equal(const struct ch_conference *a,
 	assert_string_equal(a->playback_status, b->playback_status);
 	assert_int_equal(a->playback_volume, b->playback_volume);
 	assert_int_equal(a->max_participants, b->max_participants);
+	assert_int_equal(a->max_sample_rate, b->max_sample_rate);
 	assert_string_equal(a->end_reason, b->end_reason);
 	assert_string_equal(a->ended_by, b->ended_by);
 	assert_int_equal(a->tm_create, b->tm_create);

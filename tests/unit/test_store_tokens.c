@@ -126,6 +126,7 @@ static void test_migration_from_2(void **state)
 	        "UPDATE customers SET token = '" TOKEN "';"
 	        "DROP TABLE store_probe;"
 	        "ALTER TABLE conferencecalls DROP COLUMN quality;"
+	        "ALTER TABLE conferences DROP COLUMN max_sample_rate;"
 	        "PRAGMA user_version = 2;");
 	assert_true(db_has(f->dir, TOKEN));
 

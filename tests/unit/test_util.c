@@ -203,6 +203,21 @@ static void test_config_set_good(void **state)
 	assert_string_equal(c.node_name, "local");
 	assert_int_equal(c.webhook_timeout_ms, 10000);
 	assert_int_equal(c.media_workers, 0);
+	assert_int_equal(c.opus_complexity, 5);
+	assert_false(c.opus_voip);
+	assert_int_equal(
+	    ch_config_set(&c, "opus-complexity", "0", err, sizeof(err)), 0);
+	assert_int_equal(c.opus_complexity, 0);
+	assert_int_equal(
+	    ch_config_set(&c, "opus-complexity", "10", err, sizeof(err)), 0);
+	assert_int_equal(c.opus_complexity, 10);
+	assert_int_equal(
+	    ch_config_set(&c, "opus-application", "voip", err, sizeof(err)), 0);
+	assert_true(c.opus_voip);
+	assert_int_equal(
+	    ch_config_set(&c, "opus-application", "lowdelay", err, sizeof(err)),
+	    0);
+	assert_false(c.opus_voip);
 	assert_int_equal(c.dial_timeout_s, 30);
 	assert_int_equal(c.sip_ack_timeout_s, 10);
 	assert_int_equal(c.sip_unconfirmed_per_ip, 20);
@@ -323,6 +338,11 @@ static void test_config_set_bad(void **state)
 	    {"media-workers", "65"},
 	    {"media-workers", "-1"},
 	    {"media-workers", "four"},
+	    {"opus-complexity", "11"},
+	    {"opus-complexity", "-1"},
+	    {"opus-complexity", "five"},
+	    {"opus-application", "audio"},
+	    {"opus-application", ""},
 	    {"dial-timeout", "0"},
 	    {"dial-timeout", "601"},
 	    {"dial-timeout", "30s"},
