@@ -3,13 +3,15 @@
 # it in a clean Debian 12 chroot and checks that it works there: files in
 # place, chorusd started with the unit's own command line as an
 # unprivileged user (what DynamicUser= and StateDirectory= give it),
-# `chorus conferences list` answering, a clean stop on SIGTERM, purge.
-# Run as root; `scripts/deb-test.sh --help` says more.
+# `chorus conferences list` answering, a clean stop on SIGTERM; then the
+# same chroot booted with systemd as PID 1 runs the unit as installed,
+# sandbox and all; purge. Run as root; `scripts/deb-test.sh --help` says
+# more.
 set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-usage: scripts/deb-test.sh [--help]
+usage: scripts/deb-test.sh [--no-systemd] [--help]
 
 As root, on Debian 12. Exits 0 when every check passed, 1 (with a line
 saying which) at the first that failed.
@@ -33,20 +35,31 @@ saying which) at the first that failed.
     5060 may be taken); takes the token it prints, runs `chorus
     conferences list` and `create`, `chorusd customer token` as the
     service user, stops chorusd with SIGTERM and wants exit 0;
- 7. apt-get purge chorusd: the programs go, the data folder stays.
+ 7. boots the chroot with systemd as PID 1 (in its own PID, mount and
+    network namespaces: the default ports are free there) and checks the
+    unit as installed, sandbox and all: enabled and started at boot, the
+    token and the priorities in the journal, `chorus conferences list`,
+    /var/lib/chorus owned by the dynamic user, `chorusd customer add` with
+    systemd-run as docs/operations.md says, a restart after kill -9,
+    `systemctl stop` with exit 0, systemd-analyze security. --no-systemd
+    leaves this out (for a host that cannot run systemd in a namespace);
+ 8. apt-get purge chorusd: the programs go, the data folder stays.
 
 Cache: $CHORUS_DEB_CACHE (default ~/.cache/chorus-deb-test): the chroot
 tarball, the .debs apt downloaded, the last run's chroot (run/, left for a
-look; removed at the next run) and logs. Mirror: $CHORUS_DEB_MIRROR
+look; removed at the next run), logs/, and out/: the chorusd .deb built. Mirror: $CHORUS_DEB_MIRROR
 (default http://deb.debian.org/debian).
 EOF
 }
 
-case "${1:-}" in
--h | --help) usage; exit 0 ;;
-"") ;;
-*) usage >&2; exit 2 ;;
-esac
+with_systemd=1
+for a in "$@"; do
+	case "$a" in
+	-h | --help) usage; exit 0 ;;
+	--no-systemd) with_systemd=0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
 
 log() { echo "deb-test: $*"; }
 die() { echo "deb-test: FAILED: $*" >&2; exit 1; }
@@ -103,9 +116,9 @@ remove_root() {
 }
 
 # ---- 1. host tools ----------------------------------------------------
-stage "1/7 host packages"
+stage "1/8 host packages"
 missing=()
-for p in debhelper dpkg-dev fakeroot debootstrap systemd; do
+for p in debhelper dpkg-dev fakeroot debootstrap systemd util-linux iproute2; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -119,7 +132,7 @@ if ! (cd "$src" && dpkg-checkbuilddeps >/dev/null 2>&1); then
 fi
 
 # ---- 2. the .deb --------------------------------------------------------
-stage "2/7 dpkg-buildpackage -b -us -uc (in a copy of the checkout)"
+stage "2/8 dpkg-buildpackage -b -us -uc (in a copy of the checkout)"
 build_dir=$(mktemp -d /tmp/chorus-deb-build.XXXXXX)
 mkdir "$build_dir/src"
 if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
@@ -138,10 +151,13 @@ debs=("$build_dir"/chorusd_*.deb)
 [ -f "${debs[0]}" ] || die "dpkg-buildpackage made no chorusd_*.deb"
 deb=${debs[0]}
 version=$(dpkg-deb -f "$deb" Version)
-log "built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB)"
+mkdir -p "$cache/out"
+rm -f "$cache"/out/chorusd_*.deb
+cp "$deb" "$cache/out/"
+log "built $(basename "$deb") ($(du -k "$deb" | cut -f1) KiB), a copy in $cache/out/"
 
 # ---- 3. the chroot ------------------------------------------------------
-stage "3/7 clean Debian 12 chroot"
+stage "3/8 clean Debian 12 chroot"
 if [ ! -f "$base_tar" ]; then
 	log "debootstrap --variant=minbase bookworm from $mirror (first run only)"
 	remove_root "$boot"
@@ -166,14 +182,17 @@ cp -f /etc/apt/sources.list.d/*.sources "$root/etc/apt/sources.list.d/" 2>/dev/n
 cp -f /etc/resolv.conf "$root/etc/resolv.conf"
 mkdir -p "$root/usr/local/share/ca-certificates"
 cp -f /usr/local/share/ca-certificates/* "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
-mount -t proc proc "$root/proc"
-mount --rbind /dev "$root/dev"
-mount --make-rslave "$root/dev"
+mount_root() {
+	mount -t proc proc "$root/proc"
+	mount --rbind /dev "$root/dev"
+	mount --make-rslave "$root/dev"
+}
+mount_root
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
-in_root update-ca-certificates >/dev/null || die "update-ca-certificates in the chroot"
+in_root update-ca-certificates >"$cache/logs/ca.log" 2>&1 || die "update-ca-certificates in the chroot"
 
 # ---- 4. install ---------------------------------------------------------
-stage "4/7 apt-get install ./$(basename "$deb") in the chroot"
+stage "4/8 apt-get install ./$(basename "$deb") in the chroot"
 mkdir -p "$root/tmp/pkg"
 cp "$deb" "$root/tmp/pkg/"
 # the .debs of earlier runs, so a second run downloads nothing
@@ -209,7 +228,7 @@ got=$(in_root chorusd --version) || die "chorusd --version failed"
 log "files, conffile, libraries and version ($got) are right"
 
 # ---- 5. the unit --------------------------------------------------------
-stage "5/7 systemd-analyze verify chorusd.service"
+stage "5/8 systemd-analyze verify chorusd.service"
 # on this machine's systemd; the unit names /usr/bin/chorusd, which is
 # in the chroot and not here, and the chroot has no systemd (no base
 # units): a small root of the installed unit and binary and the host's
@@ -228,7 +247,7 @@ grep -qx "DynamicUser=yes" "$unit" || die "the unit has no DynamicUser=yes"
 grep -qx "StateDirectory=chorus" "$unit" || die "the unit has no StateDirectory=chorus"
 
 # ---- 6. start it as the unit would --------------------------------------
-stage "6/7 chorusd with the unit's command line, as an unprivileged user"
+stage "6/8 chorusd with the unit's command line, as an unprivileged user"
 execs=$(grep -c '^ExecStart=' "$unit" || true)
 [ "$execs" = 1 ] || die "the unit has $execs ExecStart= lines, expected 1"
 cmdline=$(sed -n 's/^ExecStart=//p' "$unit")
@@ -251,14 +270,15 @@ uid=61299
 mkdir -p "$root/var/lib/chorus"
 chown "$uid:$uid" "$root/var/lib/chorus"
 chmod 0750 "$root/var/lib/chorus"
-as_service() {
-	in_root setpriv --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs \
-		--inh-caps=-all --bounding-set=-all \
-		env STATE_DIRECTORY=/var/lib/chorus HOME=/ sh -c 'umask 0027 && exec "$@"' sh "$@"
-}
+# (an array, not a function: started with &, its PID is chorusd's own,
+# as each program in it execs the next)
+as_service=(chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs
+	--inh-caps=-all --bounding-set=-all
+	env STATE_DIRECTORY=/var/lib/chorus HOME=/ sh -c 'umask 0027 && exec "$@"' sh)
 out=$root/tmp/chorusd.out
 err=$root/tmp/chorusd.err
-as_service "${cmd[@]}" "${extra[@]}" >"$out" 2>"$err" &
+"${as_service[@]}" "${cmd[@]}" "${extra[@]}" >"$out" 2>"$err" &
 chorusd_pid=$!
 for _ in $(seq 1 100); do
 	grep -q "Token:" "$out" 2>/dev/null && break
@@ -294,7 +314,7 @@ log "chorus conferences list answers (created $id, listed)"
 
 # a new token with chorusd customer, run as the service's user as
 # docs/operations.md says, while chorusd runs: the old token stops working
-new=$(as_service chorusd customer token default --data-dir /var/lib/chorus |
+new=$("${as_service[@]}" chorusd customer token default --data-dir /var/lib/chorus |
 	sed -n 's/.*"token": *"\([0-9a-f]\{64\}\)".*/\1/p') || die "chorusd customer token failed"
 [ ${#new} -eq 64 ] || die "chorusd customer token printed no token"
 client "$token" conferences list >/dev/null 2>&1 && die "the old token still works"
@@ -321,8 +341,180 @@ if grep -E "ERROR|WARN " "$err" | grep -v "net.core.rmem_max\|receive buffer" >&
 fi
 log "SIGTERM: chorusd stopped, exit 0"
 
-# ---- 7. purge -----------------------------------------------------------
-stage "7/7 apt-get purge chorusd"
+# The checks run inside the booted chroot, by a oneshot unit after
+# chorusd.service that powers the container off when done; its lines go
+# to /root/systemd-test.log, the last one "passed" or "FAILED: ...".
+systemd_checks() {
+	cat <<'CHECKS'
+#!/bin/sh
+exec >/root/systemd-test.log 2>&1
+fail() { echo "FAILED: $*"; journalctl -u chorusd -o cat --no-pager | tail -20; exit 1; }
+ok() { echo "ok: $*"; }
+u=chorusd.service
+# a command as the service's user: docs/operations.md's systemd-run line
+as_service() {
+	systemd-run --quiet --pipe --wait --collect -p DynamicUser=yes -p User=chorusd \
+		-p StateDirectory=chorus -p StateDirectoryMode=0750 -p UMask=0027 "$@"
+}
+# true once the API answers with token $1 (within 5 s)
+answers() {
+	for _ in $(seq 1 50); do
+		CHORUS_TOKEN=$1 chorus conferences list >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	CHORUS_TOKEN=$1 chorus conferences list >/dev/null
+}
+for _ in $(seq 1 100); do
+	journalctl -u $u -o cat | grep -q "serving API" && break
+	sleep 0.1
+done
+[ "$(systemctl is-enabled $u)" = enabled ] || fail "chorusd.service not enabled by the package"
+[ "$(systemctl is-active $u)" = active ] || fail "chorusd.service not active: $(systemctl status $u --no-pager)"
+ok "chorusd.service enabled by the package and started at boot"
+token=$(journalctl -u $u -o cat | awk '$1 == "Token:" { print $2 }')
+[ ${#token} -eq 64 ] || fail "no token in the journal (journalctl -u chorusd)"
+journalctl -u $u -o cat | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' && fail "log lines carry their own time in the journal"
+journalctl -u $u -p 6..6 -o cat | grep -q '^INFO  \[main\] serving API' || fail "INFO lines not at priority info"
+journalctl -u $u -p 0..4 -o cat | grep -v '^WARN  \|^ERROR ' | grep . && fail "lines above at warning or worse are not WARN or ERROR lines"
+journalctl -u $u -p 0..5 -o cat | grep -q 'INFO  ' && fail "INFO lines at notice or worse"
+ok "journal: the token, no time stamps of its own, INFO at info, only WARN/ERROR at -p warning"
+export CHORUS_TOKEN="$token"
+chorus conferences list | head -1 | grep -q '^ID  NAME  TYPE  STATUS' || fail "chorus conferences list"
+chorus conferences create --name under-systemd >/dev/null || fail "chorus conferences create"
+chorus conferences list | grep -q '  under-systemd  conference ' || fail "the new conference is not listed"
+ok "chorus conferences list answers on the default address"
+[ "$(readlink /var/lib/chorus)" = private/chorus ] || fail "/var/lib/chorus is not the DynamicUser link to private/chorus"
+uid=$(stat -c %u /var/lib/private/chorus)
+{ [ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ]; } || fail "/var/lib/private/chorus owned by $uid, not a dynamic UID"
+[ "$(stat -c %u "/proc/$(systemctl show -p MainPID --value $u)")" = "$uid" ] || fail "chorusd does not run as $uid"
+[ "$(stat -c %a /var/lib/private/chorus)" = 750 ] || fail "/var/lib/chorus mode $(stat -c %a /var/lib/private/chorus)"
+ok "runs as dynamic UID $uid, which owns /var/lib/chorus (0750)"
+add=$(as_service chorusd customer add acme --data-dir /var/lib/chorus) ||
+	fail "chorusd customer add with systemd-run"
+t2=$(echo "$add" | sed -n 's/.*"token":"\([0-9a-f]\{64\}\)".*/\1/p')
+[ ${#t2} -eq 64 ] || fail "chorusd customer add printed: $add"
+CHORUS_TOKEN=$t2 chorus conferences list >/dev/null || fail "acme's new token does not work"
+CHORUS_TOKEN=$t2 chorus conferences list | grep -q under-systemd && fail "acme sees default's conference"
+[ -z "$(find /var/lib/private/chorus ! -uid "$uid")" ] || fail "files not owned by $uid after systemd-run"
+[ "$(stat -c %a /var/lib/private/chorus)" = 750 ] || fail "systemd-run changed the mode of /var/lib/chorus"
+ok "chorusd customer add through systemd-run: token works, files stay the service's"
+pid=$(systemctl show -p MainPID --value $u)
+kill -KILL "$pid"
+new=0
+for _ in $(seq 1 100); do
+	new=$(systemctl show -p MainPID --value $u)
+	[ "$new" != 0 ] && [ "$new" != "$pid" ] && [ "$(systemctl is-active $u)" = active ] && break
+	sleep 0.1
+done
+{ [ "$new" != 0 ] && [ "$new" != "$pid" ]; } || fail "not restarted after kill -9 (Restart=on-failure)"
+answers "$t2" || fail "no answer after the restart"
+ok "kill -9: restarted by systemd (pid $pid -> $new), answers"
+systemctl stop $u
+[ "$(systemctl show -p Result --value $u)" = success ] || fail "stop: Result=$(systemctl show -p Result --value $u)"
+[ "$(systemctl show -p ExecMainStatus --value $u)" = 0 ] || fail "stop: exit $(systemctl show -p ExecMainStatus --value $u)"
+journalctl -u $u -o cat | tail -5 | grep -q 'INFO  \[main\] stopped' || fail "no clean stop in the journal"
+ok "systemctl stop: SIGTERM, exit 0"
+# the same command with the service stopped: same UID (the folder's)
+as_service chorusd customer add beta --data-dir /var/lib/chorus >/dev/null ||
+	fail "customer add with the service stopped"
+[ -z "$(find /var/lib/private/chorus ! -uid "$uid")" ] || fail "files not owned by $uid after systemd-run (service stopped)"
+ok "chorusd customer add through systemd-run with the service stopped: files stay the service's"
+# on a running system: purge stops and removes it, an install starts it
+systemctl start $u
+DEBIAN_FRONTEND=noninteractive dpkg --purge chorusd >/root/dpkg.log 2>&1 || fail "dpkg --purge: $(cat /root/dpkg.log)"
+systemctl is-active -q $u && fail "chorusd.service still active after purge"
+[ ! -e /lib/systemd/system/chorusd.service ] || fail "unit left after purge"
+DEBIAN_FRONTEND=noninteractive dpkg -i /root/chorusd.deb >/root/dpkg.log 2>&1 || fail "dpkg -i: $(cat /root/dpkg.log)"
+[ "$(systemctl is-active $u)" = active ] || fail "not started by the package's install on a running system"
+answers "$t2" || fail "no answer after the new install (data kept: acme's token)"
+ok "on a running system: purge stops it, dpkg -i starts it, the data (and tokens) kept"
+echo "ok: $(systemd-analyze security $u --no-pager | grep 'Overall exposure')"
+echo passed
+CHECKS
+}
+
+systemd_test() {
+	local cg log=$cache/logs/systemd-boot.log rc=0
+	log "apt-get install systemd in the chroot"
+	in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd \
+		>"$cache/logs/systemd-install.log" 2>&1 ||
+		die "apt-get install systemd (log: $cache/logs/systemd-install.log)"
+	cp -f "$root"/var/cache/apt/archives/*.deb "$cache/debs/" 2>/dev/null || true
+	systemd_checks >"$root/usr/local/sbin/chorus-deb-test"
+	cp "$deb" "$root/root/chorusd.deb"
+	chmod 755 "$root/usr/local/sbin/chorus-deb-test"
+	cat >"$root/etc/systemd/system/chorus-deb-test.service" <<'UNIT'
+[Unit]
+Description=scripts/deb-test.sh checks of chorusd.service
+After=chorusd.service
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/chorus-deb-test
+TimeoutStartSec=90
+UNIT
+	ln -sf /etc/systemd/system/chorus-deb-test.service "$root/etc/systemd/system/multi-user.target.wants/"
+	# no logins on the consoles (they would be the host's)
+	ln -sf /dev/null "$root/etc/systemd/system/getty.target"
+	ln -sf /dev/null "$root/etc/systemd/system/console-getty.service"
+	rm -f "$root/root/systemd-test.log"
+	# a first start, as after installing on a real system (the folder
+	# stage 6 made for its UID goes)
+	rm -rf --one-file-system "$root/var/lib/chorus"
+	unmount_all "$root" || die "mounts left under $root"
+	# systemd wants a cgroup tree of its own: a child of this machine's
+	# cgroup2 hierarchy, the root of the container's cgroup namespace
+	cg=$(findmnt -t cgroup2 -n -o TARGET | head -1)
+	[ -n "$cg" ] || die "no cgroup2 file system mounted (systemd in the container needs one)"
+	cg=$cg/chorus-deb-test
+	if [ -d "$cg" ]; then find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
+	mkdir "$cg" || die "cannot make the cgroup $cg"
+	# new PID, mount, UTS, IPC, cgroup and network namespaces: the
+	# container's mounts go with it, its loopback is its own (the default
+	# ports are free there)
+	# shellcheck disable=SC2016 # expanded by the inner shells
+	timeout 150 sh -c 'echo $$ >"$1/cgroup.procs" && exec unshare --pid --mount --uts --ipc \
+		--net --cgroup --kill-child --propagation private sh -c "$2" sh "$3"' sh "$cg" '
+		set -e
+		R=$1
+		ip link set lo up
+		mount --bind "$R" "$R"
+		mount -t proc proc "$R/proc"
+		mount -t sysfs -o ro sysfs "$R/sys"
+		mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
+		for d in run tmp dev; do mount -t tmpfs -o mode=755 tmpfs "$R/$d"; done
+		chmod 1777 "$R/tmp"
+		for n in null zero full random urandom tty; do
+			touch "$R/dev/$n" && mount --bind "/dev/$n" "$R/dev/$n"
+		done
+		mkdir "$R/dev/pts" "$R/dev/shm"
+		mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"
+		ln -s pts/ptmx "$R/dev/ptmx"
+		mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm"
+		exec chroot "$R" /usr/bin/env -i container=chorus-deb-test /lib/systemd/systemd
+	' "$root" >"$log" 2>&1 || rc=$?
+	find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+	mount_root
+	if [ ! -f "$root/root/systemd-test.log" ]; then
+		tail -20 "$log" >&2
+		die "the booted chroot ran no checks (exit $rc, log: $log)"
+	fi
+	sed 's/^/deb-test:   /' "$root/root/systemd-test.log"
+	[ "$(tail -1 "$root/root/systemd-test.log")" = passed ] || die "under systemd (above; boot log: $log)"
+}
+
+# ---- 7. under systemd ----------------------------------------------------
+if [ "$with_systemd" = 1 ]; then
+	stage "7/8 under systemd: the chroot booted (systemd as PID 1), chorusd.service as installed"
+	systemd_test
+else
+	stage "7/8 under systemd: not run (--no-systemd)"
+fi
+
+# ---- 8. purge -----------------------------------------------------------
+stage "8/8 apt-get purge chorusd"
+mount_root
 in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y chorusd >"$cache/logs/purge.log" 2>&1 ||
 	die "apt-get purge (log: $cache/logs/purge.log)"
 for f in /usr/bin/chorusd /usr/bin/chorus /etc/chorus/chorusd.conf /lib/systemd/system/chorusd.service; do
