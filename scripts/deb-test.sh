@@ -377,7 +377,11 @@ journalctl -u $u -o cat | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' && fail "log l
 journalctl -u $u -p 6..6 -o cat | grep -q '^INFO  \[main\] serving API' || fail "INFO lines not at priority info"
 journalctl -u $u -p 0..4 -o cat | grep -v '^WARN  \|^ERROR ' | grep . && fail "lines above at warning or worse are not WARN or ERROR lines"
 journalctl -u $u -p 0..5 -o cat | grep -q 'INFO  ' && fail "INFO lines at notice or worse"
-ok "journal: the token, no time stamps of its own, INFO at info, only WARN/ERROR at -p warning"
+systemd-run --quiet --wait --unit=chorusd-bad-flag -p DynamicUser=yes \
+	chorusd serve --http nowhere >/dev/null 2>&1 && fail "chorusd serve --http nowhere started"
+journalctl -u chorusd-bad-flag -p 3..3 -o cat | grep -q '^chorusd: --http' ||
+	fail "a start-up failure is not at priority err in the journal"
+ok "journal: the token, no time stamps of its own, INFO at info, only WARN/ERROR at -p warning, start-up failures at err"
 export CHORUS_TOKEN="$token"
 chorus conferences list | head -1 | grep -q '^ID  NAME  TYPE  STATUS' || fail "chorus conferences list"
 chorus conferences create --name under-systemd >/dev/null || fail "chorus conferences create"
