@@ -3,6 +3,7 @@
  * `customer`.
  */
 #include "main/chorusd.h"
+#include "util/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* the journal's line style when stderr is the journal (systemd) */
+	ch_log_open();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

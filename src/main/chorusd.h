@@ -8,7 +8,7 @@
 
 struct ch_store;
 
-#define CH_VERSION "0.1.0"
+/* CH_VERSION comes from the build: project(VERSION) in CMakeLists.txt. */
 
 /* `chorusd serve ...` (argv after "serve"); returns the exit code. */
 int ch_chorusd_serve(int argc, char **argv);

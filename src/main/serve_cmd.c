@@ -281,15 +281,15 @@ static int parse_args(int argc, char **argv, struct ch_config *cfg, bool *init)
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--config")) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "chorusd: --config needs a "
-				                "file\n");
+				ch_log_fatal("chorusd: --config needs a "
+				             "file\n");
 				return 2;
 			}
 			config = argv[i + 1];
 		}
 	}
 	if (config && ch_config_load(cfg, config, why, sizeof(why))) {
-		fprintf(stderr, "chorusd: %s\n", why);
+		ch_log_fatal("chorusd: %s\n", why);
 		return 2;
 	}
 	for (int i = 0; i < argc; i++) {
@@ -304,10 +304,9 @@ static int parse_args(int argc, char **argv, struct ch_config *cfg, bool *init)
 			continue;
 		}
 		if (strncmp(a, "--", 2)) {
-			fprintf(stderr,
-			        "chorusd serve: unexpected argument "
-			        "\"%s\" (see --help)\n",
-			        a);
+			ch_log_fatal("chorusd serve: unexpected argument "
+			             "\"%s\" (see --help)\n",
+			             a);
 			return 2;
 		}
 		for (size_t k = 0; k < sizeof(opt_keys) / sizeof(*opt_keys);
@@ -318,17 +317,16 @@ static int parse_args(int argc, char **argv, struct ch_config *cfg, bool *init)
 			if (ch_config_set(cfg, opt_keys[k],
 			                  i + 1 < argc ? argv[i + 1] : NULL,
 			                  why, sizeof(why))) {
-				fprintf(stderr, "chorusd: --%s\n", why);
+				ch_log_fatal("chorusd: --%s\n", why);
 				return 2;
 			}
 			i++;
 			break;
 		}
 		if (!known) {
-			fprintf(stderr,
-			        "chorusd serve: unknown option \"%s\" "
-			        "(see --help)\n",
-			        a);
+			ch_log_fatal("chorusd serve: unknown option \"%s\" "
+			             "(see --help)\n",
+			             a);
 			return 2;
 		}
 	}
@@ -391,9 +389,9 @@ static void leg_play_done_h(void *arg, uint32_t leg, uint32_t play_id,
 static int listen_failed(const char *what, const char *host, unsigned port,
                          int err)
 {
-	fprintf(stderr, "chorusd: cannot listen for %s on %s:%u: %s\n", what,
-	        host, port,
-	        err == EADDRINUSE ? "address already in use" : strerror(err));
+	ch_log_fatal(
+	    "chorusd: cannot listen for %s on %s:%u: %s\n", what, host, port,
+	    err == EADDRINUSE ? "address already in use" : strerror(err));
 	return 2;
 }
 
@@ -475,11 +473,11 @@ static int stt_open(struct daemon *d, const struct ch_config *cfg)
 		                                    cfg->stt_sphinx_lm[0] ||
 		                                    cfg->stt_sphinx_dict[0];
 		if (err && given) {
-			fprintf(stderr,
-			        "chorusd: the %s speech-to-text engine as "
-			        "configured cannot start: %s (see the log)\n",
-			        ch_stt_kind_str((enum ch_stt_kind)k),
-			        strerror(err));
+			ch_log_fatal(
+			    "chorusd: the %s speech-to-text engine as "
+			    "configured cannot start: %s (see the log)\n",
+			    ch_stt_kind_str((enum ch_stt_kind)k),
+			    strerror(err));
 			return 2;
 		}
 		if (err)
@@ -492,8 +490,8 @@ static int stt_open(struct daemon *d, const struct ch_config *cfg)
 	    ch_transcriber_alloc(&d->transcriber, d->stt, cfg->stt_decoders,
 	                         transcript_h, transcribe_done_h, d);
 	if (err) {
-		fprintf(stderr, "chorusd: cannot start the transcriber: %s\n",
-		        strerror(err));
+		ch_log_fatal("chorusd: cannot start the transcriber: %s\n",
+		             strerror(err));
 		return 1;
 	}
 	ch_core_set_transcriber(d->core, d->transcriber, cfg->stt_engine);
@@ -582,8 +580,8 @@ static int run(const struct ch_config *cfg, bool init)
 	err = ch_store_open_sqlite_flags(&d.st, cfg->data_dir,
 	                                 init ? CH_STORE_INIT : 0);
 	if (err) {
-		fprintf(stderr, "chorusd: cannot use data dir %s: %s\n",
-		        cfg->data_dir, ch_store_open_strerror(err));
+		ch_log_fatal("chorusd: cannot use data dir %s: %s\n",
+		             cfg->data_dir, ch_store_open_strerror(err));
 		return 2;
 	}
 	err = default_customer(d.st, &cust, token);
@@ -601,8 +599,8 @@ static int run(const struct ch_config *cfg, bool init)
 	snprintf(tts_dir, sizeof(tts_dir), "%s/tts-cache", cfg->data_dir);
 	err = ch_recorder_alloc(&d.recorder, d.rec_dir, recorder_done_h, &d);
 	if (err) {
-		fprintf(stderr, "chorusd: cannot use %s for recordings: %s\n",
-		        d.rec_dir, strerror(err));
+		ch_log_fatal("chorusd: cannot use %s for recordings: %s\n",
+		             d.rec_dir, strerror(err));
 		code = 2;
 		goto out;
 	}
@@ -615,8 +613,8 @@ static int run(const struct ch_config *cfg, bool init)
 	};
 	err = ch_player_alloc(&d.player, &pcfg, player_done_h, &d);
 	if (err) {
-		fprintf(stderr, "chorusd: cannot start the player: %s\n",
-		        strerror(err));
+		ch_log_fatal("chorusd: cannot start the player: %s\n",
+		             strerror(err));
 		goto out;
 	}
 	recover_recordings(&d);
@@ -645,13 +643,13 @@ static int run(const struct ch_config *cfg, bool init)
 	                               .tap_detached = tap_detached_h};
 	err = ch_media_engine_alloc(&d.eng, &mcfg, &mh, &d);
 	if (err) {
-		fprintf(stderr, "chorusd: cannot start the media engine: %s\n",
-		        strerror(err));
+		ch_log_fatal("chorusd: cannot start the media engine: %s\n",
+		             strerror(err));
 		goto out;
 	}
 	struct sa sip_addr, sip_bound;
 	if (sa_set_str(&sip_addr, cfg->sip_host, cfg->sip_port)) {
-		fprintf(stderr, "chorusd: bad sip address %s\n", cfg->sip_host);
+		ch_log_fatal("chorusd: bad sip address %s\n", cfg->sip_host);
 		code = 2;
 		goto out;
 	}
@@ -667,18 +665,17 @@ static int run(const struct ch_config *cfg, bool init)
 	};
 	err = ch_sip_alloc(&d.sip, d.core, d.eng, &scfg);
 	if (err) {
-		fprintf(stderr, "chorusd: cannot listen for SIP on %s:%u: %s\n",
-		        cfg->sip_host, cfg->sip_port,
-		        err == EADDRINUSE ? "address already in use"
-		                          : strerror(err));
+		ch_log_fatal("chorusd: cannot listen for SIP on %s:%u: %s\n",
+		             cfg->sip_host, cfg->sip_port,
+		             err == EADDRINUSE ? "address already in use"
+		                               : strerror(err));
 		code = 2;
 		goto out;
 	}
 	g_sip = d.sip;
 	(void)ch_sip_local(d.sip, &sip_bound);
 	if (sa_set_str(&laddr, cfg->http_host, cfg->http_port)) {
-		fprintf(stderr, "chorusd: bad http address %s\n",
-		        cfg->http_host);
+		ch_log_fatal("chorusd: bad http address %s\n", cfg->http_host);
 		code = 2;
 		goto out;
 	}
@@ -732,8 +729,7 @@ static int run(const struct ch_config *cfg, bool init)
 	code = 0;
 out:
 	if (err && code == 1)
-		fprintf(stderr, "chorusd: start-up failed: %s\n",
-		        strerror(err));
+		ch_log_fatal("chorusd: start-up failed: %s\n", strerror(err));
 	daemon_close(&d);
 	return code;
 }
@@ -797,7 +793,7 @@ int ch_chorusd_serve(int argc, char **argv)
 	ch_log_set_level(cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	if (libre_init()) {
-		fprintf(stderr, "chorusd: libre init failed\n");
+		ch_log_fatal("chorusd: libre init failed\n");
 		return 1;
 	}
 	dbg_init(DBG_WARNING, DBG_NONE);

@@ -2,7 +2,8 @@
  * test_util.c: unit tests for src/util: the API timestamp format
  * (timefmt.c: format, parse, round trip, rejection of malformed text),
  * UUIDs (uuid.c) and settings (config.c: every key with good and bad
- * values, and config files with their FILE:LINE errors).
+ * values, and config files with their FILE:LINE errors), and the config
+ * file the install ships (packaging/chorusd.conf.in as configured).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -584,6 +586,55 @@ static void test_config_stt(void **state)
 	assert_false(c.stt_sphinx_fast);
 }
 
+/* The installed /etc/chorus/chorusd.conf: chorusd takes it as it is, and
+ * every setting shown commented out ("# key = value") is one it takes
+ * too, so uncommenting a line never breaks the start. */
+static void test_config_packaged(void **state)
+{
+	const char *path = CH_BINARY_DIR "/packaging/chorusd.conf";
+	char err[512], *line = NULL;
+	size_t cap = 0;
+	int lineno = 0, shown = 0;
+	struct ch_config c;
+	regex_t re;
+	regmatch_t m[3];
+	(void)state;
+
+	ch_config_defaults(&c);
+	if (ch_config_load(&c, path, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_string_equal(c.http_host, "127.0.0.1");
+	assert_int_equal(c.http_port, 8080);
+	assert_int_equal(c.sip_port, 5060);
+	assert_int_equal(c.log_level, CH_LOG_INFO);
+
+	assert_int_equal(regcomp(&re,
+	                         "^#[ \t]*([a-z][a-z0-9-]*)[ \t]*=[ \t]*"
+	                         "([^ \t].*[^ \t]|[^ \t]?)[ \t]*$",
+	                         REG_EXTENDED),
+	                 0);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	while (getline(&line, &cap, f) >= 0) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (regexec(&re, line, 3, m, 0))
+			continue;
+		line[m[1].rm_eo] = '\0';
+		line[m[2].rm_eo] = '\0';
+		ch_config_defaults(&c);
+		if (ch_config_set(&c, line + m[1].rm_so, line + m[2].rm_so, err,
+		                  sizeof(err)))
+			fail_msg("%s:%d: %s", path, lineno, err);
+		shown++;
+	}
+	free(line);
+	fclose(f);
+	regfree(&re);
+	/* the file shows nearly every setting (33 today) */
+	assert_true(shown >= 25);
+}
+
 static void test_log_level_parse(void **state)
 {
 	enum ch_log_level l = CH_LOG_ERROR;
@@ -613,6 +664,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_config_load_long_comment,
 	                                    dir_setup, dir_teardown),
 	    cmocka_unit_test(test_config_stt),
+	    cmocka_unit_test(test_config_packaged),
 	    cmocka_unit_test(test_log_level_parse),
 	};
 
