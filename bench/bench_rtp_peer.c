@@ -11,10 +11,10 @@
  * sampling_rate, allow_rtp_participants, record false) and joins each
  * participant with an "rtp" object holding its own socket's address; the
  * plugin answers the join with an event (long poll) that holds the address
- * to send to. A thread long-polls the session for the rest of the run, so
- * Janus keeps it. --server loopback joins nobody: each participant sends
- * to the next of its room (the last to the first), to check the measuring
- * itself.
+ * to send to. A thread sends keepalives for the rest of the run (and
+ * long-polls the session's events), else Janus drops the session.
+ * --server loopback joins nobody: each participant sends to the next of
+ * its room (the last to the first), to check the measuring itself.
  *
  * From there the RTP is the same code for every server: one UDP socket
  * per participant, sending to the server's address for it and receiving
@@ -45,7 +45,8 @@
  *
  * Usage: bench_rtp_peer --help. Prints a report and one "result:" line of
  * key=value pairs (bench/compare reads it). Exit status 0 when everyone
- * joined, stayed and passed the heard check, 1 otherwise, 2 on a usage or
+ * joined, stayed (no BYE from the server, 90 % of the packets due
+ * received) and passed the heard check, 1 otherwise, 2 on a usage or
  * set-up error.
  *
  * Threads: everything runs on the libre main loop, but the Janus keeper
@@ -759,7 +760,7 @@ static void report(void)
 	double nominal = g.dial.joined * win * (1000.0 / FRAME_MS);
 	double rx_pct = nominal ? 100.0 * g.rx_win / nominal : 0.0;
 	double d50, d99, dmin, dmax;
-	unsigned pass = 0;
+	unsigned pass = 0, underfed = 0;
 	char cplx[16];
 
 	for (unsigned k = 0; k < g.total; k++) {
@@ -767,6 +768,10 @@ static void report(void)
 		double own, weak;
 		bool ok = p->st == P_UP && judge(p, &own, &weak);
 		pass += ok;
+		/* a participant the server stopped serving (Janus drops a
+		 * session it thinks idle, without a word on the RTP) */
+		underfed += p->st == P_UP &&
+		            p->rx_pkts < 0.9 * win * (1000.0 / FRAME_MS);
 		if (p->st == P_UP && (g.verbose || !ok))
 			printf("  %s room %s #%u%s: own %.1f dBFS, weakest "
 			       "other %.1f dBFS, %lu pkts\n",
@@ -814,6 +819,10 @@ static void report(void)
 	       d50, d99, dmin, dmax, g.ndelays, g.unmatched);
 	if (g.codec == C_OPUS)
 		printf("  received Opus: mostly %s\n", bandwidth_name());
+	if (underfed)
+		printf("  underfed:      %u participants received under 90 %% "
+		       "of the packets due\n",
+		       underfed);
 	printf("  heard:         %u of %u pass (other talkers >= %.0f dBFS, "
 	       "own >= %.0f dB below them)\n",
 	       pass, g.total, PRESENT_DB, OWN_DB);
@@ -832,7 +841,7 @@ static void report(void)
 	       pass, g.total, g.dial.joined, gen_cpu, g.late.max_ns / 1e6,
 	       g.codec == C_OPUS ? bandwidth_name() : "-");
 	fflush(stdout);
-	g.all_passed = pass == g.total && !g.dropped;
+	g.all_passed = pass == g.total && !g.dropped && !underfed;
 }
 
 static void end_h(void *arg)

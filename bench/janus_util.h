@@ -12,8 +12,10 @@
  * answered with "success" and "plugindata" (a synchronous request) or with
  * "ack" and, later, an "event" with the same transaction on GET
  * /janus/SESSION?maxev=N (a long poll: it answers when events are queued,
- * or after 30 s with a keepalive). A session without a request or a poll
- * for session_timeout seconds (60 by default) is destroyed by Janus.
+ * or after 30 s with a keepalive). A session without a request for
+ * session_timeout seconds (60 by default) is destroyed by Janus; a long
+ * poll is not a request to the core and does not count, a POST of
+ * {"janus":"keepalive"} does.
  *
  * Header-only (static functions), as load_util.h: bench/CMakeLists.txt
  * builds one program from each bench_*.c. libcurl (easy interface) and
@@ -33,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "load_util.h"
 
 /* One connection to Janus and, once created, its session. Owned by one
  * thread (a curl easy handle is not shared); ju_close() frees it. */
@@ -83,7 +87,8 @@ static inline void ju_close(struct ju_client *c)
  * "transaction" added when it has none; not taken) to url + path, or GET
  * when req is NULL, within timeout_ms. Returns the parsed answer
  * (json_decref() it) or NULL on a transport error or a non-JSON answer,
- * printed with who (the program's name).
+ * printed with who (the program's name), but for a GET that timed out (a
+ * long poll without events) or was aborted.
  */
 static inline json_t *ju_request(CURL *h, const char *url, const char *path,
                                  json_t *req, long timeout_ms, const char *who)
@@ -108,7 +113,8 @@ static inline json_t *ju_request(CURL *h, const char *url, const char *path,
 	rc = curl_easy_perform(h);
 	if (rc == CURLE_OK && b.p)
 		ans = json_loads(b.p, 0, NULL);
-	if (!ans && rc != CURLE_ABORTED_BY_CALLBACK)
+	if (!ans && rc != CURLE_ABORTED_BY_CALLBACK &&
+	    !(rc == CURLE_OPERATION_TIMEDOUT && !body))
 		fprintf(stderr, "%s: %s %s: %s%s\n", who, body ? "POST" : "GET",
 		        full, rc ? curl_easy_strerror(rc) : "not JSON: ",
 		        rc ? "" : (b.p ? b.p : "(empty)"));
@@ -245,11 +251,14 @@ static inline void ju_session_destroy(struct ju_client *c)
 
 /* ---- keeping a session alive ---- */
 
+#define JU_KEEPALIVE_MS 5000 /* under Janus's session_timeout */
+
 /*
- * A thread that long-polls one session until told to stop: each poll
- * tells Janus the session is alive and takes the events queued for it
- * (they are counted and dropped). Its own curl handle; the fields are
- * written by the thread and read after ju_keeper_stop() has joined it.
+ * A thread that keeps one session alive until told to stop: a keepalive
+ * every JU_KEEPALIVE_MS, and in between a long poll that takes the events
+ * queued for the session (counted and dropped: else they pile up in
+ * Janus). Its own curl handle; the fields are written by the thread and
+ * read after ju_keeper_stop() has joined it.
  */
 struct ju_keeper {
 	pthread_t thr;
@@ -257,7 +266,7 @@ struct ju_keeper {
 	atomic_bool stop;
 	char url[256];
 	uint64_t session;
-	uint64_t polls, events, errors;
+	uint64_t keepalives, events, errors;
 };
 
 /* curl's progress callback: aborts the poll once stop is set (curl calls
@@ -284,15 +293,30 @@ static inline void *ju_keeper_main(void *arg)
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, ju_keeper_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, k);
 	while (!atomic_load(&k->stop)) {
-		json_t *a = ju_poll(h, k->url, k->session, 100, 40000);
-		k->polls++;
-		if (a) {
-			k->events += json_array_size(a);
-		} else if (!atomic_load(&k->stop)) {
+		char path[64], txn[32];
+		uint64_t until = lu_now_ns() + JU_KEEPALIVE_MS * 1000000ull;
+		json_t *ka, *ans;
+
+		snprintf(path, sizeof(path), "/%" PRIu64, k->session);
+		snprintf(txn, sizeof(txn), "k%" PRIu64, ++k->keepalives);
+		ka = json_pack("{s:s,s:s}", "janus", "keepalive", "transaction",
+		               txn);
+		ans = ju_request(h, k->url, path, ka, 5000, "janus keepalive");
+		if (!ans || strcmp(ju_kind(ans), "ack"))
 			k->errors++;
-			sleep(1);
+		json_decref(ans);
+		json_decref(ka);
+		/* long polls until the next keepalive is due */
+		for (uint64_t now = lu_now_ns();
+		     now < until && !atomic_load(&k->stop); now = lu_now_ns()) {
+			json_t *a =
+			    ju_poll(h, k->url, k->session, 100,
+			            (long)((until - now) / 1000000) + 1);
+			k->events += json_array_size(a);
+			if (!a) /* timed out, or an error: no busy loop */
+				usleep(100000);
+			json_decref(a);
 		}
-		json_decref(a);
 	}
 	curl_easy_cleanup(h);
 	return NULL;
