@@ -78,13 +78,9 @@ struct part {
 	struct room *room;
 	unsigned idx;
 	enum pstate st;
-	struct sipsess *sess;
-	struct sdp_session *sdp;
-	struct sdp_media *sdpm;
+	struct su_call call; /* media: answer received, send to raddr */
 	int fd;
-	struct sa laddr, raddr;
-	bool media; /* answer received: send to raddr */
-	int rx_pt;  /* the server's PT for our codec */
+	struct sa laddr;
 	/* sending */
 	uint8_t frames[OPUS_RING][400]; /* G.711: 1 frame; Opus: OPUS_RING */
 	uint16_t frame_len[OPUS_RING];
@@ -114,16 +110,16 @@ struct gen {
 	/* state */
 	struct room *roomv;
 	struct part *partv;
-	unsigned total, pending, next_call, resolved, joined, dropped;
+	unsigned total, dropped;
+	struct su_dialer dial;
 	struct su_ua ua;
 	int tfd;
-	struct tmr tmr, guard;
 	bool measuring, hanging_up, all_passed;
-	uint64_t t_start, t_joined, t_win0, t_win1, t_bye;
-	long srv_cpu0, srv_cpu1;
-	double own_cpu0, own_cpu1;
+	uint64_t t_bye;
+	struct su_run run;
+	struct lu_window win;
 	struct lu_hist hist; /* receive intervals */
-	uint64_t late_max_ns, late_over_1ms, sends;
+	struct lu_late late;
 	uint64_t tx_win, rx_win, expected_win, reordered, ssrc_changes;
 };
 
@@ -133,27 +129,16 @@ static struct gen g;
 
 static int create_conferences(void)
 {
-	char path[128], status[32];
-
 	for (unsigned r = 0; r < g.rooms; r++) {
 		if (lu_http_field(g.api, g.token, "POST", "/conferences",
 		                  "{\"type\":\"conference\"}", "id",
 		                  g.roomv[r].id, sizeof(g.roomv[r].id)))
 			return -1;
 	}
-	/* a conference takes calls once it is progressing (its room
-	 * exists): wait for that, up to 10 s */
+	/* a conference takes calls once it is progressing */
 	for (unsigned r = 0; r < g.rooms; r++) {
-		snprintf(path, sizeof(path), "/conferences/%s", g.roomv[r].id);
-		for (int i = 0;
-		     lu_http_field(g.api, g.token, "GET", path, NULL, "status",
-		                   status, sizeof(status)) ||
-		     strcmp(status, "progressing");
-		     i++) {
-			if (i == 200)
-				return -1;
-			usleep(50000);
-		}
+		if (lu_conference_wait(g.api, g.token, g.roomv[r].id))
+			return -1;
 	}
 	return 0;
 }
@@ -209,7 +194,7 @@ static void analyse(struct part *p, const int16_t *pcm, unsigned n)
 static void send_frame(struct part *p)
 {
 	unsigned i = p->frame_i;
-	bool ok = su_rtp_send(p->fd, &p->raddr, !p->sent_any,
+	bool ok = su_rtp_send(p->fd, &p->call.raddr, !p->sent_any,
 	                      (uint8_t)atoi(codecs[g.codec].pt), p->seq++,
 	                      p->ts, p->ssrc, p->frames[i], p->frame_len[i]);
 
@@ -226,18 +211,13 @@ static void send_frame(struct part *p)
 static uint64_t *due_h(unsigned k)
 {
 	struct part *p = &g.partv[k];
-	return p->st == P_UP && p->media ? &p->next_ns : NULL;
+	return p->st == P_UP && p->call.media ? &p->next_ns : NULL;
 }
 
 static void send_h(unsigned k, uint64_t late)
 {
-	if (g.measuring) {
-		g.sends++;
-		if (late > g.late_max_ns)
-			g.late_max_ns = late;
-		if (late > 1000000)
-			g.late_over_1ms++;
-	}
+	if (g.measuring)
+		lu_late_add(&g.late, late);
 	send_frame(&g.partv[k]);
 }
 
@@ -268,8 +248,9 @@ static void decode_payload(struct part *p, const uint8_t *d, size_t n)
 	analyse(p, pcm, (unsigned)n);
 }
 
-static void rtp_packet(struct part *p, uint8_t *buf, size_t n, uint64_t t)
+static void rtp_packet(uint8_t *buf, size_t n, uint64_t t, void *arg)
 {
+	struct part *p = arg;
 	struct mbuf mb = {.buf = buf, .size = n, .pos = 0, .end = n};
 	struct rtp_header h;
 
@@ -287,7 +268,7 @@ static void rtp_packet(struct part *p, uint8_t *buf, size_t n, uint64_t t)
 		lu_hist_add(&g.hist, t - p->rx_last_ns);
 	p->rx_last_ns = t;
 	lu_seq_add(&p->rx_seq, h.ssrc, h.seq);
-	if (p->rx_pt < 0 || h.pt == p->rx_pt)
+	if (p->call.rx_pt < 0 || h.pt == p->call.rx_pt)
 		decode_payload(p, mbuf_buf(&mb), mbuf_get_left(&mb));
 }
 
@@ -295,16 +276,8 @@ static void rtp_packet(struct part *p, uint8_t *buf, size_t n, uint64_t t)
 static void rtp_read_h(int flags, void *arg)
 {
 	struct part *p = arg;
-	uint8_t buf[2048];
-	uint64_t t;
-	ssize_t n;
 	(void)flags;
-	for (int i = 0; i < 64; i++) {
-		n = lu_udp_recv(p->fd, buf, sizeof(buf), &t);
-		if (n < 0)
-			break;
-		rtp_packet(p, buf, (size_t)n, t);
-	}
+	lu_udp_drain(p->fd, rtp_packet, p);
 }
 
 static int open_rtp(struct part *p)
@@ -319,67 +292,11 @@ static int open_rtp(struct part *p)
 
 /* ---- SIP ---- */
 
-static void start_calls(void);
-static void settle_h(void *arg);
-
-static void resolved(struct part *p, bool up)
-{
-	(void)p;
-	g.pending--;
-	g.resolved++;
-	if (up)
-		g.joined++;
-	if (g.resolved == g.total && !g.joined) {
-		fprintf(stderr, "bench_sip_load: no call was answered\n");
-		re_cancel();
-		return;
-	}
-	if (g.resolved == g.total) {
-		g.t_joined = lu_now_ns();
-		tmr_start(&g.tmr, g.settle_ms, settle_h, NULL);
-	}
-	start_calls();
-}
-
-/* The far end's SDP: where to send, and its PT for our codec. */
-static int take_sdp(struct part *p)
-{
-	int err =
-	    su_sdp_take(p->sdpm, codecs[g.codec].name, &p->raddr, &p->rx_pt);
-	if (!err)
-		p->media = true;
-	return err;
-}
-
-static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
+static void estab_h(void *arg)
 {
 	struct part *p = arg;
-	int err = sdp_decode(p->sdp, msg->mb, true);
-	if (!err)
-		err = take_sdp(p);
-	if (!err)
-		err = sdp_encode(descp, p->sdp, false);
-	return err;
-}
-
-static int answer_h(const struct sip_msg *msg, void *arg)
-{
-	struct part *p = arg;
-	int err = sdp_decode(p->sdp, msg->mb, false);
-	if (!err)
-		err = take_sdp(p);
-	if (err)
-		fprintf(stderr, "room %s #%u: unusable SDP answer\n",
-		        p->room->id, p->idx);
-	return err;
-}
-
-static void estab_h(const struct sip_msg *msg, void *arg)
-{
-	struct part *p = arg;
-	(void)msg;
 	p->st = P_UP;
-	resolved(p, true);
+	su_dialer_resolved(&g.dial, true);
 }
 
 static void close_h(int err, const struct sip_msg *msg, void *arg)
@@ -387,7 +304,6 @@ static void close_h(int err, const struct sip_msg *msg, void *arg)
 	struct part *p = arg;
 	enum pstate was = p->st;
 
-	p->sess = mem_deref(p->sess);
 	p->st = was == P_CALLING ? P_FAILED : P_CLOSED;
 	if (was == P_CALLING) {
 		if (msg)
@@ -397,7 +313,7 @@ static void close_h(int err, const struct sip_msg *msg, void *arg)
 		else
 			fprintf(stderr, "room %s #%u: call failed: %s\n",
 			        p->room->id, p->idx, strerror(err));
-		resolved(p, false);
+		su_dialer_resolved(&g.dial, false);
 	} else if (!g.hanging_up) {
 		g.dropped++;
 		fprintf(stderr, "room %s #%u: call closed by the server (%s)\n",
@@ -405,47 +321,29 @@ static void close_h(int err, const struct sip_msg *msg, void *arg)
 	}
 }
 
-static int call(struct part *p)
+/* The dialer's call_h: INVITEs participant k. */
+static int call_h(unsigned k, void *arg)
 {
 	const struct codec_info *ci = &codecs[g.codec];
+	struct part *p = &g.partv[k];
 	char to[256], from[128];
-	struct mbuf *desc = NULL;
 	int err;
+	(void)arg;
 
-	err = su_sdp_offer(&p->sdp, &p->sdpm, &p->laddr, ci->pt, ci->name,
-	                   ci->srate, ci->ch,
-	                   g.codec == C_OPUS ? "useinbandfec=1" : NULL, &desc);
-	if (err)
-		return err;
 	snprintf(to, sizeof(to), "sip:%s@%s", p->room->id, g.sip_target);
 	re_snprintf(from, sizeof(from), "sip:load-%u-%u@%j", p->room - g.roomv,
 	            p->idx, &g.ua.laddr);
-	err = sipsess_connect(&p->sess, g.ua.sock, to, "chorus-load", from,
-	                      "load", NULL, 0, "application/sdp", desc, NULL,
-	                      NULL, false, offer_h, answer_h, NULL, estab_h,
-	                      NULL, NULL, close_h, p,
-	                      "Allow: INVITE, ACK, BYE, CANCEL\r\n");
-	mem_deref(desc);
-	if (!err)
-		p->st = P_CALLING;
+	p->call.estab_h = estab_h;
+	p->call.close_h = close_h;
+	p->call.arg = p;
+	err = su_call_connect(&p->call, &g.ua, to, from, &p->laddr, ci->pt,
+	                      ci->name, ci->srate, ci->ch,
+	                      g.codec == C_OPUS ? "useinbandfec=1" : NULL);
+	p->st = err ? P_FAILED : P_CALLING;
+	if (err)
+		fprintf(stderr, "room %s #%u: INVITE failed: %s\n", p->room->id,
+		        p->idx, strerror(err));
 	return err;
-}
-
-static void start_calls(void)
-{
-	while (!g.hanging_up && g.pending < g.max_pending &&
-	       g.next_call < g.total) {
-		struct part *p = &g.partv[g.next_call++];
-		g.pending++;
-		int err = call(p);
-		if (err) {
-			fprintf(stderr, "room %s #%u: INVITE failed: %s\n",
-			        p->room->id, p->idx, strerror(err));
-			p->st = P_FAILED;
-			resolved(p, false);
-			return; /* resolved() calls start_calls() again */
-		}
-	}
 }
 
 /* --trace: the first line of every SIP message, to stderr. */
@@ -469,42 +367,14 @@ static void sip_done_h(void *arg)
 
 /* ---- phases: join, settle, measure, hang up ---- */
 
-static void end_h(void *arg);
-
-static void bye_guard_h(void *arg)
+/* The window starts. */
+static void start_h(void *arg)
 {
 	(void)arg;
-	fprintf(stderr, "bench_sip_load: BYEs unanswered after 10 s\n");
-	re_cancel();
-}
-
-static void settle_h(void *arg)
-{
-	(void)arg;
-	if (g.t_win0)
-		return;
-	tmr_cancel(&g.guard);
 	for (unsigned k = 0; k < g.total; k++)
 		g.partv[k].rx_last_ns = 0;
-	g.srv_cpu0 = g.pid > 0 ? lu_proc_cpu_ticks(g.pid) : -1;
-	g.own_cpu0 = lu_own_cpu_s();
-	g.t_win0 = lu_now_ns();
+	lu_window_start(&g.win, g.pid);
 	g.measuring = true;
-	tmr_start(&g.tmr, (uint64_t)g.seconds * 1000, end_h, NULL);
-}
-
-static void join_guard_h(void *arg)
-{
-	(void)arg;
-	fprintf(stderr,
-	        "bench_sip_load: %u of %u calls unresolved after "
-	        "30 s; measuring without them\n",
-	        g.total - g.resolved, g.total);
-	g.t_joined = lu_now_ns();
-	if (g.joined)
-		settle_h(NULL);
-	else
-		re_cancel();
 }
 
 /* Own tone and others heard by one participant; returns pass. */
@@ -527,7 +397,7 @@ static bool judge(const struct part *p, double *own_db, double *weakest_db)
 
 static void report(void)
 {
-	double win = (g.t_win1 - g.t_win0) / 1e9, tck = sysconf(_SC_CLK_TCK);
+	double win = lu_window_s(&g.win), cpu = lu_window_server_pct(&g.win);
 	unsigned pass = 0, fail = 0, up = 0;
 	uint64_t lost =
 	    g.expected_win > g.rx_win ? g.expected_win - g.rx_win : 0;
@@ -552,14 +422,15 @@ static void report(void)
 	       g.rooms, g.parts, codecs[g.codec].name, win);
 	printf("  joined:        %u of %u (%.2f s to join all; %u dropped "
 	       "during the window)\n",
-	       g.joined, g.total, (g.t_joined - g.t_start) / 1e9, g.dropped);
-	if (g.srv_cpu0 >= 0 && g.srv_cpu1 >= 0)
-		printf("  chorusd CPU:   %.1f %% of one core (pid %d)\n",
-		       100.0 * (g.srv_cpu1 - g.srv_cpu0) / tck / win, g.pid);
+	       g.dial.joined, g.total, (g.run.t_joined - g.run.t_start) / 1e9,
+	       g.dropped);
+	if (cpu >= 0)
+		printf("  chorusd CPU:   %.1f %% of one core (pid %d)\n", cpu,
+		       g.pid);
 	else
 		printf("  chorusd CPU:   not measured (no --pid)\n");
 	printf("  generator CPU: %.1f %% of one core\n",
-	       100.0 * (g.own_cpu1 - g.own_cpu0) / win);
+	       lu_window_own_pct(&g.win));
 	double nominal = up * win * (1000.0 / FRAME_MS);
 	printf(
 	    "  RTP:           %lu sent, %lu received (%.1f %% and %.1f %% of "
@@ -579,8 +450,8 @@ static void report(void)
 		       g.hist.max_ns / 1e6);
 	printf("  send lateness: max %.2f ms, %lu of %lu sends > 1 ms late "
 	       "(generator)\n",
-	       g.late_max_ns / 1e6, (unsigned long)g.late_over_1ms,
-	       (unsigned long)g.sends);
+	       g.late.max_ns / 1e6, (unsigned long)g.late.over_1ms,
+	       (unsigned long)g.late.sends);
 	printf("  tones:         %u pass, %u fail (others >= %.0f dBFS, own >= "
 	       "%.0f dB below the weakest other)\n",
 	       pass, fail + (g.total - up), PRESENT_DB, OWN_DB);
@@ -592,9 +463,7 @@ static void end_h(void *arg)
 {
 	(void)arg;
 	g.measuring = false;
-	g.t_win1 = lu_now_ns();
-	g.srv_cpu1 = g.pid > 0 ? lu_proc_cpu_ticks(g.pid) : -1;
-	g.own_cpu1 = lu_own_cpu_s();
+	lu_window_end(&g.win);
 	for (unsigned k = 0; k < g.total; k++) {
 		struct part *p = &g.partv[k];
 		g.expected_win += lu_seq_expected(&p->rx_seq);
@@ -605,20 +474,18 @@ static void end_h(void *arg)
 
 	/* hang up: dropping an established session sends BYE; sip_close()
 	 * calls sip_done_h once every transaction is done */
-	g.hanging_up = true;
+	g.hanging_up = g.dial.stopped = true;
 	g.t_bye = lu_now_ns();
 	unsigned byes = 0;
 	for (unsigned k = 0; k < g.total; k++) {
 		struct part *p = &g.partv[k];
-		if (p->sess) {
+		if (su_call_close(&p->call))
 			byes += p->st == P_UP;
-			p->sess = mem_deref(p->sess);
-		}
 		p->st = P_CLOSED;
 	}
 	printf("  hang-up:       %u BYE sent\n", byes);
 	fflush(stdout);
-	tmr_start(&g.guard, 10000, bye_guard_h, NULL);
+	su_run_bye_guard(&g.run);
 	sip_close(g.ua.sip, false);
 }
 
@@ -730,7 +597,7 @@ static int setup(void)
 		p->room = &g.roomv[k / g.parts];
 		p->idx = k % g.parts;
 		p->fd = -1;
-		p->rx_pt = -1;
+		p->call.rx_pt = -1;
 		p->ssrc = rand_u32();
 		p->seq = rand_u16();
 		p->ts = rand_u32();
@@ -745,12 +612,10 @@ static int setup(void)
 
 static void teardown(void)
 {
-	tmr_cancel(&g.tmr);
-	tmr_cancel(&g.guard);
+	su_run_close(&g.run);
 	for (unsigned k = 0; g.partv && k < g.total; k++) {
 		struct part *p = &g.partv[k];
-		mem_deref(p->sess);
-		mem_deref(p->sdp);
+		(void)su_call_close(&p->call);
 		su_fd_close(p->fd);
 		if (p->dec)
 			opus_decoder_destroy(p->dec);
@@ -780,8 +645,6 @@ int main(int argc, char **argv)
 		return 2;
 	(void)fd_setsize((int)(g.rooms * g.parts * 2 + 256));
 	ch_g711_init();
-	tmr_init(&g.tmr);
-	tmr_init(&g.guard);
 
 	err = setup();
 	if (err) {
@@ -789,9 +652,19 @@ int main(int argc, char **argv)
 		        strerror(err));
 		goto out;
 	}
-	g.t_start = lu_now_ns();
-	tmr_start(&g.guard, 30000, join_guard_h, NULL);
-	start_calls();
+	g.run = (struct su_run){.who = "bench_sip_load",
+	                        .settle_ms = g.settle_ms,
+	                        .seconds = g.seconds,
+	                        .dial = &g.dial,
+	                        .start_h = start_h,
+	                        .end_h = end_h};
+	su_run_begin(&g.run);
+	g.dial.total = g.total;
+	g.dial.max_pending = g.max_pending;
+	g.dial.call_h = call_h;
+	g.dial.done_h = su_run_joined;
+	g.dial.arg = &g.run;
+	su_dialer_next(&g.dial);
 	err = re_main(signal_h);
 	if (g.t_bye)
 		printf("  BYE done:      %.2f s after hang-up\n",

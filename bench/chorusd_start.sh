@@ -6,7 +6,8 @@
 # on port 0, a random even range of 2000 RTP ports between 30000 and 59999
 # (or, with RTP_SPAN=N over 2000, the N ports from 20000: 2 per leg),
 # its data in DIR/data and its output in DIR/stdout and DIR/stderr (log
-# level $LOG_LEVEL, default warn). Sets pid, api, token, sip, lo and hi.
+# level $LOG_LEVEL, default warn), and the further flags in $CHORUSD_ARGS
+# (split on spaces). Sets pid, api, token, sip, lo and hi.
 # Returns 1, with chorusd's output on stderr, when it did not print its
 # API, token and SIP address within 10 s.
 chorusd_start() {
@@ -16,9 +17,10 @@ chorusd_start() {
 		lo=20000
 		hi=$((lo + RTP_SPAN - 1))
 	fi
+	# shellcheck disable=SC2086 # CHORUSD_ARGS is a list of flags
 	"$chorusd" serve --http 127.0.0.1:0 --sip 127.0.0.1:0 \
 		--rtp-ports "$lo-$hi" --data-dir "$1/data" --log-level "${LOG_LEVEL:-warn}" \
-		>"$1/stdout" 2>"$1/stderr" &
+		${CHORUSD_ARGS:-} >"$1/stdout" 2>"$1/stderr" &
 	pid=$!
 	api='' token='' sip=''
 	_i=0

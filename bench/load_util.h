@@ -1,9 +1,10 @@
 /*
  * load_util.h: helpers for the load generators in bench/: a blocking REST
- * call, CPU time of a process and of ourselves, a histogram of intervals,
- * RTP sequence-number accounting, test tones and the Goertzel filter that
- * finds them, and UDP sockets that report the kernel's receive time of
- * each datagram.
+ * call, CPU time and resident memory of a process and CPU time of
+ * ourselves, a histogram of intervals, quantiles of a sample, RTP
+ * sequence-number accounting, test tones, the Goertzel filter that finds
+ * them and the onset of a tone burst, and UDP sockets that report the
+ * kernel's receive time of each datagram.
  *
  * Header-only (static functions): bench/CMakeLists.txt builds one program
  * from each bench_*.c, so shared code comes in by #include. Nothing here
@@ -147,6 +148,21 @@ static inline void lu_pace_tick(int tfd, unsigned n, uint64_t frame_ns,
 	lu_timerfd_arm(tfd, next);
 }
 
+/* How late a pacer's sends were (send_h's late_ns): the most, and how
+ * many of them were over 1 ms late. */
+struct lu_late {
+	uint64_t max_ns, over_1ms, sends;
+};
+
+static inline void lu_late_add(struct lu_late *l, uint64_t late_ns)
+{
+	l->sends++;
+	if (late_ns > l->max_ns)
+		l->max_ns = late_ns;
+	if (late_ns > 1000000)
+		l->over_1ms++;
+}
+
 /* ---- CPU ---- */
 
 /* utime + stime of pid in clock ticks (sysconf(_SC_CLK_TCK) per second),
@@ -174,6 +190,27 @@ static inline long lu_proc_cpu_ticks(int pid)
 	return (long)(ut + st);
 }
 
+/* The number of a "Key:" line of /proc/PID/status (e.g. "VmRSS:", in
+ * kB), -1 if the process or the line cannot be read. */
+static inline long lu_proc_status_kb(int pid, const char *key)
+{
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (v < 0 && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, kl))
+			v = strtol(line + kl, NULL, 10);
+	}
+	fclose(f);
+	return v;
+}
+
 /* Our own user + system CPU time in seconds. */
 static inline double lu_own_cpu_s(void)
 {
@@ -181,6 +218,52 @@ static inline double lu_own_cpu_s(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* A measured window: its times, and the CPU time of a server (pid, or
+ * none when 0) and of ourselves at its start and end. One owner. */
+struct lu_window {
+	int pid;
+	uint64_t t0, t1; /* CLOCK_MONOTONIC ns; t0 0: not started */
+	long srv0, srv1; /* server ticks, -1 when not read */
+	double own0, own1;
+};
+
+static inline void lu_window_start(struct lu_window *w, int pid)
+{
+	w->pid = pid;
+	w->srv0 = pid > 0 ? lu_proc_cpu_ticks(pid) : -1;
+	w->own0 = lu_own_cpu_s();
+	w->t0 = lu_now_ns();
+}
+
+static inline void lu_window_end(struct lu_window *w)
+{
+	w->t1 = lu_now_ns();
+	w->srv1 = w->pid > 0 ? lu_proc_cpu_ticks(w->pid) : -1;
+	w->own1 = lu_own_cpu_s();
+}
+
+/* The window's length in seconds. */
+static inline double lu_window_s(const struct lu_window *w)
+{
+	return (double)(w->t1 - w->t0) / 1e9;
+}
+
+/* The server's CPU over the window in % of one core, -1 if unknown. */
+static inline double lu_window_server_pct(const struct lu_window *w)
+{
+	if (w->srv0 < 0 || w->srv1 < 0 || w->t1 <= w->t0)
+		return -1;
+	return 100.0 * (double)(w->srv1 - w->srv0) /
+	       (double)sysconf(_SC_CLK_TCK) / lu_window_s(w);
+}
+
+/* Our own CPU over the window in % of one core. */
+static inline double lu_window_own_pct(const struct lu_window *w)
+{
+	return w->t1 > w->t0 ? 100.0 * (w->own1 - w->own0) / lu_window_s(w)
+	                     : 0.0;
 }
 
 /* ---- REST ---- */
@@ -274,6 +357,26 @@ static inline int lu_http_field(const char *api, const char *token,
 	return st / 100 == 2 && v ? 0 : -1;
 }
 
+/* Waits until conference id is progressing (its room exists: it takes
+ * calls), 10 s at most. Returns 0, or -1 on a failed request or the
+ * timeout. */
+static inline int lu_conference_wait(const char *api, const char *token,
+                                     const char *id)
+{
+	char path[128], status[32];
+
+	snprintf(path, sizeof(path), "/conferences/%s", id);
+	for (int i = 0; i < 200; i++) {
+		if (lu_http_field(api, token, "GET", path, NULL, "status",
+		                  status, sizeof(status)))
+			return -1;
+		if (!strcmp(status, "progressing"))
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
 /* ---- intervals ---- */
 
 #define LU_HIST_US 10     /* bucket width */
@@ -303,6 +406,24 @@ static inline double lu_hist_ms(const struct lu_hist *h, double q)
 			return (b + 0.5) * LU_HIST_US / 1000.0;
 	}
 	return h->max_ns / 1e6;
+}
+
+static inline int lu_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The q quantile (0..1) of the n values v (sorts v; nearest rank), NAN
+ * when n is 0. */
+static inline double lu_quantile(double *v, size_t n, double q)
+{
+	size_t r;
+	if (!n)
+		return NAN;
+	qsort(v, n, sizeof(*v), lu_cmp_double);
+	r = (size_t)ceil(q * (double)n);
+	return v[r ? r - 1 : 0];
 }
 
 /* ---- RTP sequence numbers (RFC 3550 A.1, simplified) ---- */
@@ -394,6 +515,74 @@ static inline double lu_db(double a2)
 	return a2 > 1e-12 ? 10 * log10(a2) : -120.0;
 }
 
+/* ---- the onset of a tone burst ---- */
+
+#define LU_ONSET_HIST  8 /* packets remembered */
+#define LU_ONSET_FULL  3 /* packets after the onset that give the full level */
+#define LU_ONSET_QUIET 5 /* packets under the threshold that end a burst */
+
+/*
+ * Finds where tone bursts start in a stream of received packets, from
+ * one Goertzel level (squared amplitude) per packet of frame_ns and the
+ * packet's arrival time. The first packet at or over the threshold opens
+ * a burst; LU_ONSET_FULL packets later the burst's full level is the
+ * highest of those, and the onset is placed inside the packets by the
+ * share of the tone they hold: a tone that fills the last fraction f of a
+ * block gives a Goertzel amplitude f times the full one, so f =
+ * sqrt(level / full). onset = arrival of the opening packet + frame_ns *
+ * (1 - f(opening) - f(the packet before)): a burst that began late in the
+ * packet before, under the threshold, moves the onset back into it.
+ * LU_ONSET_QUIET packets under the threshold end the burst.
+ *
+ * One per receiver and tone; zero it to start. Owned by the receiving
+ * thread.
+ */
+struct lu_onset {
+	double lvl[LU_ONSET_HIST];
+	uint64_t t[LU_ONSET_HIST];
+	uint64_t n;     /* packets seen */
+	uint64_t open;  /* packet number of the opening packet */
+	bool in_burst;  /* between an opening and the quiet that ends it */
+	bool pending;   /* the opening's onset is not computed yet */
+	unsigned quiet; /* packets under the threshold in a row */
+};
+
+/* Adds one packet: level at arrival time t (ns). Returns true and sets
+ * *onset (ns, the clock of t) when a burst's onset is known. */
+static inline bool lu_onset_add(struct lu_onset *o, double level, uint64_t t,
+                                double thr, uint64_t frame_ns, uint64_t *onset)
+{
+	uint64_t k = o->n++;
+	bool done = false;
+
+	o->lvl[k % LU_ONSET_HIST] = level;
+	o->t[k % LU_ONSET_HIST] = t;
+	if (!o->in_burst && level >= thr) {
+		o->in_burst = o->pending = true;
+		o->open = k;
+		o->quiet = 0;
+	} else if (o->in_burst) {
+		o->quiet = level < thr ? o->quiet + 1 : 0;
+		if (o->quiet >= LU_ONSET_QUIET)
+			o->in_burst = false;
+	}
+	if (o->pending && k == o->open + LU_ONSET_FULL) {
+		double full = 0, f0, f1 = 0;
+		for (uint64_t j = o->open + 1; j <= k; j++)
+			full = fmax(full, o->lvl[j % LU_ONSET_HIST]);
+		f0 = sqrt(fmin(1.0, o->lvl[o->open % LU_ONSET_HIST] / full));
+		if (o->open > 0)
+			f1 = sqrt(fmin(
+			    1.0, o->lvl[(o->open - 1) % LU_ONSET_HIST] / full));
+		*onset = o->t[o->open % LU_ONSET_HIST] +
+		         (uint64_t)llround((double)frame_ns * (1.0 - f0)) -
+		         (uint64_t)llround((double)frame_ns * f1);
+		o->pending = false;
+		done = true;
+	}
+	return done;
+}
+
 /* ---- UDP with receive times ---- */
 
 /* A non-blocking UDP socket bound to ip:0 that timestamps what it
@@ -448,6 +637,22 @@ static inline ssize_t lu_udp_recv(int fd, uint8_t *buf, size_t size,
 	}
 	*t_ns = lu_ts_ns(&ts);
 	return n;
+}
+
+/* Reads what is queued on the non-blocking fd, 64 datagrams at most,
+ * into h(buf, length, kernel receive time in ns, arg). */
+static inline void
+lu_udp_drain(int fd, void (*h)(uint8_t *buf, size_t n, uint64_t t, void *arg),
+             void *arg)
+{
+	uint8_t buf[2048];
+	uint64_t t;
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = lu_udp_recv(fd, buf, sizeof(buf), &t);
+		if (n < 0)
+			break;
+		h(buf, (size_t)n, t, arg);
+	}
 }
 
 #endif

@@ -1,7 +1,10 @@
 /*
  * sip_util.h: the libre pieces the SIP load generators in bench/ share: a
  * SIP user agent on one UDP address that declines incoming calls, an SDP
- * offer of one audio codec, and sending one RTP packet.
+ * offer of one audio codec, one outgoing call offering it (su_call), the
+ * dialer that starts many calls a few at a time (su_dialer), the phases of
+ * a run (su_run: joins, settle, window, hang-up), and sending one RTP
+ * packet.
  *
  * Header-only (static functions), as load_util.h (which it includes):
  * bench/CMakeLists.txt builds one program from each bench_*.c. Everything here
@@ -121,6 +124,261 @@ static inline int su_sdp_take(const struct sdp_media *sdpm, const char *name,
 	*raddr = *sdp_media_raddr(sdpm);
 	*pt = f->pt;
 	return 0;
+}
+
+/* ---- one outgoing call ---- */
+
+/*
+ * One call of a load generator: an INVITE from the user agent offering one
+ * codec at laddr; once answered, the far end's media address and its PT
+ * for the codec. The owner fills estab_h, close_h and arg before
+ * su_call_connect(): estab_h(arg) runs when the call is established,
+ * close_h(err, msg, arg) when it ends or fails (msg: the final answer of
+ * a refused INVITE, or NULL), sess already released then. Owned by the
+ * program's main thread (libre handlers); su_call_close() frees it.
+ */
+struct su_call {
+	struct sipsess *sess;
+	struct sdp_session *sdp;
+	struct sdp_media *sdpm;
+	const char *codec; /* SDP name of the codec offered */
+	struct sa raddr;   /* where to send, once media */
+	int rx_pt;         /* the far end's PT for codec */
+	bool media;        /* raddr and rx_pt are known */
+	void (*estab_h)(void *arg);
+	void (*close_h)(int err, const struct sip_msg *msg, void *arg);
+	void *arg;
+};
+
+/* The far end's SDP (decoded into c->sdp): where to send, its PT. */
+static inline int su_call_take(struct su_call *c)
+{
+	int err = su_sdp_take(c->sdpm, c->codec, &c->raddr, &c->rx_pt);
+	c->media = !err;
+	return err;
+}
+
+static inline int su_call_offer_h(struct mbuf **descp,
+                                  const struct sip_msg *msg, void *arg)
+{
+	struct su_call *c = arg;
+	int err = sdp_decode(c->sdp, msg->mb, true);
+	if (!err)
+		err = su_call_take(c);
+	if (!err)
+		err = sdp_encode(descp, c->sdp, false);
+	return err;
+}
+
+static inline int su_call_answer_h(const struct sip_msg *msg, void *arg)
+{
+	struct su_call *c = arg;
+	int err = sdp_decode(c->sdp, msg->mb, false);
+	if (!err)
+		err = su_call_take(c);
+	if (err)
+		re_fprintf(stderr, "call to %r: unusable SDP answer\n",
+		           &msg->to.auri);
+	return err;
+}
+
+static inline void su_call_estab_h(const struct sip_msg *msg, void *arg)
+{
+	struct su_call *c = arg;
+	(void)msg;
+	c->estab_h(c->arg);
+}
+
+static inline void su_call_close_h(int err, const struct sip_msg *msg,
+                                   void *arg)
+{
+	struct su_call *c = arg;
+	c->sess = mem_deref(c->sess);
+	c->close_h(err, msg, c->arg);
+}
+
+/*
+ * Calls to (a SIP URI) as from on ua, offering codec name (pt, srate,
+ * ch, fmtp or NULL) at laddr. Returns 0, or an errno (nothing is sent
+ * then).
+ */
+static inline int su_call_connect(struct su_call *c, struct su_ua *ua,
+                                  const char *to, const char *from,
+                                  const struct sa *laddr, const char *pt,
+                                  const char *name, uint32_t srate, uint8_t ch,
+                                  const char *fmtp)
+{
+	struct mbuf *desc = NULL;
+	int err;
+
+	c->codec = name;
+	c->rx_pt = -1;
+	err = su_sdp_offer(&c->sdp, &c->sdpm, laddr, pt, name, srate, ch, fmtp,
+	                   &desc);
+	if (!err)
+		err = sipsess_connect(&c->sess, ua->sock, to, "chorus-load",
+		                      from, "load", NULL, 0, "application/sdp",
+		                      desc, NULL, NULL, false, su_call_offer_h,
+		                      su_call_answer_h, NULL, su_call_estab_h,
+		                      NULL, NULL, su_call_close_h, c,
+		                      "Allow: INVITE, ACK, BYE, CANCEL\r\n");
+	mem_deref(desc);
+	return err;
+}
+
+/* Hangs c up (a BYE when it is established; close_h does not run) and
+ * frees it. Returns true when there was a session. */
+static inline bool su_call_close(struct su_call *c)
+{
+	bool had = c->sess != NULL;
+	c->sess = mem_deref(c->sess);
+	c->sdp = mem_deref(c->sdp);
+	c->media = false;
+	return had;
+}
+
+/* ---- starting many calls ---- */
+
+/*
+ * Starts total calls, max_pending at a time, and counts how they end:
+ * call_h(k, arg) starts call k (an errno when it could not: it counts as
+ * failed), the owner reports each end with su_dialer_resolved(), and
+ * done_h(arg) runs once every call is resolved. stopped: start no more.
+ * Owned by the program's main thread.
+ */
+struct su_dialer {
+	unsigned total, max_pending;
+	unsigned pending, next, resolved, joined;
+	bool stopped;
+	int (*call_h)(unsigned k, void *arg);
+	void (*done_h)(void *arg);
+	void *arg;
+};
+
+static inline void su_dialer_resolved(struct su_dialer *d, bool up);
+
+/* Starts calls while fewer than max_pending are unresolved. */
+static inline void su_dialer_next(struct su_dialer *d)
+{
+	while (!d->stopped && d->pending < d->max_pending &&
+	       d->next < d->total) {
+		unsigned k = d->next++;
+		d->pending++;
+		if (d->call_h(k, d->arg)) {
+			su_dialer_resolved(d, false);
+			return; /* it has started the next ones */
+		}
+	}
+}
+
+/* Call ended its INVITE: up (established) or failed. */
+static inline void su_dialer_resolved(struct su_dialer *d, bool up)
+{
+	d->pending--;
+	d->resolved++;
+	if (up)
+		d->joined++;
+	if (d->resolved == d->total)
+		d->done_h(d->arg);
+	su_dialer_next(d);
+}
+
+/* ---- the phases of a run ---- */
+
+/*
+ * The phases of a load run on the libre loop: the joins (30 s at most;
+ * then the run goes on with those that joined, or ends when none did),
+ * settle_ms, the measured window of seconds, the hang-up (10 s at most for
+ * its transactions once su_run_bye_guard() is called). The dialer's
+ * done_h is su_run_joined (arg: the su_run). start_h(arg) runs as the
+ * window starts, end_h(arg) as it ends; after that tmr is the owner's.
+ * The owner fills who (its name, for messages), settle_ms, seconds,
+ * dial, start_h, end_h and arg, then calls su_run_begin(). Main thread;
+ * su_run_close() stops the timers.
+ */
+struct su_run {
+	const char *who;
+	unsigned settle_ms, seconds;
+	const struct su_dialer *dial;
+	void (*start_h)(void *arg);
+	void (*end_h)(void *arg);
+	void *arg;
+	struct tmr tmr, guard;
+	uint64_t t_start, t_joined; /* CLOCK_MONOTONIC ns */
+	bool started;               /* the window has started */
+};
+
+static inline void su_run_end_h(void *arg)
+{
+	struct su_run *r = arg;
+	r->end_h(r->arg);
+}
+
+static inline void su_run_settled_h(void *arg)
+{
+	struct su_run *r = arg;
+	if (r->started)
+		return;
+	r->started = true;
+	tmr_cancel(&r->guard);
+	r->start_h(r->arg);
+	tmr_start(&r->tmr, (uint64_t)r->seconds * 1000, su_run_end_h, r);
+}
+
+/* Every join is resolved: settle, then the window; none joined: the
+ * loop ends. */
+static inline void su_run_joined(void *arg)
+{
+	struct su_run *r = arg;
+	r->t_joined = lu_now_ns();
+	if (!r->dial->joined) {
+		fprintf(stderr, "%s: no one joined\n", r->who);
+		re_cancel();
+		return;
+	}
+	tmr_start(&r->tmr, r->settle_ms, su_run_settled_h, r);
+}
+
+static inline void su_run_join_guard_h(void *arg)
+{
+	struct su_run *r = arg;
+	const struct su_dialer *d = r->dial;
+	fprintf(stderr,
+	        "%s: %u of %u joins unresolved after 30 s; measuring "
+	        "without them\n",
+	        r->who, d->total - d->resolved, d->total);
+	r->t_joined = lu_now_ns();
+	if (d->joined)
+		su_run_settled_h(r);
+	else
+		re_cancel();
+}
+
+static inline void su_run_begin(struct su_run *r)
+{
+	tmr_init(&r->tmr);
+	tmr_init(&r->guard);
+	r->t_start = lu_now_ns();
+	tmr_start(&r->guard, 30000, su_run_join_guard_h, r);
+}
+
+static inline void su_run_bye_guard_h(void *arg)
+{
+	struct su_run *r = arg;
+	fprintf(stderr, "%s: BYEs unanswered after 10 s\n", r->who);
+	re_cancel();
+}
+
+/* The hang-up has begun: the loop ends in 10 s if it has not ended. */
+static inline void su_run_bye_guard(struct su_run *r)
+{
+	tmr_start(&r->guard, 10000, su_run_bye_guard_h, r);
+}
+
+static inline void su_run_close(struct su_run *r)
+{
+	tmr_cancel(&r->tmr);
+	tmr_cancel(&r->guard);
 }
 
 /* Sends one RTP packet (marker m, pt, seq, ts, ssrc, payload) on fd to

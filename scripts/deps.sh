@@ -17,7 +17,7 @@ test_pkgs="$build_pkgs python3 python3-websocket curl clang libclang-rt-14-dev
 # 10.1.1 validates OpenAPI 3.1 and runs on Debian 12's Node.js 18 (13.x
 # needs Node.js 22: on 18 it cannot load its own ES modules).
 npm_test_pkgs="@apidevtools/swagger-parser@10.1.1 playwright-core@1.48.2"
-bench_pkgs="$build_pkgs wrk curl python3 python3-websocket"
+bench_pkgs="$build_pkgs wrk curl python3 python3-websocket janus"
 case "${1:-build}" in
 build) want=$build_pkgs ;;
 test) want=$test_pkgs ;;
