@@ -120,7 +120,7 @@ struct ch_media_handlers {
 /* How the engine's Opus encoders work. Copied by whoever keeps it. */
 struct ch_codec_opus {
 	int complexity; /* 0..10 */
-	/* true: OPUS_APPLICATION_RESTRICTED_LOWDELAY (CELT only: about 2.4 x
+	/* true: OPUS_APPLICATION_RESTRICTED_LOWDELAY (CELT only: about 2.3 x
 	 * cheaper per frame at 16 kHz than SILK, 4 ms less algorithmic delay,
 	 * no in-band FEC); false: OPUS_APPLICATION_VOIP (SILK or hybrid, with
 	 * in-band FEC for 5 % loss) */
