@@ -121,8 +121,9 @@ static const int16_t *leg_input(struct ch_media_leg *l, uint64_t now_ms)
 	                      memory_order_relaxed);
 	atomic_store_explicit(&l->ctr.talking, ch_talkdetect_talking(&l->td),
 	                      memory_order_relaxed);
+	/* audible, not talking: a talkspurt's first frames are mixed at once */
 	if (!have || l->muted || l->isolated ||
-	    !ch_talkdetect_talking(&l->td)) {
+	    !ch_talkdetect_audible(&l->td)) {
 		l->contributed = false;
 		return NULL;
 	}
