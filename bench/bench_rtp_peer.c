@@ -21,9 +21,11 @@
  * from it (Janus sends only to the address given at the join and takes
  * packets from it alone). A timerfd armed for the next due frame paces
  * all senders, each with its own phase within the 20 ms. The first T
- * participants of a room (talkers) send a tone of their own (300 Hz + a
- * step per talker), the others send silence, encoded like any frame, as a
- * phone muted by silence would. Frames are encoded once, 50 of them (1 s)
+ * participants of a room (talkers) send a tone of their own (tone_plan:
+ * no tone on a sum or difference of the others', so that the coded mix's
+ * intermodulation cannot pass for a talker's own tone or a burst), the
+ * others send silence, encoded like any frame, as a phone muted by
+ * silence would. Frames are encoded once, 50 of them (1 s)
  * per sender, and cycled.
  *
  * Phases: join; --settle ms; the measured window (--seconds); the delay
@@ -73,6 +75,10 @@
 #define PRESENT_DB  -40.0 /* a tone is heard at or above this level */
 #define OWN_DB      20.0  /* own tone at least this far below the others */
 #define MAX_BURSTS  64
+/* Tone plan: products of order 2 and 3 miss every tone by this much, and
+ * tones are this far apart (Hz). */
+#define PLAN_GAP     50.0
+#define PLAN_SPACING 250.0
 
 enum server { S_CHORUSD, S_JANUS, S_LOOPBACK };
 enum codec { C_PCMU, C_OPUS };
@@ -993,6 +999,75 @@ static int open_rtp(struct part *p)
 	return fd_listen(p->fd, FD_READ, rtp_read_h, p);
 }
 
+/* f is a sum or difference of order 2 or 3 of the tones in v[0..n) (a
+ * harmonic included), or within PLAN_GAP Hz of one. */
+static bool plan_hit(const double *v, unsigned n, double f)
+{
+	for (unsigned a = 0; a < n; a++) {
+		for (unsigned b = 0; b < n; b++) {
+			double p2[] = {v[a] + v[b], v[a] - v[b],
+			               2 * v[a] + v[b], 2 * v[a] - v[b]};
+			for (unsigned k = 0; k < 4; k++)
+				if (fabs(fabs(p2[k]) - f) < PLAN_GAP)
+					return true;
+			for (unsigned c = 0; c < n; c++) {
+				double p3 = v[a] + v[b] - v[c];
+				if (fabs(v[a] + v[b] + v[c] - f) < PLAN_GAP ||
+				    fabs(fabs(p3) - f) < PLAN_GAP)
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The plan v[0..n) plus candidate f is clean: tones stay PLAN_SPACING
+ * apart and none lies on a product of the others' (the intermodulation of
+ * a coded mix lands on such products: with tones on a 150 Hz grid,
+ * 300 + 450 = 750 and 2 x 600 - 450 = 750 read as a talker's own tone). */
+static bool plan_ok(double *v, unsigned n, double f)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (fabs(v[i] - f) < PLAN_SPACING)
+			return false;
+	v[n] = f;
+	for (unsigned i = 0; i <= n; i++) {
+		double keep = v[i];
+		v[i] = v[n]; /* the set without tone i */
+		bool hit = plan_hit(v, n, keep);
+		v[i] = keep;
+		if (hit)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The n tones (the talkers', then the burst's): the lowest frequencies on
+ * the 50 Hz grid from 300 Hz (whole periods in a 20 ms frame, so that
+ * the per-packet Goertzel filters do not see each other) such that no
+ * tone is within PLAN_GAP of a sum or difference of order 2 or 3 of the
+ * tones (harmonics included) and tones are PLAN_SPACING apart (a coded
+ * tone leaks into its neighbours), up to 3400 Hz (8 kHz codecs): 300, 550,
+ * 950, 1300, 1750, 2650 Hz. More tones than that (over 5 talkers): the old
+ * even grid (lu_tone_freq), intermodulation and all.
+ */
+static void tone_plan(double *freq, unsigned n)
+{
+	unsigned k = 0;
+	for (double f = 300; k < n && f <= 3400; f += 50)
+		if (plan_ok(freq, k, f))
+			freq[k++] = f;
+	if (k == n)
+		return;
+	fprintf(stderr,
+	        "bench_rtp_peer: %u tones do not fit an "
+	        "intermodulation-free plan: an even grid\n",
+	        n);
+	for (k = 0; k < n; k++)
+		freq[k] = lu_tone_freq(k, n);
+}
+
 /* Sockets, frames and tones for everyone; then the server's rooms. */
 static int setup(void)
 {
@@ -1005,8 +1080,8 @@ static int setup(void)
 	g.silence = malloc(sizeof(*g.silence));
 	if (!g.roomv || !g.partv || !g.silence)
 		return ENOMEM;
+	tone_plan(g.freq, g.talkers + 1);
 	for (unsigned t = 0; t <= g.talkers; t++) {
-		g.freq[t] = lu_tone_freq(t, g.talkers + 1);
 		g.coeff[t] =
 		    lu_goertzel_coeff(g.freq[t], codecs[g.codec].dec_rate);
 	}
