@@ -37,6 +37,7 @@ int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
 		return ENOMEM;
 	core->st = st;
 	core->ev = ev;
+	core->probe_fd = -1;
 	snprintf(core->node, sizeof(core->node), "%s", node ? node : "local");
 	list_init(&core->deferred);
 	list_init(&core->call_actions);
@@ -121,6 +122,7 @@ void ch_core_free(struct ch_core *core)
 	if (!core)
 		return;
 	ch_core_health_stop(core);
+	ch_core_loop_probe_stop(core);
 	hash_apply(core->live, free_h, NULL);
 	mem_deref(core->live);
 	ch_core_deadline_free(core);

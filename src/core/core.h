@@ -161,4 +161,15 @@ void ch_core_txn_abort(struct ch_core *core);
 struct ch_histogram;
 const struct ch_histogram *ch_core_txn_histogram(const struct ch_core *core);
 
+/* loop_probe.c: the control loop's stalls. start arms a 5 ms timerfd on
+ * the calling thread's libre loop (the control thread; once, after
+ * ch_core_alloc) and returns 0 or an errno; stop removes it (ch_core_free
+ * calls it; a no-op when not started). The histogram (us, one sample
+ * per 5 ms: how long the loop was busy while the probe was due) and, in
+ * *max_us (may be NULL), the longest stall since start. */
+int ch_core_loop_probe_start(struct ch_core *core);
+void ch_core_loop_probe_stop(struct ch_core *core);
+const struct ch_histogram *ch_core_stall_histogram(const struct ch_core *core,
+                                                   uint64_t *max_us);
+
 #endif

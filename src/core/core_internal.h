@@ -60,7 +60,16 @@ struct ch_core {
 	struct ch_transcriber *stt;    /* borrowed; NULL: refused */
 	char stt_default[16];          /* engine of a request naming none */
 	struct ch_histogram commit_us; /* store commit time, core.c */
+	/* the loop's stalls (loop_probe.c): timerfd, -1 when not started;
+	 * the first expiry not handled yet (CLOCK_MONOTONIC us) */
+	int probe_fd;
+	uint64_t probe_due;
+	struct ch_histogram stall_us; /* per probe period, us */
+	uint64_t stall_max_us;        /* longest since start */
 };
+
+/* loop_probe.c: the probe's period. */
+#define CH_LOOP_PROBE_PERIOD_US 5000
 
 struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);
 struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id);
