@@ -25,6 +25,10 @@ rates=${RATES:-250 500 1000}
 bound=${HANGUP_BOUND:-3}
 RTP_SPAN=${RTP_SPAN:-6000}
 export RTP_SPAN
+# every call comes from the one generator address, which stands for many
+# phones: lift the per-address bound on un-ACKed calls (default 20)
+CHORUSD_ARGS="--sip-unconfirmed-per-ip 100000 ${CHORUSD_ARGS:-}"
+export CHORUSD_ARGS
 
 for p in "$chorusd" "$gen"; do
 	if [ ! -x "$p" ]; then

@@ -152,7 +152,12 @@ void ch_core_prompt_done(struct ch_core *core, const char *conferencecall_id,
                          uint64_t op, bool ok);
 
 /* Transactions: begin; make changes and add events; commit (which fans
- * the events out) or abort. Returns 0 or EIO. */
+ * the events out) or abort. Returns 0 or EIO. They nest: inside an open
+ * transaction, begin and commit only count, and the outermost commit
+ * stores (and announces) everything at once; an inner abort makes the
+ * outer commit roll everything back and return EIO. So a caller can make
+ * several changes one commit (a SIP dial-in: call, participant and their
+ * events). */
 int ch_core_txn_begin(struct ch_core *core);
 int ch_core_txn_commit(struct ch_core *core);
 void ch_core_txn_abort(struct ch_core *core);

@@ -60,6 +60,8 @@ struct ch_core {
 	struct ch_transcriber *stt;    /* borrowed; NULL: refused */
 	char stt_default[16];          /* engine of a request naming none */
 	struct ch_histogram commit_us; /* store commit time, core.c */
+	unsigned txn_depth;            /* nested ch_core_txn_begin, core.c */
+	bool txn_failed;               /* an inner abort: roll back */
 	/* the loop's stalls (loop_probe.c): timerfd, -1 when not started;
 	 * the first expiry not handled yet (CLOCK_MONOTONIC us) */
 	int probe_fd;
