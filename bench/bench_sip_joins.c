@@ -79,6 +79,7 @@ struct mhist {
 /* A /metrics reading: the stall and commit histograms, chorusd's CPU. */
 struct mread {
 	struct mhist stall, commit;
+	double scrape_ms; /* the request's time: it stalls the loop too */
 	bool ok;
 };
 
@@ -100,6 +101,7 @@ struct gen {
 	bool hanging_up, done_joins;
 	struct tmr tmr;
 	struct lu_window win_join, win_bye;
+	uint64_t ctl_join[2], ctl_bye[2]; /* control thread CPU ns */
 	struct mread m_before, m_joined, m_bye0, m_bye1;
 	/* WebSocket */
 	int ws_fd;
@@ -111,6 +113,34 @@ struct gen {
 };
 
 static struct gen g;
+
+/* CPU time (ns) chorusd's control thread (its main thread) has run,
+ * from /proc/PID/task/PID/schedstat; 0 when unknown. */
+static uint64_t ctl_cpu_ns(void)
+{
+	char path[96];
+	unsigned long long ns = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", g.pid,
+	         g.pid);
+	FILE *f = g.pid > 0 ? fopen(path, "r") : NULL;
+	if (f && fscanf(f, "%llu", &ns) != 1)
+		ns = 0;
+	if (f)
+		fclose(f);
+	return ns;
+}
+
+/* Prints the control thread's share of a core over span_s and its CPU
+ * per unit (join, leave) of n. */
+static void print_ctl(const uint64_t *c, double span_s, unsigned n,
+                      const char *unit)
+{
+	if (!c[0] || !c[1] || span_s <= 0 || !n)
+		return;
+	printf("  control thread: %.1f %% of a core, %.0f us CPU per %s\n",
+	       100.0 * (c[1] - c[0]) / 1e9 / span_s, (c[1] - c[0]) / 1e3 / n,
+	       unit);
+}
 
 /* ---- /metrics ---- */
 
@@ -147,8 +177,10 @@ static void metrics_read(struct mread *m)
 	snprintf(root, sizeof(root), "%.*s",
 	         (int)(pre ? (size_t)(pre - g.api) : strlen(g.api)), g.api);
 	memset(m, 0, sizeof(*m));
-	if (lu_http(root, g.token, "GET", "/metrics", NULL, &body) != 200 ||
-	    !body) {
+	uint64_t t0 = lu_now_ns();
+	int st = lu_http(root, g.token, "GET", "/metrics", NULL, &body);
+	m->scrape_ms = (lu_now_ns() - t0) / 1e6;
+	if (st != 200 || !body) {
 		free(body);
 		return;
 	}
@@ -580,6 +612,7 @@ static void report_joins(void)
 	printf("  CPU:           chorusd %.1f %%, generator %.1f %% of one "
 	       "core\n",
 	       cpu, lu_window_own_pct(&g.win_join));
+	print_ctl(g.ctl_join, lu_window_s(&g.win_join), g.joined, "join");
 	print_stalls("joins", &g.m_before, &g.m_joined);
 	fflush(stdout);
 }
@@ -612,6 +645,7 @@ static void report_bye(void)
 	printf("  CPU:           chorusd %.1f %%, generator %.1f %% of one "
 	       "core\n",
 	       lu_window_server_pct(&g.win_bye), lu_window_own_pct(&g.win_bye));
+	print_ctl(g.ctl_bye, lu_window_s(&g.win_bye), byes, "leave");
 	print_stalls("hang-up", &g.m_bye0, &g.m_bye1);
 	printf("  verdict:       %s: every BYE answered and every "
 	       "participant left within %u s\n",
@@ -633,6 +667,7 @@ static void bye_check(bool timeout)
 		return;
 	tmr_cancel(&g.tmr);
 	lu_window_end(&g.win_bye);
+	g.ctl_bye[1] = ctl_cpu_ns();
 	metrics_read(&g.m_bye1);
 	report_bye();
 	re_cancel();
@@ -652,6 +687,7 @@ static void hangup_h(void *arg)
 	(void)arg;
 	metrics_read(&g.m_bye0);
 	lu_window_start(&g.win_bye, g.pid);
+	g.ctl_bye[0] = ctl_cpu_ns();
 	g.hanging_up = true;
 	g.t_bye = lu_now_ns();
 	for (unsigned k = 0; k < g.total; k++) {
@@ -667,6 +703,7 @@ static void joins_end(void)
 		return;
 	g.done_joins = true;
 	lu_window_end(&g.win_join);
+	g.ctl_join[1] = ctl_cpu_ns();
 	metrics_read(&g.m_joined);
 	report_joins();
 	if (g.joined < g.total || g.dropped)
@@ -861,6 +898,7 @@ int main(int argc, char **argv)
 	}
 	metrics_read(&g.m_before);
 	lu_window_start(&g.win_join, g.pid);
+	g.ctl_join[0] = ctl_cpu_ns();
 	g.t_start = lu_now_ns();
 	lu_timerfd_arm(g.tfd, g.t_start);
 	(void)re_main(signal_h);
