@@ -33,6 +33,8 @@ struct ch_live_conf {
 	struct tmr play_tmr;       /* playback_timeout watchdog */
 };
 
+struct ch_quality_tick; /* member_quality.c */
+
 /* The core. Owned by the daemon; control thread only. */
 struct ch_core {
 	struct ch_store *st;
@@ -56,6 +58,7 @@ struct ch_core {
 	uint64_t next_op;         /* playback and prompt operations */
 	struct list runners;      /* struct ch_runner, see action_runner.c */
 	struct hash *quality;     /* participants' quality, member_quality.c */
+	struct ch_quality_tick *quality_tick; /* its tick in progress */
 	/* transcription (conference_transcribe.c) */
 	struct ch_transcriber *stt;    /* borrowed; NULL: refused */
 	char stt_default[16];          /* engine of a request naming none */
