@@ -16,10 +16,10 @@
  * synced) when COMMIT returns, so it survives the process being killed;
  * only a power loss can lose the last commits, as before.
  *
- * Threading: ch_sqlite_ckpt_start and _stop on the thread that owns the
- * store (the control thread); the WAL hook runs there too, at each commit.
- * The thread touches only its own connection. Shared: pending (atomic),
- * stop under mu.
+ * Threading: the thread is named store-ckpt. ch_sqlite_ckpt_start and _stop on
+ * the thread that owns the store (the control thread); the WAL hook runs there
+ * too, at each commit. The thread touches only its own connection. Shared:
+ * pending (atomic), stop under mu.
  */
 #include "store/store_sqlite.h"
 #include "util/log.h"
@@ -134,6 +134,7 @@ int ch_sqlite_ckpt_start(struct ch_sqlite_ckpt **ckp, const char *path,
 		free(ck);
 		return err;
 	}
+	pthread_setname_np(ck->thr, "store-ckpt");
 	/* replaces the automatic checkpoint of the owner's commits */
 	sqlite3_wal_hook(owner, wal_h, ck);
 	*ckp = ck;
