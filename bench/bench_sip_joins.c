@@ -232,16 +232,18 @@ static void print_stalls(const char *phase, const struct mread *a,
 		       phase);
 		return;
 	}
-	double top = mhist_top(&a->stall, &b->stall);
-	printf("  control stall: p50 %.2f ms, p99 %.2f ms, max ",
-	       1e3 * mhist_q(&a->stall, &b->stall, 0.50),
-	       1e3 * mhist_q(&a->stall, &b->stall, 0.99));
-	if (b->stall.max > a->stall.max)
-		printf("%.2f ms", 1e3 * b->stall.max);
-	else
-		printf("<= %.0f ms", 1e3 * top);
-	printf(" (%.0f samples of 5 ms, %s)\n", b->stall.count - a->stall.count,
-	       phase);
+	/* the max is exact when the phase raised it; else only its bucket
+	 * is known. Quantiles interpolate within a bucket: never past it */
+	bool exact = b->stall.max > a->stall.max;
+	double max = exact ? b->stall.max : mhist_top(&a->stall, &b->stall);
+	double p50 = mhist_q(&a->stall, &b->stall, 0.50);
+	double p99 = mhist_q(&a->stall, &b->stall, 0.99);
+	printf("  control stall: p50 %.2f ms, p99 %.2f ms, max %s%.2f ms",
+	       1e3 * (p50 < max ? p50 : max), 1e3 * (p99 < max ? p99 : max),
+	       exact ? "" : "<= ", 1e3 * max);
+	printf(" (%.0f samples of 5 ms, %s; with the /metrics scrape before "
+	       "it, %.1f ms)\n",
+	       b->stall.count - a->stall.count, phase, a->scrape_ms);
 	printf("  store commits: %.0f, p50 %.2f ms, p99 %.2f ms (%s)\n",
 	       b->commit.count - a->commit.count,
 	       1e3 * mhist_q(&a->commit, &b->commit, 0.50),
