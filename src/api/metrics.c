@@ -190,6 +190,18 @@ static int store_metrics(struct ch_metrics_text *b, struct ch_api *api)
 	                       "Time of each store transaction's commit");
 	ch_metrics_text_histogram(b, "chorus_store_commit_seconds", NULL, &h,
 	                          1e-6);
+	uint64_t max_us;
+	ch_histogram_read(ch_core_stall_histogram(api->core, &max_us), &h, 0);
+	ch_metrics_text_family(b, "chorus_control_stall_seconds", "histogram",
+	                       "How long the control thread's loop was busy "
+	                       "while its 5 ms probe was due, one sample per "
+	                       "5 ms");
+	ch_metrics_text_histogram(b, "chorus_control_stall_seconds", NULL, &h,
+	                          1e-6);
+	ch_metrics_text_family(b, "chorus_control_stall_max_seconds", "gauge",
+	                       "Longest control loop stall since start");
+	ch_metrics_text_double(b, "chorus_control_stall_max_seconds", NULL,
+	                       max_us * 1e-6);
 	return 0;
 }
 

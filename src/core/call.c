@@ -393,6 +393,8 @@ void ch_call_ended(struct ch_core *core, const char *id, const char *reason,
 	}
 	if (ch_call_get(core, NULL, id, &c))
 		return;
+	/* the call's end and its participant's leave: one commit */
+	bool txn = !ch_core_txn_begin(core);
 	if (c.status != CH_CALL_HANGUP) {
 		c.status = CH_CALL_HANGUP;
 		snprintf(c.hangup_reason, sizeof(c.hangup_reason), "%s",
@@ -405,6 +407,8 @@ void ch_call_ended(struct ch_core *core, const char *id, const char *reason,
 		(void)ch_conferencecall_left(core, c.conferencecall_id,
 		                             leave_reason ? leave_reason
 		                                          : "hangup");
+	if (txn && ch_core_txn_commit(core))
+		ch_log_warn("core", "call %s: end not stored", c.id);
 	ch_call_clear(&c);
 }
 

@@ -37,6 +37,7 @@ int ch_core_alloc(struct ch_core **corep, struct ch_store *st,
 		return ENOMEM;
 	core->st = st;
 	core->ev = ev;
+	core->probe_fd = -1;
 	snprintf(core->node, sizeof(core->node), "%s", node ? node : "local");
 	list_init(&core->deferred);
 	list_init(&core->call_actions);
@@ -121,6 +122,7 @@ void ch_core_free(struct ch_core *core)
 	if (!core)
 		return;
 	ch_core_health_stop(core);
+	ch_core_loop_probe_stop(core);
 	hash_apply(core->live, free_h, NULL);
 	mem_deref(core->live);
 	ch_core_deadline_free(core);
@@ -158,9 +160,19 @@ const char *ch_core_node(const struct ch_core *core)
 	return core->node;
 }
 
+/* Transactions nest: only the outermost begin and commit reach the
+ * store, so a caller can make several changes (each its own transaction
+ * when alone) one commit. An inner abort marks the whole transaction
+ * failed: the outer commit then rolls it back and returns EIO. */
 int ch_core_txn_begin(struct ch_core *core)
 {
-	return core->st->ops->begin(core->st);
+	if (core->txn_depth++)
+		return core->txn_failed ? EIO : 0;
+	core->txn_failed = false;
+	int err = core->st->ops->begin(core->st);
+	if (err)
+		core->txn_depth = 0;
+	return err;
 }
 
 static uint64_t mono_us(void)
@@ -177,6 +189,16 @@ const struct ch_histogram *ch_core_txn_histogram(const struct ch_core *core)
 
 int ch_core_txn_commit(struct ch_core *core)
 {
+	if (core->txn_depth > 1) {
+		core->txn_depth--;
+		return core->txn_failed ? EIO : 0;
+	}
+	core->txn_depth = 0;
+	if (core->txn_failed) {
+		core->st->ops->rollback(core->st);
+		ch_events_rollback(core->ev);
+		return EIO;
+	}
 	uint64_t t0 = mono_us();
 	int err = core->st->ops->commit(core->st);
 	ch_histogram_observe(&core->commit_us, mono_us() - t0);
@@ -191,6 +213,12 @@ int ch_core_txn_commit(struct ch_core *core)
 
 void ch_core_txn_abort(struct ch_core *core)
 {
+	if (core->txn_depth > 1) {
+		core->txn_depth--;
+		core->txn_failed = true;
+		return;
+	}
+	core->txn_depth = 0;
 	core->st->ops->rollback(core->st);
 	ch_events_rollback(core->ev);
 }

@@ -152,7 +152,12 @@ void ch_core_prompt_done(struct ch_core *core, const char *conferencecall_id,
                          uint64_t op, bool ok);
 
 /* Transactions: begin; make changes and add events; commit (which fans
- * the events out) or abort. Returns 0 or EIO. */
+ * the events out) or abort. Returns 0 or EIO. They nest: inside an open
+ * transaction, begin and commit only count, and the outermost commit
+ * stores (and announces) everything at once; an inner abort makes the
+ * outer commit roll everything back and return EIO. So a caller can make
+ * several changes one commit (a SIP dial-in: call, participant and their
+ * events). */
 int ch_core_txn_begin(struct ch_core *core);
 int ch_core_txn_commit(struct ch_core *core);
 void ch_core_txn_abort(struct ch_core *core);
@@ -160,5 +165,16 @@ void ch_core_txn_abort(struct ch_core *core);
  * util/histogram.h). */
 struct ch_histogram;
 const struct ch_histogram *ch_core_txn_histogram(const struct ch_core *core);
+
+/* loop_probe.c: the control loop's stalls. start arms a 5 ms timerfd on
+ * the calling thread's libre loop (the control thread; once, after
+ * ch_core_alloc) and returns 0 or an errno; stop removes it (ch_core_free
+ * calls it; a no-op when not started). The histogram (us, one sample
+ * per 5 ms: how long the loop was busy while the probe was due) and, in
+ * *max_us (may be NULL), the longest stall since start. */
+int ch_core_loop_probe_start(struct ch_core *core);
+void ch_core_loop_probe_stop(struct ch_core *core);
+const struct ch_histogram *ch_core_stall_histogram(const struct ch_core *core,
+                                                   uint64_t *max_us);
 
 #endif

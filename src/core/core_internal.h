@@ -33,6 +33,8 @@ struct ch_live_conf {
 	struct tmr play_tmr;       /* playback_timeout watchdog */
 };
 
+struct ch_quality_tick; /* member_quality.c */
+
 /* The core. Owned by the daemon; control thread only. */
 struct ch_core {
 	struct ch_store *st;
@@ -56,11 +58,23 @@ struct ch_core {
 	uint64_t next_op;         /* playback and prompt operations */
 	struct list runners;      /* struct ch_runner, see action_runner.c */
 	struct hash *quality;     /* participants' quality, member_quality.c */
+	struct ch_quality_tick *quality_tick; /* its tick in progress */
 	/* transcription (conference_transcribe.c) */
 	struct ch_transcriber *stt;    /* borrowed; NULL: refused */
 	char stt_default[16];          /* engine of a request naming none */
 	struct ch_histogram commit_us; /* store commit time, core.c */
+	unsigned txn_depth;            /* nested ch_core_txn_begin, core.c */
+	bool txn_failed;               /* an inner abort: roll back */
+	/* the loop's stalls (loop_probe.c): timerfd, -1 when not started;
+	 * the first expiry not handled yet (CLOCK_MONOTONIC us) */
+	int probe_fd;
+	uint64_t probe_due;
+	struct ch_histogram stall_us; /* per probe period, us */
+	uint64_t stall_max_us;        /* longest since start */
 };
+
+/* loop_probe.c: the probe's period. */
+#define CH_LOOP_PROBE_PERIOD_US 5000
 
 struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);
 struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id);

@@ -27,14 +27,24 @@ struct health_fail {
 	bool seen; /* checked in this round */
 };
 
-static struct health_fail *fail_get(struct ch_core *core, const char *id)
+/* Only participants whose last check failed have an entry, so the walk
+ * stays short however many are present. */
+static struct health_fail *fail_find(struct ch_core *core, const char *id)
 {
 	for (struct le *le = core->health_fails.head; le; le = le->next) {
 		struct health_fail *f = le->data;
 		if (!strcmp(f->id, id))
 			return f;
 	}
-	struct health_fail *f = calloc(1, sizeof(*f));
+	return NULL;
+}
+
+static struct health_fail *fail_get(struct ch_core *core, const char *id)
+{
+	struct health_fail *f = fail_find(core, id);
+	if (f)
+		return f;
+	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
 	snprintf(f->id, sizeof(f->id), "%s", id);
@@ -59,14 +69,18 @@ static int check_h(const struct ch_conferencecall *cc, void *arg)
 		ok = core->media->participant_alive(core->media_arg, cc);
 	if (cc->status > CH_CONFERENCECALL_JOINED)
 		return 0;
+	if (ok) {
+		struct health_fail *f = fail_find(core, cc->id);
+		if (f) {
+			list_unlink(&f->le);
+			free(f);
+		}
+		return 0;
+	}
 	struct health_fail *f = fail_get(core, cc->id);
 	if (!f)
 		return 0;
 	f->seen = true;
-	if (ok) {
-		f->fails = 0;
-		return 0;
-	}
 	if (++f->fails <= HEALTH_RETRIES)
 		return 0;
 	if (r->n == r->cap) {

@@ -74,6 +74,8 @@ static struct member_q *mq_get(struct ch_core *core,
 	return q;
 }
 
+static void tick_end(struct ch_core *core);
+
 int ch_member_quality_init(struct ch_core *core)
 {
 	return hash_alloc(&core->quality, 1024);
@@ -90,6 +92,7 @@ static bool free_h(struct le *le, void *arg)
 
 void ch_member_quality_close(struct ch_core *core)
 {
+	tick_end(core);
 	if (!core->quality)
 		return;
 	hash_apply(core->quality, free_h, NULL);
@@ -259,9 +262,17 @@ static int emit(struct ch_core *core, struct member_q *q,
 	return err ? err : summary_tags(core, q, cc, &q->last);
 }
 
-struct tick_ctx {
-	char (*ids)[CH_UUID_LEN];
-	size_t n;
+/* A tick's participants are taken this many per loop turn, each slice
+ * one transaction: a tick over thousands of participants is a series of
+ * short stalls of the control thread, not one long one. */
+#define TICK_SLICE 200
+
+/* The tick in progress. Owned by core->quality_tick; control thread. */
+struct ch_quality_tick {
+	struct tmr tmr;           /* the next slice, on the next turn */
+	char (*ids)[CH_UUID_LEN]; /* present at the tick's start */
+	size_t n, next;
+	int64_t now;
 };
 
 static bool count_h(struct le *le, void *arg)
@@ -273,43 +284,42 @@ static bool count_h(struct le *le, void *arg)
 
 static bool collect_h(struct le *le, void *arg)
 {
-	struct tick_ctx *t = arg;
+	struct ch_quality_tick *t = arg;
 	memcpy(t->ids[t->n++], ((struct member_q *)le->data)->id, CH_UUID_LEN);
 	return false;
 }
 
-/* Every due event of the tick goes in one transaction: with a thousand
- * participants that is one commit, not a thousand. */
-void ch_member_quality_tick(struct ch_core *core)
+static void tick_end(struct ch_core *core)
 {
-	struct tick_ctx t = {0};
-	size_t count = 0, ndue = 0;
-	int64_t now = ch_time_now_us();
-	int err = 0;
+	struct ch_quality_tick *t = core->quality_tick;
+	if (!t)
+		return;
+	tmr_cancel(&t->tmr);
+	free(t->ids);
+	free(t);
+	core->quality_tick = NULL;
+}
 
-	if (core->quality)
-		hash_apply(core->quality, count_h, &count);
-	if (!count)
-		return;
-	/* ids first: a store failure may remove participants meanwhile */
-	t.ids = calloc(count, sizeof(*t.ids));
-	struct member_q **due = calloc(count, sizeof(*due));
-	if (!t.ids || !due || ch_core_txn_begin(core)) {
-		free(t.ids);
-		free(due);
-		return;
-	}
-	hash_apply(core->quality, collect_h, &t);
-	for (size_t i = 0; !err && i < t.n; i++) {
+/* One slice: its due events in one transaction. */
+static void slice_h(void *arg)
+{
+	struct ch_core *core = arg;
+	struct ch_quality_tick *t = core->quality_tick;
+	struct member_q *due[TICK_SLICE];
+	size_t ndue = 0,
+	       end = t->next + TICK_SLICE < t->n ? t->next + TICK_SLICE : t->n;
+	int err = ch_core_txn_begin(core);
+
+	for (size_t i = t->next; !err && i < end; i++) {
 		struct ch_conferencecall cc;
-		struct member_q *q = mq_find(core, t.ids[i]);
-		if (!q || ch_conferencecall_get(core, NULL, t.ids[i], &cc))
+		struct member_q *q = mq_find(core, t->ids[i]);
+		if (!q || ch_conferencecall_get(core, NULL, t->ids[i], &cc))
 			continue;
 		if (cc.status != CH_CONFERENCECALL_JOINED)
 			continue;
 		refresh(core, q, &cc);
 		if (!q->have_last ||
-		    (q->have_sent && (now - q->sent_us < EVENT_MIN_US ||
+		    (q->have_sent && (t->now - q->sent_us < EVENT_MIN_US ||
 		                      !changed(&q->last, &q->sent))))
 			continue;
 		err = emit(core, q, &cc);
@@ -325,14 +335,44 @@ void ch_member_quality_tick(struct ch_core *core)
 		            "quality events failed (%s): again at the "
 		            "next tick",
 		            strerror(err));
-	} else {
-		for (size_t i = 0; i < ndue; i++) {
-			due[i]->summary_tags |= due[i]->last.tags;
-			due[i]->sent = due[i]->last;
-			due[i]->have_sent = true;
-			due[i]->sent_us = now;
-		}
+		tick_end(core);
+		return;
 	}
-	free(due);
-	free(t.ids);
+	for (size_t i = 0; i < ndue; i++) {
+		due[i]->summary_tags |= due[i]->last.tags;
+		due[i]->sent = due[i]->last;
+		due[i]->have_sent = true;
+		due[i]->sent_us = t->now;
+	}
+	t->next = end;
+	if (t->next < t->n)
+		tmr_start(&t->tmr, 0, slice_h, core);
+	else
+		tick_end(core);
+}
+
+/* The due events of a tick go TICK_SLICE participants to a transaction:
+ * with a thousand participants that is five commits, not a thousand, and
+ * no single stall of the loop over all of them. A tick still running
+ * when the next comes (a loop far behind) is left to finish. */
+void ch_member_quality_tick(struct ch_core *core)
+{
+	size_t count = 0;
+
+	if (core->quality_tick || !core->quality)
+		return;
+	hash_apply(core->quality, count_h, &count);
+	if (!count)
+		return;
+	/* ids first: a store failure may remove participants meanwhile */
+	struct ch_quality_tick *t = calloc(1, sizeof(*t));
+	if (!t || !(t->ids = calloc(count, sizeof(*t->ids)))) {
+		free(t);
+		return;
+	}
+	tmr_init(&t->tmr);
+	t->now = ch_time_now_us();
+	hash_apply(core->quality, collect_h, t);
+	core->quality_tick = t;
+	slice_h(core);
 }

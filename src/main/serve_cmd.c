@@ -712,6 +712,10 @@ static int run(const struct ch_config *cfg, bool init)
 	err = ch_core_start(d.core);
 	if (err)
 		goto out;
+	int perr = ch_core_loop_probe_start(d.core);
+	if (perr)
+		ch_log_warn("main", "control loop probe not started: %s",
+		            strerror(perr));
 	ch_events_retention_set(d.ev, cfg->events_retention_s);
 	ch_events_start(d.ev);
 

@@ -18,12 +18,25 @@
 
 #define ALLOW_HDR "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
 
+/* Frees the call's media leg, if it holds one. */
+static void leg_release(struct ch_sip_call *c)
+{
+	if (!c->has_leg)
+		return;
+	ch_media_leg_free(c->sip->eng, c->leg);
+	c->has_leg = false;
+	hash_unlink(&c->leg_he);
+}
+
 static void call_destructor(void *arg)
 {
 	struct ch_sip_call *c = arg;
 	tmr_cancel(&c->tmr);
 	ch_sip_media_call_gone(c->sip, c);
 	list_unlink(&c->le);
+	hash_unlink(&c->id_he);
+	hash_unlink(&c->leg_he);
+	list_unlink(&c->unc_le);
 	mem_deref(c->sess);
 	mem_deref(c->sdp);
 }
@@ -53,6 +66,7 @@ int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
 		return err;
 	}
 	c->has_leg = true;
+	hash_append(sip->calls_by_leg, c->leg, &c->leg_he, c);
 	/* a participant hears and is heard once it has joined */
 	(void)ch_media_leg_isolate(sip->eng, c->leg, true);
 	struct sa maddr;
@@ -60,8 +74,7 @@ int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
 	sa_set_port(&maddr, sa_port(&local));
 	err = ch_sip_sdp_alloc(&c->sdp, &c->sdpm, &maddr);
 	if (err) {
-		ch_media_leg_free(sip->eng, c->leg);
-		c->has_leg = false;
+		leg_release(c);
 		mem_deref(c);
 		return err;
 	}
@@ -70,24 +83,36 @@ int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
 	return 0;
 }
 
+static bool id_cmp(struct le *le, void *arg)
+{
+	const struct ch_sip_call *c = le->data;
+	return !c->ended && !strcmp(c->id, arg);
+}
+
+void ch_sip_call_set_id(struct ch_sip_call *c, const char *id)
+{
+	memcpy(c->id, id, sizeof(c->id));
+	hash_unlink(&c->id_he);
+	hash_append(c->sip->calls_by_id, hash_joaat_str(c->id), &c->id_he, c);
+}
+
 struct ch_sip_call *ch_sip_call_find(struct ch_sip *sip, const char *call_id)
 {
-	for (struct le *le = sip->calls.head; le; le = le->next) {
-		struct ch_sip_call *c = le->data;
-		if (!c->ended && !strcmp(c->id, call_id))
-			return c;
-	}
-	return NULL;
+	struct le *le = hash_lookup(sip->calls_by_id, hash_joaat_str(call_id),
+	                            id_cmp, (void *)call_id);
+	return le ? le->data : NULL;
+}
+
+static bool leg_cmp(struct le *le, void *arg)
+{
+	const struct ch_sip_call *c = le->data;
+	return !c->ended && c->has_leg && c->leg == *(const uint32_t *)arg;
 }
 
 struct ch_sip_call *ch_sip_call_by_leg(struct ch_sip *sip, uint32_t leg)
 {
-	for (struct le *le = sip->calls.head; le; le = le->next) {
-		struct ch_sip_call *c = le->data;
-		if (!c->ended && c->has_leg && c->leg == leg)
-			return c;
-	}
-	return NULL;
+	struct le *le = hash_lookup(sip->calls_by_leg, leg, leg_cmp, &leg);
+	return le ? le->data : NULL;
 }
 
 int ch_sip_call_media_update(struct ch_sip_call *c)
@@ -120,10 +145,8 @@ void ch_sip_call_end(struct ch_sip_call *c, const char *reason,
 		                                 c->conferencecall_id);
 	c->ended = true;
 	tmr_cancel(&c->tmr);
-	if (c->has_leg) {
-		ch_media_leg_free(c->sip->eng, c->leg);
-		c->has_leg = false;
-	}
+	list_unlink(&c->unc_le);
+	leg_release(c);
 	/* Dropping the session sends BYE (or CANCEL) when still needed; a
 	 * terminated one is dropped on the next loop turn. */
 	memcpy(id, c->id, sizeof(id));
@@ -186,14 +209,19 @@ static void estab_h(const struct sip_msg *msg, void *arg)
 	tmr_cancel(&c->tmr); /* ring time, or the wait for the ACK */
 	c->answered = true;
 	c->confirmed = true;
+	list_unlink(&c->unc_le);
 	ch_log_info("sip", "call %s established (%s)", c->id, c->codec);
 	if (c->outgoing) {
 		/* runs the call's actions: conference_join */
 		ch_call_answered(c->sip->core, c->id, c->codec);
 		return;
 	}
+	/* the call's progress and the participant's join: one commit */
+	bool txn = !ch_core_txn_begin(c->sip->core);
 	ch_call_answered(c->sip->core, c->id, c->codec);
 	(void)ch_conferencecall_joined(c->sip->core, c->conferencecall_id);
+	if (txn && ch_core_txn_commit(c->sip->core))
+		ch_log_warn("sip", "call %s: join not stored", c->id);
 }
 
 static const char *reason_of_response(uint16_t scode)
@@ -340,9 +368,7 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 		            err == ENOENT ? "no codec we take" : strerror(err));
 		ch_conference_clear(&conf);
 		c->ended = true;
-		if (c->has_leg)
-			ch_media_leg_free(sip->eng, c->leg);
-		c->has_leg = false;
+		leg_release(c);
 		mem_deref(c);
 		reject(sip, msg, 488, "Not Acceptable Here");
 		return;
@@ -354,19 +380,34 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 	pl_strcpy(&msg->callid, sip_callid, sizeof(sip_callid));
 	src = endpoint_json(&msg->from.auri);
 	dst = endpoint_json(&msg->to.auri);
-	err = (src && dst) ? 0 : ENOMEM;
-	if (!err)
+	/* the call, its participant and their events: one commit, before
+	 * the 200 OK */
+	err = (src && dst) ? ch_core_txn_begin(sip->core) : ENOMEM;
+	if (!err) {
 		err = ch_call_incoming(sip->core, conf.customer_id, conf.id,
 		                       src, dst, "sip", sip_callid, &call);
+		if (err)
+			ch_core_txn_abort(sip->core);
+	}
 	ch_conference_clear(&conf);
 	free(src);
 	free(dst);
 	if (err)
 		goto fail;
-	memcpy(c->id, call.id, sizeof(c->id));
+	ch_sip_call_set_id(c, call.id);
 	ch_call_clear(&call);
 	err = ch_conferencecall_create(sip->core, c->conference_id, "call",
 	                               c->id, caller, false, &cc);
+	if (!err)
+		err = ch_call_set_participant(sip->core, c->id,
+		                              c->conference_id, cc.id);
+	int cerr = ch_core_txn_commit(sip->core);
+	if (!err && cerr) {
+		/* nothing of it was stored: the call is no more */
+		reject(sip, msg, 500, "Server Internal Error");
+		ch_sip_call_end(c, CH_HANGUP_FAILED, NULL);
+		return;
+	}
 	if (err) {
 		uint16_t sc = err == EXFULL ? 486 : 480;
 		reject(sip, msg, sc,
@@ -377,8 +418,6 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 		return;
 	}
 	memcpy(c->conferencecall_id, cc.id, sizeof(c->conferencecall_id));
-	(void)ch_call_set_participant(sip->core, c->id, c->conference_id,
-	                              cc.id);
 	err = sdp_encode(&desc, c->sdp, false);
 	if (!err)
 		err = sipsess_accept(&c->sess, sip->sock, msg, 200, "OK",
@@ -393,6 +432,7 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 		return;
 	}
 	c->answered = true;
+	list_append(&sip->unconfirmed, &c->unc_le, c);
 	/* no ACK (a flood, or a peer that cannot reach our Contact): free the
 	 * ports well before libre's timer H (64*T1 = 32 s) */
 	tmr_start(&c->tmr, (uint64_t)sip->ack_timeout_s * 1000, ack_timeout_h,
@@ -403,9 +443,7 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 fail:
 	reject(sip, msg, 500, "Server Internal Error");
 	c->ended = true;
-	if (c->has_leg)
-		ch_media_leg_free(sip->eng, c->leg);
-	c->has_leg = false;
+	leg_release(c);
 	mem_deref(c);
 }
 
@@ -445,7 +483,7 @@ int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call)
 	err = ch_sip_call_alloc(&c, sip, call->conference_id, &peer, NULL);
 	if (err)
 		goto out;
-	memcpy(c->id, call->id, sizeof(c->id));
+	ch_sip_call_set_id(c, call->id);
 	c->outgoing = true;
 	err = sdp_encode(&desc, c->sdp, true);
 	if (!err)
@@ -457,9 +495,7 @@ int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call)
 	mem_deref(desc);
 	if (err) {
 		c->ended = true;
-		if (c->has_leg)
-			ch_media_leg_free(sip->eng, c->leg);
-		c->has_leg = false;
+		leg_release(c);
 		mem_deref(c);
 		goto out;
 	}

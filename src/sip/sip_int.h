@@ -40,7 +40,14 @@ struct ch_sip {
 	unsigned unconfirmed_per_ip; /* un-ACKed dial-ins per source IP */
 	struct sip_lsnr *guard;      /* first look at every request */
 	struct list calls;           /* struct ch_sip_call */
-	struct hash *rooms;          /* struct ch_sip_room, by conference id */
+	/* the same calls by id (those that have one) and by leg (those
+	 * that hold one), and the answered dial-ins still waiting for their
+	 * ACK: lookups and the per-address bound cost O(1), not a walk of
+	 * every call */
+	struct hash *calls_by_id;
+	struct hash *calls_by_leg;
+	struct list unconfirmed;
+	struct hash *rooms; /* struct ch_sip_room, by conference id */
 	bool closing;
 	/* services (borrowed; NULL: playback / recording refused) */
 	struct ch_player *player;
@@ -79,6 +86,9 @@ struct ch_sip_room {
  * control thread only. */
 struct ch_sip_call {
 	struct le le;
+	struct le id_he;  /* in sip->calls_by_id once id is set */
+	struct le leg_he; /* in sip->calls_by_leg while has_leg */
+	struct le unc_le; /* in sip->unconfirmed: answered, no ACK yet */
 	struct ch_sip *sip;
 	struct sipsess *sess;
 	struct sdp_session *sdp;
@@ -131,6 +141,8 @@ int ch_sip_call_alloc(struct ch_sip_call **cp, struct ch_sip *sip,
                       const char *conference_id, const struct sa *peer,
                       const struct sa *via);
 struct ch_sip_call *ch_sip_call_find(struct ch_sip *sip, const char *call_id);
+/* Sets c's call id (the call resource) and files it by that id. */
+void ch_sip_call_set_id(struct ch_sip_call *c, const char *id);
 struct ch_sip_call *ch_sip_call_by_leg(struct ch_sip *sip, uint32_t leg);
 /* Applies a (re-)negotiated remote description to the media leg. */
 int ch_sip_call_media_update(struct ch_sip_call *c);

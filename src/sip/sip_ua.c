@@ -16,6 +16,10 @@
 /* Room for a burst of some 6,000 requests (2,500 BYEs at once) while the
  * control thread works through them. */
 #define SIP_RCVBUF (8 * 1024 * 1024)
+/* Buckets of the call tables, ours and libre's (transactions, dialogs,
+ * sessions: it walks a bucket's list on every request): thousands of
+ * calls stay a short walk. A power of two. */
+#define CALL_BUCKETS 4096
 
 static bool options_h(const struct sip_msg *msg, void *arg)
 {
@@ -102,10 +106,11 @@ static unsigned unconfirmed_from(const struct ch_sip *sip,
                                  const struct sa *addr)
 {
 	unsigned n = 0;
-	for (struct le *le = sip->calls.head; le; le = le->next) {
+	if (list_count(&sip->unconfirmed) < sip->unconfirmed_per_ip)
+		return 0; /* fewer in all than one address may hold */
+	for (struct le *le = sip->unconfirmed.head; le; le = le->next) {
 		const struct ch_sip_call *c = le->data;
-		if (!c->outgoing && !c->confirmed && !c->ended &&
-		    sa_cmp(&c->peer, addr, SA_ADDR))
+		if (sa_cmp(&c->peer, addr, SA_ADDR))
 			n++;
 	}
 	return n;
@@ -241,6 +246,7 @@ int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
 	sip->unconfirmed_per_ip =
 	    cfg->unconfirmed_per_ip ? cfg->unconfirmed_per_ip : 20;
 	list_init(&sip->calls);
+	list_init(&sip->unconfirmed);
 	list_init(&sip->recs);
 	list_init(&sip->jobs);
 	sip->player = cfg->player;
@@ -251,6 +257,10 @@ int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
 	if (cfg->public_ip && *cfg->public_ip)
 		(void)sa_set_str(&sip->media_addr, cfg->public_ip, 0);
 	err = hash_alloc(&sip->rooms, 256);
+	if (!err)
+		err = hash_alloc(&sip->calls_by_id, CALL_BUCKETS);
+	if (!err)
+		err = hash_alloc(&sip->calls_by_leg, CALL_BUCKETS);
 	if (err)
 		goto out;
 	/* Only for SIP URIs with host names; none configured is fine. */
@@ -258,8 +268,8 @@ int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
 	err = dnsc_alloc(&sip->dnsc, NULL, &dns, 1);
 	if (err)
 		goto out;
-	err =
-	    sip_alloc(&sip->sip, sip->dnsc, 32, 32, 32, "chorusd", NULL, NULL);
+	err = sip_alloc(&sip->sip, sip->dnsc, CALL_BUCKETS, CALL_BUCKETS,
+	                CALL_BUCKETS, "chorusd", NULL, NULL);
 	if (err)
 		goto out;
 	err = add_transports(sip, cfg->laddr);
@@ -269,7 +279,7 @@ int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
 	err = sip_listen(&sip->guard, sip->sip, true, guard_h, sip);
 	if (err)
 		goto out;
-	err = sipsess_listen(&sip->sock, sip->sip, 32, conn_h, sip);
+	err = sipsess_listen(&sip->sock, sip->sip, CALL_BUCKETS, conn_h, sip);
 	if (err)
 		goto out;
 	err = sip_listen(&sip->lsnr, sip->sip, true, options_h, sip);
@@ -286,6 +296,8 @@ out:
 		mem_deref(sip->sip);
 		mem_deref(sip->dnsc);
 		mem_deref(sip->rooms);
+		mem_deref(sip->calls_by_id);
+		mem_deref(sip->calls_by_leg);
 		mem_deref(sip);
 		return err;
 	}
@@ -329,5 +341,7 @@ void ch_sip_free(struct ch_sip *sip)
 	mem_deref(sip->sip);
 	mem_deref(sip->dnsc);
 	mem_deref(sip->rooms);
+	mem_deref(sip->calls_by_id);
+	mem_deref(sip->calls_by_leg);
 	mem_deref(sip);
 }

@@ -1009,6 +1009,7 @@ static int sq_summary_put(struct ch_store *st, const struct ch_summary *sum)
 static void sq_close(struct ch_store *st)
 {
 	struct ch_store_sqlite *s = self(st);
+	ch_sqlite_ckpt_stop(s->ckpt, s->db);
 	ch_store_sqlite_finalize(s->stmt, S_COUNT);
 	ch_store_sqlite_finalize(s->sum, CH_SQ_SUM_COUNT);
 	ch_store_sqlite_finalize(s->trs, CH_SQ_TRS_COUNT);
@@ -1144,6 +1145,9 @@ int ch_store_open_sqlite_flags(struct ch_store **stp, const char *data_dir,
 	else if (ch_store_sqlite_prepare(s->db, ch_store_sqlite_transcribe_sql,
 	                                 s->trs, CH_SQ_TRS_COUNT))
 		err = db_fail(s, "transcribe statements");
+	/* WAL checkpoints on their own thread; without it SQLite's own */
+	if (!err && ch_sqlite_ckpt_start(&s->ckpt, path, s->db))
+		ch_log_warn("store", "checkpoints stay on the control thread");
 out:
 	if (err) {
 		sq_close(&s->base);

@@ -195,6 +195,20 @@ struct ch_store_sqlite {
 	int fault; /* errno, 0 = none */
 	char fault_why[200];
 	uint64_t probe_ms; /* when the store was last probed (monotonic) */
+	struct ch_sqlite_ckpt *ckpt; /* checkpointer thread, NULL: none */
 };
+
+/* store_sqlite_ckpt.c: the WAL checkpointer thread. start opens its own
+ * connection to path and hooks owner's commits (owner then checkpoints
+ * no more by itself); returns 0, or an errno (owner keeps SQLite's
+ * automatic checkpoints). stop (owner's thread; NULL-safe) unhooks owner,
+ * ends the thread and frees. stats: checkpoints run and the longest (us);
+ * any thread. */
+struct ch_sqlite_ckpt;
+int ch_sqlite_ckpt_start(struct ch_sqlite_ckpt **ckp, const char *path,
+                         sqlite3 *owner);
+void ch_sqlite_ckpt_stop(struct ch_sqlite_ckpt *ck, sqlite3 *owner);
+void ch_sqlite_ckpt_stats(const struct ch_sqlite_ckpt *ck, uint64_t *runs,
+                          uint64_t *us_max);
 
 #endif

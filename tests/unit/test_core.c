@@ -589,6 +589,49 @@ static void test_timeouts_do_not_slow_timers(void **state)
 
 /* ---- events ---- */
 
+/* Transactions nest: the changes of inner ones are stored (and their
+ * events written) by the outermost commit alone, and an inner abort makes
+ * that commit roll everything back. */
+static void test_nested_txn(void **state)
+{
+	struct fix *f = *state;
+	struct ch_conference c;
+	struct ch_conferencecall a, b, x;
+	char ref[CH_UUID_LEN];
+
+	live_conf(f, CH_CONFERENCE_TYPE_CONFERENCE, 0, &c);
+	unsigned before = outbox_count(f);
+	ch_uuid_new(ref);
+	assert_int_equal(ch_core_txn_begin(f->core), 0);
+	assert_int_equal(ch_conferencecall_create(f->core, c.id, "call", ref,
+	                                          "a", false, &a),
+	                 0);
+	assert_int_equal(ch_conferencecall_joined(f->core, a.id), 0);
+	assert_int_equal(ch_core_txn_commit(f->core), 0);
+	assert_int_equal(cc_status(f, a.id), CH_CONFERENCECALL_JOINED);
+	/* joining: conference.updated; joined: member.joined and
+	 * conference.updated */
+	assert_int_equal(outbox_count(f), before + 3);
+
+	before = outbox_count(f);
+	assert_int_equal(ch_core_txn_begin(f->core), 0);
+	assert_int_equal(ch_conferencecall_create(f->core, c.id, "call", ref,
+	                                          "b", false, &b),
+	                 0);
+	assert_int_equal(ch_core_txn_begin(f->core), 0);
+	ch_core_txn_abort(f->core); /* inner */
+	assert_int_equal(ch_core_txn_commit(f->core), EIO);
+	assert_int_equal(ch_conferencecall_get(f->core, NULL, b.id, &x),
+	                 ENOENT);
+	assert_int_equal(outbox_count(f), before);
+	/* and the next transaction is a plain one again */
+	assert_int_equal(ch_conferencecall_create(f->core, c.id, "call", ref,
+	                                          "b", false, &b),
+	                 0);
+	assert_int_equal(cc_status(f, b.id), CH_CONFERENCECALL_JOINING);
+	ch_conference_clear(&c);
+}
+
 static void test_events_scenario(void **state)
 {
 	struct fix *f = *state;
@@ -669,6 +712,7 @@ int main(void)
 	    T(test_delete_with_participants),
 	    T(test_delete_waits_for_media),
 	    T(test_hangup_leaves_at_once),
+	    T(test_nested_txn),
 	    T(test_events_scenario),
 	    T(test_timeouts_do_not_slow_timers),
 	};
