@@ -21,9 +21,11 @@
  * from it (Janus sends only to the address given at the join and takes
  * packets from it alone). A timerfd armed for the next due frame paces
  * all senders, each with its own phase within the 20 ms. The first T
- * participants of a room (talkers) send a tone of their own (300 Hz + a
- * step per talker), the others send silence, encoded like any frame, as a
- * phone muted by silence would. Frames are encoded once, 50 of them (1 s)
+ * participants of a room (talkers) send a tone of their own (tone_plan:
+ * no tone on a sum or difference of the others', so that the coded mix's
+ * intermodulation cannot pass for a talker's own tone or a burst), the
+ * others send silence, encoded like any frame, as a phone muted by
+ * silence would. Frames are encoded once, 50 of them (1 s)
  * per sender, and cycled.
  *
  * Phases: join; --settle ms; the measured window (--seconds); the delay
@@ -73,6 +75,12 @@
 #define PRESENT_DB  -40.0 /* a tone is heard at or above this level */
 #define OWN_DB      20.0  /* own tone at least this far below the others */
 #define MAX_BURSTS  64
+#define JIT_QUEUE   8   /* packets held back per sender by --jitter */
+#define MAX_JITTER  140 /* ms: what JIT_QUEUE frames of 20 ms cover */
+/* Tone plan: products of order 2 and 3 miss every tone by this much, and
+ * tones are this far apart (Hz). */
+#define PLAN_GAP     50.0
+#define PLAN_SPACING 250.0
 
 enum server { S_CHORUSD, S_JANUS, S_LOOPBACK };
 enum codec { C_PCMU, C_OPUS };
@@ -108,6 +116,15 @@ struct room {
 	unsigned nbursts;
 };
 
+/* A packet held back by --jitter: its send time and what it carries. */
+struct held {
+	uint64_t at; /* CLOCK_MONOTONIC ns */
+	const uint8_t *pl;
+	uint16_t len, seq;
+	uint32_t ts;
+	bool marker;
+};
+
 /* One participant: its socket, what it sends and what it heard. */
 struct part {
 	struct room *room;
@@ -128,6 +145,9 @@ struct part {
 	uint16_t seq;
 	uint32_t ts, ssrc;
 	bool sent_any;
+	/* --jitter: packets not sent yet, in the order they were due */
+	struct held held[JIT_QUEUE];
+	unsigned nheld;
 	/* receiving */
 	OpusDecoder *dec;
 	struct lu_seq rx_seq;
@@ -143,7 +163,7 @@ struct gen {
 	const char *codec_arg, *label;
 	unsigned rooms, parts, talkers, seconds, settle_ms, delay_s;
 	unsigned rate, complexity, expected_loss, prebuffer, max_pending;
-	unsigned burst_off_ms;
+	unsigned burst_off_ms, jitter_ms;
 	int pid;
 	bool verbose;
 	/* state */
@@ -169,6 +189,9 @@ struct gen {
 	struct lu_hist hist; /* |receive interval - 20 ms| */
 	struct lu_late late;
 	uint64_t tx_win, rx_win, expected_win;
+	/* the server's jitter buffer counters (chorusd's /metrics) at the
+	 * window's start and end; -1: unknown */
+	double conceal0, conceal1, late0, late1;
 	uint64_t bandwidth[5]; /* received Opus packets per bandwidth */
 	double *delays;        /* ms */
 	size_t ndelays, delays_cap, unmatched;
@@ -255,29 +278,68 @@ static int prepare_frames(struct part *p)
 
 /* ---- RTP ---- */
 
+static void put_packet(struct part *p, const struct held *h)
+{
+	if (!su_rtp_send(p->fd, &p->call.raddr, h->marker,
+	                 (uint8_t)atoi(codecs[g.codec].pt), h->seq, h->ts,
+	                 p->ssrc, h->pl, h->len))
+		return;
+	if (g.measuring)
+		g.tx_win++;
+}
+
+/* Sends p's held packets whose time has come (all of them with force);
+ * returns the send time of the next one still held, or 0. */
+static uint64_t release_held(struct part *p, uint64_t now, bool force)
+{
+	uint64_t next = 0;
+	unsigned k = 0;
+
+	for (unsigned j = 0; j < p->nheld; j++) {
+		if (force || p->held[j].at <= now + EARLY_NS) {
+			put_packet(p, &p->held[j]);
+			continue;
+		}
+		if (!next || p->held[j].at < next)
+			next = p->held[j].at;
+		p->held[k++] = p->held[j];
+	}
+	p->nheld = k;
+	return next;
+}
+
+/* The frame due now: sent at once, or with --jitter held back a random
+ * 0..jitter_ms (the network's doing: the burst's send time stays the
+ * time it was due, so the delay measured includes the jitter). */
 static void send_frame(struct part *p)
 {
 	const struct codec_info *ci = &codecs[g.codec];
 	unsigned i = p->frame_i;
 	struct room *r = p->room;
 	struct timespec now;
-	bool ok;
+	struct held h = {.pl = p->tx->data[i],
+	                 .len = p->tx->len[i],
+	                 .seq = p->seq++,
+	                 .ts = p->ts,
+	                 .marker = !p->sent_any};
 
 	if (p->tx == p->burst && i == 0 && r->nbursts < MAX_BURSTS) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		r->burst_t[r->nbursts++] =
 		    lu_ts_ns(&now) + g.burst_off_ms * 1000000ull;
 	}
-	ok = su_rtp_send(p->fd, &p->call.raddr, !p->sent_any,
-	                 (uint8_t)atoi(ci->pt), p->seq++, p->ts, p->ssrc,
-	                 p->tx->data[i], p->tx->len[i]);
 	p->ts += ci->samples;
 	p->frame_i = (i + 1) % RING;
-	if (!ok)
-		return;
 	p->sent_any = true;
-	if (g.measuring)
-		g.tx_win++;
+	if (!g.jitter_ms) {
+		put_packet(p, &h);
+		return;
+	}
+	if (p->nheld == JIT_QUEUE) /* cannot happen within MAX_JITTER */
+		(void)release_held(p, 0, true);
+	h.at = lu_now_ns() +
+	       (uint64_t)(rand_u32() % (g.jitter_ms * 1000u + 1)) * 1000u;
+	p->held[p->nheld++] = h;
 }
 
 static uint64_t *due_h(unsigned k)
@@ -298,6 +360,20 @@ static void tick_h(int flags, void *arg)
 	(void)flags;
 	(void)arg;
 	lu_pace_tick(g.tfd, g.total, FRAME_NS, EARLY_NS, due_h, send_h);
+	if (!g.jitter_ms)
+		return;
+	/* the held packets due, then wake for the next of them or of the
+	 * frames, whichever comes first */
+	uint64_t now = lu_now_ns(), next = now + 5000000ull;
+	for (unsigned k = 0; k < g.total; k++) {
+		struct part *p = &g.partv[k];
+		uint64_t t = release_held(p, now, false);
+		if (t && t < next)
+			next = t;
+		if (due_h(k) && p->next_ns && p->next_ns < next)
+			next = p->next_ns;
+	}
+	lu_timerfd_arm(g.tfd, next);
 }
 
 /* An onset heard by p: matched to the latest burst of its room sent
@@ -665,6 +741,39 @@ static void janus_teardown(void)
 
 /* ---- phases: settle, measure, delay, hang up ---- */
 
+/* The value of counter name in chorusd's GET /metrics, or -1. */
+static double metric(const char *name)
+{
+	char root[128], *resp = NULL, *at;
+	const char *path = strchr(g.url + 7, '/');
+	size_t nl = strlen(name);
+	double v = -1;
+
+	snprintf(root, sizeof(root), "%.*s",
+	         (int)(path ? (size_t)(path - g.url) : strlen(g.url)), g.url);
+	if (lu_http(root, g.token, "GET", "/metrics", NULL, &resp) == 200 &&
+	    resp) {
+		for (at = resp; (at = strstr(at, name)); at += nl) {
+			if ((at == resp || at[-1] == '\n') && at[nl] == ' ') {
+				v = strtod(at + nl + 1, NULL);
+				break;
+			}
+		}
+	}
+	free(resp);
+	return v;
+}
+
+/* chorusd's jitter buffer counters into *conceal and *late. */
+static void jb_counters(double *conceal, double *late)
+{
+	*conceal = *late = -1;
+	if (g.server != S_CHORUSD)
+		return;
+	*conceal = metric("chorus_media_frames_concealed_total");
+	*late = metric("chorus_media_packets_late_total");
+}
+
 static void end_h(void *arg);
 
 /* The window starts. */
@@ -673,6 +782,7 @@ static void start_h(void *arg)
 	(void)arg;
 	for (unsigned k = 0; k < g.total; k++)
 		g.partv[k].rx_last_ns = 0;
+	jb_counters(&g.conceal0, &g.late0);
 	lu_window_start(&g.win, g.pid);
 	g.measuring = true;
 }
@@ -683,6 +793,7 @@ static void delay_h(void *arg)
 	(void)arg;
 	g.measuring = false;
 	lu_window_end(&g.win);
+	jb_counters(&g.conceal1, &g.late1);
 	g.rss_kb = g.pid > 0 ? lu_proc_status_kb(g.pid, "VmRSS:") : -1;
 	for (unsigned k = 0; k < g.total; k++) {
 		struct part *p = &g.partv[k];
@@ -762,6 +873,9 @@ static void report(void)
 	double d50, d99, dmin, dmax;
 	unsigned pass = 0, underfed = 0;
 	char cplx[16];
+	double conceal =
+	    g.conceal0 >= 0 && g.conceal1 >= 0 ? g.conceal1 - g.conceal0 : -1;
+	double late = g.late0 >= 0 && g.late1 >= 0 ? g.late1 - g.late0 : -1;
 
 	for (unsigned k = 0; k < g.total; k++) {
 		const struct part *p = &g.partv[k];
@@ -817,6 +931,16 @@ static void report(void)
 	printf("  added delay:   p50 %.1f ms, p99 %.1f ms (min %.1f, max "
 	       "%.1f; %zu onsets, %zu unmatched)\n",
 	       d50, d99, dmin, dmax, g.ndelays, g.unmatched);
+	if (g.jitter_ms)
+		printf("  jitter:        every packet sent 0-%u ms late at "
+		       "random (RTP timestamps as due)\n",
+		       g.jitter_ms);
+	if (conceal >= 0)
+		printf("  server jitter buffers: %.0f frames concealed, %.0f "
+		       "packets late in the window (%s)\n",
+		       conceal, late,
+		       conceal + late > 0 ? "not all absorbed"
+		                          : "every packet played in time");
 	if (g.codec == C_OPUS)
 		printf("  received Opus: mostly %s\n", bandwidth_name());
 	if (underfed)
@@ -831,7 +955,8 @@ static void report(void)
 	       "cpu_per_participant=%.4f rss_mib=%.1f loss=%.3f rx_pct=%.1f "
 	       "dev_p50=%.2f dev_p99=%.2f delay_p50=%.1f delay_p99=%.1f "
 	       "delays=%zu heard=%u/%u joined=%u gen_cpu=%.1f "
-	       "late_max_ms=%.2f opus_bandwidth=%s\n",
+	       "late_max_ms=%.2f opus_bandwidth=%s jitter=%u concealed=%.0f "
+	       "late=%.0f\n",
 	       servers[g.server], g.label, codecs[g.codec].arg, g.rooms,
 	       g.parts, g.talkers, g.rate_used, mix_rate(),
 	       g.server == S_JANUS && g.codec == C_OPUS ? cplx : "-", cpu,
@@ -839,7 +964,8 @@ static void report(void)
 	       loss, rx_pct, g.hist.n ? lu_hist_ms(&g.hist, 0.50) : NAN,
 	       g.hist.n ? lu_hist_ms(&g.hist, 0.99) : NAN, d50, d99, g.ndelays,
 	       pass, g.total, g.dial.joined, gen_cpu, g.late.max_ns / 1e6,
-	       g.codec == C_OPUS ? bandwidth_name() : "-");
+	       g.codec == C_OPUS ? bandwidth_name() : "-", g.jitter_ms, conceal,
+	       late);
 	fflush(stdout);
 	g.all_passed = pass == g.total && !g.dropped && !underfed;
 }
@@ -893,7 +1019,8 @@ static void usage(FILE *f)
 	    "  [--seconds S] [--settle MS] [--delay-seconds D] [--rate HZ]\n"
 	    "  [--complexity N] [--expected-loss PCT] [--prebuffer N]\n"
 	    "  [--label NAME] [--local IP] [--max-pending N] [--burst-offset "
-	    "MS] [-v]\n"
+	    "MS]\n"
+	    "  [--jitter MS] [-v]\n"
 	    "chorusd: --url is its API (http://127.0.0.1:8080/v1.0), --token\n"
 	    "and --sip its SIP address; --rate N creates conferences with\n"
 	    "max_sample_rate N (without it if chorusd refuses the field).\n"
@@ -906,6 +1033,11 @@ static void usage(FILE *f)
 	    "room (use 2 per room for the heard check). --burst-offset MS\n"
 	    "starts each burst MS into its first packet (the send time moves\n"
 	    "with it): the onset's placement within a packet is checked.\n"
+	    "--jitter MS (at most 140) sends every packet 0..MS ms late at\n"
+	    "random, RTP timestamps as due (packets may overtake each other);\n"
+	    "the delay is then measured from when each burst was due. Against\n"
+	    "chorusd, the frames its jitter buffers concealed and the packets\n"
+	    "they dropped as late during the window are printed (/metrics).\n"
 	    "The first T participants of a room talk (a tone each), the\n"
 	    "others send silence; the last one sends tone bursts in the delay\n"
 	    "phase. --pid: the server, for its CPU and RSS. Defaults: 10 x 5,\n"
@@ -946,6 +1078,7 @@ static int parse_args(int argc, char **argv)
 	    {"--prebuffer", LU_UINT, AT(prebuffer)},
 	    {"--max-pending", LU_UINT, AT(max_pending)},
 	    {"--burst-offset", LU_UINT, AT(burst_off_ms)},
+	    {"--jitter", LU_UINT, AT(jitter_ms)},
 	    {"--pid", LU_INT, AT(pid)},
 	};
 	unsigned none = 0, s, c;
@@ -971,7 +1104,8 @@ static int parse_args(int argc, char **argv)
 	    !g.delay_s || g.delay_s >= MAX_BURSTS || !g.max_pending ||
 	    g.talkers > g.parts || g.talkers > MAX_TALKERS ||
 	    g.complexity > 10 || g.expected_loss > 20 ||
-	    g.burst_off_ms >= FRAME_MS || (g.server != S_LOOPBACK && !g.url) ||
+	    g.burst_off_ms >= FRAME_MS || g.jitter_ms > MAX_JITTER ||
+	    (g.server != S_LOOPBACK && !g.url) ||
 	    (g.server == S_CHORUSD && (!g.token || !g.sip_target)))
 		goto bad;
 	if (g.rate && g.rate != 8000 && g.rate != 12000 && g.rate != 16000 &&
@@ -993,6 +1127,75 @@ static int open_rtp(struct part *p)
 	return fd_listen(p->fd, FD_READ, rtp_read_h, p);
 }
 
+/* f is a sum or difference of order 2 or 3 of the tones in v[0..n) (a
+ * harmonic included), or within PLAN_GAP Hz of one. */
+static bool plan_hit(const double *v, unsigned n, double f)
+{
+	for (unsigned a = 0; a < n; a++) {
+		for (unsigned b = 0; b < n; b++) {
+			double p2[] = {v[a] + v[b], v[a] - v[b],
+			               2 * v[a] + v[b], 2 * v[a] - v[b]};
+			for (unsigned k = 0; k < 4; k++)
+				if (fabs(fabs(p2[k]) - f) < PLAN_GAP)
+					return true;
+			for (unsigned c = 0; c < n; c++) {
+				double p3 = v[a] + v[b] - v[c];
+				if (fabs(v[a] + v[b] + v[c] - f) < PLAN_GAP ||
+				    fabs(fabs(p3) - f) < PLAN_GAP)
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The plan v[0..n) plus candidate f is clean: tones stay PLAN_SPACING
+ * apart and none lies on a product of the others' (the intermodulation of
+ * a coded mix lands on such products: with tones on a 150 Hz grid,
+ * 300 + 450 = 750 and 2 x 600 - 450 = 750 read as a talker's own tone). */
+static bool plan_ok(double *v, unsigned n, double f)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (fabs(v[i] - f) < PLAN_SPACING)
+			return false;
+	v[n] = f;
+	for (unsigned i = 0; i <= n; i++) {
+		double keep = v[i];
+		v[i] = v[n]; /* the set without tone i */
+		bool hit = plan_hit(v, n, keep);
+		v[i] = keep;
+		if (hit)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The n tones (the talkers', then the burst's): the lowest frequencies on
+ * the 50 Hz grid from 300 Hz (whole periods in a 20 ms frame, so that
+ * the per-packet Goertzel filters do not see each other) such that no
+ * tone is within PLAN_GAP of a sum or difference of order 2 or 3 of the
+ * tones (harmonics included) and tones are PLAN_SPACING apart (a coded
+ * tone leaks into its neighbours), up to 3400 Hz (8 kHz codecs): 300, 550,
+ * 950, 1300, 1750, 2650 Hz. More tones than that (over 5 talkers): the old
+ * even grid (lu_tone_freq), intermodulation and all.
+ */
+static void tone_plan(double *freq, unsigned n)
+{
+	unsigned k = 0;
+	for (double f = 300; k < n && f <= 3400; f += 50)
+		if (plan_ok(freq, k, f))
+			freq[k++] = f;
+	if (k == n)
+		return;
+	fprintf(stderr,
+	        "bench_rtp_peer: %u tones do not fit an "
+	        "intermodulation-free plan: an even grid\n",
+	        n);
+	for (k = 0; k < n; k++)
+		freq[k] = lu_tone_freq(k, n);
+}
+
 /* Sockets, frames and tones for everyone; then the server's rooms. */
 static int setup(void)
 {
@@ -1005,8 +1208,8 @@ static int setup(void)
 	g.silence = malloc(sizeof(*g.silence));
 	if (!g.roomv || !g.partv || !g.silence)
 		return ENOMEM;
+	tone_plan(g.freq, g.talkers + 1);
 	for (unsigned t = 0; t <= g.talkers; t++) {
-		g.freq[t] = lu_tone_freq(t, g.talkers + 1);
 		g.coeff[t] =
 		    lu_goertzel_coeff(g.freq[t], codecs[g.codec].dec_rate);
 	}

@@ -290,6 +290,14 @@ static void media_metrics(struct ch_metrics_text *b, struct ch_api *api)
 	counter(b, "chorus_rtp_packets_rejected_total",
 	        "RTP and RTCP packets dropped by the source filter",
 	        m.rejected);
+	counter(b, "chorus_media_frames_concealed_total",
+	        "Frames concealed because their packet was lost or not there "
+	        "at its tick (jitter buffer), every leg so far",
+	        m.concealed);
+	counter(b, "chorus_media_packets_late_total",
+	        "RTP packets dropped for coming after their playout time "
+	        "(jitter buffer), every leg so far",
+	        m.late);
 	counter(b, "chorus_media_command_ring_full_total",
 	        "Commands to a media worker that found its ring full (sent "
 	        "later)",

@@ -810,6 +810,11 @@ int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
 	out->rtt_ms = rtt < 0 ? -1 : rtt / 1000.0;
 	out->remote_reports =
 	    atomic_load_explicit(&c->remote_reports, memory_order_relaxed);
+	out->concealed =
+	    atomic_load_explicit(&c->concealed, memory_order_relaxed);
+	out->late = atomic_load_explicit(&c->late, memory_order_relaxed);
+	out->jb_target_ms =
+	    atomic_load_explicit(&c->jb_target_ms, memory_order_relaxed);
 	return 0;
 }
 

@@ -87,6 +87,11 @@ struct ch_media_leg_stats {
 	double remote_jitter_ms;
 	double rtt_ms;           /* from its LSR/DLSR; -1 unknown */
 	uint64_t remote_reports; /* its report blocks about us so far */
+	/* The jitter buffer: frames concealed (a packet lost, or not there
+	 * at its tick), packets dropped for coming after their playout, and
+	 * its target delay now. */
+	uint64_t concealed, late;
+	unsigned jb_target_ms;
 };
 
 /* Events, delivered on the control thread from the libre main loop. A

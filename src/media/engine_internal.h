@@ -24,7 +24,7 @@ struct backlog {
 
 /* Counters summed over legs (engine_metrics.h). */
 struct ch_media_leg_totals {
-	uint64_t packets_in, packets_out, lost, rejected;
+	uint64_t packets_in, packets_out, lost, rejected, concealed, late;
 };
 
 /* Control-thread view of one worker. */

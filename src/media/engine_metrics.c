@@ -21,6 +21,8 @@ static void leg_add(struct ch_media_leg_totals *t, const struct ch_media_leg *l)
 	t->packets_out += ld(&l->ctr.packets_out);
 	t->lost += ld(&l->ctr.lost);
 	t->rejected += ld(&l->ctr.rejected);
+	t->concealed += ld(&l->ctr.concealed);
+	t->late += ld(&l->ctr.late);
 }
 
 void ch_media_engine_metrics_leg_gone(struct ch_media_engine *eng,
@@ -51,6 +53,8 @@ void ch_media_engine_metrics(struct ch_media_engine *eng,
 	out->packets_out = t.packets_out;
 	out->lost = t.lost;
 	out->rejected = t.rejected;
+	out->concealed = t.concealed;
+	out->late = t.late;
 	out->cmd_ring_full = eng->cmd_ring_full;
 }
 

@@ -23,6 +23,8 @@ struct ch_media_engine_metrics {
 	uint64_t packets_in, packets_out;
 	uint64_t lost;          /* by sequence gaps */
 	uint64_t rejected;      /* dropped by the source filter */
+	uint64_t concealed;     /* frames the jitter buffer had to conceal */
+	uint64_t late;          /* packets that came after their playout */
 	uint64_t cmd_ring_full; /* commands queued behind a full ring */
 };
 

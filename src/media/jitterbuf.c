@@ -81,7 +81,9 @@ static void flush(struct ch_jitterbuf *jb, bool count_dropped)
 	jb->played_any = false;
 	jb->probing = false;
 	jb->underruns = 0;
-	jb->since_adjust = 0;
+	jb->grow = false;
+	jb->short_min_ms = jb->long_min_ms = UINT32_MAX;
+	jb->short_n = jb->long_n = 0;
 	jb->have_transit = false;
 }
 
@@ -94,6 +96,8 @@ int ch_jitterbuf_init(struct ch_jitterbuf *jb, uint32_t rate, uint32_t frame_ms)
 	jb->frame_ms = frame_ms;
 	jb->frame_ts = (uint32_t)((uint64_t)rate * frame_ms / 1000);
 	jb->floor_ms = CH_JITTERBUF_FLOOR_MS;
+	jb->short_min_ms = jb->long_min_ms = UINT32_MAX;
+	jb->short_n = jb->long_n = 0;
 	update_target(jb);
 	return 0;
 }
@@ -215,6 +219,10 @@ enum ch_jitterbuf_put_result ch_jitterbuf_put(struct ch_jitterbuf *jb,
 	update_jitter(jb, ts, arrival_ms);
 	if ((int32_t)(e - jb->next) < 0 && !can_prepend(jb, e)) {
 		jb->stats.late++;
+		/* a frame or two more would have played it: wait one more */
+		if (jb->state == JB_PLAYING &&
+		    (uint32_t)(jb->next - e) <= CH_JITTERBUF_LATE_GROW)
+			jb->grow = true;
 		return CH_JITTERBUF_LATE;
 	}
 	if ((uint32_t)(e - jb->next) >= CH_JITTERBUF_SLOTS &&
@@ -252,20 +260,50 @@ static bool start_playing(struct ch_jitterbuf *jb, uint64_t now_ms)
 	return true;
 }
 
-/*
- * True if more than target + 2 frames is queued and we may drop the head.
- * Depth counts sequence numbers, not timestamps, so that a silence gap
- * queued behind the head does not count as delay. Only a head followed by
- * its successor is dropped, so dropping never causes a concealment.
- */
-static bool should_shrink(const struct ch_jitterbuf *jb)
+/* A concealment or a drop: the headroom is measured afresh. */
+static void restart_adjust(struct ch_jitterbuf *jb)
 {
-	if (jb->since_adjust < CH_JITTERBUF_ADJUST_FRAMES ||
-	    !queued(jb, jb->next + 1))
-		return false;
+	jb->short_min_ms = jb->long_min_ms = UINT32_MAX;
+	jb->short_n = jb->long_n = 0;
+}
+
+/*
+ * True if the head s (arrived, played at now_ms) may be dropped: every
+ * packet of a window that s completes waited target + a frame or more in
+ * the buffer over the long window (CH_JITTERBUF_SHRINK_FRAMES), or target
+ * + 2 frames over the short one (CH_JITTERBUF_ADJUST_FRAMES) with more than
+ * target + 2 frames queued (a backlog: a short window is a small sample,
+ * so it must show a frame more); a completed window starts the next. Depth
+ * counts sequence numbers, not timestamps, so that a silence gap queued
+ * behind the head does not count as delay. Only a head followed by its
+ * successor is dropped, so dropping never causes a concealment.
+ */
+static bool should_shrink(struct ch_jitterbuf *jb,
+                          const struct ch_jitterbuf_slot *s, uint64_t now_ms)
+{
+	uint64_t w = now_ms > s->arrival_ms ? now_ms - s->arrival_ms : 0;
+	uint32_t wait = w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
+	uint32_t spare = jb->stats.target_ms + jb->frame_ms;
 	uint64_t depth_ms =
 	    (uint64_t)(jb->highest - jb->next + 1) * jb->frame_ms;
-	return depth_ms > jb->stats.target_ms + 2 * jb->frame_ms;
+	bool succ = queued(jb, jb->next + 1), shrink = false;
+
+	if (wait < jb->short_min_ms)
+		jb->short_min_ms = wait;
+	if (wait < jb->long_min_ms)
+		jb->long_min_ms = wait;
+	if (++jb->short_n >= CH_JITTERBUF_ADJUST_FRAMES) {
+		shrink = succ && jb->short_min_ms >= spare + jb->frame_ms &&
+		         depth_ms > spare + jb->frame_ms;
+		jb->short_n = 0;
+		jb->short_min_ms = UINT32_MAX;
+	}
+	if (++jb->long_n >= CH_JITTERBUF_SHRINK_FRAMES) {
+		shrink = shrink || (succ && jb->long_min_ms >= spare);
+		jb->long_n = 0;
+		jb->long_min_ms = UINT32_MAX;
+	}
+	return shrink;
 }
 
 static void consume(struct ch_jitterbuf *jb, struct ch_jitterbuf_slot *s)
@@ -286,8 +324,15 @@ enum ch_jitterbuf_get_result ch_jitterbuf_get(struct ch_jitterbuf *jb,
 		return CH_JITTERBUF_EMPTY;
 	if (jb->state == JB_BUFFERING && !start_playing(jb, now_ms))
 		return CH_JITTERBUF_EMPTY;
+	if (jb->grow) {
+		/* after a late packet: conceal one frame and play the rest one
+		 * frame later, as an underrun does */
+		jb->grow = false;
+		jb->stats.grown++;
+		restart_adjust(jb);
+		return CH_JITTERBUF_MISSING;
+	}
 
-	jb->since_adjust++;
 	for (;;) {
 		struct ch_jitterbuf_slot *s = slot_of(jb, jb->next);
 		if (!queued(jb, jb->next)) {
@@ -299,12 +344,14 @@ enum ch_jitterbuf_get_result ch_jitterbuf_get(struct ch_jitterbuf *jb,
 				jb->next++;
 				jb->cursor_ts += jb->frame_ts;
 				jb->underruns = 0;
+				restart_adjust(jb);
 				return CH_JITTERBUF_MISSING;
 			}
 			if (++jb->underruns > CH_JITTERBUF_MAX_CONCEAL) {
 				jb->state = JB_IDLE;
 				return CH_JITTERBUF_EMPTY;
 			}
+			restart_adjust(jb);
 			return CH_JITTERBUF_MISSING;
 		}
 		if ((int32_t)(s->ts - jb->cursor_ts) >
@@ -315,9 +362,9 @@ enum ch_jitterbuf_get_result ch_jitterbuf_get(struct ch_jitterbuf *jb,
 			if (!start_playing(jb, now_ms))
 				return CH_JITTERBUF_EMPTY;
 		}
-		if (should_shrink(jb)) {
+		if (should_shrink(jb, s, now_ms)) {
 			jb->stats.dropped++;
-			jb->since_adjust = 0;
+			restart_adjust(jb);
 			consume(jb, s);
 			continue;
 		}

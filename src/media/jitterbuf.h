@@ -10,12 +10,15 @@
  * after its arrival; from then on every get() plays the next sequence
  * number. A sequence number that is missing while later packets are queued
  * is lost (get() says "conceal" and moves on; if it arrives afterwards it is
- * late and dropped). A missing packet with nothing queued behind it is an
- * underrun: get() says "conceal" but waits for it, which lengthens the delay
- * by one frame; after CH_JITTERBUF_MAX_CONCEAL such frames the stream is
- * taken as paused (DTX, hold) and get() returns "empty" until packets come
- * back, which starts a new talkspurt. A jump in RTP timestamps with no
- * sequence gap (silence suppression) also starts a new talkspurt.
+ * late and dropped; one that comes at most CH_JITTERBUF_LATE_GROW frames
+ * after its turn makes the next get() conceal a frame and play the rest one
+ * frame later: the jitter outgrew the delay). A missing packet with nothing
+ * queued behind it is an underrun: get() says "conceal" but waits for it,
+ * which lengthens the delay by one frame; after CH_JITTERBUF_MAX_CONCEAL such
+ * frames the stream is taken as paused (DTX, hold) and get() returns "empty"
+ * until packets come back, which starts a new talkspurt. A jump in RTP
+ * timestamps with no sequence gap (silence suppression) also starts a new
+ * talkspurt.
  *
  * Adaptation. The target delay is a floor (CH_JITTERBUF_FLOOR_MS unless
  * ch_jitterbuf_set_floor() says otherwise) + 3 x the RFC 3550 interarrival
@@ -24,8 +27,15 @@
  * after it arrived (a margin for the tick's own wake-up jitter), and it
  * grows only on measured jitter. It applies
  * at each talkspurt start; within a talkspurt, underruns lengthen the delay
- * and, when more than target + 2 frames is queued, one frame is dropped at
- * most every CH_JITTERBUF_ADJUST_FRAMES gets.
+ * by a frame each, and a frame is dropped only when every packet of a
+ * recent window (none concealed, none dropped) waited at least target +
+ * one frame in the buffer, so that the drop leaves each of them the
+ * target's margin: over a window of CH_JITTERBUF_SHRINK_FRAMES packets
+ * (the frame an underrun added, once the late packets that caused it are
+ * past), or, when more than target + 2 frames is queued (a backlog), over
+ * one of CH_JITTERBUF_ADJUST_FRAMES packets that all waited a frame more. A
+ * stream with jitter thus settles at the delay its latest packets need and
+ * stays there.
  *
  * Resynchronisation. A sequence number more than CH_JITTERBUF_SLOTS ahead
  * or CH_JITTERBUF_MAX_MISORDER behind is held on probation: if the next
@@ -53,6 +63,12 @@
 #define CH_JITTERBUF_MAX_CONCEAL 5
 /* Smallest number of gets between two frames dropped to cut delay. */
 #define CH_JITTERBUF_ADJUST_FRAMES 5
+/* Gets with headroom to spare before a frame is dropped without a
+ * backlog (1 s of 20 ms frames). */
+#define CH_JITTERBUF_SHRINK_FRAMES 50
+/* A late packet at most this many frames behind the next to play
+ * lengthens the delay by one frame. */
+#define CH_JITTERBUF_LATE_GROW 2
 /* Sequence numbers this far behind the newest start a probation. */
 #define CH_JITTERBUF_MAX_MISORDER 100
 
@@ -87,6 +103,7 @@ struct ch_jitterbuf_stats {
 	uint64_t late;       /* packets that came after their playout time */
 	uint64_t duplicates; /* packets already queued or played */
 	uint64_t dropped;    /* queued packets discarded to cut delay */
+	uint64_t grown;      /* frames inserted after a late packet */
 	uint64_t resyncs;    /* restarts on a sequence jump or overflow */
 	uint32_t jitter_ms;  /* RFC 3550 interarrival jitter */
 	uint32_t target_ms;  /* current target delay */
@@ -122,9 +139,14 @@ struct ch_jitterbuf {
 	uint32_t cursor_ts;       /* timestamp due at the next get() */
 	uint64_t buffer_start_ms; /* arrival that anchors the talkspurt */
 	unsigned underruns;       /* underrun frames in a row */
-	unsigned since_adjust;    /* gets since a frame was dropped */
-	bool have_transit;        /* last_arrival / last_ts are valid */
-	uint32_t last_arrival;    /* arrival time in timestamp units */
+	bool grow;                /* a late packet: lengthen by a frame */
+	/* least time a packet played spent in the buffer, over the current
+	 * window of CH_JITTERBUF_ADJUST_FRAMES (short) and
+	 * CH_JITTERBUF_SHRINK_FRAMES (long) packets; n: packets so far */
+	uint32_t short_min_ms, long_min_ms;
+	unsigned short_n, long_n;
+	bool have_transit;     /* last_arrival / last_ts are valid */
+	uint32_t last_arrival; /* arrival time in timestamp units */
 	uint32_t last_ts;
 	uint32_t jitter_q4; /* interarrival jitter x 16, timestamp units */
 	struct ch_jitterbuf_stats stats;

@@ -62,6 +62,12 @@ struct ch_media_leg_ctr {
 	_Atomic int64_t rtt_us;    /* -1 unknown */
 	_Atomic uint64_t rejected; /* packets dropped by the source filter */
 	_Atomic uint64_t remote_reports; /* RTCP report blocks about us */
+	/* jitter buffer: frames concealed (lost, or late for their tick),
+	 * packets that came after their playout and were dropped, and the
+	 * current target delay */
+	_Atomic uint64_t concealed;
+	_Atomic uint64_t late;
+	_Atomic uint32_t jb_target_ms;
 };
 
 /* Negotiated media as the worker applies it (copied from the

@@ -99,6 +99,7 @@ static bool leg_frame(struct ch_media_leg *l, uint64_t now_ms)
 		return ch_codec_decode(l->cs, &l->plc, pkt.payload, pkt.len,
 		                       l->pcm) == 0;
 	case CH_JITTERBUF_MISSING: {
+		ch_media_ctr_add(&l->ctr.concealed, 1);
 		bool fec = l->cs->codec == CH_CODEC_OPUS &&
 		           ch_jitterbuf_peek(&l->jb, &next);
 		ch_codec_conceal(l->cs, &l->plc, fec ? next.payload : NULL,
@@ -114,15 +115,21 @@ static bool leg_frame(struct ch_media_leg *l, uint64_t now_ms)
 static const int16_t *leg_input(struct ch_media_leg *l, uint64_t now_ms)
 {
 	bool have = leg_frame(l, now_ms);
+	struct ch_jitterbuf_stats js;
 
+	ch_jitterbuf_stats(&l->jb, &js);
+	atomic_store_explicit(&l->ctr.late, js.late, memory_order_relaxed);
+	atomic_store_explicit(&l->ctr.jb_target_ms, js.target_ms,
+	                      memory_order_relaxed);
 	l->have_pcm = have;
 	ch_talkdetect_frame(&l->td, have ? l->pcm : NULL, l->cs->codec_frame);
 	atomic_store_explicit(&l->ctr.level, ch_talkdetect_level(&l->td),
 	                      memory_order_relaxed);
 	atomic_store_explicit(&l->ctr.talking, ch_talkdetect_talking(&l->td),
 	                      memory_order_relaxed);
+	/* audible, not talking: a talkspurt's first frames are mixed at once */
 	if (!have || l->muted || l->isolated ||
-	    !ch_talkdetect_talking(&l->td)) {
+	    !ch_talkdetect_audible(&l->td)) {
 		l->contributed = false;
 		return NULL;
 	}

@@ -50,6 +50,7 @@ int ch_talkdetect_init(struct ch_talkdetect *td, uint32_t rate,
 	td->above = 0;
 	td->below = 0;
 	td->talking = false;
+	td->loud = false;
 	td->level_dbov = CH_TALKDETECT_FLOOR_DBOV;
 	return 0;
 }
@@ -89,10 +90,11 @@ enum ch_talkdetect_change ch_talkdetect_frame(struct ch_talkdetect *td,
 	uint64_t e = sumsq * 256;
 
 	td->level_dbov = level_of(sumsq, n);
+	td->loud = n > 0 && e >= td->on_thr * n;
 	if (n == 0)
 		return CH_TALKDETECT_NONE;
 	if (!td->talking) {
-		if (e >= td->on_thr * n)
+		if (td->loud)
 			td->above += n;
 		else
 			td->above = 0;
@@ -116,6 +118,11 @@ enum ch_talkdetect_change ch_talkdetect_frame(struct ch_talkdetect *td,
 bool ch_talkdetect_talking(const struct ch_talkdetect *td)
 {
 	return td->talking;
+}
+
+bool ch_talkdetect_audible(const struct ch_talkdetect *td)
+{
+	return td->talking || td->loud;
 }
 
 int ch_talkdetect_level_dbov(const struct ch_talkdetect *td)

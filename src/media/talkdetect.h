@@ -8,6 +8,13 @@
  * and stops once it has stayed below the off-threshold for off_ms. The
  * thresholds are compared in the linear domain, so a frame costs one
  * multiply-add per sample and one log10 for the reported level.
+ *
+ * Two uses, two questions. "Talking" (the hysteresis) is the state that is
+ * reported (talk events, stats). "Audible" is what the mixer asks of each
+ * frame: talking, or this frame alone at or above the on-threshold. The
+ * mixer must not wait for on_ms: holding the first frames of every
+ * talkspurt back until the start is confirmed would clip the onset of
+ * speech and add on_ms to the delay through the bridge.
  */
 #ifndef CH_MEDIA_TALKDETECT_H
 #define CH_MEDIA_TALKDETECT_H
@@ -45,6 +52,7 @@ struct ch_talkdetect {
 	uint64_t above;    /* samples in a row at or above on_thr */
 	uint64_t below;    /* samples in a row below off_thr */
 	bool talking;
+	bool loud;      /* the last frame was at or above on_thr */
 	int level_dbov; /* level of the last frame */
 };
 
@@ -70,6 +78,13 @@ enum ch_talkdetect_change ch_talkdetect_frame(struct ch_talkdetect *td,
 
 /* True while the leg is talking. */
 bool ch_talkdetect_talking(const struct ch_talkdetect *td);
+
+/*
+ * True if the last frame is to be heard: the leg is talking, or that frame
+ * was at or above the on-threshold (a talkspurt's first frames, before
+ * on_ms has confirmed it, and short sounds that never start talking).
+ */
+bool ch_talkdetect_audible(const struct ch_talkdetect *td);
 
 /* Level of the last frame in dBov, -127..0. */
 int ch_talkdetect_level_dbov(const struct ch_talkdetect *td);

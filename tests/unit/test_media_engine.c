@@ -8,7 +8,10 @@
  * packets from a stranger are ignored; the RTP timeout fires once; RTCP
  * SR goes out and a peer's RR reaches the leg's stats; legs and rooms are
  * freed while traffic flows (run under ASan to see it is clean). Run with
- * one worker and with two (two rooms, kept apart).
+ * one worker and with two (two rooms, kept apart). A talker that starts
+ * after a pause is heard in the first tick that follows its first packet
+ * (its first frames are not held back while the talk detector confirms
+ * the start).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -307,12 +310,77 @@ static void test_two_workers(void **state)
 	engine_stop();
 }
 
+/* Index of the first 20 ms block of p's capture in which freq is at
+ * -30 dBFS or more; -1 if none. */
+static int first_loud_block(const struct peer *p, double freq)
+{
+	size_t n = p->rate / 50;
+	for (size_t b = 0; (b + 1) * n <= p->rx_n; b++)
+		if (tone_dbfs(p->rx + b * n, n, p->rate, freq) >= -30)
+			return (int)b;
+	return -1;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * A talks after a pause of a second (its talk detector off, its jitter
+ * buffer idle). Its first packet reaches the worker within 2 ms of b's
+ * capture starting; the jitter buffer plays it at the first tick at least
+ * its floor (2 ms) after it arrived, so the first packet b gets with a's
+ * tone is the first or second one b receives (index 0 or 1). Holding the
+ * talkspurt's first frames until the detector confirms it (60 ms) made it
+ * the third or fourth. Median of 5 starts, so that one late wake-up of a
+ * loaded machine does not decide.
+ */
+static void test_talk_onset(void **state)
+{
+	engine_start(1, 42200, 42299);
+	uint32_t room;
+	int idx[5];
+	assert_int_equal(ch_media_room_create(T.eng, &room), 0);
+	struct peer *a = peer_add(CH_CODEC_PCMU, 440);
+	struct peer *b = peer_add(CH_CODEC_PCMU, 660);
+	peer_join(a, room, false);
+	peer_join(b, room, false);
+	run_for(500);
+	for (int k = 0; k < 5; k++) {
+		int offs = a->talk_off;
+		a->sending = false;
+		run_for(1000);
+		assert_int_equal(a->talk_off, offs + 1);
+		peer_readable(0, b); /* what came before the start */
+		b->rx_n = 0;
+		b->capture = true;
+		peer_resume(a);
+		run_for(200);
+		b->capture = false;
+		idx[k] = first_loud_block(b, a->freq);
+		if (getenv("CH_TEST_VERBOSE"))
+			print_message("start %d: a heard in b's packet %d\n", k,
+			              idx[k]);
+		assert_true(idx[k] >= 0);
+	}
+	qsort(idx, 5, sizeof(idx[0]), cmp_int);
+	if (idx[2] > 1)
+		fail_msg("a's first tone frame reached b in its packet %d "
+		         "(median of 5), not within one tick",
+		         idx[2]);
+	ch_media_room_destroy(T.eng, room);
+	run_for(100);
+	engine_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_api_errors),
 	    cmocka_unit_test_teardown(test_one_worker, teardown),
 	    cmocka_unit_test_teardown(test_two_workers, teardown),
+	    cmocka_unit_test_teardown(test_talk_onset, teardown),
 	};
 	assert_int_equal(libre_init(), 0);
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,9 @@
  * test_media_jitterbuf.c: the adaptive jitter buffer driven by simulated
  * packet arrivals and a 20 ms playout tick: in order, reordered, lost, late,
  * duplicated, wrapping, bursty, resynchronised and silence-suppressed
- * streams, and the RFC 3550 jitter estimate of known sequences.
+ * streams, the RFC 3550 jitter estimate of known sequences, 30 ms of
+ * random jitter absorbed without concealment, and the frame an underrun
+ * added given back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +22,7 @@
 #define FRAME_MS 20
 #define FRAME_TS 160
 #define PLEN     160
-#define MAX_EV   1024
+#define MAX_EV   2048
 
 static struct ch_jitterbuf jb;
 
@@ -595,16 +597,22 @@ static void test_jitter_alternating(void **state)
 	assert_int_equal(st.late, 0);
 }
 
+/* n frames, frame i arriving at 20 i + 5 + a pseudo-random 0..max_ms
+ * (seeded: the same every run), then the run. */
+static void run_random(uint32_t seed, uint32_t n, uint32_t max_ms)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		add_frame(0, i, 20 * i + 5 + (seed >> 16) % (max_ms + 1));
+	}
+	run(20 * (uint64_t)n + 200);
+}
+
 /* Pseudo-random 0..60 ms delays: estimate matches the reference. */
 static void test_jitter_random(void **state)
 {
-	uint32_t x = 12345;
 	setup_jb();
-	for (uint32_t n = 0; n < 500; n++) {
-		x = x * 1103515245u + 12345u;
-		add_frame(0, n, 20 * n + 5 + (x >> 16) % 61);
-	}
-	run(10200);
+	run_random(12345, 500, 60);
 	double ref = ref_jitter(ev, nev);
 	/* uniform 0..60 ms delays, reordered: |D| averages 15..20 ms */
 	assert_true(ref > 110 && ref < 210);
@@ -640,6 +648,99 @@ static void test_jitter_outlier_and_bounds(void **state)
 	assert_int_equal(ch_jitterbuf_target_ms(&jb), CH_JITTERBUF_MAX_MS);
 }
 
+/* The default floor (2 ms), as legs run. */
+static void setup_jb_default(void)
+{
+	assert_int_equal(ch_jitterbuf_init(&jb, RATE, FRAME_MS), 0);
+	nev = 0;
+	nout = 0;
+}
+
+/* How long packet n (seq0 0) waited: its get's time minus its arrival;
+ * -1 if it was not played. */
+static int64_t wait_of(uint32_t n)
+{
+	for (size_t k = 0; k < nout; k++)
+		if (out[k].kind == 'P' && out[k].seq == n)
+			return (int64_t)(k * FRAME_MS) - (int64_t)ev[n].at;
+	return -1;
+}
+
+/*
+ * Every packet 0..30 ms late at random (uniform, so they overtake each
+ * other), default floor: past the first 2 s (the buffer grows by
+ * underruns until it covers the jitter) nothing is concealed, lost or
+ * late in 30 s, and the delay stays what the latest packets need (no
+ * frame dropped back into loss, none held needlessly long).
+ */
+static void test_jitter_uniform_absorbed(void **state)
+{
+	setup_jb_default();
+	run_random(777, 1500, 30);
+	size_t first;
+	const char *pat = pattern(&first);
+	const char *end = strrchr(pat, 'P'); /* then the stream's end */
+	const char *m = strchr(pat + 100, 'M');
+	if (m && m < end)
+		fail_msg("concealment at get %zu of %zu", (size_t)(m - pat),
+		         strlen(pat));
+	struct ch_jitterbuf_stats st = stats();
+	assert_int_equal(st.late, 0);
+	assert_int_equal(st.lost, 0);
+	/* every packet of the last 10 s played, none waited over 80 ms */
+	for (uint32_t n = 1000; n < 1490; n++) {
+		int64_t w = wait_of(n);
+		assert_true(w >= 0 && w <= 80);
+	}
+}
+
+/*
+ * A clean stream with one packet 8 ms late: one underrun (concealed,
+ * the delay one frame longer), then the buffer drops one frame once a
+ * long window shows the headroom, and the delay is back to the first
+ * tick at least the floor after arrival.
+ */
+static void test_slip_recovers(void **state)
+{
+	setup_jb_default();
+	for (uint32_t n = 0; n < 300; n++)
+		add_frame(0, n, 20 * n + 15 + (n == 100 ? 8 : 0));
+	run(6100);
+	struct ch_jitterbuf_stats st = stats();
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(st.late, 0);
+	assert_int_equal(st.dropped, 1);
+	assert_int_equal(wait_of(99), 5);   /* arrived 15, played at 20 */
+	assert_int_equal(wait_of(101), 25); /* one frame later */
+	for (uint32_t n = 200; n < 295; n++)
+		assert_int_equal(wait_of(n), 5);
+}
+
+/*
+ * Every 10th packet 45 ms late, behind its successor: the first one is
+ * concealed and dropped as late, and the buffer plays a frame later from
+ * then on (grown), so the next ones are in time. Concealing each of them
+ * and moving on would lose one frame in ten for good.
+ */
+static void test_late_grows(void **state)
+{
+	setup_jb_default();
+	for (uint32_t n = 0; n < 400; n++)
+		add_frame(0, n,
+		          20 * n + 15 + (n >= 50 && n % 10 == 5 ? 45 : 0));
+	run(8100);
+	struct ch_jitterbuf_stats st = stats();
+	const char *pat = pattern(NULL);
+	size_t m = 0;
+	for (const char *c = pat; *c && c < strrchr(pat, 'P'); c++)
+		m += *c == 'M';
+	assert_int_equal(st.late, 1);
+	assert_int_equal(st.grown, 1);
+	assert_true(m <= 3); /* the underrun, the loss, the inserted frame */
+	for (uint32_t n = 100; n < 395; n++)
+		assert_true(wait_of(n) >= 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -663,6 +764,9 @@ int main(void)
 	    cmocka_unit_test(test_jitter_alternating),
 	    cmocka_unit_test(test_jitter_random),
 	    cmocka_unit_test(test_jitter_outlier_and_bounds),
+	    cmocka_unit_test(test_jitter_uniform_absorbed),
+	    cmocka_unit_test(test_slip_recovers),
+	    cmocka_unit_test(test_late_grows),
 	};
 	return cmocka_run_group_tests_name("media_jitterbuf", tests, NULL,
 	                                   NULL);

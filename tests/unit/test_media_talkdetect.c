@@ -205,6 +205,40 @@ static void test_custom_cfg_48k(void **state)
 	                 CH_TALKDETECT_STOPPED);
 }
 
+/* Audible: every frame at or over on (-40) from the first one, before the
+ * start is confirmed; while talking, every frame (the hangover). */
+static void test_audible(void **state)
+{
+	struct ch_talkdetect td;
+	assert_int_equal(ch_talkdetect_init(&td, RATE, NULL), 0);
+	assert_false(ch_talkdetect_audible(&td));
+
+	assert_int_equal(feed_tone(&td, -45), CH_TALKDETECT_NONE);
+	assert_false(ch_talkdetect_audible(&td));
+	/* a blip: heard, never talking */
+	assert_int_equal(feed_tone(&td, -38), CH_TALKDETECT_NONE);
+	assert_true(ch_talkdetect_audible(&td));
+	assert_false(ch_talkdetect_talking(&td));
+	assert_int_equal(feed_silence(&td), CH_TALKDETECT_NONE);
+	assert_false(ch_talkdetect_audible(&td));
+
+	/* a talkspurt: its first two frames are heard before it starts */
+	assert_int_equal(feed_tone(&td, -20), CH_TALKDETECT_NONE);
+	assert_true(ch_talkdetect_audible(&td));
+	assert_int_equal(feed_tone(&td, -20), CH_TALKDETECT_NONE);
+	assert_true(ch_talkdetect_audible(&td));
+	assert_int_equal(feed_tone(&td, -20), CH_TALKDETECT_STARTED);
+	/* quiet frames while talking stay heard until it stops */
+	for (int i = 0; i < 29; i++) {
+		assert_int_equal(feed_silence(&td), CH_TALKDETECT_NONE);
+		assert_true(ch_talkdetect_audible(&td));
+	}
+	assert_int_equal(feed_silence(&td), CH_TALKDETECT_STOPPED);
+	assert_false(ch_talkdetect_audible(&td));
+	assert_int_equal(ch_talkdetect_frame(&td, NULL, 0), CH_TALKDETECT_NONE);
+	assert_false(ch_talkdetect_audible(&td));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +247,7 @@ int main(void)
 	    cmocka_unit_test(test_start_stop_hysteresis),
 	    cmocka_unit_test(test_threshold_edges),
 	    cmocka_unit_test(test_custom_cfg_48k),
+	    cmocka_unit_test(test_audible),
 	};
 	return cmocka_run_group_tests_name("media_talkdetect", tests, NULL,
 	                                   NULL);
