@@ -147,15 +147,17 @@ static json_t *participant_stats(void *arg, const struct ch_conferencecall *cc)
 	if (!c || !c->has_leg || ch_media_leg_stats(sip->eng, c->leg, &s))
 		return NULL;
 	return json_pack(
-	    "{s:s,s:I,s:I,s:I,s:I,s:f,s:i,s:b,s:I,s:f,s:f,s:f,s:I}", "codec",
-	    ch_media_codec_name(s.codec), "packets_in",
+	    "{s:s,s:I,s:I,s:I,s:I,s:f,s:i,s:b,s:I,s:f,s:f,s:f,s:I,s:I,s:I,s:i}",
+	    "codec", ch_media_codec_name(s.codec), "packets_in",
 	    (json_int_t)s.packets_in, "packets_out", (json_int_t)s.packets_out,
 	    "packets_rejected", (json_int_t)s.packets_rejected, "lost",
 	    (json_int_t)s.lost, "jitter_ms", s.jitter_ms, "level", s.level,
 	    "talking", s.talking, "remote_lost", (json_int_t)s.remote_lost,
 	    "remote_fraction_lost", s.remote_fraction_lost, "remote_jitter_ms",
 	    s.remote_jitter_ms, "rtt_ms", s.rtt_ms, "remote_reports",
-	    (json_int_t)s.remote_reports);
+	    (json_int_t)s.remote_reports, "concealed", (json_int_t)s.concealed,
+	    "late", (json_int_t)s.late, "jitter_buffer_ms",
+	    (int)s.jb_target_ms);
 }
 
 static bool participant_alive(void *arg, const struct ch_conferencecall *cc)
