@@ -74,7 +74,7 @@ struct ch_core {
 };
 
 /* loop_probe.c: the probe's period. */
-#define CH_LOOP_PROBE_PERIOD_US 5000
+#define CH_LOOP_PROBE_PERIOD_US 20000
 
 struct ch_live_conf *ch_core_live_find(struct ch_core *core, const char *id);
 struct ch_live_conf *ch_core_live_add(struct ch_core *core, const char *id);

@@ -420,7 +420,9 @@ static int bind_udp(const char *ip, uint16_t port, int *fdp)
 	    socket(sa_af(&sa), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return errno;
-	int tos = TOS_EF;
+	int tos = TOS_EF, one = 1;
+	/* the worker reads at its ticks: arrival times come from the kernel */
+	(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	if (sa_af(&sa) == AF_INET)
 		(void)setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
 	else

@@ -1,9 +1,13 @@
 /*
  * worker.c: the media worker thread (design in worker.h).
  *
- * Loop. epoll_wait; then, in this order: read every socket that is
- * readable (recvmmsg batches) into its leg, run the timer's ticks, apply
- * the commands, queue pending acknowledgements, and wake the control
+ * Loop. epoll_wait on the timer and the command eventfd only; then, in
+ * this order: on a tick, read every leg socket that holds packets
+ * (recvmmsg batches; the sockets sit in a second epoll set that is asked
+ * without waiting, so packets never wake the worker: one wake-up per tick,
+ * not one per packet) into its leg, with the kernel's receive time of
+ * each packet as its arrival (SO_TIMESTAMPNS), and run the timer's ticks;
+ * apply the commands, queue pending acknowledgements, and wake the control
  * thread once if any event was queued. Commands come last on purpose: the
  * control thread removes a leg's sockets from the epoll set before it
  * queues LEG_REMOVE, so once a batch's commands are applied no event of
@@ -32,8 +36,10 @@
 
 #define LOG_MOD     "media"
 #define EPOLL_BATCH 64
-/* recvmmsg rounds per readable socket per wake-up (fairness). */
+/* recvmmsg rounds per readable socket per tick (fairness). */
 #define RX_ROUNDS 4
+/* Rounds of EPOLL_BATCH ready sockets read per tick: 64 x 64 sockets. */
+#define DRAIN_ROUNDS 64
 
 static uint64_t mono_ms(void)
 {
@@ -354,9 +360,36 @@ static void drain_cmds(struct ch_media_worker *w)
 
 /* ---- receive ---- */
 
+/*
+ * The monotonic ms at which the kernel received the packet of h (its
+ * SCM_TIMESTAMPNS, a realtime stamp, moved by the clocks' offset at this
+ * drain), never later than the tick's time nor more than a second before
+ * it; the tick's time when the packet carries no stamp.
+ */
+static uint64_t arrival_ms(const struct ch_media_worker *w, struct msghdr *h,
+                           uint64_t tick_ms)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level != SOL_SOCKET ||
+		    c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		struct timespec ts;
+		memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+		int64_t rt = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		int64_t mono_ms = (rt - w->rt_off_ns) / 1000000;
+		if (mono_ms >= (int64_t)tick_ms)
+			return tick_ms;
+		if (mono_ms + 1000 < (int64_t)tick_ms)
+			return tick_ms - 1000;
+		return (uint64_t)mono_ms;
+	}
+	return tick_ms;
+}
+
 static void rx(struct ch_media_worker *w, struct ch_media_leg *l, bool rtcp)
 {
 	int fd = rtcp ? l->fd_rtcp : l->fd_rtp;
+	uint64_t tick_ms = w->now_ms;
 
 	for (int round = 0; round < RX_ROUNDS; round++) {
 		for (int i = 0; i < CH_MEDIA_RX_BATCH; i++) {
@@ -367,17 +400,21 @@ static void rx(struct ch_media_worker *w, struct ch_media_leg *l, bool rtcp)
 			    .msg_namelen = sizeof(w->src[i].u),
 			    .msg_iov = &w->iov[i],
 			    .msg_iovlen = 1,
+			    .msg_control = w->rxctl[i],
+			    .msg_controllen = sizeof(w->rxctl[i]),
 			};
 		}
 		int n = recvmmsg(fd, w->msgs, CH_MEDIA_RX_BATCH, MSG_DONTWAIT,
 		                 NULL);
 		if (n <= 0)
-			return;
+			break;
 		for (int i = 0; i < n; i++) {
 			struct msghdr *h = &w->msgs[i].msg_hdr;
 			if (h->msg_flags & MSG_TRUNC)
 				continue;
 			w->src[i].len = h->msg_namelen;
+			/* the leg code reads arrival times from now_ms */
+			w->now_ms = arrival_ms(w, h, tick_ms);
 			if (rtcp)
 				ch_media_leg_rx_rtcp(w, l, w->rxbuf[i],
 				                     w->msgs[i].msg_len,
@@ -388,7 +425,34 @@ static void rx(struct ch_media_worker *w, struct ch_media_leg *l, bool rtcp)
 				                    &w->src[i]);
 		}
 		if (n < CH_MEDIA_RX_BATCH)
-			return;
+			break;
+	}
+	w->now_ms = tick_ms;
+}
+
+/*
+ * Reads every leg socket that holds packets (the rx epoll set, asked
+ * without waiting), so a tick mixes all that came since the last one with
+ * one wake-up per tick instead of one per packet. A bounded number of
+ * rounds: a socket still readable after them is read at the next tick.
+ */
+static void drain_rx(struct ch_media_worker *w)
+{
+	struct epoll_event evs[EPOLL_BATCH];
+	struct timespec rt, mono;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	w->rt_off_ns = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000 +
+	               (rt.tv_nsec - mono.tv_nsec);
+	for (int round = 0; round < DRAIN_ROUNDS; round++) {
+		int n = epoll_wait(w->rx_epfd, evs, EPOLL_BATCH, 0);
+		for (int i = 0; i < n; i++) {
+			struct ch_media_ep *ep = evs[i].data.ptr;
+			rx(w, ep->obj, ep->kind == CH_MEDIA_EP_RTCP);
+		}
+		if (n < EPOLL_BATCH)
+			break;
 	}
 }
 
@@ -441,11 +505,8 @@ static void *worker_main(void *arg)
 			uint64_t v = 0;
 			switch (ep->kind) {
 			case CH_MEDIA_EP_RTP:
-				rx(w, ep->obj, false);
-				break;
 			case CH_MEDIA_EP_RTCP:
-				rx(w, ep->obj, true);
-				break;
+				break; /* not in this set: drain_rx() */
 			case CH_MEDIA_EP_TIMER:
 				if (read(w->timerfd, &v, sizeof(v)) ==
 				    (ssize_t)sizeof(v))
@@ -456,8 +517,10 @@ static void *worker_main(void *arg)
 				break;
 			}
 		}
-		if (ticks)
+		if (ticks) {
+			drain_rx(w);
 			run_ticks(w, ticks);
+		}
 		if (cmds)
 			drain_cmds(w);
 		flush_acks(w);
@@ -481,12 +544,12 @@ static int watch(int epfd, int fd, struct ch_media_ep *ep)
 int ch_media_worker_watch(struct ch_media_worker *w, int fd,
                           struct ch_media_ep *ep)
 {
-	return watch(w->epfd, fd, ep);
+	return watch(w->rx_epfd, fd, ep);
 }
 
 void ch_media_worker_unwatch(struct ch_media_worker *w, int fd)
 {
-	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+	(void)epoll_ctl(w->rx_epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
 bool ch_media_worker_cmd(struct ch_media_worker *w,
@@ -513,6 +576,7 @@ void ch_media_worker_free(struct ch_media_worker *w)
 		return;
 	ch_media_worker_stop(w);
 	close_fd(&w->epfd);
+	close_fd(&w->rx_epfd);
 	close_fd(&w->timerfd);
 	close_fd(&w->cmd_efd);
 	close_fd(&w->ev_efd);
@@ -541,11 +605,13 @@ static int setup_fds(struct ch_media_worker *w)
 	};
 
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->rx_epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->timerfd =
 	    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	w->cmd_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->ev_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->epfd < 0 || w->timerfd < 0 || w->cmd_efd < 0 || w->ev_efd < 0)
+	if (w->epfd < 0 || w->rx_epfd < 0 || w->timerfd < 0 || w->cmd_efd < 0 ||
+	    w->ev_efd < 0)
 		return -errno;
 	if (timerfd_settime(w->timerfd, 0, &its, NULL) != 0)
 		return -errno;
@@ -567,7 +633,7 @@ int ch_media_worker_alloc(struct ch_media_worker **wp, unsigned idx,
 		return -ENOMEM;
 	w->idx = idx;
 	w->rtp_timeout_ms = rtp_timeout_ms;
-	w->epfd = w->timerfd = w->cmd_efd = w->ev_efd = -1;
+	w->epfd = w->rx_epfd = w->timerfd = w->cmd_efd = w->ev_efd = -1;
 	atomic_init(&w->stop, false);
 	ch_histogram_init(&w->tick_ns, tick_bounds_ns,
 	                  sizeof(tick_bounds_ns) / sizeof(*tick_bounds_ns));

@@ -39,6 +39,8 @@
 
 /* Datagrams read per recvmmsg call. */
 #define CH_MEDIA_RX_BATCH 16
+/* Control bytes per received packet: room for one struct timespec. */
+#define CH_MEDIA_RX_CTL 64
 /* Ring sizes (elements). */
 #define CH_MEDIA_CMD_RING 4096
 #define CH_MEDIA_EV_RING  4096
@@ -119,6 +121,8 @@ struct ch_media_worker {
 	/* set once before the thread starts */
 	unsigned idx;
 	int epfd, timerfd, cmd_efd, ev_efd;
+	/* the legs' RTP/RTCP sockets: not in epfd, read once per tick */
+	int rx_epfd;
 	uint32_t rtp_timeout_ms;
 	struct ch_media_ep ep_cmd, ep_timer;
 	struct ch_ring cmds; /* control thread produces, worker consumes */
@@ -155,6 +159,9 @@ struct ch_media_worker {
 	struct iovec iov[CH_MEDIA_RX_BATCH];
 	struct sa src[CH_MEDIA_RX_BATCH];
 	uint8_t rxbuf[CH_MEDIA_RX_BATCH][CH_RTP_MAX_PACKET];
+	/* SCM_TIMESTAMPNS of each packet (kernel receive time, realtime) */
+	uint8_t rxctl[CH_MEDIA_RX_BATCH][CH_MEDIA_RX_CTL];
+	int64_t rt_off_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC at this drain */
 	/* per-tick scratch of room.c */
 	int16_t mix[CH_CODEC_MAX_FRAME];
 	int16_t conv[CH_CODEC_MAX_FRAME];

@@ -591,7 +591,12 @@ static void *thread_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&r->lock);
-		if (!r->stop && list_isempty(&r->reqs))
+		/* nothing recording: sleep until a request comes (an idle
+		 * daemon does not wake this thread 50 times a second) */
+		if (!r->stop && list_isempty(&r->reqs) &&
+		    list_isempty(&r->recs))
+			pthread_cond_wait(&r->cond, &r->lock);
+		else if (!r->stop && list_isempty(&r->reqs))
 			ch_monocond_wait_ms(&r->cond, &r->lock, TICK_MS);
 		bool stop = r->stop;
 		pthread_mutex_unlock(&r->lock);
