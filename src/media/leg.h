@@ -36,6 +36,7 @@ enum ch_media_ep_kind {
 	CH_MEDIA_EP_RTCP,
 	CH_MEDIA_EP_CMD,
 	CH_MEDIA_EP_TIMER,
+	CH_MEDIA_EP_MID, /* the half-tick timer: read sockets only */
 };
 
 struct ch_media_ep {

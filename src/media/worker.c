@@ -1,8 +1,11 @@
 /*
  * worker.c: the media worker thread (design in worker.h).
  *
- * Loop. epoll_wait on the timer and the command eventfd only; then, in
- * this order: on a tick, read every leg socket that holds packets
+ * Loop. epoll_wait on the timers and the command eventfd only; then, in
+ * this order: on a tick, and on a second timer half a tick after it (so a
+ * tick has only the last 10 ms of packets to read before it mixes and
+ * sends, and its send times do not move with the reading), read every
+ * leg socket that holds packets
  * (recvmmsg batches; the sockets sit in a second epoll set that is asked
  * without waiting, so packets never wake the worker: one wake-up per tick,
  * not one per packet) into its leg, with the kernel's receive time of
@@ -498,7 +501,7 @@ static void *worker_main(void *arg)
 			break;
 		}
 		w->now_ms = mono_ms();
-		bool cmds = false;
+		bool cmds = false, mid = false;
 		uint64_t ticks = 0;
 		for (int i = 0; i < n; i++) {
 			struct ch_media_ep *ep = evs[i].data.ptr;
@@ -507,6 +510,11 @@ static void *worker_main(void *arg)
 			case CH_MEDIA_EP_RTP:
 			case CH_MEDIA_EP_RTCP:
 				break; /* not in this set: drain_rx() */
+			case CH_MEDIA_EP_MID:
+				if (read(w->midfd, &v, sizeof(v)) ==
+				    (ssize_t)sizeof(v))
+					mid = true;
+				break;
 			case CH_MEDIA_EP_TIMER:
 				if (read(w->timerfd, &v, sizeof(v)) ==
 				    (ssize_t)sizeof(v))
@@ -517,10 +525,10 @@ static void *worker_main(void *arg)
 				break;
 			}
 		}
-		if (ticks) {
+		if (ticks || mid)
 			drain_rx(w);
+		if (ticks)
 			run_ticks(w, ticks);
-		}
 		if (cmds)
 			drain_cmds(w);
 		flush_acks(w);
@@ -578,6 +586,7 @@ void ch_media_worker_free(struct ch_media_worker *w)
 	close_fd(&w->epfd);
 	close_fd(&w->rx_epfd);
 	close_fd(&w->timerfd);
+	close_fd(&w->midfd);
 	close_fd(&w->cmd_efd);
 	close_fd(&w->ev_efd);
 	ch_ring_destroy(&w->cmds);
@@ -597,6 +606,15 @@ void ch_media_worker_stop(struct ch_media_worker *w)
 	w->running = false;
 }
 
+static void add_ns(struct timespec *ts, long ns)
+{
+	ts->tv_nsec += ns;
+	while (ts->tv_nsec >= 1000000000L) {
+		ts->tv_nsec -= 1000000000L;
+		ts->tv_sec++;
+	}
+}
+
 static int setup_fds(struct ch_media_worker *w)
 {
 	struct itimerspec its = {
@@ -608,18 +626,32 @@ static int setup_fds(struct ch_media_worker *w)
 	w->rx_epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->timerfd =
 	    timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	w->midfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	w->cmd_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->ev_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->epfd < 0 || w->rx_epfd < 0 || w->timerfd < 0 || w->cmd_efd < 0 ||
-	    w->ev_efd < 0)
+	if (w->epfd < 0 || w->rx_epfd < 0 || w->timerfd < 0 || w->midfd < 0 ||
+	    w->cmd_efd < 0 || w->ev_efd < 0)
 		return -errno;
-	if (timerfd_settime(w->timerfd, 0, &its, NULL) != 0)
+	/* both armed from one reading of the clock, the second half a tick
+	 * after the first, so its wake-ups fall between the ticks */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	struct itimerspec at = {.it_interval = its.it_interval,
+	                        .it_value = now};
+	add_ns(&at.it_value, CH_MEDIA_TICK_MS * 1000000L);
+	if (timerfd_settime(w->timerfd, TFD_TIMER_ABSTIME, &at, NULL) != 0)
+		return -errno;
+	add_ns(&at.it_value, CH_MEDIA_TICK_MS * 500000L);
+	if (timerfd_settime(w->midfd, TFD_TIMER_ABSTIME, &at, NULL) != 0)
 		return -errno;
 	w->ep_cmd = (struct ch_media_ep){.kind = CH_MEDIA_EP_CMD, .obj = w};
 	w->ep_timer = (struct ch_media_ep){.kind = CH_MEDIA_EP_TIMER, .obj = w};
+	w->ep_mid = (struct ch_media_ep){.kind = CH_MEDIA_EP_MID, .obj = w};
 	int err = watch(w->epfd, w->cmd_efd, &w->ep_cmd);
 	if (!err)
 		err = watch(w->epfd, w->timerfd, &w->ep_timer);
+	if (!err)
+		err = watch(w->epfd, w->midfd, &w->ep_mid);
 	return err;
 }
 
@@ -633,7 +665,8 @@ int ch_media_worker_alloc(struct ch_media_worker **wp, unsigned idx,
 		return -ENOMEM;
 	w->idx = idx;
 	w->rtp_timeout_ms = rtp_timeout_ms;
-	w->epfd = w->rx_epfd = w->timerfd = w->cmd_efd = w->ev_efd = -1;
+	w->epfd = w->rx_epfd = w->timerfd = w->midfd = w->cmd_efd = w->ev_efd =
+	    -1;
 	atomic_init(&w->stop, false);
 	ch_histogram_init(&w->tick_ns, tick_bounds_ns,
 	                  sizeof(tick_bounds_ns) / sizeof(*tick_bounds_ns));

@@ -121,10 +121,11 @@ struct ch_media_worker {
 	/* set once before the thread starts */
 	unsigned idx;
 	int epfd, timerfd, cmd_efd, ev_efd;
+	int midfd; /* the tick's timer shifted by half a tick */
 	/* the legs' RTP/RTCP sockets: not in epfd, read once per tick */
 	int rx_epfd;
 	uint32_t rtp_timeout_ms;
-	struct ch_media_ep ep_cmd, ep_timer;
+	struct ch_media_ep ep_cmd, ep_timer, ep_mid;
 	struct ch_ring cmds; /* control thread produces, worker consumes */
 	struct ch_ring evs;  /* worker produces, control thread consumes */
 	pthread_t thread;
