@@ -113,18 +113,49 @@ static void engine_start(unsigned workers, uint16_t lo, uint16_t hi)
 	peers_engine_start(workers, lo, hi, &handlers, TIMEOUT_MS);
 }
 
+/* True if UDP port on 127.0.0.1 can be bound now. */
+static bool udp_port_free(uint16_t port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons(port),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return false;
+	bool ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* The first base from 43000 whose 4 ports are free (another process on
+ * the machine may hold some), so the exact ports below can be asserted. */
+static uint16_t free_quad(void)
+{
+	for (uint16_t base = 43000; base < 43800; base += 4) {
+		bool all = true;
+		for (uint16_t i = 0; i < 4 && all; i++)
+			all = udp_port_free(base + i);
+		if (all)
+			return base;
+	}
+	fail_msg("no 4 free UDP ports in 43000..43799");
+	return 0;
+}
+
 static void test_api_errors(void **state)
 {
-	struct ch_media_config cfg = {
-	    .rtp_lo = 43000, .rtp_hi = 43003, .bind_ip = "127.0.0.1"};
+	uint16_t base = free_quad();
+	struct ch_media_config cfg = {.rtp_lo = base,
+	                              .rtp_hi = (uint16_t)(base + 3),
+	                              .bind_ip = "127.0.0.1"};
 	struct ch_media_engine *eng;
 	uint32_t room, leg, legs[3];
 	struct sa local, remote;
 
-	cfg.rtp_hi = 43000;
+	cfg.rtp_hi = base;
 	assert_int_equal(ch_media_engine_alloc(&eng, &cfg, &handlers, NULL),
 	                 EINVAL);
-	cfg.rtp_hi = 43003;
+	cfg.rtp_hi = (uint16_t)(base + 3);
 	cfg.bind_ip = "not-an-ip";
 	assert_int_equal(ch_media_engine_alloc(&eng, &cfg, &handlers, NULL),
 	                 EINVAL);
@@ -133,11 +164,11 @@ static void test_api_errors(void **state)
 	assert_int_equal(ch_media_leg_alloc(eng, 42, &leg, &local), ENOENT);
 	assert_int_equal(ch_media_room_create(eng, &room), 0);
 	assert_int_not_equal(room, 0);
-	/* two port pairs in 43000..43003 */
+	/* two port pairs in base..base+3 */
 	assert_int_equal(ch_media_leg_alloc(eng, room, &legs[0], &local), 0);
-	assert_int_equal(sa_port(&local), 43000);
+	assert_int_equal(sa_port(&local), base);
 	assert_int_equal(ch_media_leg_alloc(eng, room, &legs[1], &local), 0);
-	assert_int_equal(sa_port(&local), 43002);
+	assert_int_equal(sa_port(&local), base + 2);
 	assert_int_equal(ch_media_leg_alloc(eng, room, &legs[2], &local),
 	                 ENOSPC);
 
