@@ -21,7 +21,7 @@
  * from it (Janus sends only to the address given at the join and takes
  * packets from it alone). A timerfd armed for the next due frame paces
  * all senders, each with its own phase within the 20 ms. The first T
- * participants of a room (talkers) send a tone of their own (tone_plan:
+ * participants of a room (talkers) send a tone of their own (lu_tone_plan:
  * no tone on a sum or difference of the others', so that the coded mix's
  * intermodulation cannot pass for a talker's own tone or a burst), the
  * others send silence, encoded like any frame, as a phone muted by
@@ -54,150 +54,21 @@
  * Threads: everything runs on the libre main loop, but the Janus keeper
  * (janus_util.h), which touches only its own fields.
  */
-#include "sip_util.h"
+#include "rtp_peer.h"
 
 #include <errno.h>
 #include <stddef.h>
-#include <opus/opus.h>
 
-#include "janus_util.h"
-#include "load_util.h"
 #include "media/g711.h"
 
-#define FRAME_MS    20
-#define FRAME_NS    (FRAME_MS * 1000000ull)
-#define EARLY_NS    100000ull /* a frame this close to due is sent */
-#define RING        50        /* frames per sender, cycled: 1 s */
-#define BURST_ON    10        /* frames of tone per burst: 200 ms */
-#define MAX_PAYLOAD 400
-#define MAX_SAMPLES 5760 /* 120 ms at 48 kHz */
-#define MAX_TALKERS 32
-#define PRESENT_DB  -40.0 /* a tone is heard at or above this level */
-#define OWN_DB      20.0  /* own tone at least this far below the others */
-#define MAX_BURSTS  64
-#define JIT_QUEUE   8   /* packets held back per sender by --jitter */
-#define MAX_JITTER  140 /* ms: what JIT_QUEUE frames of 20 ms cover */
-/* Tone plan: products of order 2 and 3 miss every tone by this much, and
- * tones are this far apart (Hz). */
-#define PLAN_GAP     50.0
-#define PLAN_SPACING 250.0
-
-enum server { S_CHORUSD, S_JANUS, S_LOOPBACK };
-enum codec { C_PCMU, C_OPUS };
-enum pstate { P_IDLE, P_CALLING, P_UP, P_FAILED, P_CLOSED };
-
-struct codec_info {
-	const char *arg, *name, *pt;
-	uint32_t srate;    /* what we encode at, and the RTP clock */
-	uint8_t ch;        /* channels in the SDP */
-	unsigned samples;  /* per 20 ms at srate, and the RTP timestamp step */
-	uint32_t dec_rate; /* what we decode to: enough for the tones */
-};
-
-static const struct codec_info codecs[] = {
+const struct codec_info codecs[] = {
     [C_PCMU] = {"pcmu", "PCMU", "0", 8000, 1, 160, 8000},
     [C_OPUS] = {"opus", "opus", "111", 48000, 2, 960, 16000},
 };
 
 static const char *const servers[] = {"chorusd", "janus", "loopback"};
 
-/* RING encoded frames, sent in turn. */
-struct ring {
-	uint16_t len[RING];
-	uint8_t data[RING][MAX_PAYLOAD];
-};
-
-/* A conference (chorusd) or room (Janus). */
-struct room {
-	char id[64];                  /* chorusd conference id */
-	uint64_t janus_id;            /* Janus room id */
-	uint64_t burst_t[MAX_BURSTS]; /* send times of the bursts' first
-	                               * packets (CLOCK_REALTIME ns) */
-	unsigned nbursts;
-};
-
-/* A packet held back by --jitter: its send time and what it carries. */
-struct held {
-	uint64_t at; /* CLOCK_MONOTONIC ns */
-	const uint8_t *pl;
-	uint16_t len, seq;
-	uint32_t ts;
-	bool marker;
-};
-
-/* One participant: its socket, what it sends and what it heard. */
-struct part {
-	struct room *room;
-	unsigned idx;
-	bool talker, burster;
-	enum pstate st;
-	/* joining, and where to send: call.raddr once call.media (for Janus
-	 * and loopback only those and call.rx_pt are used) */
-	struct su_call call;
-	uint64_t handle; /* Janus */
-	char txn[32];    /* Janus: the join's transaction */
-	/* RTP */
-	int fd;
-	struct sa laddr;
-	struct ring *tx, *ring, *burst; /* sending; normal; bursts */
-	unsigned frame_i;
-	uint64_t next_ns;
-	uint16_t seq;
-	uint32_t ts, ssrc;
-	bool sent_any;
-	/* --jitter: packets not sent yet, in the order they were due */
-	struct held held[JIT_QUEUE];
-	unsigned nheld;
-	/* receiving */
-	OpusDecoder *dec;
-	struct lu_seq rx_seq;
-	uint64_t rx_pkts, rx_last_ns;
-	double power[MAX_TALKERS]; /* summed squared amplitude per tone */
-	uint64_t frames_seen;
-	struct lu_onset onset;
-};
-
-struct gen {
-	/* options */
-	const char *server_arg, *url, *token, *sip_target, *local_ip;
-	const char *codec_arg, *label;
-	unsigned rooms, parts, talkers, seconds, settle_ms, delay_s;
-	unsigned rate, complexity, expected_loss, prebuffer, max_pending;
-	unsigned burst_off_ms, jitter_ms;
-	int pid;
-	bool verbose;
-	/* state */
-	enum server server;
-	enum codec codec;
-	const char *rate_used;         /* as printed: "16000", "auto" */
-	double freq[MAX_TALKERS + 1];  /* talkers' tones, then the burst */
-	double coeff[MAX_TALKERS + 1]; /* their Goertzel coefficients */
-	struct room *roomv;
-	struct part *partv;
-	struct ring *silence;
-	unsigned total, dropped;
-	struct su_dialer dial; /* chorusd's calls; Janus's joins counted */
-	struct su_ua ua;
-	struct ju_client janus;
-	struct ju_keeper keeper;
-	int tfd;
-	bool measuring, delaying, hanging_up, all_passed;
-	uint64_t t_bye;
-	struct su_run run; /* its tmr: the delay phase after the window */
-	struct lu_window win;
-	long rss_kb;
-	struct lu_hist hist; /* |receive interval - 20 ms| */
-	struct lu_late late;
-	uint64_t tx_win, rx_win, expected_win;
-	/* the server's jitter buffer counters (chorusd's /metrics) at the
-	 * window's start and end; -1: unknown */
-	double conceal0, conceal1, late0, late1;
-	uint64_t bandwidth[5]; /* received Opus packets per bandwidth */
-	double *delays;        /* ms */
-	size_t ndelays, delays_cap, unmatched;
-};
-
-static struct gen g;
+struct gen g;
 
 /* ---- frames ---- */
 
@@ -591,154 +462,6 @@ static void sip_done_h(void *arg)
 	re_cancel();
 }
 
-/* ---- joining Janus: HTTP, before the loop runs ---- */
-
-/* Creates the rooms on the handle of each room's first participant. */
-static int janus_rooms(void)
-{
-	for (unsigned r = 0; r < g.rooms; r++) {
-		json_t *body = json_pack(
-		    "{s:s,s:s,s:b,s:b,s:b}", "request", "create", "description",
-		    "chorus compare", "allow_rtp_participants", 1, "record", 0,
-		    "audiolevel_event", 0);
-		if (g.rate)
-			json_object_set_new(body, "sampling_rate",
-			                    json_integer(g.rate));
-		json_t *d = ju_message(&g.janus, g.partv[r * g.parts].handle,
-		                       body, NULL);
-		json_t *id = json_object_get(d, "room");
-		if (!json_is_integer(id)) {
-			fprintf(stderr,
-			        "bench_rtp_peer: Janus create failed\n");
-			json_decref(d);
-			return -1;
-		}
-		g.roomv[r].janus_id = (uint64_t)json_integer_value(id);
-		snprintf(g.roomv[r].id, sizeof(g.roomv[r].id), "%" PRIu64,
-		         g.roomv[r].janus_id);
-		json_decref(d);
-	}
-	return 0;
-}
-
-/* Sends p's join (acknowledged; the answer is an event). */
-static int janus_join(struct part *p)
-{
-	const bool opus = g.codec == C_OPUS;
-	json_t *rtp =
-	    json_pack("{s:s,s:i,s:i}", "ip", g.local_ip, "port",
-	              (int)sa_port(&p->laddr), "payload_type", opus ? 111 : 0);
-	json_t *body = json_pack("{s:s,s:I,s:s,s:s}", "request", "join", "room",
-	                         (json_int_t)p->room->janus_id, "codec",
-	                         opus ? "opus" : "pcmu", "display", "peer");
-	json_t *ack;
-
-	if (opus) {
-		json_object_set_new(rtp, "fec", json_boolean(1));
-		json_object_set_new(body, "quality",
-		                    json_integer(g.complexity));
-		json_object_set_new(body, "expected_loss",
-		                    json_integer(g.expected_loss));
-	}
-	if (g.prebuffer)
-		json_object_set_new(body, "prebuffer",
-		                    json_integer(g.prebuffer));
-	json_object_set_new(body, "rtp", rtp);
-	ack = ju_message(&g.janus, p->handle, body, p->txn);
-	json_decref(ack);
-	return ack ? 0 : -1;
-}
-
-/* A "joined" event answering one of our joins: where to send. */
-static void janus_event(const json_t *ev)
-{
-	const char *txn = json_string_value(json_object_get(ev, "transaction"));
-	json_t *d = ju_event_data(ev);
-	json_t *rtp = json_object_get(d, "rtp");
-	const char *ip = json_string_value(json_object_get(rtp, "ip"));
-	json_int_t port = json_integer_value(json_object_get(rtp, "port"));
-
-	if (!txn)
-		return;
-	for (unsigned k = 0; k < g.total; k++) {
-		struct part *p = &g.partv[k];
-		if (p->st != P_CALLING || strcmp(p->txn, txn))
-			continue;
-		if (ip && port > 0 && port < 65536 &&
-		    !sa_set_str(&p->call.raddr, ip, (uint16_t)port)) {
-			p->call.media = true;
-			p->st = P_UP;
-			g.dial.joined++;
-		} else {
-			char *s = json_dumps(ev, JSON_COMPACT);
-			fprintf(stderr, "room %s #%u: join failed: %s\n",
-			        p->room->id, p->idx, s ? s : "?");
-			free(s);
-			p->st = P_FAILED;
-		}
-		g.dial.resolved++;
-		return;
-	}
-}
-
-/* Session, handles, rooms, joins; waits 20 s at most for the answers.
- * Returns 0 when at least one participant joined. */
-static int janus_setup(void)
-{
-	uint64_t until;
-
-	if (ju_open(&g.janus, g.url) || ju_session_create(&g.janus))
-		return -1;
-	for (unsigned k = 0; k < g.total; k++) {
-		g.partv[k].handle =
-		    ju_attach(&g.janus, "janus.plugin.audiobridge");
-		if (!g.partv[k].handle)
-			return -1;
-	}
-	if (janus_rooms())
-		return -1;
-	for (unsigned k = 0; k < g.total; k++) {
-		struct part *p = &g.partv[k];
-		p->st = P_CALLING;
-		if (janus_join(p)) {
-			p->st = P_FAILED;
-			g.dial.resolved++;
-		}
-	}
-	until = lu_now_ns() + 20000000000ull;
-	while (g.dial.resolved < g.total && lu_now_ns() < until) {
-		json_t *a = ju_poll(g.janus.curl, g.janus.url, g.janus.session,
-		                    100, 5000);
-		for (size_t i = 0; i < json_array_size(a); i++)
-			janus_event(json_array_get(a, i));
-		json_decref(a);
-	}
-	if (g.dial.resolved < g.total)
-		fprintf(stderr, "bench_rtp_peer: %u of %u joins unanswered\n",
-		        g.total - g.dial.resolved, g.total);
-	return g.dial.joined ? ju_keeper_start(&g.keeper, &g.janus) : -1;
-}
-
-/* Destroys the rooms (Janus hangs up their participants), stops the
- * keeper, destroys the session. */
-static void janus_teardown(void)
-{
-	if (!g.janus.curl)
-		return;
-	ju_keeper_stop(&g.keeper);
-	for (unsigned r = 0; g.janus.session && r < g.rooms; r++) {
-		if (!g.roomv[r].janus_id)
-			continue;
-		json_decref(ju_message(
-		    &g.janus, g.partv[r * g.parts].handle,
-		    json_pack("{s:s,s:I}", "request", "destroy", "room",
-		              (json_int_t)g.roomv[r].janus_id),
-		    NULL));
-	}
-	ju_session_destroy(&g.janus);
-	ju_close(&g.janus);
-}
-
 /* ---- phases: settle, measure, delay, hang up ---- */
 
 /* The value of counter name in chorusd's GET /metrics, or -1. */
@@ -1127,75 +850,6 @@ static int open_rtp(struct part *p)
 	return fd_listen(p->fd, FD_READ, rtp_read_h, p);
 }
 
-/* f is a sum or difference of order 2 or 3 of the tones in v[0..n) (a
- * harmonic included), or within PLAN_GAP Hz of one. */
-static bool plan_hit(const double *v, unsigned n, double f)
-{
-	for (unsigned a = 0; a < n; a++) {
-		for (unsigned b = 0; b < n; b++) {
-			double p2[] = {v[a] + v[b], v[a] - v[b],
-			               2 * v[a] + v[b], 2 * v[a] - v[b]};
-			for (unsigned k = 0; k < 4; k++)
-				if (fabs(fabs(p2[k]) - f) < PLAN_GAP)
-					return true;
-			for (unsigned c = 0; c < n; c++) {
-				double p3 = v[a] + v[b] - v[c];
-				if (fabs(v[a] + v[b] + v[c] - f) < PLAN_GAP ||
-				    fabs(fabs(p3) - f) < PLAN_GAP)
-					return true;
-			}
-		}
-	}
-	return false;
-}
-
-/* The plan v[0..n) plus candidate f is clean: tones stay PLAN_SPACING
- * apart and none lies on a product of the others' (the intermodulation of
- * a coded mix lands on such products: with tones on a 150 Hz grid,
- * 300 + 450 = 750 and 2 x 600 - 450 = 750 read as a talker's own tone). */
-static bool plan_ok(double *v, unsigned n, double f)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (fabs(v[i] - f) < PLAN_SPACING)
-			return false;
-	v[n] = f;
-	for (unsigned i = 0; i <= n; i++) {
-		double keep = v[i];
-		v[i] = v[n]; /* the set without tone i */
-		bool hit = plan_hit(v, n, keep);
-		v[i] = keep;
-		if (hit)
-			return false;
-	}
-	return true;
-}
-
-/*
- * The n tones (the talkers', then the burst's): the lowest frequencies on
- * the 50 Hz grid from 300 Hz (whole periods in a 20 ms frame, so that
- * the per-packet Goertzel filters do not see each other) such that no
- * tone is within PLAN_GAP of a sum or difference of order 2 or 3 of the
- * tones (harmonics included) and tones are PLAN_SPACING apart (a coded
- * tone leaks into its neighbours), up to 3400 Hz (8 kHz codecs): 300, 550,
- * 950, 1300, 1750, 2650 Hz. More tones than that (over 5 talkers): the old
- * even grid (lu_tone_freq), intermodulation and all.
- */
-static void tone_plan(double *freq, unsigned n)
-{
-	unsigned k = 0;
-	for (double f = 300; k < n && f <= 3400; f += 50)
-		if (plan_ok(freq, k, f))
-			freq[k++] = f;
-	if (k == n)
-		return;
-	fprintf(stderr,
-	        "bench_rtp_peer: %u tones do not fit an "
-	        "intermodulation-free plan: an even grid\n",
-	        n);
-	for (k = 0; k < n; k++)
-		freq[k] = lu_tone_freq(k, n);
-}
-
 /* Sockets, frames and tones for everyone; then the server's rooms. */
 static int setup(void)
 {
@@ -1208,7 +862,7 @@ static int setup(void)
 	g.silence = malloc(sizeof(*g.silence));
 	if (!g.roomv || !g.partv || !g.silence)
 		return ENOMEM;
-	tone_plan(g.freq, g.talkers + 1);
+	lu_tone_plan(g.freq, g.talkers + 1);
 	for (unsigned t = 0; t <= g.talkers; t++) {
 		g.coeff[t] =
 		    lu_goertzel_coeff(g.freq[t], codecs[g.codec].dec_rate);

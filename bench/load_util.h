@@ -481,6 +481,81 @@ static inline double lu_tone_freq(unsigned i, unsigned n)
 	return 300.0 + (step < 50 ? 50 : step) * i;
 }
 
+/* Tone plan: products of order 2 and 3 miss every tone by this much, and
+ * tones are this far apart (Hz). */
+#define LU_PLAN_GAP     50.0
+#define LU_PLAN_SPACING 250.0
+
+/* f is a sum or difference of order 2 or 3 of the tones in v[0..n) (a
+ * harmonic included), or within LU_PLAN_GAP Hz of one. */
+static inline bool lu_plan_hit(const double *v, unsigned n, double f)
+{
+	for (unsigned a = 0; a < n; a++) {
+		for (unsigned b = 0; b < n; b++) {
+			double p2[] = {v[a] + v[b], v[a] - v[b],
+			               2 * v[a] + v[b], 2 * v[a] - v[b]};
+			for (unsigned k = 0; k < 4; k++)
+				if (fabs(fabs(p2[k]) - f) < LU_PLAN_GAP)
+					return true;
+			for (unsigned c = 0; c < n; c++) {
+				double p3 = v[a] + v[b] - v[c];
+				if (fabs(v[a] + v[b] + v[c] - f) <
+				        LU_PLAN_GAP ||
+				    fabs(fabs(p3) - f) < LU_PLAN_GAP)
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The plan v[0..n) plus candidate f is clean: tones stay LU_PLAN_SPACING
+ * apart and none lies on a product of the others' (the intermodulation of
+ * a coded mix lands on such products: with tones on a 150 Hz grid,
+ * 300 + 450 = 750 and 2 x 600 - 450 = 750 read as a talker's own tone). */
+static inline bool lu_plan_ok(double *v, unsigned n, double f)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (fabs(v[i] - f) < LU_PLAN_SPACING)
+			return false;
+	v[n] = f;
+	for (unsigned i = 0; i <= n; i++) {
+		double keep = v[i];
+		v[i] = v[n]; /* the set without tone i */
+		bool hit = lu_plan_hit(v, n, keep);
+		v[i] = keep;
+		if (hit)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The n tones (the talkers', then the burst's): the lowest frequencies on
+ * the 50 Hz grid from 300 Hz (whole periods in a 20 ms frame, so that
+ * the per-packet Goertzel filters do not see each other) such that no
+ * tone is within LU_PLAN_GAP of a sum or difference of order 2 or 3 of the
+ * tones (harmonics included) and tones are LU_PLAN_SPACING apart (a coded
+ * tone leaks into its neighbours), up to 3400 Hz (8 kHz codecs): 300, 550,
+ * 950, 1300, 1750, 2650 Hz. More tones than that (over 5 talkers): the old
+ * even grid (lu_tone_freq), intermodulation and all.
+ */
+static inline void lu_tone_plan(double *freq, unsigned n)
+{
+	unsigned k = 0;
+	for (double f = 300; k < n && f <= 3400; f += 50)
+		if (lu_plan_ok(freq, k, f))
+			freq[k++] = f;
+	if (k == n)
+		return;
+	fprintf(stderr,
+	        "%u tones do not fit an "
+	        "intermodulation-free plan: an even grid\n",
+	        n);
+	for (k = 0; k < n; k++)
+		freq[k] = lu_tone_freq(k, n);
+}
+
 /* n samples of amp * sin(2 pi freq t), from phase 0. */
 static inline void lu_tone(int16_t *pcm, unsigned n, double freq,
                            unsigned srate, double amp)
