@@ -175,13 +175,6 @@ int ch_core_txn_begin(struct ch_core *core)
 	return err;
 }
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 const struct ch_histogram *ch_core_txn_histogram(const struct ch_core *core)
 {
 	return &core->commit_us;
@@ -199,9 +192,9 @@ int ch_core_txn_commit(struct ch_core *core)
 		ch_events_rollback(core->ev);
 		return EIO;
 	}
-	uint64_t t0 = mono_us();
+	uint64_t t0 = ch_time_mono_us();
 	int err = core->st->ops->commit(core->st);
-	ch_histogram_observe(&core->commit_us, mono_us() - t0);
+	ch_histogram_observe(&core->commit_us, ch_time_mono_us() - t0);
 	if (err) {
 		core->st->ops->rollback(core->st);
 		ch_events_rollback(core->ev);

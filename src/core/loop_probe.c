@@ -18,6 +18,7 @@
  * the same thread; util/histogram.h allows other readers).
  */
 #include "core/core_internal.h"
+#include "util/timefmt.h"
 
 #include <re_types.h>
 #include <re_main.h>
@@ -34,17 +35,10 @@ static const uint64_t stall_bounds_us[] = {
     100,   250,   500,   1000,  2000,  3000,   5000,   7500,
     10000, 15000, 20000, 30000, 50000, 100000, 250000, 1000000};
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void probe_h(int flags, void *arg)
 {
 	struct ch_core *core = arg;
-	uint64_t n = 0, now = mono_us();
+	uint64_t n = 0, now = ch_time_mono_us();
 	(void)flags;
 	if (read(core->probe_fd, &n, sizeof(n)) != (ssize_t)sizeof(n) || !n)
 		return;
@@ -69,7 +63,7 @@ int ch_core_loop_probe_start(struct ch_core *core)
 		core->probe_fd = -1;
 		return errno;
 	}
-	core->probe_due = mono_us() + CH_LOOP_PROBE_PERIOD_US;
+	core->probe_due = ch_time_mono_us() + CH_LOOP_PROBE_PERIOD_US;
 	int err = timerfd_settime(core->probe_fd, 0, &its, NULL) ? errno : 0;
 	if (!err)
 		err = fd_listen(core->probe_fd, FD_READ, probe_h, core);

@@ -23,6 +23,7 @@
  */
 #include "store/store_sqlite.h"
 #include "util/log.h"
+#include "util/timefmt.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -45,13 +46,6 @@ struct ch_sqlite_ckpt {
 	sqlite3 *db;                        /* the thread's own connection */
 	atomic_uint_least64_t runs, us_max; /* checkpoints done, longest */
 };
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* The control connection's WAL hook: after each commit, npages in the
  * WAL. Wakes the thread once per checkpoint. */
@@ -80,10 +74,10 @@ static void *ckpt_main(void *arg)
 		if (stop)
 			break;
 		int nlog = 0, ndone = 0;
-		uint64_t t0 = mono_us();
+		uint64_t t0 = ch_time_mono_us();
 		int rc = sqlite3_wal_checkpoint_v2(
 		    ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ndone);
-		uint64_t us = mono_us() - t0;
+		uint64_t us = ch_time_mono_us() - t0;
 		atomic_fetch_add(&ck->runs, 1);
 		if (us > atomic_load(&ck->us_max))
 			atomic_store(&ck->us_max, us);

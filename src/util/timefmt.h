@@ -19,6 +19,8 @@
 int64_t ch_time_now_us(void);
 /* Monotonic milliseconds, for timers and back-off. */
 uint64_t ch_time_mono_ms(void);
+/* Monotonic microseconds, for durations. */
+uint64_t ch_time_mono_us(void);
 /* Writes the API form of us into out (CH_TIME_LEN bytes). */
 void ch_time_format(int64_t us, char out[CH_TIME_LEN]);
 /* Parses the API form; returns 0 and sets *us, or -1 if malformed. */
