@@ -3,7 +3,7 @@
 # "build": what chorusd needs to compile and run. "test": that plus the real
 # clients and tools the test suite drives. "bench": load tools.
 set -euo pipefail
-build_pkgs="build-essential cmake pkg-config libre-dev libssl-dev libjansson-dev
+build_pkgs="build-essential cmake pkg-config libre-dev libssl-dev zlib1g-dev libjansson-dev
   libsqlite3-dev libcurl4-openssl-dev libopus-dev libspeexdsp-dev libspandsp-dev
   libcmocka-dev libsndfile1-dev libmpg123-dev espeak-ng libpocketsphinx-dev
   pocketsphinx-en-us"

@@ -99,8 +99,8 @@ static void backlog_flush(void *arg)
 }
 
 /* Sends c to worker wi, in order with everything sent before. */
-static void submit(struct ch_media_engine *eng, unsigned wi,
-                   const struct ch_media_cmd *c)
+void ch_media_engine_submit(struct ch_media_engine *eng, unsigned wi,
+                            const struct ch_media_cmd *c)
 {
 	struct wctl *wc = &eng->wk[wi];
 
@@ -127,7 +127,8 @@ static void submit(struct ch_media_engine *eng, unsigned wi,
 
 /* ---- tables ---- */
 
-static struct leg_rec *leg_find(struct ch_media_engine *eng, uint32_t id)
+struct leg_rec *ch_media_engine_leg_find(struct ch_media_engine *eng,
+                                         uint32_t id)
 {
 	if (id == 0 || id > eng->npairs)
 		return NULL;
@@ -151,7 +152,7 @@ static int room_cmd(struct ch_media_engine *eng, uint32_t room,
 	if (!rr)
 		return ENOENT;
 	cmd->room = rr->room;
-	submit(eng, rr->worker, cmd);
+	ch_media_engine_submit(eng, rr->worker, cmd);
 	return 0;
 }
 
@@ -159,11 +160,11 @@ static int room_cmd(struct ch_media_engine *eng, uint32_t room,
 static int leg_cmd(struct ch_media_engine *eng, uint32_t leg,
                    struct ch_media_cmd *cmd)
 {
-	struct leg_rec *lr = eng ? leg_find(eng, leg) : NULL;
+	struct leg_rec *lr = eng ? ch_media_engine_leg_find(eng, leg) : NULL;
 	if (!lr)
 		return ENOENT;
 	cmd->leg = lr->leg;
-	submit(eng, eng->rooms[lr->room - 1].worker, cmd);
+	ch_media_engine_submit(eng, eng->rooms[lr->room - 1].worker, cmd);
 	return 0;
 }
 
@@ -186,6 +187,7 @@ static void leg_destroy(struct ch_media_engine *eng, struct leg_rec *rec)
 	close(l->fd_rtcp);
 	ch_codec_state_free(l->cs);
 	source_free(l->prompt); /* only left at ch_media_engine_free */
+	ch_media_engine_wrtc_free(rec);
 	free(l);
 	eng->pair_used[rec->pair] = 0;
 	memset(rec, 0, sizeof(*rec));
@@ -255,17 +257,17 @@ static void on_event(struct ch_media_engine *eng, const struct ch_media_ev *ev)
 
 	switch (ev->type) {
 	case CH_MEDIA_EV_TALK:
-		lr = leg_find(eng, ev->id);
+		lr = ch_media_engine_leg_find(eng, ev->id);
 		if (lr && lr->leg == ev->ptr && eng->h.talking)
 			eng->h.talking(eng->arg, ev->id, ev->flag);
 		break;
 	case CH_MEDIA_EV_TIMEOUT:
-		lr = leg_find(eng, ev->id);
+		lr = ch_media_engine_leg_find(eng, ev->id);
 		if (lr && lr->leg == ev->ptr && eng->h.rtp_timeout)
 			eng->h.rtp_timeout(eng->arg, ev->id);
 		break;
 	case CH_MEDIA_EV_RESUMED:
-		lr = leg_find(eng, ev->id);
+		lr = ch_media_engine_leg_find(eng, ev->id);
 		if (lr && lr->leg == ev->ptr && eng->h.rtp_resumed)
 			eng->h.rtp_resumed(eng->arg, ev->id);
 		break;
@@ -296,6 +298,11 @@ static void on_event(struct ch_media_engine *eng, const struct ch_media_ev *ev)
 		break;
 	case CH_MEDIA_EV_TAP_DETACHED:
 		tap_back(eng, ev);
+		break;
+	case CH_MEDIA_EV_DTLS:
+		lr = ch_media_engine_leg_find(eng, ev->id);
+		if (lr && lr->leg == ev->ptr && eng->h.dtls)
+			eng->h.dtls(eng->arg, ev->id);
 		break;
 	}
 }
@@ -370,7 +377,7 @@ static int room_sync(struct ch_media_engine *eng, struct room_rec *rr,
 	if (rate != rr->rate) {
 		cmd.type = CH_MEDIA_CMD_ROOM_RATE;
 		cmd.rate = rate;
-		submit(eng, rr->worker, &cmd);
+		ch_media_engine_submit(eng, rr->worker, &cmd);
 		rr->rate = rate;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -382,10 +389,10 @@ static int room_sync(struct ch_media_engine *eng, struct room_rec *rr,
 			cmd.type = CH_MEDIA_CMD_LEG_START;
 			cmd.params = lr->params;
 			cmd.flag = rearm;
-			submit(eng, rr->worker, &cmd);
+			ch_media_engine_submit(eng, rr->worker, &cmd);
 		} else if (cs[i]) {
 			cmd.type = CH_MEDIA_CMD_LEG_CODEC;
-			submit(eng, rr->worker, &cmd);
+			ch_media_engine_submit(eng, rr->worker, &cmd);
 		}
 		if (cs[i]) {
 			lr->cs_codec = lr->params.codec;
@@ -401,7 +408,7 @@ static int room_sync(struct ch_media_engine *eng, struct room_rec *rr,
 		cmd.room = rr->room;
 		cmd.codec = (enum ch_media_codec)c;
 		cmd.cs = shared[c];
-		submit(eng, rr->worker, &cmd);
+		ch_media_engine_submit(eng, rr->worker, &cmd);
 		rr->shared[c] = shared[c] != NULL;
 	}
 	rr->shared_rate = rate;
@@ -517,7 +524,7 @@ int ch_media_room_create(struct ch_media_engine *eng, uint32_t *room)
 
 	struct ch_media_cmd cmd = {
 	    .type = CH_MEDIA_CMD_ROOM_ADD, .room = r, .rate = rr->rate};
-	submit(eng, wi, &cmd);
+	ch_media_engine_submit(eng, wi, &cmd);
 	*room = r->id;
 	return 0;
 }
@@ -535,7 +542,7 @@ static void leg_remove(struct ch_media_engine *eng, struct leg_rec *lr,
 	rr->nlegs--;
 	wc->nlegs--;
 	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_LEG_REMOVE, .leg = l};
-	submit(eng, rr->worker, &cmd);
+	ch_media_engine_submit(eng, rr->worker, &cmd);
 }
 
 /* Reports the prompts of leg lr (being freed) that are still out as
@@ -567,7 +574,7 @@ void ch_media_room_destroy(struct ch_media_engine *eng, uint32_t room)
 	eng->wk[rr->worker].nrooms--;
 	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_ROOM_REMOVE,
 	                           .room = rr->room};
-	submit(eng, rr->worker, &cmd);
+	ch_media_engine_submit(eng, rr->worker, &cmd);
 	/* the legs keep their slots until EV_LEG_GONE */
 	for (unsigned i = 0; i < eng->npairs; i++) {
 		struct leg_rec *lr = &eng->legs[i];
@@ -619,7 +626,7 @@ static int room_grow(struct ch_media_engine *eng, struct room_rec *rr)
 		return ENOMEM;
 	struct ch_media_cmd cmd = {
 	    .type = CH_MEDIA_CMD_ROOM_SLOTS, .room = rr->room, .slots = s};
-	submit(eng, rr->worker, &cmd);
+	ch_media_engine_submit(eng, rr->worker, &cmd);
 	rr->cap = cap;
 	return 0;
 }
@@ -702,7 +709,7 @@ int ch_media_leg_alloc(struct ch_media_engine *eng, uint32_t room,
 	wc->nlegs++;
 
 	struct ch_media_cmd cmd = {.type = CH_MEDIA_CMD_LEG_ADD, .leg = l};
-	submit(eng, rr->worker, &cmd);
+	ch_media_engine_submit(eng, rr->worker, &cmd);
 	*leg = l->id;
 	return 0;
 }
@@ -721,7 +728,7 @@ int ch_media_leg_start(struct ch_media_engine *eng, uint32_t leg,
 {
 	if (!eng)
 		return EINVAL;
-	struct leg_rec *lr = leg_find(eng, leg);
+	struct leg_rec *lr = ch_media_engine_leg_find(eng, leg);
 	if (!lr)
 		return ENOENT;
 	int err = params_check(p);
@@ -765,7 +772,7 @@ int ch_media_leg_mute(struct ch_media_engine *eng, uint32_t leg, bool muted)
 
 void ch_media_leg_free(struct ch_media_engine *eng, uint32_t leg)
 {
-	struct leg_rec *lr = eng ? leg_find(eng, leg) : NULL;
+	struct leg_rec *lr = eng ? ch_media_engine_leg_find(eng, leg) : NULL;
 	if (!lr)
 		return;
 	struct room_rec *rr = &eng->rooms[lr->room - 1];
@@ -781,7 +788,7 @@ void ch_media_leg_free(struct ch_media_engine *eng, uint32_t leg)
 int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
                        struct ch_media_leg_stats *out)
 {
-	struct leg_rec *lr = eng ? leg_find(eng, leg) : NULL;
+	struct leg_rec *lr = eng ? ch_media_engine_leg_find(eng, leg) : NULL;
 	if (!lr || !out)
 		return lr ? EINVAL : ENOENT;
 	const struct ch_media_leg_ctr *c = &lr->leg->ctr;
@@ -894,7 +901,7 @@ int ch_media_leg_play(struct ch_media_engine *eng, uint32_t leg,
 {
 	if (!pcm)
 		return EINVAL;
-	struct leg_rec *lr = eng ? leg_find(eng, leg) : NULL;
+	struct leg_rec *lr = eng ? ch_media_engine_leg_find(eng, leg) : NULL;
 	if (!lr) {
 		ch_pcm_free(pcm);
 		return ENOENT;

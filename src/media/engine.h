@@ -30,6 +30,7 @@
 #define CH_MEDIA_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct sa;
@@ -120,6 +121,9 @@ struct ch_media_handlers {
 	 * NULL. */
 	void (*tap_detached)(void *arg, uint32_t room,
 	                     struct ch_media_tap *tap);
+	/* a WebRTC leg's DTLS datagrams are waiting: read them with
+	 * ch_media_leg_dtls_read. May be NULL. */
+	void (*dtls)(void *arg, uint32_t leg);
 };
 
 /* How the engine's Opus encoders work. Copied by whoever keeps it. */
@@ -222,6 +226,40 @@ void ch_media_leg_free(struct ch_media_engine *eng, uint32_t leg);
 /* Fills *out with a snapshot of the leg's counters; ENOENT if unknown. */
 int ch_media_leg_stats(struct ch_media_engine *eng, uint32_t leg,
                        struct ch_media_leg_stats *out);
+
+/*
+ * WebRTC legs (engine_webrtc.c; the worker's side is wrtc.c). After
+ * ch_media_leg_alloc and before ch_media_leg_start, ch_media_leg_webrtc
+ * makes the leg's socket an ICE-lite + DTLS-SRTP transport (RFC 7983
+ * demultiplexing): the worker answers STUN Binding requests whose
+ * USERNAME starts with ufrag and whose MESSAGE-INTEGRITY is keyed by pwd
+ * (both copied; ice-chars, 4..256 and 22..256 long), takes the source of
+ * the last valid check (the first, or a nomination) as the peer, drops
+ * every other packet from anyone else (packets_rejected), hands the peer's
+ * DTLS datagrams to the control thread (handler dtls) and sends nothing
+ * until ch_media_leg_srtp has installed the keys, then SRTP-protects all
+ * it sends and checks all it takes. No valid check for 30 s (RFC 7675
+ * consent) and it stops sending. The p->remote of ch_media_leg_start is
+ * ignored for such a leg (unset is fine). EINVAL, ENOENT, EALREADY.
+ */
+int ch_media_leg_webrtc(struct ch_media_engine *eng, uint32_t leg,
+                        const char *ufrag, const char *pwd);
+/* The keys from the DTLS handshake (RFC 5764): SRTP_AES128_CM_SHA1_80
+ * (suite as libre's enum srtp_suite), rx_key the peer's master key+salt,
+ * tx_key ours (30 bytes each). Once per leg: EALREADY after. */
+int ch_media_leg_srtp(struct ch_media_engine *eng, uint32_t leg, int suite,
+                      const uint8_t *rx_key, const uint8_t *tx_key,
+                      size_t key_len);
+/* Takes the next waiting DTLS datagram of the leg into buf (cap bytes)
+ * and its source into *src; returns its length, 0 when none waits. */
+size_t ch_media_leg_dtls_read(struct ch_media_engine *eng, uint32_t leg,
+                              uint8_t *buf, size_t cap, struct sa *src);
+/* Sends one datagram (DTLS) from the leg's socket to dst. 0 or errno. */
+int ch_media_leg_sendto(struct ch_media_engine *eng, uint32_t leg,
+                        const uint8_t *buf, size_t len, const struct sa *dst);
+/* True once a valid ICE check chose the leg's peer (a relaxed read of
+ * the worker's flag, for stats and tests). */
+bool ch_media_leg_ice_selected(struct ch_media_engine *eng, uint32_t leg);
 
 /*
  * Playback into a room, heard by every leg (talkers included) and by the

@@ -48,6 +48,10 @@ struct leg_rec {
 	uint32_t cs_rate;                 /* its room rate; 0: none */
 	/* prompts sent to the worker and not handed back yet (ctl_next) */
 	struct ch_media_source *prompts;
+	/* a WebRTC leg's transport and SRTP contexts (engine_webrtc.c):
+	 * the worker uses them, this record owns them; freed with the leg */
+	struct ch_media_wrtc *wrtc;
+	struct srtp *srtp_rx, *srtp_tx;
 };
 
 /* One room id. room NULL: the slot is free. */
@@ -90,6 +94,17 @@ struct ch_media_engine {
 	struct ch_media_leg_totals gone;
 	uint64_t cmd_ring_full;
 };
+
+/* engine.c: the live (not being freed) leg id, or NULL. */
+struct leg_rec *ch_media_engine_leg_find(struct ch_media_engine *eng,
+                                         uint32_t id);
+/* engine.c: sends c to worker wi, in order with everything sent before
+ * (a full ring keeps it in the backlog). */
+void ch_media_engine_submit(struct ch_media_engine *eng, unsigned wi,
+                            const struct ch_media_cmd *c);
+/* engine_webrtc.c: frees a leg record's WebRTC transport and SRTP
+ * contexts (the worker has let go of the leg); NULL-safe fields. */
+void ch_media_engine_wrtc_free(struct leg_rec *rec);
 
 /* engine_metrics.c: adds a leg's counters to eng->gone before it is
  * freed. */

@@ -10,6 +10,7 @@
 #include "media/room.h"
 #include "media/rtp.h"
 #include "media/worker.h"
+#include "media/wrtc.h"
 
 #include <errno.h>
 #include <string.h>
@@ -77,6 +78,12 @@ static void latch(struct ch_media_leg *l, const struct sa *src, bool sdp)
 	l->sdp_locked = sdp;
 	l->rtp_src = *src;
 	l->probe_n = 0;
+}
+
+void ch_media_leg_lock(struct ch_media_leg *l, const struct sa *src)
+{
+	l->p.remote = *src;
+	latch(l, src, true);
 }
 
 /* A source that may be learned: the dialog's IP or the SDP's. */
@@ -208,10 +215,18 @@ void ch_media_leg_send(struct ch_media_worker *w, struct ch_media_leg *l,
 	uint8_t hdr[CH_RTP_HDR_LEN];
 	const struct sa *dst = rtp_dst(l);
 
-	if (!dst)
+	if (!dst || (l->wrtc && !ch_media_wrtc_can_send(w, l)))
 		return;
 	bool marker = l->tx_marker || (l->heard_silence && !silent);
 	ch_rtp_hdr_write(hdr, marker, l->p.pt, l->tx_seq, l->tx_ts, l->tx_ssrc);
+	if (l->wrtc) {
+		l->tx_seq++;
+		l->tx_last_ms = w->now_ms;
+		l->heard_silence = silent;
+		if (!ch_media_wrtc_send(w, l, hdr, sizeof(hdr), pl, len, false))
+			return;
+		goto sent;
+	}
 	struct iovec iov[2] = {
 	    {.iov_base = hdr, .iov_len = sizeof(hdr)},
 	    {.iov_base = (void *)pl, .iov_len = len},
@@ -227,6 +242,7 @@ void ch_media_leg_send(struct ch_media_worker *w, struct ch_media_leg *l,
 	l->heard_silence = silent;
 	if (sendmsg(l->fd_rtp, &msg, MSG_DONTWAIT) < 0)
 		return; /* full socket buffer or no route: the packet is lost */
+sent:
 	l->tx_marker = false;
 	l->tx_packets++;
 	l->tx_octets += (uint32_t)len;
@@ -271,6 +287,10 @@ static void send_rtcp(struct ch_media_worker *w, struct ch_media_leg *l,
 	}
 	if (len <= 0)
 		return;
+	if (l->wrtc) {
+		(void)ch_media_wrtc_send(w, l, buf, (size_t)len, NULL, 0, true);
+		return;
+	}
 	int fd = l->p.rtcp_mux ? l->fd_rtp : l->fd_rtcp;
 	(void)sendto(fd, buf, (size_t)len, MSG_DONTWAIT, &dst->u.sa, dst->len);
 }

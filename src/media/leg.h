@@ -29,6 +29,7 @@
 
 struct ch_media_worker;
 struct ch_media_room;
+struct ch_media_wrtc;
 
 /* What an epoll event points at (epoll_event.data.ptr). Set once. */
 enum ch_media_ep_kind {
@@ -103,6 +104,11 @@ struct ch_media_leg {
 	/* worker: membership */
 	size_t room_idx;               /* index in room->legs */
 	struct ch_media_leg *ack_next; /* pending EV_LEG_GONE list */
+
+	/* WebRTC transport (ICE-lite, DTLS, SRTP: wrtc.h), NULL for plain
+	 * RTP; set by CMD_LEG_WEBRTC, freed by the control thread with the
+	 * leg */
+	struct ch_media_wrtc *wrtc;
 
 	/* worker: negotiated media */
 	bool started;
@@ -179,6 +185,10 @@ static inline bool ch_media_dir_sends(enum ch_media_dir d)
 /* Worker. Handles one datagram from the leg's RTP socket from src. */
 void ch_media_leg_rx_rtp(struct ch_media_worker *w, struct ch_media_leg *l,
                          const uint8_t *buf, size_t len, const struct sa *src);
+
+/* Worker. Locks the leg to src as if it were the SDP address (a WebRTC
+ * leg's peer chosen by a valid ICE check). */
+void ch_media_leg_lock(struct ch_media_leg *l, const struct sa *src);
 
 /* Worker. Handles one datagram from the leg's RTCP socket (or an RTCP
  * packet on the RTP socket with rtcp-mux) from src. */

@@ -24,6 +24,8 @@
  * counted).
  */
 #include "media/worker.h"
+#include "media/stun.h"
+#include "media/wrtc.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -232,7 +234,10 @@ static void leg_start(struct ch_media_worker *w, const struct ch_media_cmd *c)
 	if (c->params.dir != l->p.dir || !l->started)
 		l->tx_marker = true;
 	l->p = c->params;
-	if (c->flag) {
+	if (l->wrtc && l->wrtc->have_peer) {
+		/* ICE chose the peer; the SDP has no address to go back to */
+		l->p.remote = l->wrtc->peer;
+	} else if (c->flag) {
 		/* a new remote address: latch afresh */
 		l->latched = false;
 		l->sdp_locked = false;
@@ -334,6 +339,17 @@ static void apply(struct ch_media_worker *w, const struct ch_media_cmd *c)
 	case CH_MEDIA_CMD_LEG_ISOLATE:
 		l->isolated = c->flag;
 		break;
+	case CH_MEDIA_CMD_LEG_WEBRTC:
+		l->wrtc = c->wrtc;
+		break;
+	case CH_MEDIA_CMD_LEG_SRTP:
+		/* once per leg (the control thread checks): nothing to hand
+		 * back, the contexts are freed with the leg */
+		if (l->wrtc && !l->wrtc->srtp_rx) {
+			l->wrtc->srtp_rx = c->srtp_rx;
+			l->wrtc->srtp_tx = c->srtp_tx;
+		}
+		break;
 	case CH_MEDIA_CMD_ROOM_RECORD: {
 		/* the control thread attaches one tap of each kind at a time */
 		struct ch_media_tapref **slot =
@@ -422,6 +438,10 @@ static void rx(struct ch_media_worker *w, struct ch_media_leg *l, bool rtcp)
 				ch_media_leg_rx_rtcp(w, l, w->rxbuf[i],
 				                     w->msgs[i].msg_len,
 				                     &w->src[i]);
+			else if (l->wrtc)
+				ch_media_wrtc_rx(
+				    w, l, w->rxbuf[i], w->msgs[i].msg_len,
+				    sizeof(w->rxbuf[i]), &w->src[i]);
 			else
 				ch_media_leg_rx_rtp(w, l, w->rxbuf[i],
 				                    w->msgs[i].msg_len,
@@ -591,6 +611,7 @@ void ch_media_worker_free(struct ch_media_worker *w)
 	close_fd(&w->ev_efd);
 	ch_ring_destroy(&w->cmds);
 	ch_ring_destroy(&w->evs);
+	ch_stun_hmac_free(w->stun);
 	free(w);
 }
 
@@ -677,6 +698,8 @@ int ch_media_worker_alloc(struct ch_media_worker **wp, unsigned idx,
 	if (!err)
 		err = ch_ring_init(&w->evs, CH_MEDIA_EV_RING,
 		                   sizeof(struct ch_media_ev));
+	if (!err)
+		err = -ch_stun_hmac_alloc(&w->stun);
 	if (!err)
 		err = setup_fds(w);
 	if (!err) {

@@ -37,6 +37,10 @@
 #include "media/source.h"
 #include "util/histogram.h"
 
+struct ch_stun_hmac;
+struct ch_media_wrtc;
+struct srtp;
+
 /* Datagrams read per recvmmsg call. */
 #define CH_MEDIA_RX_BATCH 16
 /* Control bytes per received packet: room for one struct timespec. */
@@ -71,6 +75,8 @@ enum ch_media_cmd_type {
 	CH_MEDIA_CMD_ROOM_RECORD,   /* room, tapref: attach */
 	CH_MEDIA_CMD_ROOM_UNRECORD, /* room, flag (voices): that tap ->
 	                               EV_TAP_DETACHED */
+	CH_MEDIA_CMD_LEG_WEBRTC,    /* leg, wrtc: its transport (wrtc.h) */
+	CH_MEDIA_CMD_LEG_SRTP,      /* leg, srtp_rx, srtp_tx: the keys */
 };
 
 /* One command. Pointers and states in it are handed to the worker. */
@@ -82,6 +88,8 @@ struct ch_media_cmd {
 	struct ch_media_room_slots *slots;
 	struct ch_media_source *src;
 	struct ch_media_tapref *tapref;
+	struct ch_media_wrtc *wrtc;
+	struct srtp *srtp_rx, *srtp_tx;
 	enum ch_media_codec codec;
 	uint32_t rate;
 	int32_t gain; /* Q14 */
@@ -103,6 +111,7 @@ enum ch_media_ev_type {
 	CH_MEDIA_EV_LEG_PLAY_DONE, /* likewise, id: leg */
 	/* id: room, ptr: the struct ch_media_tapref the worker let go of */
 	CH_MEDIA_EV_TAP_DETACHED,
+	CH_MEDIA_EV_DTLS, /* id, ptr: leg: its DTLS inbox holds datagrams */
 };
 
 struct ch_media_ev {
@@ -169,6 +178,11 @@ struct ch_media_worker {
 	uint8_t pkt[CH_CODEC_MAX_PAYLOAD];
 	uint8_t shared_pl[CH_CODEC_COUNT][CH_CODEC_MAX_PAYLOAD];
 	int shared_len[CH_CODEC_COUNT]; /* -1: not encoded this tick */
+	/* WebRTC legs (wrtc.c): the STUN integrity context (allocated with
+	 * the worker) and the buffer SRTP packets and STUN answers are
+	 * built in */
+	struct ch_stun_hmac *stun;
+	uint8_t sbuf[CH_RTP_MAX_PACKET + 64];
 };
 
 /*
