@@ -369,6 +369,13 @@ static void rtp_resumed_h(void *arg, uint32_t leg)
 		ch_sip_rtp_resumed(d->sip, leg);
 }
 
+static void dtls_h(void *arg, uint32_t leg)
+{
+	struct daemon *d = arg;
+	if (d->sip)
+		ch_sip_dtls(d->sip, leg);
+}
+
 static void room_play_done_h(void *arg, uint32_t room, uint32_t play_id,
                              bool finished)
 {
@@ -640,7 +647,8 @@ static int run(const struct ch_config *cfg, bool init)
 	                               .rtp_resumed = rtp_resumed_h,
 	                               .room_play_done = room_play_done_h,
 	                               .leg_play_done = leg_play_done_h,
-	                               .tap_detached = tap_detached_h};
+	                               .tap_detached = tap_detached_h,
+	                               .dtls = dtls_h};
 	err = ch_media_engine_alloc(&d.eng, &mcfg, &mh, &d);
 	if (err) {
 		ch_log_fatal("chorusd: cannot start the media engine: %s\n",

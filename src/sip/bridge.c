@@ -178,6 +178,7 @@ static struct ch_core_media_ops bridge_ops = {
     .call_dial = call_dial,
     .participant_stats = participant_stats,
     .participant_alive = participant_alive,
+    .webrtc_offer = ch_sip_webrtc_offer,
 };
 
 void ch_sip_bridge_attach(struct ch_sip *sip)

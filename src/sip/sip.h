@@ -49,6 +49,8 @@ void ch_sip_hangup_all(struct ch_sip *s);
 void ch_sip_talking(struct ch_sip *s, uint32_t leg, bool talking);
 void ch_sip_rtp_timeout(struct ch_sip *s, uint32_t leg);
 void ch_sip_rtp_resumed(struct ch_sip *s, uint32_t leg);
+/* DTLS datagrams wait in a WebRTC leg's inbox (sip_webrtc.c). */
+void ch_sip_dtls(struct ch_sip *s, uint32_t leg);
 /* Engine and service reports (wired by the daemon). */
 void ch_sip_room_play_done(struct ch_sip *s, uint32_t room, uint32_t play_id,
                            bool finished);

@@ -32,6 +32,7 @@ static void call_destructor(void *arg)
 {
 	struct ch_sip_call *c = arg;
 	tmr_cancel(&c->tmr);
+	c->dtls = mem_deref(c->dtls);
 	ch_sip_media_call_gone(c->sip, c);
 	list_unlink(&c->le);
 	hash_unlink(&c->id_he);
@@ -146,6 +147,7 @@ void ch_sip_call_end(struct ch_sip_call *c, const char *reason,
 	c->ended = true;
 	tmr_cancel(&c->tmr);
 	list_unlink(&c->unc_le);
+	c->dtls = mem_deref(c->dtls); /* its close_notify leaves by the leg */
 	leg_release(c);
 	/* Dropping the session sends BYE (or CANCEL) when still needed; a
 	 * terminated one is dropped on the next loop turn. */
@@ -271,6 +273,17 @@ static int count_h(const struct ch_conferencecall *cc, void *arg)
 	return 0;
 }
 
+bool ch_sip_conference_full(struct ch_sip *sip,
+                            const struct ch_conference *conf)
+{
+	struct ch_store *st = ch_core_store(sip->core);
+	int present = 0;
+	return conf->max_participants > 0 &&
+	       !st->ops->conferencecall_list_present(st, conf->id, count_h,
+	                                             &present) &&
+	       present >= conf->max_participants;
+}
+
 static void reject(struct ch_sip *sip, const struct sip_msg *msg,
                    uint16_t scode, const char *reason)
 {
@@ -311,7 +324,7 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 	char conf_id[CH_UUID_LEN], caller[256] = "", sip_callid[128] = "";
 	char *src = NULL, *dst = NULL;
 	const char *why;
-	int present = 0, err;
+	int err;
 
 	/* libre hands over INVITEs without these; nothing below may read
 	 * a header that is not there */
@@ -335,11 +348,7 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 		reject(sip, msg, 480, "Temporarily Unavailable");
 		return;
 	}
-	struct ch_store *st = ch_core_store(sip->core);
-	if (conf.max_participants > 0 &&
-	    !st->ops->conferencecall_list_present(st, conf.id, count_h,
-	                                          &present) &&
-	    present >= conf.max_participants) {
+	if (ch_sip_conference_full(sip, &conf)) {
 		ch_conference_clear(&conf);
 		reject(sip, msg, 486, "Busy Here");
 		return;

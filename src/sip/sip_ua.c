@@ -333,6 +333,7 @@ void ch_sip_free(struct ch_sip *sip)
 		mem_deref(c);
 	}
 	ch_sip_bridge_close(sip);
+	ch_sip_webrtc_close(sip);
 	mem_deref(sip->lsnr);
 	sipsess_close_all(sip->sock);
 	mem_deref(sip->sock);
