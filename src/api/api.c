@@ -5,6 +5,7 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "api/httpd.h"
+#include "api/join_token.h"
 #include "api/static_assets.h"
 #include "core/core.h"
 #include "store/store.h"
@@ -84,6 +85,7 @@ static const struct route routes[] = {
     {"DELETE", "/calls/{id}", true, ch_api_call_hangup},
     {"POST", "/conferences/{id}/webrtc", true, ch_api_webrtc_offer},
     {"DELETE", "/webrtc/{id}", true, ch_api_webrtc_leave},
+    {"POST", "/conferences/{id}/join_tokens", true, ch_api_join_token_create},
     {"GET", "/recordings", true, ch_api_recording_list},
     {"GET", "/recordings/{id}", true, ch_api_recording_get},
     {"GET", "/recordings/{id}/file", true, ch_api_recording_file},
@@ -100,10 +102,14 @@ static const char *status_reason(uint16_t s)
 		return "OK";
 	case 201:
 		return "Created";
+	case 204:
+		return "No Content";
 	case 400:
 		return "Bad Request";
 	case 401:
 		return "Unauthorized";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:
@@ -500,6 +506,7 @@ static void tokens_tmr_h(void *arg)
 {
 	struct ch_api *api = arg;
 	(void)tokens_sync(api);
+	ch_api_ws_expire(api);
 	tmr_start(api->tokens_tmr, TOKENS_POLL_MS, tokens_tmr_h, api);
 }
 
@@ -540,10 +547,89 @@ static int customer_by_token(struct ch_api *api, const char *token,
 	return 0;
 }
 
+/* A join token (join_token.h): its customer must exist and its tag be
+ * right under that customer's key; then r is that customer's, narrowed
+ * to the token's conference. */
+static bool authenticate_join(struct ch_api_req *r, const char *token)
+{
+	char cust_id[CH_UUID_LEN];
+	struct ch_store *st = ch_core_store(r->api->core);
+	if (ch_join_token_parse(token, r->join_conf, cust_id, &r->join_exp_s) ||
+	    st->ops->customer_by_id(st, cust_id, &r->cust) ||
+	    !ch_join_token_verify(token, r->cust.token_hash)) {
+		memset(&r->cust, 0, sizeof(r->cust));
+		ch_api_error(r, 401, "unauthorized", NULL, "invalid token");
+		return false;
+	}
+	if (r->join_exp_s * 1000000 <= ch_time_now_us()) {
+		memset(&r->cust, 0, sizeof(r->cust));
+		ch_api_error(r, 401, "token_expired", NULL,
+		             "the join token has expired");
+		return false;
+	}
+	r->join = true;
+	return true;
+}
+
+/* The routes a customer's own web page (another origin) calls with a
+ * join token: CORS answers them (Access-Control-Allow-Origin: *: tokens,
+ * never cookies, authenticate them). */
+static bool cors_route(const struct route *rt)
+{
+	return rt->h == ch_api_webrtc_offer || rt->h == ch_api_webrtc_leave ||
+	       rt->h == ch_api_join_token_create ||
+	       rt->h == ch_api_conferencecall_list;
+}
+
+#define CORS_HDRS                                                              \
+	"Access-Control-Allow-Origin: *\r\n"                                   \
+	"Access-Control-Expose-Headers: Location, X-Chorus-Call-Id, "          \
+	"X-Chorus-Conferencecall-Id\r\n"
+
+/* OPTIONS on a CORS route: the preflight, no token needed. */
+static void preflight(struct ch_api_req *r, const char *allow)
+{
+	snprintf(r->hdrs, sizeof(r->hdrs),
+	         "Access-Control-Allow-Methods: %s, OPTIONS\r\n"
+	         "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
+	         "Access-Control-Max-Age: 600\r\n",
+	         allow);
+	r->raw = strdup("");
+	r->raw_ctype = "text/plain";
+	r->status = 204;
+}
+
+/* What a join token may do: join and leave its conference, hear its
+ * events, list its participants. */
+static bool join_grants(const struct route *rt)
+{
+	return rt->h == ch_api_webrtc_leave || rt->h == ch_api_ws_open ||
+	       rt->h == ch_api_webrtc_offer ||
+	       rt->h == ch_api_conferencecall_list;
+}
+
+/* A join token names another conference than the one asked for: as an
+ * unknown id (404). */
+static bool join_other_conference(struct ch_api_req *r, const struct route *rt)
+{
+	const char *asked = NULL;
+	if (rt->h == ch_api_webrtc_offer)
+		asked = r->id;
+	else if (rt->h == ch_api_conferencecall_list)
+		asked = ch_api_query(r, "conference_id");
+	else
+		return false;
+	if (asked && !strcasecmp(asked, r->join_conf))
+		return false;
+	ch_api_error(r, 404, "not_found", NULL, "conference %s not found",
+	             asked ? asked : "(none asked: add conference_id)");
+	return true;
+}
+
 static bool authenticate(struct ch_api_req *r, const char *authorization)
 {
 	const char *token = ch_api_query(r, "token");
-	char bearer[128];
+	char bearer[CH_JOIN_TOKEN_LEN + 8];
 	if (token && !*token)
 		token = NULL;
 	if (!token && authorization &&
@@ -551,6 +637,8 @@ static bool authenticate(struct ch_api_req *r, const char *authorization)
 		snprintf(bearer, sizeof(bearer), "%s", authorization + 7);
 		token = bearer;
 	}
+	if (token && !strncmp(token, CH_JOIN_TOKEN_PREFIX, 4))
+		return authenticate_join(r, token);
 	if (!token || !*token || strlen(token) > 64) {
 		ch_api_error(r, 401, "unauthorized", NULL,
 		             "a valid token is required (Authorization: "
@@ -591,6 +679,8 @@ static void dispatch(struct ch_api_req *r, const char *authorization)
 		    !match(routes[i].pattern, sub, id))
 			continue;
 		path_known = true;
+		if (cors_route(&routes[i]))
+			r->cors = true;
 		if (strlen(allow) + strlen(routes[i].method) + 3 <
 		    sizeof(allow)) {
 			if (*allow)
@@ -602,6 +692,10 @@ static void dispatch(struct ch_api_req *r, const char *authorization)
 			r->route = (int)i;
 			memcpy(r->id, id, sizeof(id));
 		}
+	}
+	if (!found && r->cors && !strcmp(r->method, "OPTIONS")) {
+		preflight(r, allow);
+		return;
 	}
 	if (!found) {
 		if (path_known) {
@@ -619,6 +713,13 @@ static void dispatch(struct ch_api_req *r, const char *authorization)
 		return;
 	}
 	if (found->auth && !authenticate(r, authorization))
+		return;
+	if (r->join && !join_grants(found)) {
+		ch_api_error(r, 403, "forbidden", NULL,
+		             "a join token may not %s %s", r->method, r->path);
+		return;
+	}
+	if (r->join && join_other_conference(r, found))
 		return;
 	if (strstr(found->pattern, "{id}") && !ch_uuid_valid(r->id)) {
 		ch_api_error(r, 404, "not_found", NULL, "%s is not a valid id",
@@ -640,7 +741,8 @@ static void req_clear(struct ch_api_req *r)
 
 static char *resp_text(struct ch_api_req *r)
 {
-	if (r->raw && (r->status == 200 || r->status == 201)) {
+	if (r->raw &&
+	    (r->status == 200 || r->status == 201 || r->status == 204)) {
 		char *t = r->raw;
 		r->raw = NULL;
 		return t;
@@ -785,10 +887,16 @@ reply:
 	else
 		ch_log_debug("api", "%s %s -> %u", method, r.path ? r.path : "",
 		             r.status);
+	char hdrs[sizeof(r.hdrs) + sizeof(CORS_HDRS)];
+	snprintf(hdrs, sizeof(hdrs), "%s%s",
+	         r.hdrs[0] ? r.hdrs : (r.allow ? r.allow : ""),
+	         r.cors ? CORS_HDRS : "");
 	(void)ch_httpd_reply(conn, r.status, status_reason(r.status),
-	                     r.raw_ctype ? r.raw_ctype : "application/json",
+	                     r.status == 204 ? NULL
+	                     : r.raw_ctype   ? r.raw_ctype
+	                                     : "application/json",
 	                     text ? text : "", text ? strlen(text) : 0,
-	                     r.hdrs[0] ? r.hdrs : r.allow);
+	                     hdrs[0] ? hdrs : NULL);
 	free(text);
 	req_clear(&r);
 }

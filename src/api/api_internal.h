@@ -62,6 +62,12 @@ struct ch_api_req {
 	char
 	    id[CH_UUID_LEN]; /* the {id} path segment, when the route has one */
 	struct ch_customer cust;
+	/* authenticated by a join token (join_token.h): it grants only the
+	 * routes of one conference, join_conf */
+	bool join;
+	bool cors; /* a route a web page of any origin may call */
+	char join_conf[CH_UUID_LEN];
+	int64_t join_exp_s; /* when it expires */
 	/* set when served over a connection (NULL from ch_api_handle) */
 	struct ch_httpd_conn *conn;
 	const struct http_msg *msg;
@@ -144,6 +150,7 @@ void ch_api_call_get(struct ch_api_req *r);
 void ch_api_call_hangup(struct ch_api_req *r);
 void ch_api_webrtc_offer(struct ch_api_req *r);
 void ch_api_webrtc_leave(struct ch_api_req *r);
+void ch_api_join_token_create(struct ch_api_req *r);
 /* api_media.c */
 void ch_api_conference_recording_start(struct ch_api_req *r);
 void ch_api_conference_recording_stop(struct ch_api_req *r);
@@ -178,5 +185,7 @@ int ch_api_route_find(const char *method, const char *pattern);
 void ch_api_ws_close_all(struct ch_api *api);
 /* Closes the clients whose token no longer finds its customer. */
 void ch_api_ws_revalidate(struct ch_api *api);
+/* Closes (1008) the clients whose join token has expired. */
+void ch_api_ws_expire(struct ch_api *api);
 
 #endif

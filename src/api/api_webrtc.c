@@ -19,7 +19,10 @@
 #include <re_http.h>
 
 #include "api/api_internal.h"
+#include "api/join_token.h"
 #include "core/call.h"
+#include "core/conference.h"
+#include "util/timefmt.h"
 #include "core/core_webrtc.h"
 
 #define MAX_OFFER (64 * 1024)
@@ -125,6 +128,8 @@ void ch_api_webrtc_leave(struct ch_api_req *r)
 	int err = ch_call_get(r->api->core, r->cust.id, r->id, &c);
 	if (!err && strcmp(c.transport, "webrtc"))
 		err = ENOENT; /* a SIP call is not a WebRTC session */
+	if (!err && r->join && strcasecmp(c.conference_id, r->join_conf))
+		err = ENOENT; /* a join token sees its conference only */
 	if (!err)
 		ch_call_clear(&c);
 	if (err) {
@@ -136,4 +141,63 @@ void ch_api_webrtc_leave(struct ch_api_req *r)
 		return;
 	}
 	ch_api_call_hangup(r);
+}
+
+#define TTL_DEFAULT 600
+#define TTL_MIN     10
+#define TTL_MAX     86400
+
+/* POST /conferences/{id}/join_tokens: {"ttl_seconds": N} optional. */
+void ch_api_join_token_create(struct ch_api_req *r)
+{
+	json_int_t ttl = TTL_DEFAULT;
+	if (r->body_len) {
+		json_t *o = ch_api_body_object(r);
+		if (!o)
+			return;
+		json_t *t = json_object_get(o, "ttl_seconds");
+		const char *k;
+		json_t *v;
+		json_object_foreach(o, k, v)
+		{
+			if (strcmp(k, "ttl_seconds")) {
+				ch_api_error(r, 400, "invalid_field", k,
+				             "unknown field %s", k);
+				json_decref(o);
+				return;
+			}
+		}
+		if (t &&
+		    (!json_is_integer(t) || json_integer_value(t) < TTL_MIN ||
+		     json_integer_value(t) > TTL_MAX)) {
+			ch_api_error(r, 400, "invalid_field", "ttl_seconds",
+			             "ttl_seconds must be an integer of %d..%d",
+			             TTL_MIN, TTL_MAX);
+			json_decref(o);
+			return;
+		}
+		if (t)
+			ttl = json_integer_value(t);
+		json_decref(o);
+	}
+	struct ch_conference conf;
+	int err = ch_conference_get(r->api->core, r->cust.id, r->id, &conf);
+	if (err) {
+		ch_api_error_core(r, err, "conference");
+		return;
+	}
+	bool ended = conf.status >= CH_CONFERENCE_TERMINATING;
+	ch_conference_clear(&conf);
+	if (ended) {
+		ch_api_error(r, 409, "invalid_state", NULL,
+		             "conference %s is terminating or terminated",
+		             r->id);
+		return;
+	}
+	int64_t exp_s = ch_time_now_us() / 1000000 + ttl;
+	char tok[CH_JOIN_TOKEN_LEN], when[CH_TIME_LEN];
+	ch_join_token_mint(r->cust.token_hash, r->id, r->cust.id, exp_s, tok);
+	ch_time_format(exp_s * 1000000, when);
+	ch_api_ok(r, json_pack("{s:s,s:s,s:s}", "token", tok, "expires", when,
+	                       "conference_id", r->id));
 }

@@ -14,6 +14,7 @@
 #include "events/events.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/timefmt.h"
 
 #include <re_types.h>
 #include <re_fmt.h>
@@ -35,6 +36,9 @@ struct ch_api_ws {
 	struct ch_websocket *ws;
 	struct ch_events_sub *sub;
 	char token_hash[CH_TOKEN_HASH_LEN]; /* of the token it came with */
+	bool join;                          /* came with a join token: */
+	char join_topic[11 + CH_UUID_LEN];  /* its conference only */
+	int64_t join_exp_s;                 /* until it expires */
 };
 
 static void client_free(struct ch_api_ws *c)
@@ -85,6 +89,12 @@ static void text_h(const char *text, size_t len, void *arg)
 	json_t *o = json_loadb(text, len, 0, NULL), *topics, *t;
 	const char *list[64];
 	size_t i, n = 0;
+
+	if (c->join) {
+		ws_error(c, "a join token's stream is its conference's; it "
+		            "cannot subscribe");
+		return;
+	}
 
 	if (!json_is_object(o) || !json_is_string(json_object_get(o, "type")) ||
 	    strcmp(json_string_value(json_object_get(o, "type")),
@@ -181,6 +191,19 @@ void ch_api_ws_open(struct ch_api_req *r)
 		free(c);
 		return;
 	}
+	if (r->join) {
+		const char *topic = c->join_topic;
+		c->join = true;
+		c->join_exp_s = r->join_exp_s;
+		snprintf(c->join_topic, sizeof(c->join_topic), "conference:%s",
+		         r->join_conf);
+		if (ch_events_sub_topics(c->sub, &topic, 1)) {
+			ch_events_unsubscribe(c->sub);
+			ch_websocket_free(c->ws);
+			free(c);
+			return;
+		}
+	}
 	c->next = r->api->ws_clients;
 	if (c->next)
 		c->next->prev = c;
@@ -189,22 +212,35 @@ void ch_api_ws_open(struct ch_api_req *r)
 	            r->cust.id);
 }
 
+/* Closes c (1008) saying why; freed by close_h when the close
+ * handshake ends. */
+static void close_client(struct ch_api_ws *c, const char *why)
+{
+	ch_log_info("api", "websocket client closed: %s", why);
+	ws_error(c, why);
+	ch_events_unsubscribe(c->sub);
+	c->sub = NULL;
+	ch_websocket_close(c->ws, CH_WEBSOCKET_POLICY_VIOLATION);
+}
+
 void ch_api_ws_revalidate(struct ch_api *api)
 {
 	struct ch_store *st = ch_core_store(api->core);
 	struct ch_customer cust;
 
 	for (struct ch_api_ws *c = api->ws_clients; c; c = c->next) {
-		if (!c->sub || st->ops->customer_by_token_hash(
-		                   st, c->token_hash, &cust) != ENOENT)
-			continue;
-		ch_log_info("api", "websocket client closed: its token was "
-		                   "replaced");
-		ws_error(c, "token replaced");
-		ch_events_unsubscribe(c->sub);
-		c->sub = NULL;
-		/* freed by close_h when the close handshake ends */
-		ch_websocket_close(c->ws, CH_WEBSOCKET_POLICY_VIOLATION);
+		if (c->sub && st->ops->customer_by_token_hash(st, c->token_hash,
+		                                              &cust) == ENOENT)
+			close_client(c, "token replaced");
+	}
+}
+
+void ch_api_ws_expire(struct ch_api *api)
+{
+	int64_t now_s = ch_time_now_us() / 1000000;
+	for (struct ch_api_ws *c = api->ws_clients; c; c = c->next) {
+		if (c->sub && c->join && c->join_exp_s <= now_s)
+			close_client(c, "token expired");
 	}
 }
 
