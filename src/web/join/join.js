@@ -60,9 +60,10 @@ $('join').onclick = async () => {
   list = [];
   conf = new Conference({ url: location.origin, conferenceId, joinToken, name: $('name').value.trim() });
   window.chorusConference = conf;
+  window.chorusStatuses = [conf.status];
   conf.on('status', (s) => {
     $('status').textContent = s;
-    (window.chorusStatuses = window.chorusStatuses || []).push(s);
+    window.chorusStatuses.push(s);
     const live = s === 'JOINING' || s === 'JOINED';
     $('leave').disabled = !live;
     $('mute').disabled = !live;
