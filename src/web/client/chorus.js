@@ -243,8 +243,13 @@ export class Conference {
       });
       if (r.status !== 201) {
         let msg = '';
-        try { msg = await r.text(); } catch (e) { /* none */ }
-        throw new Error('POST webrtc: HTTP ' + r.status + (msg ? ' ' + msg : ''));
+        try {
+          msg = await r.text();
+          msg = JSON.parse(msg).error.message || msg;
+        } catch (e) { /* not JSON: the text as is */ }
+        const err = new Error('POST webrtc: HTTP ' + r.status + (msg ? ': ' + msg : ''));
+        err.status = r.status;
+        throw err;
       }
       this.callId = r.headers.get('X-Chorus-Call-Id');
       this.conferencecallId = r.headers.get('X-Chorus-Conferencecall-Id');
