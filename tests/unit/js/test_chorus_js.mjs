@@ -128,4 +128,31 @@ assert.equal(mod.default.Conference, Conference);
   assert.deepEqual(seen, ['DEFAULT', 'JOINING', 'JOINED']);
   for (const s of seen) assert.ok(ALLOWED.has(s) && s !== 'FIRST_PARTICIPANT' && s !== 'NO_MORE_PARTICIPANT');
 }
+// 6. mute is local: the track is disabled, no request to the server; the
+// WebSocket is open before the offer is POSTed.
+{
+  globalThis.fetch = async (url, opts = {}) => {
+    calls.push({ url, method: opts.method || 'GET', wsOpen: !!(ws && ws.opened) });
+    if (url.includes('/webrtc?')) return resp(201, 'v=0 answer', { 'X-Chorus-Call-Id': 'call1', 'X-Chorus-Conferencecall-Id': 'cc1' });
+    return resp(200, '{"result":[]}');
+  };
+  const origOpen = FakeWS.prototype.send;
+  FakeWS.prototype.send = function (m) { this.opened = true; return origOpen.call(this, m); };
+  const track = { enabled: true, stop() { this.stopped = true; } };
+  globalThis.navigator = { mediaDevices: { getUserMedia: async (c) => { track.c = c; return { getAudioTracks: () => [track], getTracks: () => [track] }; } } };
+  const { c } = mk();
+  await c.join({ audio: true, deviceId: 'mic2' });
+  assert.deepEqual(track.c.audio, { deviceId: { exact: 'mic2' } });
+  assert.equal(c._pc.tracks[0], track);
+  assert.ok(calls.find((x) => x.method === 'POST').wsOpen, 'offer POSTed before the WebSocket was open');
+  const n = calls.length;
+  c.mute();
+  assert.equal(track.enabled, false);
+  assert.equal(c.muted, true);
+  c.unmute();
+  assert.equal(track.enabled, true);
+  assert.equal(calls.length, n, 'mute() asked the server');
+  await c.leave();
+  assert.ok(track.stopped);
+}
 console.log('chorus.js: all state-machine checks passed');
