@@ -11,6 +11,7 @@
 #include "util/log.h"
 #include "util/timefmt.h"
 #include "util/token.h"
+#include "util/uuid.h"
 
 #include <re_types.h>
 #include <re_fmt.h>
@@ -370,17 +371,6 @@ static void openapi(struct ch_api_req *r)
 
 /* ---- parsing ---- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent- and plus-decodes [s, s+n) into a new string. "%00" stays as
  * it is: a C string cannot hold a NUL, and a value cut at one could pass
  * a check (a UUID followed by %00 and anything) that the whole fails. */
@@ -392,10 +382,12 @@ static char *url_decode(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '+') {
 			*o++ = ' ';
-		} else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-		           hexval(s[i + 2]) >= 0 &&
+		} else if (s[i] == '%' && i + 2 < n &&
+		           ch_uuid_hexval(s[i + 1]) >= 0 &&
+		           ch_uuid_hexval(s[i + 2]) >= 0 &&
 		           (s[i + 1] != '0' || s[i + 2] != '0')) {
-			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			*o++ = (char)(ch_uuid_hexval(s[i + 1]) * 16 +
+			              ch_uuid_hexval(s[i + 2]));
 			i += 2;
 		} else {
 			*o++ = s[i];

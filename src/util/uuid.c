@@ -40,8 +40,7 @@ bool ch_uuid_valid(const char *s)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (c != '-')
 				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		             (c >= 'A' && c <= 'F'))) {
+		} else if (ch_uuid_hexval(c) < 0) {
 			return false;
 		}
 	}
@@ -57,4 +56,15 @@ void ch_uuid_random_hex(char *out, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 	out[2 * n] = '\0';
+}
+
+int ch_uuid_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }

@@ -17,5 +17,7 @@ void ch_uuid_new(char out[CH_UUID_LEN]);
 bool ch_uuid_valid(const char *s);
 /* Writes n random bytes as 2n lower-case hex chars + NUL into out. */
 void ch_uuid_random_hex(char *out, unsigned n);
+/* The value of one hex digit (any case), or -1 if c is not one. */
+int ch_uuid_hexval(char c);
 
 #endif
