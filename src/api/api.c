@@ -82,6 +82,8 @@ static const struct route routes[] = {
     {"POST", "/calls", true, ch_api_call_create},
     {"GET", "/calls/{id}", true, ch_api_call_get},
     {"DELETE", "/calls/{id}", true, ch_api_call_hangup},
+    {"POST", "/conferences/{id}/webrtc", true, ch_api_webrtc_offer},
+    {"DELETE", "/webrtc/{id}", true, ch_api_webrtc_leave},
     {"GET", "/recordings", true, ch_api_recording_list},
     {"GET", "/recordings/{id}", true, ch_api_recording_get},
     {"GET", "/recordings/{id}/file", true, ch_api_recording_file},
@@ -96,6 +98,8 @@ static const char *status_reason(uint16_t s)
 	switch (s) {
 	case 200:
 		return "OK";
+	case 201:
+		return "Created";
 	case 400:
 		return "Bad Request";
 	case 401:
@@ -110,6 +114,8 @@ static const char *status_reason(uint16_t s)
 		return "Length Required";
 	case 413:
 		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
 	case 429:
 		return "Too Many Requests";
 	case 501:
@@ -634,7 +640,7 @@ static void req_clear(struct ch_api_req *r)
 
 static char *resp_text(struct ch_api_req *r)
 {
-	if (r->raw && r->status == 200) {
+	if (r->raw && (r->status == 200 || r->status == 201)) {
 		char *t = r->raw;
 		r->raw = NULL;
 		return t;
@@ -782,7 +788,7 @@ reply:
 	(void)ch_httpd_reply(conn, r.status, status_reason(r.status),
 	                     r.raw_ctype ? r.raw_ctype : "application/json",
 	                     text ? text : "", text ? strlen(text) : 0,
-	                     r.allow);
+	                     r.hdrs[0] ? r.hdrs : r.allow);
 	free(text);
 	req_clear(&r);
 }

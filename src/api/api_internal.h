@@ -72,6 +72,8 @@ struct ch_api_req {
 	                      "Cache-Control: ..."), static text */
 	bool taken;        /* the handler answered on conn itself (upgrade) */
 	int route;         /* index of the matched route, -1 none */
+	char hdrs[384];    /* extra header lines set by the handler; when set
+	                      they are sent instead of allow */
 	char *raw;         /* a non-JSON body (owned), or NULL */
 	const char *raw_ctype; /* its content type */
 };
@@ -140,6 +142,8 @@ void ch_api_call_create(struct ch_api_req *r);
 void ch_api_call_list(struct ch_api_req *r);
 void ch_api_call_get(struct ch_api_req *r);
 void ch_api_call_hangup(struct ch_api_req *r);
+void ch_api_webrtc_offer(struct ch_api_req *r);
+void ch_api_webrtc_leave(struct ch_api_req *r);
 /* api_media.c */
 void ch_api_conference_recording_start(struct ch_api_req *r);
 void ch_api_conference_recording_stop(struct ch_api_req *r);

@@ -54,6 +54,7 @@ enum ch_core_play_state {
  * ch_conference_room_ready() and ch_conferencecall_left(). When no layer
  * is attached (ops NULL), rooms are ready at once and a participant asked
  * to hang up leaves at once. */
+struct ch_core_webrtc_answer;
 struct ch_core_media_ops {
 	/* Create the mixing room; call ch_conference_room_ready when it
 	 * exists. Returns 0 or errno. */
@@ -117,6 +118,18 @@ struct ch_core_media_ops {
 	void (*play_gain)(void *arg, const char *conference_id, int gain_db);
 	/* Stops the room's playback; no report follows. */
 	void (*play_stop)(void *arg, const char *conference_id);
+
+	/* A WebRTC participant (core_webrtc.h): answers the offer (sdp, len:
+	 * untrusted text) for conference conf (progressing): creates the call
+	 * (transport webrtc, direction incoming, source {"type":"webrtc",
+	 * "target":caller}) and its conferencecall like a SIP dial-in, in
+	 * one commit, and fills out (out->sdp malloc'd, the caller frees).
+	 * 0 or errno (EPROTO: offer refused, *why static text; EXFULL: room
+	 * full; ENOMEM, EIO). NULL: browsers cannot join (501). */
+	int (*webrtc_offer)(void *arg, const struct ch_conference *conf,
+	                    const char *sdp, size_t len, const char *caller,
+	                    struct ch_core_webrtc_answer *out,
+	                    const char **why);
 };
 
 /* Creates the core over an open store and event hub (both borrowed, they

@@ -152,9 +152,11 @@ static void test_routes(void **state)
 			    auth ? "yes" : "no", open ? "no" : "yes");
 			bad++;
 		}
-		if (!json_object_get(json_object_get(op, "responses"), "200") &&
-		    !json_object_get(json_object_get(op, "responses"), "101")) {
-			print_error("%s %s: no 200 response\n", m, p);
+		json_t *resps = json_object_get(op, "responses");
+		if (!json_object_get(resps, "200") &&
+		    !json_object_get(resps, "201") &&
+		    !json_object_get(resps, "101")) {
+			print_error("%s %s: no 200/201 response\n", m, p);
 			bad++;
 		}
 	}
@@ -167,7 +169,8 @@ static void test_routes(void **state)
 		json_object_foreach(item, key, op)
 		{
 			if (!strcmp(key, "parameters") ||
-			    !strcmp(key, "summary") || !strcmp(key, "servers") ||
+			    !strcmp(key, "summary") ||
+			    !strcmp(key, "servers") ||
 			    !strcmp(key, "description"))
 				continue;
 			if (!is_route(key, path)) {

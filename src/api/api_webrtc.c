@@ -1,0 +1,139 @@
+/*
+ * api_webrtc.c: browsers join a conference, WHIP-style (RFC 9725 shape):
+ * POST /v1.0/conferences/{id}/webrtc with the SDP offer answers 201 with
+ * the SDP answer and the session's Location; DELETE /v1.0/webrtc/{id}
+ * leaves (the call hangs up as with DELETE /calls/{id}).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <re_types.h>
+#include <re_fmt.h>
+#include <re_list.h>
+#include <re_mbuf.h>
+#include <re_msg.h>
+#include <re_sa.h>
+#include <re_http.h>
+
+#include "api/api_internal.h"
+#include "core/call.h"
+#include "core/core_webrtc.h"
+
+#define MAX_OFFER (64 * 1024)
+#define MAX_NAME  64
+
+/* A display name: 1..64 of letters, digits, space and "._-@". */
+static bool name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > MAX_NAME)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || strchr(" ._-@", c);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Over a connection the body must say application/sdp (parameters
+ * allowed); ch_api_handle (no headers) takes it as that. */
+static bool is_sdp(const struct ch_api_req *r)
+{
+	if (!r->msg)
+		return true;
+	const struct http_hdr *h = http_msg_hdr(r->msg, HTTP_HDR_CONTENT_TYPE);
+	static const char want[] = "application/sdp";
+	size_t n = sizeof(want) - 1;
+	if (!h || h->val.l < n || strncasecmp(h->val.p, want, n))
+		return false;
+	return h->val.l == n || h->val.p[n] == ';' || h->val.p[n] == ' ';
+}
+
+static void offer_error(struct ch_api_req *r, int err, const char *why)
+{
+	switch (err) {
+	case EBUSY:
+		ch_api_error(r, 409, "invalid_state", NULL,
+		             "conference %s is not progressing", r->id);
+		break;
+	case EPROTO:
+		ch_api_error(r, 400, "invalid_offer", "body",
+		             "offer refused: %s", why ? why : "malformed");
+		break;
+	case ENOSYS:
+		ch_api_error(r, 501, "not_implemented", NULL,
+		             "this chorusd takes no WebRTC participants");
+		break;
+	default:
+		ch_api_error_core(r, err, "conference");
+		break;
+	}
+}
+
+void ch_api_webrtc_offer(struct ch_api_req *r)
+{
+	if (!is_sdp(r)) {
+		ch_api_error(r, 415, "unsupported_media_type", "Content-Type",
+		             "the offer must be sent as application/sdp");
+		return;
+	}
+	if (!r->body || r->body_len == 0) {
+		ch_api_error(r, 400, "invalid_offer", "body",
+		             "the body must be an SDP offer");
+		return;
+	}
+	if (r->body_len > MAX_OFFER) {
+		ch_api_error(r, 413, "body_too_large", "body",
+		             "the offer is over 64 KiB");
+		return;
+	}
+	const char *name = ch_api_query(r, "name");
+	if (name && !name_valid(name)) {
+		ch_api_error(
+		    r, 400, "invalid_parameter", "name",
+		    "name must be 1..64 letters, digits, spaces or ._-@");
+		return;
+	}
+	struct ch_core_webrtc_answer a;
+	const char *why = NULL;
+	int err =
+	    ch_core_webrtc_offer(r->api->core, r->cust.id, r->id, r->body,
+	                         r->body_len, name ? name : "webrtc", &a, &why);
+	if (err) {
+		offer_error(r, err, why);
+		return;
+	}
+	r->raw = a.sdp; /* owned by r from here */
+	a.sdp = NULL;
+	r->raw_ctype = "application/sdp";
+	r->status = 201;
+	snprintf(r->hdrs, sizeof(r->hdrs),
+	         "Location: /v1.0/webrtc/%s\r\nX-Chorus-Call-Id: %s\r\n"
+	         "X-Chorus-Conferencecall-Id: %s\r\n",
+	         a.call_id, a.call_id, a.conferencecall_id);
+}
+
+void ch_api_webrtc_leave(struct ch_api_req *r)
+{
+	struct ch_call c;
+	int err = ch_call_get(r->api->core, r->cust.id, r->id, &c);
+	if (!err && strcmp(c.transport, "webrtc"))
+		err = ENOENT; /* a SIP call is not a WebRTC session */
+	if (!err)
+		ch_call_clear(&c);
+	if (err) {
+		if (err == ENOENT)
+			ch_api_error(r, 404, "not_found", NULL,
+			             "webrtc session %s not found", r->id);
+		else
+			ch_api_error_core(r, err, "call");
+		return;
+	}
+	ch_api_call_hangup(r);
+}
