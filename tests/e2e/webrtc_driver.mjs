@@ -35,7 +35,14 @@ async function open(token, name) {
   await page.goto(`${cfg.base}/join?conference=${encodeURIComponent(cfg.conference_id)}&token=${encodeURIComponent(token)}`);
   await page.fill("#name", name);
   await page.click("#join");
-  await page.waitForFunction(() => document.getElementById("status").textContent === "JOINED", null, { timeout: 20000 });
+  try {
+    await page.waitForFunction(() => document.getElementById("status").textContent === "JOINED", null, { timeout: 20000 });
+  } catch (e) {
+    const st = await page.evaluate(() => ({ status: document.getElementById("status").textContent,
+      seq: window.chorusStatuses, pc: window.chorusConference && window.chorusConference._pc &&
+        window.chorusConference._pc.connectionState }));
+    throw new Error("not JOINED: " + JSON.stringify(st));
+  }
   return page;
 }
 // Goertzel over 2 s of the remote stream, in dBFS per frequency.
