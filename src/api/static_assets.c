@@ -16,6 +16,14 @@ extern const unsigned char ch_web_console_console_js[];
 extern const size_t ch_web_console_console_js_len;
 extern const unsigned char ch_web_console_console_css[];
 extern const size_t ch_web_console_console_css_len;
+extern const unsigned char ch_web_client_chorus_js[];
+extern const size_t ch_web_client_chorus_js_len;
+extern const unsigned char ch_web_join_index_html[];
+extern const size_t ch_web_join_index_html_len;
+extern const unsigned char ch_web_join_join_js[];
+extern const size_t ch_web_join_join_js_len;
+extern const unsigned char ch_web_join_join_css[];
+extern const size_t ch_web_join_join_css_len;
 
 static const struct ch_static_asset table[] = {
     {"/console", ch_web_console_index_html, &ch_web_console_index_html_len,
@@ -26,6 +34,16 @@ static const struct ch_static_asset table[] = {
      &ch_web_console_console_js_len, "text/javascript; charset=utf-8"},
     {"/console/console.css", ch_web_console_console_css,
      &ch_web_console_console_css_len, "text/css; charset=utf-8"},
+    {"/client/chorus.js", ch_web_client_chorus_js, &ch_web_client_chorus_js_len,
+     "text/javascript; charset=utf-8"},
+    {"/join", ch_web_join_index_html, &ch_web_join_index_html_len,
+     "text/html; charset=utf-8"},
+    {"/join/", ch_web_join_index_html, &ch_web_join_index_html_len,
+     "text/html; charset=utf-8"},
+    {"/join/join.js", ch_web_join_join_js, &ch_web_join_join_js_len,
+     "text/javascript; charset=utf-8"},
+    {"/join/join.css", ch_web_join_join_css, &ch_web_join_join_css_len,
+     "text/css; charset=utf-8"},
 };
 
 #define NASSETS (sizeof(table) / sizeof(table[0]))
