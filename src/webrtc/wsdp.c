@@ -548,7 +548,9 @@ static void audio_section(struct out *w, const struct ch_wsdp_offer *o,
 		put(w, "a=fmtp:%d 0-15\r\n", o->telev_pt);
 	}
 	put(w, "a=ptime:20\r\na=%s\r\n", answer_dir(o->dir));
-	put(w, "a=msid:chorus audio\r\na=ssrc:%u cname:chorus\r\n", l->ssrc);
+	put(w, "a=msid:chorus audio\r\n");
+	if (l->ssrc)
+		put(w, "a=ssrc:%u cname:chorus\r\n", l->ssrc);
 	put(w, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", l->ip,
 	    l->port);
 	put(w, "a=end-of-candidates\r\n");

@@ -82,7 +82,8 @@ struct ch_wsdp_local {
 	const char *ip;          /* the candidate's address, text (IP4/IP6) */
 	uint16_t port;           /* the leg's RTP port */
 	uint64_t sess_id;        /* o= session id */
-	uint32_t ssrc;           /* the leg's outgoing SSRC */
+	uint32_t ssrc;           /* the leg's outgoing SSRC; 0: not said (the
+	                            browser takes the one that comes) */
 };
 
 /* Writes the answer to o into out (cap bytes, NUL-terminated, CRLF lines)

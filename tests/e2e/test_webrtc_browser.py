@@ -117,6 +117,11 @@ class WebrtcBrowserTest(SipTestCase):
         left = step("left")
         self.assertEqual(left["statuses"],
                          ["DEFAULT", "JOINING", "JOINED", "LEAVING", "LEFT"], left)
+        # their recordings are complete once baresip has ended
+        for ph in (a, b):
+            ph.hangup()
+        for ph in (a, b):
+            ph.quit()
         self.assertHeard(a, t0 + 1, t1, [440, 880], [660], "with chromium")
         self.assertHeard(b, t0 + 1, t1, [440, 660], [880], "with chromium")
         kid = step("joined2")["id"]

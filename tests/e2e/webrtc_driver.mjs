@@ -98,6 +98,8 @@ try {
   say({ step: "ended", statuses: await statuses(page) });
   say({ step: "done", errors });
   await ctx.close();
+  lines.close(); // stdin would keep node running
+  process.exit(0);
 } catch (e) {
   say({ error: String(e && e.stack || e), errors });
   await ctx.close();
