@@ -193,7 +193,7 @@ static char *answer_of(struct ch_sip_call *c, const struct ch_wsdp_offer *o,
 	    .ip = ip,
 	    .port = port,
 	    .sess_id = r >> 1, /* o= wants a 63-bit number */
-	    .ssrc = 0, /* the engine picks it: unsignaled */
+	    .ssrc = 0,         /* the engine picks it: unsignaled */
 	};
 	memcpy(l.fingerprint, c->sip->webrtc_fp, sizeof(l.fingerprint));
 	char *text = malloc(ANSWER_MAX);
