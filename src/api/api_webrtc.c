@@ -81,6 +81,15 @@ static void offer_error(struct ch_api_req *r, int err, const char *why)
 
 void ch_api_webrtc_offer(struct ch_api_req *r)
 {
+	/* an unknown or another tenant's conference is 404 whatever the
+	 * body, as on every {id} route */
+	struct ch_conference conf;
+	int err = ch_conference_get(r->api->core, r->cust.id, r->id, &conf);
+	if (err) {
+		ch_api_error_core(r, err, "conference");
+		return;
+	}
+	ch_conference_clear(&conf);
 	if (!is_sdp(r)) {
 		ch_api_error(r, 415, "unsupported_media_type", "Content-Type",
 		             "the offer must be sent as application/sdp");
@@ -105,7 +114,7 @@ void ch_api_webrtc_offer(struct ch_api_req *r)
 	}
 	struct ch_core_webrtc_answer a;
 	const char *why = NULL;
-	int err =
+	err =
 	    ch_core_webrtc_offer(r->api->core, r->cust.id, r->id, r->body,
 	                         r->body_len, name ? name : "webrtc", &a, &why);
 	if (err) {

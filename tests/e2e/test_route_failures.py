@@ -112,6 +112,8 @@ class RouteFailureTest(SipTestCase):
         foreign = {"conferences": self.conf_b,
                    "conferencecalls": self.part_b["id"],
                    "calls": self.call_b,
+                   # a SIP call of B: no WebRTC session of A's either
+                   "webrtc": self.call_b,
                    "recordings": None, "transcribes": None}[kind]
         out = [str(uuidlib.uuid4())] + HOSTILE
         if foreign:
@@ -218,6 +220,38 @@ class RouteFailureTest(SipTestCase):
             self.expect("POST", "/conferences", 400,
                         {"type": "conference", "pre_actions": acts},
                         field=field)
+
+        # WebRTC: a terminated conference, bad offers and names, a SIP
+        # call is no WebRTC session; join tokens
+        with open(os.path.join(SRC, "tests", "fuzz", "corpus", "webrtc_sdp",
+                               "chromium.sdp"), "rb") as f:
+            offer = f.read()
+        sdp = {"Content-Type": "application/sdp"}
+        self.route = "/conferences/{id}/webrtc"
+        self.expect("POST", conf + self.conf_t + "/webrtc", 409, raw=offer,
+                    headers=sdp)
+        for bad in (b"", b"v=1\r\n", offer.replace(b"a=rtcp-mux\r\n", b""),
+                    offer.replace(b"sha-256", b"sha-1"),
+                    b"v=0\r\n" + b"a=x\r\n" * 3000, b"\x00" * 64):
+            self.expect("POST", conf + self.conf_a + "/webrtc", 400,
+                        raw=bad, headers=sdp,
+                        field="body" if bad else None)
+        self.expect("POST", conf + self.conf_a + "/webrtc", 415, raw=offer,
+                    headers={"Content-Type": "application/json"},
+                    field="Content-Type")
+        for name in ("<script>", "a\r\nVia: x", "x" * 65):
+            self.expect("POST", conf + self.conf_a + "/webrtc", 400,
+                        raw=offer, headers=sdp, query={"name": name},
+                        field="name")
+        self.route = "/webrtc/{id}"
+        self.expect("DELETE", "/webrtc/" + self.left["reference_id"], 404)
+        self.route = "/conferences/{id}/join_tokens"
+        self.expect("POST", conf + self.conf_t + "/join_tokens", 409)
+        for ttl in (9, 86401, "600", 1.5):
+            self.expect("POST", conf + self.conf_a + "/join_tokens", 400,
+                        {"ttl_seconds": ttl}, field="ttl_seconds")
+        self.expect("POST", conf + self.conf_a + "/join_tokens", 400,
+                    {"ttl": 60}, field="ttl")
 
         # wrong state: 409 and nothing changes
         self.route = "/conferences/{id}"
