@@ -13,17 +13,15 @@ participants, one talking) goes to the temp dir, and to
 docs/images/join-page.png when CHORUS_SCREENSHOT=1. Missing node,
 playwright-core or chromium fails the test.
 """
-import json
 import os
-import queue
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from node_driver import NodeDriver  # noqa: E402
 from sip_harness import SOX, SipTestCase, main  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -66,28 +64,9 @@ class WebrtcBrowserTest(SipTestCase):
                "conference_id": cid,
                "tokens": [self.join_token(cid) for _ in range(3)],
                "wav": wav, "shots": shots, "shot_copy": copy}
-        drv = subprocess.Popen(
-            [self.node, os.path.join(HERE, "webrtc_driver.mjs"),
-             json.dumps(cfg)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: drv.poll() is None and drv.kill())
-        out = queue.Queue()
-        threading.Thread(target=lambda: [out.put(x) for x in drv.stdout]
-                         or out.put(None), daemon=True).start()
-
-        def step(name, timeout=60):
-            line = out.get(timeout=timeout)
-            if line is None:
-                self.fail("the driver ended before %s: %s" %
-                          (name, drv.stderr.read()))
-            msg = json.loads(line)
-            self.assertNotIn("error", msg, msg)
-            self.assertEqual(msg["step"], name, msg)
-            return msg
-
-        def ok():
-            drv.stdin.write("ok\n")
-            drv.stdin.flush()
+        drv = NodeDriver(self, self.node,
+                         os.path.join(HERE, "webrtc_driver.mjs"), cfg)
+        step, ok = drv.step, drv.send
 
         for path, ctype in (("/join", "text/html"), ("/join/join.js",
                             "text/javascript"), ("/join/join.css", "text/css"),

@@ -11,16 +11,14 @@ phones (660 and 880 Hz):
   stops, and the health check removes the participant (leave_reason
   orphan, call hung up) while the phones stay.
 """
-import json
 import os
-import queue
 import shutil
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from node_driver import NodeDriver  # noqa: E402
 from sip_harness import SOX, SipTestCase, main, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -47,24 +45,9 @@ class WebrtcControlTest(SipTestCase):
         cfg = {"npm_dir": NPM_DIR, "conference_id": cid, "wav": wav,
                "base": "http://127.0.0.1:%d" % self.d.port,
                "token": self.api.token, "name": "browser"}
-        drv = subprocess.Popen(
-            [node, os.path.join(HERE, "webrtc_peer.mjs"), json.dumps(cfg)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: drv.poll() is None and drv.kill())
-        out = queue.Queue()
-        threading.Thread(target=lambda: [out.put(x) for x in drv.stdout]
-                         or out.put(None), daemon=True).start()
-
-        def step(name, timeout=60):
-            line = out.get(timeout=timeout)
-            if line is None:
-                self.fail("the driver ended before %s: %s" %
-                          (name, drv.stderr.read()))
-            msg = json.loads(line)
-            self.assertNotIn("error", msg, msg)
-            self.assertEqual(msg["step"], name, msg)
-            return msg
+        drv = NodeDriver(self, node, os.path.join(HERE, "webrtc_peer.mjs"),
+                         cfg)
+        step = drv.step
         j = step("joined")
         cc = j["conferencecall_id"]
         p = self.wait_participant(cid, "joined", 10, reference_id=j["call_id"])
@@ -90,8 +73,7 @@ class WebrtcControlTest(SipTestCase):
         self.assertEqual(r.status, 200, r)
         time.sleep(3)
         t_kill = time.monotonic()
-        drv.stdin.write("kill\n")
-        drv.stdin.flush()
+        drv.send("kill")
         step("killed")
         # RTP timeout (10 s) then three failed health checks (5 s apart)
         p = self.wait_participant(cid, "leaved", 40,
