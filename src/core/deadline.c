@@ -74,8 +74,10 @@ static void rearm(struct ch_core *core)
 		tmr_cancel(&core->deadline_tmr);
 		return;
 	}
+	/* rounded up: a conference never ends before its timeout (a libre
+	 * timer that fires early is rearmed for what is left) */
 	int64_t left_ms =
-	    (core->deadlines[0]->deadline_us - ch_time_now_us()) / 1000;
+	    (core->deadlines[0]->deadline_us - ch_time_now_us() + 999) / 1000;
 	tmr_start(&core->deadline_tmr, left_ms > 0 ? (uint64_t)left_ms : 0,
 	          fire_h, core);
 }
@@ -86,7 +88,7 @@ static void fire_h(void *arg)
 	/* due ones first collected by id: terminating changes the heap */
 	for (;;) {
 		if (!core->n_deadlines ||
-		    core->deadlines[0]->deadline_us > ch_time_now_us() + 1000)
+		    core->deadlines[0]->deadline_us > ch_time_now_us())
 			break;
 		struct ch_live_conf *lc = core->deadlines[0];
 		char id[CH_UUID_LEN];
