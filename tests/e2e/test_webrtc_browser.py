@@ -8,9 +8,9 @@ Asserts: Chromium hears 660 and 880 and not 440 (Goertzel in the page on
 the remote stream); each baresip hears 440 and the other's tone; the status
 sequence DEFAULT JOINING JOINED LEAVING LEFT on join/leave; a second join
 kicked through DELETE /conferencecalls/{id} ends at LEFT; a third join then
-DELETE of the conference ends at ENDED. A screenshot of the page (two
-participants, one talking) goes to the temp dir, and to
-docs/images/join-page.png when CHORUS_SCREENSHOT=1. Missing node,
+DELETE of the conference ends at ENDED. A screenshot of the page with two
+participants, one talking (the second browser and a silent phone) goes to
+the temp dir, and to docs/images/join-page.png when CHORUS_SCREENSHOT=1. Missing node,
 playwright-core or chromium fails the test.
 """
 import os
@@ -104,6 +104,16 @@ class WebrtcBrowserTest(SipTestCase):
         self.assertHeard(a, t0 + 1, t1, [440, 880], [660], "with chromium")
         self.assertHeard(b, t0 + 1, t1, [440, 660], [880], "with chromium")
         kid = step("joined2")["id"]
+        # a phone that says nothing: two participants, one talking
+        quiet_wav = os.path.join(self.workdir, "silence8k.wav")
+        subprocess.run([SOX, "-n", "-r", "8000", "-c", "1", "-b", "16",
+                        quiet_wav, "trim", "0", "120"], check=True)
+        quiet = self.phone_file("quiet", quiet_wav)
+        self.join(cid, quiet)
+        ok()
+        s2 = step("shot2")
+        self.assertEqual((s2["participants"], s2["talking"]), (2, 1), s2)
+        self.assertGreater(os.path.getsize(s2["path"]), 10000)
         r = self.api.delete("/conferencecalls/" + kid)
         self.assertIn(r.status, (200, 202, 204), r)
         ok()

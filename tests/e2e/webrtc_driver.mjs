@@ -77,9 +77,8 @@ try {
   await page.waitForFunction(() => document.querySelectorAll("#participants li[data-id]").length >= 3, null, { timeout: 15000 });
   say({ step: "levels", levels: await measure(page, [440, 660, 880]) });
   await page.waitForSelector("#participants li.talking", { timeout: 10000 });
-  const shot = path.join(cfg.shots, "join-page.png");
+  const shot = path.join(cfg.shots, "join-page-three.png");
   await page.screenshot({ path: shot, fullPage: true });
-  if (cfg.shot_copy) copyFileSync(shot, cfg.shot_copy);
   say({ step: "shot", path: shot, talking: await page.$$eval("#participants li.talking", (l) => l.length) });
   await page.click("#leave");
   await page.waitForFunction(() => document.getElementById("status").textContent === "LEFT", null, { timeout: 10000 });
@@ -87,6 +86,16 @@ try {
   await page.close();
   page = await open(cfg.tokens[1], "chromium2");
   say({ step: "joined2", id: await page.evaluate(() => window.chorusConference.conferencecallId) });
+  await reply(); // a silent phone dialled in
+  // the page as the docs show it: two participants, one talking
+  await page.waitForFunction(() => document.querySelectorAll("#participants li[data-id]").length === 2 &&
+    document.querySelectorAll("#participants li.talking").length === 1, null, { timeout: 15000 });
+  const shot2 = path.join(cfg.shots, "join-page.png");
+  await page.screenshot({ path: shot2, fullPage: true });
+  if (cfg.shot_copy) copyFileSync(shot2, cfg.shot_copy);
+  say({ step: "shot2", path: shot2,
+    participants: await page.$$eval("#participants li[data-id]", (l) => l.length),
+    talking: await page.$$eval("#participants li.talking", (l) => l.length) });
   await reply(); // the test kicked us
   await page.waitForFunction(() => document.getElementById("status").textContent === "LEFT", null, { timeout: 15000 });
   say({ step: "kicked", statuses: await statuses(page) });
