@@ -135,12 +135,14 @@ void ch_api_webrtc_leave(struct ch_api_req *r)
 {
 	struct ch_call c;
 	int err = ch_call_get(r->api->core, r->cust.id, r->id, &c);
-	if (!err && strcmp(c.transport, "webrtc"))
-		err = ENOENT; /* a SIP call is not a WebRTC session */
-	if (!err && r->join && strcasecmp(c.conference_id, r->join_conf))
-		err = ENOENT; /* a join token sees its conference only */
-	if (!err)
+	if (!err) {
+		if (strcmp(c.transport, "webrtc"))
+			err = ENOENT; /* a SIP call is not a WebRTC session */
+		else if (r->join && strcasecmp(c.conference_id, r->join_conf))
+			err =
+			    ENOENT; /* a join token sees its conference only */
 		ch_call_clear(&c);
+	}
 	if (err) {
 		if (err == ENOENT)
 			ch_api_error(r, 404, "not_found", NULL,

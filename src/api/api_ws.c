@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* One connected client. Owned by the api's client list; control thread
  * only. */
@@ -90,12 +91,6 @@ static void text_h(const char *text, size_t len, void *arg)
 	const char *list[64];
 	size_t i, n = 0;
 
-	if (c->join) {
-		ws_error(c, "a join token's stream is its conference's; it "
-		            "cannot subscribe");
-		return;
-	}
-
 	if (!json_is_object(o) || !json_is_string(json_object_get(o, "type")) ||
 	    strcmp(json_string_value(json_object_get(o, "type")),
 	           "subscribe")) {
@@ -118,7 +113,12 @@ static void text_h(const char *text, size_t len, void *arg)
 		}
 		list[n++] = s;
 	}
-	if (ch_events_sub_topics(c->sub, list, n)) {
+	if (c->join && (n != 1 || strcasecmp(list[0], c->join_topic))) {
+		/* narrowed by its token: it may only say so again */
+		ws_error(c, "a join token's stream is its conference's only");
+		goto out;
+	}
+	if (!c->join && ch_events_sub_topics(c->sub, list, n)) {
 		ws_error(c, "invalid topics");
 		goto out;
 	}
