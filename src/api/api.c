@@ -32,12 +32,18 @@
 
 #define API_PREFIX "/v1.0"
 
+/* What a route takes: a token (R_AUTH), also a join token of the
+ * conference it names (R_JOIN), calls from a web page of any origin
+ * (R_CORS: preflight and Access-Control headers; tokens, never cookies,
+ * authenticate them, so "*" is right). */
+enum { R_OPEN = 0, R_AUTH = 1, R_JOIN = 2, R_CORS = 4 };
+
 /* One route: method, a pattern of segments where "{id}" matches a UUID,
- * whether it needs a token, and the handler. */
+ * its R_ flags, and the handler. */
 struct route {
 	const char *method;
 	const char *pattern;
-	bool auth;
+	unsigned flags;
 	ch_api_route_h *h;
 };
 
@@ -49,50 +55,53 @@ static void openapi(struct ch_api_req *r);
 /* Every route; src/api/openapi.json documents each one (unit test
  * test_api_openapi fails on a route it lacks). */
 static const struct route routes[] = {
-    {"GET", "/health", false, health},
-    {"GET", "/openapi.json", false, openapi},
-    {"GET", "/ws", true, ch_api_ws_open},
-    {"GET", "/metrics", true, ch_api_metrics},
-    {"POST", "/conferences", true, ch_api_conference_create},
-    {"GET", "/conferences", true, ch_api_conference_list},
-    {"GET", "/conferences/{id}", true, ch_api_conference_get},
-    {"PUT", "/conferences/{id}", true, ch_api_conference_update},
-    {"DELETE", "/conferences/{id}", true, ch_api_conference_delete},
-    {"GET", "/conferencecalls", true, ch_api_conferencecall_list},
-    {"GET", "/conferencecalls/{id}", true, ch_api_conferencecall_get},
-    {"DELETE", "/conferencecalls/{id}", true, ch_api_conferencecall_kick},
-    {"POST", "/conferencecalls/{id}/mute", true, ch_api_conferencecall_mute},
-    {"POST", "/conferencecalls/{id}/unmute", true,
+    {"GET", "/health", R_OPEN, health},
+    {"GET", "/openapi.json", R_OPEN, openapi},
+    {"GET", "/ws", R_AUTH | R_JOIN, ch_api_ws_open},
+    {"GET", "/metrics", R_AUTH, ch_api_metrics},
+    {"POST", "/conferences", R_AUTH, ch_api_conference_create},
+    {"GET", "/conferences", R_AUTH, ch_api_conference_list},
+    {"GET", "/conferences/{id}", R_AUTH, ch_api_conference_get},
+    {"PUT", "/conferences/{id}", R_AUTH, ch_api_conference_update},
+    {"DELETE", "/conferences/{id}", R_AUTH, ch_api_conference_delete},
+    {"GET", "/conferencecalls", R_AUTH | R_JOIN | R_CORS,
+     ch_api_conferencecall_list},
+    {"GET", "/conferencecalls/{id}", R_AUTH, ch_api_conferencecall_get},
+    {"DELETE", "/conferencecalls/{id}", R_AUTH, ch_api_conferencecall_kick},
+    {"POST", "/conferencecalls/{id}/mute", R_AUTH, ch_api_conferencecall_mute},
+    {"POST", "/conferencecalls/{id}/unmute", R_AUTH,
      ch_api_conferencecall_unmute},
-    {"POST", "/conferencecalls/{id}/play", true, ch_api_conferencecall_play},
-    {"POST", "/conferencecalls/{id}/talk", true, ch_api_conferencecall_talk},
-    {"POST", "/conferences/{id}/recording_start", true,
+    {"POST", "/conferencecalls/{id}/play", R_AUTH, ch_api_conferencecall_play},
+    {"POST", "/conferencecalls/{id}/talk", R_AUTH, ch_api_conferencecall_talk},
+    {"POST", "/conferences/{id}/recording_start", R_AUTH,
      ch_api_conference_recording_start},
-    {"POST", "/conferences/{id}/recording_stop", true,
+    {"POST", "/conferences/{id}/recording_stop", R_AUTH,
      ch_api_conference_recording_stop},
-    {"POST", "/conferences/{id}/play", true, ch_api_conference_play},
-    {"POST", "/conferences/{id}/pause", true, ch_api_conference_pause},
-    {"POST", "/conferences/{id}/stop", true, ch_api_conference_stop},
-    {"POST", "/conferences/{id}/volume", true, ch_api_conference_volume},
-    {"POST", "/conferences/{id}/transcribe_start", true,
+    {"POST", "/conferences/{id}/play", R_AUTH, ch_api_conference_play},
+    {"POST", "/conferences/{id}/pause", R_AUTH, ch_api_conference_pause},
+    {"POST", "/conferences/{id}/stop", R_AUTH, ch_api_conference_stop},
+    {"POST", "/conferences/{id}/volume", R_AUTH, ch_api_conference_volume},
+    {"POST", "/conferences/{id}/transcribe_start", R_AUTH,
      ch_api_conference_transcribe_start},
-    {"POST", "/conferences/{id}/transcribe_stop", true,
+    {"POST", "/conferences/{id}/transcribe_stop", R_AUTH,
      ch_api_conference_transcribe_stop},
-    {"GET", "/conferences/{id}/summary", true, ch_api_conference_summary},
-    {"GET", "/calls", true, ch_api_call_list},
-    {"POST", "/calls", true, ch_api_call_create},
-    {"GET", "/calls/{id}", true, ch_api_call_get},
-    {"DELETE", "/calls/{id}", true, ch_api_call_hangup},
-    {"POST", "/conferences/{id}/webrtc", true, ch_api_webrtc_offer},
-    {"DELETE", "/webrtc/{id}", true, ch_api_webrtc_leave},
-    {"POST", "/conferences/{id}/join_tokens", true, ch_api_join_token_create},
-    {"GET", "/recordings", true, ch_api_recording_list},
-    {"GET", "/recordings/{id}", true, ch_api_recording_get},
-    {"GET", "/recordings/{id}/file", true, ch_api_recording_file},
-    {"DELETE", "/recordings/{id}", true, ch_api_recording_delete},
-    {"GET", "/transcribes", true, ch_api_transcribe_list},
-    {"GET", "/transcribes/{id}", true, ch_api_transcribe_get},
-    {"GET", "/transcripts", true, ch_api_transcript_list},
+    {"GET", "/conferences/{id}/summary", R_AUTH, ch_api_conference_summary},
+    {"GET", "/calls", R_AUTH, ch_api_call_list},
+    {"POST", "/calls", R_AUTH, ch_api_call_create},
+    {"GET", "/calls/{id}", R_AUTH, ch_api_call_get},
+    {"DELETE", "/calls/{id}", R_AUTH, ch_api_call_hangup},
+    {"POST", "/conferences/{id}/webrtc", R_AUTH | R_JOIN | R_CORS,
+     ch_api_webrtc_offer},
+    {"DELETE", "/webrtc/{id}", R_AUTH | R_JOIN | R_CORS, ch_api_webrtc_leave},
+    {"POST", "/conferences/{id}/join_tokens", R_AUTH | R_CORS,
+     ch_api_join_token_create},
+    {"GET", "/recordings", R_AUTH, ch_api_recording_list},
+    {"GET", "/recordings/{id}", R_AUTH, ch_api_recording_get},
+    {"GET", "/recordings/{id}/file", R_AUTH, ch_api_recording_file},
+    {"DELETE", "/recordings/{id}", R_AUTH, ch_api_recording_delete},
+    {"GET", "/transcribes", R_AUTH, ch_api_transcribe_list},
+    {"GET", "/transcribes/{id}", R_AUTH, ch_api_transcribe_get},
+    {"GET", "/transcripts", R_AUTH, ch_api_transcript_list},
 };
 
 static const char *status_reason(uint16_t s)
@@ -357,7 +366,7 @@ int ch_api_route_at(size_t i, const char **method, const char **pattern,
 		return ENOENT;
 	*method = routes[i].method;
 	*pattern = routes[i].pattern;
-	*auth = routes[i].auth;
+	*auth = routes[i].flags & R_AUTH;
 	return 0;
 }
 
@@ -571,16 +580,6 @@ static bool authenticate_join(struct ch_api_req *r, const char *token)
 	return true;
 }
 
-/* The routes a customer's own web page (another origin) calls with a
- * join token: CORS answers them (Access-Control-Allow-Origin: *: tokens,
- * never cookies, authenticate them). */
-static bool cors_route(const struct route *rt)
-{
-	return rt->h == ch_api_webrtc_offer || rt->h == ch_api_webrtc_leave ||
-	       rt->h == ch_api_join_token_create ||
-	       rt->h == ch_api_conferencecall_list;
-}
-
 #define CORS_HDRS                                                              \
 	"Access-Control-Allow-Origin: *\r\n"                                   \
 	"Access-Control-Expose-Headers: Location, X-Chorus-Call-Id, "          \
@@ -597,15 +596,6 @@ static void preflight(struct ch_api_req *r, const char *allow)
 	r->raw = strdup("");
 	r->raw_ctype = "text/plain";
 	r->status = 204;
-}
-
-/* What a join token may do: join and leave its conference, hear its
- * events, list its participants. */
-static bool join_grants(const struct route *rt)
-{
-	return rt->h == ch_api_webrtc_leave || rt->h == ch_api_ws_open ||
-	       rt->h == ch_api_webrtc_offer ||
-	       rt->h == ch_api_conferencecall_list;
 }
 
 /* A join token names another conference than the one asked for: as an
@@ -679,7 +669,7 @@ static void dispatch(struct ch_api_req *r, const char *authorization)
 		    !match(routes[i].pattern, sub, id))
 			continue;
 		path_known = true;
-		if (cors_route(&routes[i]))
+		if (routes[i].flags & R_CORS)
 			r->cors = true;
 		if (strlen(allow) + strlen(routes[i].method) + 3 <
 		    sizeof(allow)) {
@@ -712,9 +702,9 @@ static void dispatch(struct ch_api_req *r, const char *authorization)
 		}
 		return;
 	}
-	if (found->auth && !authenticate(r, authorization))
+	if ((found->flags & R_AUTH) && !authenticate(r, authorization))
 		return;
-	if (r->join && !join_grants(found)) {
+	if (r->join && !(found->flags & R_JOIN)) {
 		ch_api_error(r, 403, "forbidden", NULL,
 		             "a join token may not %s %s", r->method, r->path);
 		return;

@@ -23,10 +23,10 @@
 #include "core/call.h"
 #include "core/conference.h"
 #include "util/timefmt.h"
+#include "webrtc/wsdp.h"
 #include "core/core_webrtc.h"
 
-#define MAX_OFFER (64 * 1024)
-#define MAX_NAME  64
+#define MAX_NAME 64
 
 /* A display name: 1..64 of letters, digits, space and "._-@". */
 static bool name_valid(const char *s)
@@ -79,17 +79,10 @@ static void offer_error(struct ch_api_req *r, int err, const char *why)
 	}
 }
 
-void ch_api_webrtc_offer(struct ch_api_req *r)
+/* The request's checks, then the offer to the core, for conf (the
+ * customer's); answers r either way. */
+static void offer_answer(struct ch_api_req *r, const struct ch_conference *conf)
 {
-	/* an unknown or another tenant's conference is 404 whatever the
-	 * body, as on every {id} route */
-	struct ch_conference conf;
-	int err = ch_conference_get(r->api->core, r->cust.id, r->id, &conf);
-	if (err) {
-		ch_api_error_core(r, err, "conference");
-		return;
-	}
-	ch_conference_clear(&conf);
 	if (!is_sdp(r)) {
 		ch_api_error(r, 415, "unsupported_media_type", "Content-Type",
 		             "the offer must be sent as application/sdp");
@@ -100,7 +93,7 @@ void ch_api_webrtc_offer(struct ch_api_req *r)
 		             "the body must be an SDP offer");
 		return;
 	}
-	if (r->body_len > MAX_OFFER) {
+	if (r->body_len > CH_WSDP_MAX_LEN) {
 		ch_api_error(r, 413, "body_too_large", "body",
 		             "the offer is over 64 KiB");
 		return;
@@ -114,21 +107,33 @@ void ch_api_webrtc_offer(struct ch_api_req *r)
 	}
 	struct ch_core_webrtc_answer a;
 	const char *why = NULL;
-	err =
-	    ch_core_webrtc_offer(r->api->core, r->cust.id, r->id, r->body,
-	                         r->body_len, name ? name : "webrtc", &a, &why);
+	int err = ch_core_webrtc_offer(r->api->core, conf, r->body, r->body_len,
+	                               name ? name : "webrtc", &a, &why);
 	if (err) {
 		offer_error(r, err, why);
 		return;
 	}
 	r->raw = a.sdp; /* owned by r from here */
-	a.sdp = NULL;
 	r->raw_ctype = "application/sdp";
 	r->status = 201;
 	snprintf(r->hdrs, sizeof(r->hdrs),
 	         "Location: /v1.0/webrtc/%s\r\nX-Chorus-Call-Id: %s\r\n"
 	         "X-Chorus-Conferencecall-Id: %s\r\n",
 	         a.call_id, a.call_id, a.conferencecall_id);
+}
+
+void ch_api_webrtc_offer(struct ch_api_req *r)
+{
+	/* an unknown or another tenant's conference is 404 whatever the
+	 * body, as on every {id} route */
+	struct ch_conference conf;
+	int err = ch_conference_get(r->api->core, r->cust.id, r->id, &conf);
+	if (err) {
+		ch_api_error_core(r, err, "conference");
+		return;
+	}
+	offer_answer(r, &conf);
+	ch_conference_clear(&conf);
 }
 
 void ch_api_webrtc_leave(struct ch_api_req *r)

@@ -1,6 +1,6 @@
 /*
  * core_webrtc.c: the core's side of a browser joining (see core_webrtc.h):
- * the conference must be the customer's and progressing; the media layer
+ * the conference must be progressing; the media layer
  * (ch_core_media_ops.webrtc_offer) does the rest in one commit.
  */
 #include "core/core_webrtc.h"
@@ -9,28 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/conference.h"
+#include "store/records.h"
 #include "core/core_internal.h"
 
-int ch_core_webrtc_offer(struct ch_core *core, const char *customer_id,
-                         const char *conference_id, const char *sdp, size_t len,
-                         const char *caller, struct ch_core_webrtc_answer *out,
-                         const char **why)
+int ch_core_webrtc_offer(struct ch_core *core, const struct ch_conference *conf,
+                         const char *sdp, size_t len, const char *caller,
+                         struct ch_core_webrtc_answer *out, const char **why)
 {
-	struct ch_conference conf;
 	memset(out, 0, sizeof(*out));
 	*why = NULL;
-	int err = ch_conference_get(core, customer_id, conference_id, &conf);
-	if (err)
-		return err;
-	if (conf.status != CH_CONFERENCE_PROGRESSING)
+	int err;
+	if (conf->status != CH_CONFERENCE_PROGRESSING)
 		err = EBUSY;
 	else if (!core->media || !core->media->webrtc_offer)
 		err = ENOSYS;
 	else
-		err = core->media->webrtc_offer(core->media_arg, &conf, sdp,
-		                                len, caller, out, why);
-	ch_conference_clear(&conf);
+		err = core->media->webrtc_offer(core->media_arg, conf, sdp, len,
+		                                caller, out, why);
 	if (err)
 		ch_core_webrtc_answer_clear(out);
 	return err;

@@ -13,6 +13,7 @@
 #include "util/uuid.h"
 
 struct ch_core;
+struct ch_conference;
 
 /* What the media layer answers: the SDP answer (malloc'd, owned by
  * whoever holds the struct: free with ch_core_webrtc_answer_clear) and the
@@ -23,16 +24,15 @@ struct ch_core_webrtc_answer {
 	char conferencecall_id[CH_UUID_LEN];
 };
 
-/* Answers a browser's offer (sdp, len: untrusted text) for conference
- * conference_id of customer_id, as caller (a display name, checked by the
- * API). 0 and out filled, or: ENOENT (no such conference of the
- * customer), EBUSY (not progressing), EXFULL (max_participants reached),
- * EPROTO (offer refused, *why static text), ENOSYS (no media layer able to
- * take WebRTC), ENOMEM, EIO. */
-int ch_core_webrtc_offer(struct ch_core *core, const char *customer_id,
-                         const char *conference_id, const char *sdp, size_t len,
-                         const char *caller, struct ch_core_webrtc_answer *out,
-                         const char **why);
+/* Answers a browser's offer (sdp, len: untrusted text) for conference conf
+ * (read by the caller for its customer, borrowed), as caller (a display
+ * name, checked by the API). 0 and out filled, or: EBUSY (not
+ * progressing), EXFULL (max_participants reached), EPROTO (offer refused,
+ * *why static text), ENOSYS (no media layer able to take WebRTC), ENOMEM,
+ * EIO. */
+int ch_core_webrtc_offer(struct ch_core *core, const struct ch_conference *conf,
+                         const char *sdp, size_t len, const char *caller,
+                         struct ch_core_webrtc_answer *out, const char **why);
 /* Frees out->sdp. */
 void ch_core_webrtc_answer_clear(struct ch_core_webrtc_answer *out);
 

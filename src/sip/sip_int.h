@@ -56,8 +56,8 @@ struct ch_sip {
 	struct ch_transcriber *transcriber; /* NULL: transcription refused */
 	struct list stts; /* struct ch_sip_stt (bridge_stt.c) */
 	struct list jobs; /* struct ch_sip_job: player jobs in flight */
-	/* WebRTC (sip_webrtc.c): the DTLS certificate, made on the first
-	 * browser's offer (owned), and its SHA-256 */
+	/* WebRTC (sip_webrtc.c): the DTLS certificate, made at start-up
+	 * (owned; NULL: browsers cannot join), and its SHA-256 */
 	struct tls *webrtc_tls;
 	uint8_t webrtc_fp[32];
 };
@@ -119,9 +119,8 @@ struct ch_sip_call {
 	/* its own prompt (bridge_media.c) */
 	uint64_t prompt_op;  /* the core's op playing or fetched, 0 */
 	uint64_t prompt_job; /* its player job while fetching, 0 */
-	/* a WebRTC participant (sip_webrtc.c): no SIP session; its DTLS
-	 * server (owned, freed before the leg) */
-	bool webrtc;
+	/* a WebRTC participant's DTLS server (sip_webrtc.c; owned, freed
+	 * before the leg); such a call has no SIP session */
 	struct ch_webrtc_dtls *dtls;
 };
 
@@ -168,11 +167,13 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg);
 /* Whether conference conf has its max_participants present. */
 bool ch_sip_conference_full(struct ch_sip *sip,
                             const struct ch_conference *conf);
-/* sip_webrtc.c: the webrtc_offer op of the media layer (a browser joins)
- * and the DTLS certificate's cleanup at close. */
+/* sip_webrtc.c: the webrtc_offer op of the media layer (a browser joins);
+ * the DTLS certificate, made at start-up (init: logs when it cannot, and
+ * offers then answer ENOSYS) and freed at close. */
 int ch_sip_webrtc_offer(void *arg, const struct ch_conference *conf,
                         const char *sdp, size_t len, const char *caller,
                         struct ch_core_webrtc_answer *out, const char **why);
+void ch_sip_webrtc_init(struct ch_sip *sip);
 void ch_sip_webrtc_close(struct ch_sip *sip);
 int ch_sip_call_dial(struct ch_sip *sip, const struct ch_call *call);
 

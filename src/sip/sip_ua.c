@@ -285,6 +285,7 @@ int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
 	err = sip_listen(&sip->lsnr, sip->sip, true, options_h, sip);
 	if (err)
 		goto out;
+	ch_sip_webrtc_init(sip);
 	ch_sip_bridge_attach(sip);
 out:
 	if (err) {

@@ -260,20 +260,14 @@ int ch_sip_webrtc_offer(void *arg, const struct ch_conference *conf,
 		ch_log_info("webrtc", "offer refused: %s", *why);
 		return err;
 	}
-	if (!sip->webrtc_tls) {
-		err = ch_webrtc_dtls_cert(&sip->webrtc_tls, sip->webrtc_fp);
-		if (err) {
-			ch_log_error("webrtc", "no DTLS certificate: %s",
-			             strerror(err));
-			return err == ENOSYS ? ENOSYS : EIO;
-		}
-	}
+	if (!sip->webrtc_tls)
+		return ENOSYS; /* no certificate (ch_sip_webrtc_init said why)
+		                */
 	if (ch_sip_conference_full(sip, conf))
 		return EXFULL;
 	err = ch_sip_call_alloc(&c, sip, conf->id, NULL, NULL);
 	if (err)
 		return err == EXFULL ? EXFULL : (err == ENOMEM ? ENOMEM : EIO);
-	c->webrtc = true;
 	struct creds cr;
 	ch_uuid_random_hex(cr.ufrag, 4);
 	ch_uuid_random_hex(cr.pwd, 12);
@@ -302,6 +296,18 @@ int ch_sip_webrtc_offer(void *arg, const struct ch_conference *conf,
 	            "call %s from %s answered into conference %s (%s)", c->id,
 	            caller, c->conference_id, c->codec);
 	return 0;
+}
+
+void ch_sip_webrtc_init(struct ch_sip *sip)
+{
+	/* at start-up: an RSA 2048 key takes 50-130 ms here, a stall the
+	 * control loop must not take in the middle of the first join */
+	int err = ch_webrtc_dtls_cert(&sip->webrtc_tls, sip->webrtc_fp);
+	if (err)
+		ch_log_error("webrtc",
+		             "no DTLS certificate (%s): browsers "
+		             "cannot join",
+		             strerror(err));
 }
 
 void ch_sip_webrtc_close(struct ch_sip *sip)

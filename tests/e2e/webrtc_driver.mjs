@@ -3,29 +3,19 @@
 // config: {npm_dir, base, conference_id, tokens: [jt1, jt2, jt3], wav, shots, shot_copy}.
 // One JSON line per step on stdout; after "joined" steps it waits for a line
 // on stdin from the test. Exits 1 with {"error": ...} on a failure.
-import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
-import { mkdtempSync, copyFileSync } from "node:fs";
-import os from "node:os";
+import { copyFileSync } from "node:fs";
 import path from "node:path";
+import { launchChromium, say } from "./chromium.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
-const require = createRequire(path.join(cfg.npm_dir, "node_modules", "x.js"));
-const { chromium } = require("playwright-core");
 const lines = createInterface({ input: process.stdin });
 const waiting = [];
 lines.on("line", (l) => { const w = waiting.shift(); if (w) w(l); });
 const reply = () => new Promise((res) => waiting.push(res));
-const say = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 
-const ctx = await chromium.launchPersistentContext(mkdtempSync(path.join(os.tmpdir(), "chorus-chromium-")), {
-  executablePath: "/usr/bin/chromium", headless: true,
+const { ctx } = await launchChromium(cfg.npm_dir, cfg.wav, {
   viewport: { width: 900, height: 760 }, bypassCSP: true, // waitForFunction evaluates strings
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--use-file-for-fake-audio-capture=" + cfg.wav,
-    "--autoplay-policy=no-user-gesture-required", "--allow-loopback-in-peer-connection"],
 });
 const errors = [];
 const statuses = (page) => page.evaluate(() => window.chorusStatuses || []);

@@ -6,21 +6,10 @@
 //   conference_id, token}
 // Prints one JSON line: {good: {status, call_id, state, final,
 // packets_in}, bad: {...}} (state when ICE+DTLS settled, final 3 s later).
-import { createRequire } from "node:module";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { launchChromium, say } from "./chromium.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
-const require = createRequire(path.join(cfg.npm_dir, "node_modules", "x.js"));
-const { chromium } = require("playwright-core");
-const ctx = await chromium.launchPersistentContext(
-  mkdtempSync(path.join(os.tmpdir(), "chorus-chromium-")), {
-    executablePath: "/usr/bin/chromium", headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream", "--allow-loopback-in-peer-connection",
-      "--disable-background-networking", "--no-first-run"],
-  });
+const { ctx } = await launchChromium(cfg.npm_dir);
 try {
   const page = await ctx.newPage();
   await page.goto(cfg.base + "/join");
@@ -59,11 +48,11 @@ try {
     }
     return { good: await join(false), bad: await join(true) };
   }, cfg);
-  process.stdout.write(JSON.stringify(out) + "\n");
+  say(out);
   await ctx.close();
   process.exit(0);
 } catch (e) {
-  process.stdout.write(JSON.stringify({ error: String(e && e.stack || e) }) + "\n");
+  say({ error: String(e && e.stack || e) });
   await ctx.close();
   process.exit(1);
 }

@@ -6,26 +6,12 @@
 // Prints {"step": "joined", call_id, conferencecall_id} once connected,
 // then reads commands on stdin: "kill" SIGKILLs the browser (it vanishes
 // without a word: no DTLS close, no DELETE), "quit" closes it.
-import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { killChromium, launchChromium, say } from "./chromium.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
-const require = createRequire(path.join(cfg.npm_dir, "node_modules", "x.js"));
-const { chromium } = require("playwright-core");
-const say = (o) => process.stdout.write(JSON.stringify(o) + "\n");
-// a profile folder of its own: "kill" finds the browser's processes by it
-const profile = mkdtempSync(path.join(os.tmpdir(), "chorus-peer-"));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium", headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream", "--use-file-for-fake-audio-capture=" + cfg.wav,
-    "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
-    "--disable-background-networking", "--no-first-run"],
-});
+// "kill" finds the browser's processes by its profile folder
+const { ctx: browser, profile } = await launchChromium(cfg.npm_dir, cfg.wav);
 try {
   const page = await browser.newPage();
   await page.goto(cfg.base + "/join");
@@ -56,10 +42,9 @@ try {
   say({ step: "joined", ...r });
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === "kill") {
-      try {
-        execFileSync("pkill", ["-KILL", "-f", profile]);
-      } catch (e) { /* pkill exits 1 when nothing matched */ }
-      say({ step: "killed" });
+      const n = killChromium(profile);
+      if (!n) throw new Error("no browser process to kill");
+      say({ step: "killed", processes: n });
       process.exit(0);
     }
     if (line === "quit") break;
