@@ -5,7 +5,8 @@ chorusd.
 - STUN: a Binding request to the leg's port whose MESSAGE-INTEGRITY is not
   keyed by the answer's ice-pwd (or that has none, or names another ufrag)
   is ignored; the same request keyed right is answered (so the silence is
-  the check's doing, not a closed port).
+  the check's doing, not a closed port). DTLS and SRTP datagrams from an
+  address no valid check chose are counted rejected and change nothing.
 - DTLS: headless Chromium POSTs an offer whose a=fingerprint is not its
   certificate's: the handshake is refused, the call ends failed and its
   participant never joins; the same browser's true offer connects.
@@ -111,8 +112,27 @@ class WebrtcSecurityTest(SipTestCase):
         self.assertIsNotNone(data, "a valid STUN check got no answer")
         kind, _, magic = struct.unpack("!HHI", data[:8])
         self.assertEqual((kind, magic, data[8:20]), (0x0101, MAGIC, tid))
-        # the participant does not join without DTLS
         cc = r.headers["x-chorus-conferencecall-id"]
+
+        def rejected():
+            st = self.api.get("/conferencecalls/" + cc).json.get("stats")
+            return (st or {}).get("packets_rejected", -1)
+        # a stranger (no credentials, another address) sends DTLS and
+        # SRTP-looking datagrams: each is rejected, nothing else happens
+        before = rejected()
+        self.assertGreaterEqual(before, 0)
+        s2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(s2.close)
+        for i in range(5):
+            s2.sendto(b"\x16\xfe\xfd" + os.urandom(60), dst)
+            s2.sendto(b"\x80\x6f" + struct.pack("!H", i) + os.urandom(80),
+                      dst)
+        self.assertTrue(wait_until(lambda: rejected() >= before + 10, 5),
+                        "stranger's packets: rejected %d, was %d" %
+                        (rejected(), before))
+        self.assertNotEqual(self.api.get("/calls/" + r.headers[
+            "x-chorus-call-id"]).json["status"], "hangup")
+        # the participant does not join without DTLS
         self.assertEqual(self.api.get("/conferencecalls/" + cc).json
                          ["status"], "joining")
 

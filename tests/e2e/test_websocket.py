@@ -6,7 +6,9 @@ none; subscribe to "conference:<id>" is acknowledged and narrows the
 stream, an empty list widens it again; a bad subscribe answers
 {"type": "error"} and leaves the stream as it was; no or a bad token gets
 HTTP 401 on the upgrade; ping/pong; clients that vanish do not hurt the
-daemon or the other clients.
+daemon or the other clients; a join token's stream holds only its
+conference's events, cannot be widened, and is closed (1008) when the
+token expires.
 """
 import os
 import socket
@@ -175,6 +177,47 @@ class WebSocketTest(ChorusTestCase):
         self.assertEqual(m["conference"]["name"], "still")
         self.assertNotIn(other["id"],
                          [x.get("room_id") for x in ws_drain(ws, 0.5)])
+
+    def test_join_token_stream(self):
+        c1 = self.c.create_conference(name="one")
+        c2 = self.c.create_conference(name="two")
+        for c in (c1, c2):
+            self.assertIsNotNone(self.c.wait_status(c["id"], "progressing",
+                                                    5))
+        r = self.c.post("/conferences/%s/join_tokens" % c1["id"],
+                        {"ttl_seconds": 10})
+        self.assertEqual(r.status, 200, r)
+        t0 = time.monotonic()
+        ws = self.connect(token=r.json["token"])
+        self.c.put("/conferences/" + c2["id"], {"name": "two-renamed"})
+        self.c.put("/conferences/" + c1["id"], {"name": "one-renamed"})
+        msgs = self.recv_until(
+            ws, lambda m: m.get("conference", {}).get("name") ==
+            "one-renamed")
+        msgs += ws_drain(ws, 0.5)
+        self.assertEqual({m.get("room_id") for m in msgs}, {c1["id"]}, msgs)
+        # it cannot widen its stream; naming its own conference is fine
+        for topics in (["conference:" + c2["id"]], [],
+                       ["conference:" + c1["id"], "conference:" + c2["id"]]):
+            ws.send(json.dumps({"type": "subscribe", "topics": topics}))
+            self.assertEqual(ws_recv_json(ws, 5)["type"], "error", topics)
+        ws.send(json.dumps({"type": "subscribe",
+                            "topics": ["conference:" + c1["id"]]}))
+        self.assertEqual(ws_recv_json(ws, 5)["type"], "subscribed")
+        self.c.put("/conferences/" + c2["id"], {"name": "two-again"})
+        self.assertEqual(ws_drain(ws, 0.5), [])
+        # expired: an error saying so, then close 1008
+        ws.settimeout(20)
+        texts, code = [], None
+        while code is None:
+            frame = ws.recv_data_frame(True)[1]
+            if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+                code = int.from_bytes(frame.data[:2], "big")
+            elif frame.opcode == websocket.ABNF.OPCODE_TEXT:
+                texts.append(json.loads(frame.data.decode()))
+        self.assertEqual(code, 1008)
+        self.assertGreaterEqual(time.monotonic() - t0, 9)
+        self.assertIn("expired", texts[-1].get("message", ""), texts)
 
     def test_upgrade_needs_token(self):
         for token in ("", "bad", "0" * 64):
