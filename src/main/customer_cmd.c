@@ -24,27 +24,33 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: chorusd customer add NAME [--webhook-uri URL] "
-	           "[--data-dir DIR]\n"
-	           "       chorusd customer list [--data-dir DIR]\n"
-	           "       chorusd customer token NAME|ID [--data-dir DIR]\n"
-	           "\n"
-	           "add    creates a customer and prints one JSON line:\n"
-	           "       {\"customer_id\": ..., \"token\": ..., "
-	           "\"webhook_secret\": ...}\n"
-	           "       Events are POSTed to URL, signed with "
-	           "webhook_secret.\n"
-	           "list   prints one JSON line per customer (tokens are "
-	           "stored hashed:\n"
-	           "       they cannot be shown again).\n"
-	           "token  gives the customer a new token and prints "
-	           "{\"customer_id\": ...,\n"
-	           "       \"token\": ...}; the old token stops working at "
-	           "once, also in a\n"
-	           "       running chorusd.\n"
-	           "\n"
-	           "  --data-dir DIR     the data folder (default ./data)\n"
-	           "  --webhook-uri URL  http:// or https:// URL for events\n");
+	fprintf(f,
+	        "usage: chorusd customer add NAME [--webhook-uri URL] "
+	        "[--data-dir DIR] [--store URL]\n"
+	        "       chorusd customer list [--data-dir DIR] [--store URL]\n"
+	        "       chorusd customer token NAME|ID [--data-dir DIR] "
+	        "[--store URL]\n"
+	        "\n"
+	        "--store   sqlite (default: DIR/chorus.db) or the "
+	        "postgres:// URI chorusd\n"
+	        "          serve uses\n"
+	        "\n"
+	        "add    creates a customer and prints one JSON line:\n"
+	        "       {\"customer_id\": ..., \"token\": ..., "
+	        "\"webhook_secret\": ...}\n"
+	        "       Events are POSTed to URL, signed with "
+	        "webhook_secret.\n"
+	        "list   prints one JSON line per customer (tokens are "
+	        "stored hashed:\n"
+	        "       they cannot be shown again).\n"
+	        "token  gives the customer a new token and prints "
+	        "{\"customer_id\": ...,\n"
+	        "       \"token\": ...}; the old token stops working at "
+	        "once, also in a\n"
+	        "       running chorusd.\n"
+	        "\n"
+	        "  --data-dir DIR     the data folder (default ./data)\n"
+	        "  --webhook-uri URL  http:// or https:// URL for events\n");
 }
 
 int ch_chorusd_customer_new(struct ch_store *st, const char *name,
@@ -178,6 +184,7 @@ static int add_check(const char *name, const char *webhook)
 int ch_chorusd_customer(int argc, char **argv)
 {
 	const char *data_dir = "./data", *webhook = NULL, *name = NULL;
+	const char *store = "";
 	const char *sub;
 	struct ch_store *st;
 	int code;
@@ -193,6 +200,8 @@ int ch_chorusd_customer(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) {
 			data_dir = argv[++i];
+		} else if (!strcmp(argv[i], "--store") && i + 1 < argc) {
+			store = argv[++i];
 		} else if (!strcmp(argv[i], "--webhook-uri") && i + 1 < argc) {
 			webhook = argv[++i];
 		} else if (argv[i][0] != '-' && !name) {
@@ -223,11 +232,12 @@ int ch_chorusd_customer(int argc, char **argv)
 		return 2;
 	}
 	ch_log_set_level(CH_LOG_WARN);
-	code = ch_store_open_sqlite(&st, data_dir);
+	code = ch_store_open(&st, store, data_dir, 0);
 	if (code) {
-		fprintf(stderr,
-		        "chorusd customer: cannot use data dir %s: %s\n",
-		        data_dir, ch_store_open_strerror(code));
+		fprintf(stderr, "chorusd customer: cannot use %s %s: %s\n",
+		        ch_store_url_is_pg(store) ? "the store" : "data dir",
+		        ch_store_url_is_pg(store) ? "" : data_dir,
+		        ch_store_open_strerror(code));
 		return 2;
 	}
 	if (!strcmp(sub, "list"))

@@ -42,9 +42,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 static const char *const opt_keys[] = {
     "data-dir",
+    "store",
+    "nats",
     "http",
     "metrics",
     "sip",
@@ -101,6 +104,14 @@ static void usage(FILE *f)
 	        "127.0.0.1:8080)\n"
 	        "  --data-dir DIR       SQLite store and files (default "
 	        "./data)\n"
+	        "  --store URL          sqlite (the default: DIR/chorus.db) or "
+	        "postgres://...\n"
+	        "                       (libpq URI; several nodes may share "
+	        "one)\n"
+	        "  --nats URL           nats://host:port: join the cluster of "
+	        "nodes on this\n"
+	        "                       store (needs --store postgres://, a "
+	        "unique --node-name)\n"
 	        "  --http HOST:PORT     REST API and WebSocket (default "
 	        "127.0.0.1:8080;\n"
 	        "                       port 0 picks a free port)\n"
@@ -117,7 +128,8 @@ static void usage(FILE *f)
 	        "  --log-level LEVEL    debug, info, warn or error (default "
 	        "info)\n"
 	        "  --node-name NAME     this node's name, reported as "
-	        "mixer_region\n"
+	        "mixer_region (default\n"
+	        "                       local)\n"
 	        "  --webhook-timeout-ms N  bound on one webhook POST (default "
 	        "10000)\n"
 	        "  --media-workers N    media threads (default 0: one per "
@@ -584,11 +596,23 @@ static int run(const struct ch_config *cfg, bool init)
 	int err, code = 1;
 
 	memset(&d, 0, sizeof(d));
-	err = ch_store_open_sqlite_flags(&d.st, cfg->data_dir,
-	                                 init ? CH_STORE_INIT : 0);
+	err = ch_store_open(&d.st, cfg->store, cfg->data_dir,
+	                    init ? CH_STORE_INIT : 0);
+	if (err && ch_store_url_is_pg(cfg->store)) {
+		ch_log_fatal("chorusd: cannot use the PostgreSQL store: %s\n",
+		             ch_store_open_strerror(err));
+		return 2;
+	}
 	if (err) {
 		ch_log_fatal("chorusd: cannot use data dir %s: %s\n",
 		             cfg->data_dir, ch_store_open_strerror(err));
+		return 2;
+	}
+	if (ch_store_url_is_pg(cfg->store) &&
+	    (mkdir(cfg->data_dir, 0750) && errno != EEXIST)) {
+		ch_log_fatal("chorusd: cannot use data dir %s: %s\n",
+		             cfg->data_dir, strerror(errno));
+		ch_store_close(d.st);
 		return 2;
 	}
 	err = default_customer(d.st, &cust, token);

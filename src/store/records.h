@@ -211,6 +211,20 @@ struct ch_event_rec {
 	int64_t tm_create;
 };
 
+/* A chorusd node of a cluster (several nodes on one PostgreSQL store):
+ * what it registers with each heartbeat. status alive|dead; reaped_by:
+ * the node that ended the conferences of a dead one. */
+struct ch_node {
+	char name[64];
+	char api_url[128]; /* http://host:port of its API */
+	char sip_uri[128]; /* sip:host:port of its SIP listener */
+	int64_t load;      /* participants it mixes now */
+	int64_t heartbeat; /* us since the epoch */
+	int64_t tm_start;  /* us */
+	char status[16];
+	char reaped_by[64];
+};
+
 /* Frees the owned strings and zeroes the record. NULL-safe. */
 void ch_conference_clear(struct ch_conference *c);
 void ch_event_rec_clear(struct ch_event_rec *e);

@@ -3,12 +3,14 @@
  *
  * Every state change a user can observe goes through here, together with
  * the events that announce it, inside one transaction (begin ... commit).
- * The default backend is SQLite (store_sqlite.c); another backend (e.g.
- * PostgreSQL) implements struct ch_store_ops and plugs in at ch_store_open.
+ * The default backend is SQLite (store_sqlite.c); the PostgreSQL one
+ * (store_pg.c) implements the same struct ch_store_ops; ch_store_open
+ * picks one from the `store` setting.
  *
  * Threading: a struct ch_store is owned by the control thread and used only
  * there. The `chorusd customer` commands open their own store in their own
- * process; SQLite's WAL locking makes that safe.
+ * process; SQLite's WAL locking (or PostgreSQL's transactions) makes that
+ * safe. Several chorusd nodes may share one PostgreSQL store.
  *
  * Errors: functions return 0, ENOENT when a looked-up row does not exist,
  * or EIO (logged) when the database failed. A failure of the storage
@@ -41,6 +43,7 @@ typedef int(ch_store_event_h)(const struct ch_event_rec *e, void *arg);
 typedef int(ch_store_recording_h)(const struct ch_recording *r, void *arg);
 typedef int(ch_store_transcribe_h)(const struct ch_transcribe *t, void *arg);
 typedef int(ch_store_transcript_h)(const struct ch_transcript *t, void *arg);
+typedef int(ch_store_node_h)(const struct ch_node *n, void *arg);
 
 /* One batch of outbox pruning (event_prune). An event is deleted when it
  * was created before cutoff_us and is delivered (its seq is at or below
@@ -207,6 +210,28 @@ struct ch_store_ops {
 	 * the first one created at or after cutoff_us. Runs its own
 	 * transaction, so never inside begin ... commit. Returns 0 or EIO. */
 	int (*event_prune)(struct ch_store *st, struct ch_event_prune *p);
+
+	/* The cluster (cluster/cluster.h): only a store several nodes share
+	 * has these (PostgreSQL); they are NULL in the SQLite store.
+	 * node_beat: registers or refreshes n (status alive again).
+	 * node_list: every node, by name. node_reap: marks the node dead
+	 * and reaped by `by` if it is alive and its heartbeat is older than
+	 * cutoff_us; 0 when this call did it, ENOENT when it did not (alive,
+	 * or another node was first). owner_*: the node that owns a
+	 * conference (mixes it) or a call (holds its SIP dialog), by id
+	 * (get: ENOENT if none). lease_take: holder takes or
+	 * keeps the named lease until now_us + ttl_us; 0 when holder has it,
+	 * EBUSY when another holder's lease runs. Each is one statement,
+	 * usable inside or outside a transaction. */
+	int (*node_beat)(struct ch_store *st, const struct ch_node *n);
+	int (*node_list)(struct ch_store *st, ch_store_node_h *h, void *arg);
+	int (*node_reap)(struct ch_store *st, const char *name, const char *by,
+	                 int64_t cutoff_us);
+	int (*owner_set)(struct ch_store *st, const char *id, const char *node);
+	int (*owner_get)(struct ch_store *st, const char *id, char *node,
+	                 size_t size);
+	int (*lease_take)(struct ch_store *st, const char *lease,
+	                  const char *holder, int64_t now_us, int64_t ttl_us);
 };
 
 /* Base of every backend; backends embed it first. */
@@ -235,6 +260,21 @@ int ch_store_open_sqlite(struct ch_store **stp, const char *data_dir);
 /* A short reason for an error of ch_store_open_sqlite, for the one line
  * a command prints. */
 const char *ch_store_open_strerror(int err);
+/* Opens (creating and migrating) the PostgreSQL store of conninfo (a
+ * libpq connection string or postgres:// URI). Returns 0 or (logged)
+ * ECONNREFUSED (cannot connect), EIO (migration failed, a newer schema),
+ * or the errno of a failed write probe. */
+int ch_store_open_pg(struct ch_store **stp, const char *conninfo);
+
+/* The store a setting names (store_open.c): "" or "sqlite" is the SQLite
+ * store in data_dir (flags as ch_store_open_sqlite_flags), a
+ * postgres:// or postgresql:// URI the PostgreSQL store. EINVAL for any
+ * other value. */
+int ch_store_open(struct ch_store **stp, const char *url, const char *data_dir,
+                  unsigned flags);
+/* Whether url names the PostgreSQL store. */
+int ch_store_url_is_pg(const char *url);
+
 /* Closes and frees; NULL-safe. */
 void ch_store_close(struct ch_store *st);
 

@@ -1156,9 +1156,3 @@ out:
 	*stp = &s->base;
 	return 0;
 }
-
-void ch_store_close(struct ch_store *st)
-{
-	if (st)
-		st->ops->close(st);
-}

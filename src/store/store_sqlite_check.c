@@ -162,6 +162,10 @@ const char *ch_store_open_strerror(int err)
 	case EBADMSG:
 		return "chorus.db is corrupt or not a database (PRAGMA "
 		       "quick_check failed, see the log); restore a backup";
+	case ECONNREFUSED:
+		return "cannot connect to PostgreSQL (see the log)";
+	case EINVAL:
+		return "store must be sqlite or a postgres:// URI";
 	default:
 		return "the store failed (see the log)";
 	}

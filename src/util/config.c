@@ -165,7 +165,24 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 		snprintf(err, errlen, "%s needs a value", key);
 		return -1;
 	}
-	if (!strcmp(key, "data-dir")) {
+	if (!strcmp(key, "store")) {
+		if (strlen(value) >= sizeof(cfg->store) ||
+		    (*value && strcmp(value, "sqlite") &&
+		     strncmp(value, "postgres://", 11) &&
+		     strncmp(value, "postgresql://", 13))) {
+			snprintf(err, errlen,
+			         "store: sqlite or a postgres:// URI");
+			return -1;
+		}
+		snprintf(cfg->store, sizeof(cfg->store), "%s", value);
+	} else if (!strcmp(key, "nats")) {
+		if (strlen(value) >= sizeof(cfg->nats) ||
+		    (*value && strncmp(value, "nats://", 7))) {
+			snprintf(err, errlen, "nats: a nats://host:port URL");
+			return -1;
+		}
+		snprintf(cfg->nats, sizeof(cfg->nats), "%s", value);
+	} else if (!strcmp(key, "data-dir")) {
 		if (!*value || strlen(value) >= sizeof(cfg->data_dir)) {
 			snprintf(err, errlen, "data-dir: invalid path");
 			return -1;

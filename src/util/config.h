@@ -3,7 +3,7 @@
  * command-line flags (flags win over the file, the file over defaults).
  *
  * Config file: one "key = value" per line, '#' starts a comment; keys are
- * the long flag names without "--": data-dir, http, sip, rtp-ports,
+ * the long flag names without "--": data-dir, store, nats, http, sip, rtp-ports,
  * public-ip, log-level, node-name, webhook-timeout-ms, media-workers,
  * opus-complexity, opus-application,
  * dial-timeout, sip-ack-timeout, sip-unconfirmed-per-ip, http-max-conns,
@@ -25,6 +25,11 @@
 
 struct ch_config {
 	char data_dir[512];
+	/* the store: "" (SQLite in data_dir, the default) or a postgres://
+	 * URI (store/store.h ch_store_open) */
+	char store[512];
+	/* the NATS server of a cluster (cluster/cluster.h), "" none */
+	char nats[256];
 	char http_host[64];
 	uint16_t http_port;
 	/* metrics: a listener of GET /metrics without a token; "" none

@@ -1,7 +1,7 @@
 /*
  * test_events_prune.c: unit tests for outbox pruning: the store's
- * event_prune (store/store_sqlite.c) and the hub's ch_events_prune
- * (events/events.c).
+ * event_prune (store/store_sqlite.c, store/store_pg.c) and the hub's
+ * ch_events_prune (events/events.c).
  *
  * Covered: delivered events past the retention go (seq at or below the
  * webhook cursor, or no webhook_uri), undelivered ones stay until the hard
@@ -29,16 +29,11 @@
 #include "util/uuid.h"
 
 #include "re_loop.h"
-#include "tmpdir.h"
+#include "store_fixture.h"
 
 #define CUST_A "aaaaaaaa-0000-4000-8000-000000000001" /* has a webhook */
 #define CUST_B "bbbbbbbb-0000-4000-8000-000000000002" /* has none */
 #define DAY_US (INT64_C(86400) * 1000000)
-
-struct fix {
-	char dir[CH_TEST_DIR_MAX];
-	struct ch_store *st;
-};
 
 static void add_customer(struct ch_store *st, const char *id, bool webhook)
 {
@@ -57,28 +52,14 @@ static void add_customer(struct ch_store *st, const char *id, bool webhook)
 	assert_int_equal(st->ops->customer_insert(st, &c), 0);
 }
 
-static int setup(void **state)
+static int setup_prune(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-	if (!f)
+	struct fix *f;
+	if (setup(state))
 		return -1;
-	ch_test_tmpdir(f->dir, "ch-prune");
-	if (ch_store_open_sqlite(&f->st, f->dir)) {
-		free(f);
-		return -1;
-	}
+	f = *state;
 	add_customer(f->st, CUST_A, true);
 	add_customer(f->st, CUST_B, false);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	ch_store_close(f->st);
-	ch_test_rmtree(f->dir);
-	free(f);
 	return 0;
 }
 
@@ -240,12 +221,13 @@ static void test_hub_retention(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_prune_rules, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_prune_batches, setup,
+	    cmocka_unit_test_setup_teardown(test_prune_rules, setup_prune,
 	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_hub_retention, setup,
+	    cmocka_unit_test_setup_teardown(test_prune_batches, setup_prune,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_hub_retention, setup_prune,
 	                                    teardown),
 	};
-	return cmocka_run_group_tests(tests, ch_test_re_group_setup,
-	                              ch_test_re_group_teardown);
+	return FIX_RUN(tests, NULL, ch_test_re_group_setup,
+	               ch_test_re_group_teardown);
 }

@@ -649,7 +649,7 @@ static void test_reopen(void **state)
 
 	ch_store_close(f->st);
 	f->st = NULL;
-	assert_int_equal(ch_store_open_sqlite(&f->st, f->dir), 0);
+	assert_int_equal(fix_open(f, &f->st), 0);
 	op = f->st->ops;
 
 	assert_int_equal(by_token(f->st, "token-a", &cout), 0);
@@ -742,5 +742,7 @@ int main(void)
 	};
 
 	ch_log_set_level(CH_LOG_ERROR);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	static const char *const sqlite_only[] = {
+	    "test_data_dir", "test_data_dir_executable_file", NULL};
+	return FIX_RUN(tests, sqlite_only, NULL, NULL);
 }

@@ -294,7 +294,7 @@ static void test_reopen(void **state)
 	make_rec(&r, CUST_A, CONF_1, 77, "stopped");
 	assert_int_equal(f->st->ops->recording_insert(f->st, &r), 0);
 	ch_store_close(f->st);
-	assert_int_equal(ch_store_open_sqlite(&f->st, f->dir), 0);
+	assert_int_equal(fix_open(f, &f->st), 0);
 	assert_int_equal(f->st->ops->recording_get(f->st, r.id, &got), 0);
 	assert_rec_equal(&got, &r);
 	ch_recording_clear(&got);
@@ -313,5 +313,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 	};
 	ch_log_set_level(CH_LOG_ERROR);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return FIX_RUN(tests, NULL, NULL, NULL);
 }
