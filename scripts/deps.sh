@@ -8,7 +8,7 @@ build_pkgs="build-essential cmake pkg-config libre-dev libssl-dev zlib1g-dev lib
   libcmocka-dev libsndfile1-dev libmpg123-dev espeak-ng libpocketsphinx-dev
   pocketsphinx-en-us"
 test_pkgs="$build_pkgs python3 python3-websocket curl clang libclang-rt-14-dev
-  baresip-core sox libsox-fmt-base libsox-fmt-mp3 e2fsprogs mount pocketsphinx
+  baresip-core sox kamailio kamailio-utils-modules libsox-fmt-base libsox-fmt-mp3 e2fsprogs mount pocketsphinx
   pocketsphinx-testdata nodejs prometheus tmux chromium"
 # npm packages the tests drive (test only), installed into $CHORUS_NPM_TOOLS
 # (default ~/.cache/chorus-test-npm; tests/e2e/test_openapi.py looks there):
