@@ -42,14 +42,18 @@ def require_kamailio():
                              % (", ".join(missing), INSTALL))
 
 
-def command(listen_ip, port, route_url, workdir):
-    """The kamailio command line (a list) start_kamailio() runs."""
-    return [KAMAILIO, "-f", CONFIG, "-DD", "-E",
-            "-Y", os.path.join(workdir, "run"),
-            "-P", os.path.join(workdir, "kamailio.pid"),
-            "-m", "32", "-M", "8",
-            "-A", "LISTEN=%s:%d" % (listen_ip, port),
-            "-A", "ROUTE_URL=%s" % route_url]
+def command(listen_ip, port, route_url, workdir, defines=()):
+    """The kamailio command line (a list) start_kamailio() runs; defines:
+    more -A defines (e.g. "WITH_DEBUG": every request is logged)."""
+    cmd = [KAMAILIO, "-f", CONFIG, "-DD", "-E",
+           "-Y", os.path.join(workdir, "run"),
+           "-P", os.path.join(workdir, "kamailio.pid"),
+           "-m", "32", "-M", "8",
+           "-A", "LISTEN=%s:%d" % (listen_ip, port),
+           "-A", "ROUTE_URL=%s" % route_url]
+    for d in defines:
+        cmd += ["-A", d]
+    return cmd
 
 
 def options_ping(ip, port, timeout=0.5):
@@ -92,16 +96,17 @@ def _log(workdir):
         return ""
 
 
-def start_kamailio(listen_ip, port, route_url, workdir, timeout=10):
+def start_kamailio(listen_ip, port, route_url, workdir, timeout=10,
+                   defines=()):
     """Starts the proxy listening on listen_ip:port (UDP and TCP) with
-    ROUTE_URL route_url; returns the Popen once an OPTIONS gets 200.
-    p.log_path is its stderr; p.log() reads it."""
+    ROUTE_URL route_url (and the -A defines); returns the Popen once an
+    OPTIONS gets 200. p.log_path is its stderr; p.log() reads it."""
     require_kamailio()
     if not os.path.exists(CONFIG):
         raise AssertionError("no Kamailio config at %s" % CONFIG)
     os.makedirs(os.path.join(workdir, "run"), exist_ok=True)
     log_path = os.path.join(workdir, "kamailio.log")
-    cmd = command(listen_ip, port, route_url, workdir)
+    cmd = command(listen_ip, port, route_url, workdir, defines)
     with open(log_path, "ab") as lf:
         # its own process group: stop_kamailio() can reach the children
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=lf,
