@@ -12,9 +12,11 @@ sip:{conference_id}@127.0.0.10:5062; both are joined (the API lists two
 joined participants), each hears the other's tone and not its own, the
 lookup saw the conference id as user (once per call) and nothing else;
 their hang-up ends the calls: the participants leave with reason hangup
-and the proxy's log shows it relayed both BYEs (record-route: in-dialog
-requests pass the proxy).
-Case 2: what the proxy refuses without asking the lookup: a baresip dial
+and the proxy's log shows it relayed each phone's BYE (record-route:
+in-dialog requests pass the proxy).
+Case 2: a kick (DELETE /conferencecalls/{id}) sends chorusd's BYE to the
+phone through the proxy too.
+Case 3: what the proxy refuses without asking the lookup: a baresip dial
 to sip:bad%20user@proxy and a raw INVITE whose user holds a quote get
 404; a MESSAGE gets 403; an OPTIONS gets 200. When the lookup is down a
 valid id gets 503.
@@ -174,6 +176,18 @@ class KamailioRouteTest(SipTestCase):
     def proxy_log_lines(self, needle):
         return [ln for ln in self.kam.log().splitlines() if needle in ln]
 
+    def assertProxied(self, method, source, timeout=5):
+        """The proxy logged (WITH_DEBUG) a method request from source."""
+        needle = "%s sip:" % method
+        tail = " from %s " % source
+
+        def find():
+            return [ln for ln in self.proxy_log_lines(needle) if tail in ln]
+        lines = wait_until(find, timeout, 0.1)
+        self.assertTrue(lines, "the proxy relayed no %s from %s; its log:\n"
+                        "%s" % (method, source, self.kam.log()[-3000:]))
+        return lines
+
     def test_two_phones_through_proxy(self):
         self.start_all()
         conf = self.api.create_conference(name="via-kamailio")
@@ -227,10 +241,8 @@ class KamailioRouteTest(SipTestCase):
         self.assertEqual(self.api.conference(cid)["conferencecall_ids"], [])
         # ...through the proxy: Record-Route put it in the route set
         # (WITH_DEBUG logs "BYE <R-URI> from <source>")
-        byes = wait_until(lambda: (lambda ls: ls if len(ls) >= 2 else None)(
-            self.proxy_log_lines("BYE sip:")), 5)
-        self.assertTrue(byes, "the proxy relayed no two BYEs; its log:\n" +
-                        self.kam.log()[-3000:])
+        for ph in (alice, bob):
+            self.assertProxied("BYE", "127.0.0.1:%d" % ph.sip_port)
         acks = self.proxy_log_lines("ACK sip:")
         self.assertGreaterEqual(len(acks), 2, "the ACKs passed the proxy")
 
@@ -241,6 +253,26 @@ class KamailioRouteTest(SipTestCase):
                          "through the proxy")
         self.assertHeard(bob, t_all + 1.5, t_end - 0.5, [440], [660],
                          "through the proxy")
+
+    def test_kick_through_proxy(self):
+        """chorusd's BYE (a kick) reaches the phone through the proxy: the
+        node learnt the route set from the Record-Route too."""
+        self.start_all()
+        cid = self.api.create_conference(name="kick")["id"]
+        alice = self.phone("alice", 440)
+        alice.dial(self.proxy_uri(cid))
+        e = alice.wait_event(("CALL_ESTABLISHED", "CALL_CLOSED"), 10)
+        self.assertTrue(e and e["type"] == "CALL_ESTABLISHED", e)
+        pa = self.wait_participant(cid, "joined", 10, caller_id="alice")
+        self.assertEqual(self.lookup.users(), [[cid]])
+        time.sleep(1)
+        r = self.api.delete("/conferencecalls/" + pa["id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNotNone(alice.wait_event("CALL_CLOSED", 5),
+                             "alice: the kick's BYE did not arrive")
+        self.assertProxied("BYE", "127.0.0.1:%d" % self.d.sip_port)
+        p = self.wait_participant(cid, "leaved", 10, caller_id="alice")
+        self.assertEqual(p["leave_reason"], "removed", p)
 
     def test_refusals(self):
         self.start_all()
