@@ -83,6 +83,9 @@ struct ch_httpd_conn {
 	bool closing; /* close after the reply in flight */
 	bool upgraded;
 	bool turned_away; /* counted in h->n_turned */
+	/* the answer comes later (ch_httpd_defer): requests behind it wait,
+	 * the idle timer is off */
+	bool deferred;
 	/* a file response being sent (ch_httpd_reply_file) */
 	bool streaming;
 	int sfd;            /* the file, owned while streaming */
@@ -145,8 +148,11 @@ static void idle_h(void *arg)
 
 static void close_h(int err, void *arg)
 {
+	struct ch_httpd_conn *c = arg;
 	(void)err;
-	mem_deref(arg);
+	/* a deferred answer may still hold c: it then finds no socket */
+	c->tc = mem_deref(c->tc);
+	mem_deref(c);
 }
 
 static const char *reason_of(uint16_t status)
@@ -266,7 +272,7 @@ static uint16_t content_length(const struct http_msg *msg, uint64_t *len)
 static bool process(struct ch_httpd_conn *c)
 {
 	while (c->buf && mbuf_get_left(c->buf) > 0 && !c->closing &&
-	       !c->streaming) {
+	       !c->streaming && !c->deferred) {
 		struct http_msg *msg = NULL;
 		size_t start = c->buf->pos;
 		int err = http_msg_decode(&msg, c->buf, true);
@@ -324,8 +330,9 @@ static bool process(struct ch_httpd_conn *c)
 		if (!c->keep_alive)
 			c->closing = true;
 	}
-	/* a file being sent: what follows waits for its end (stream_done) */
-	if (c->closing && !c->streaming) {
+	/* a file being sent: what follows waits for its end (stream_done);
+	 * the same for a deferred answer (ch_httpd_reply) */
+	if (c->closing && !c->streaming && !c->deferred) {
 		linger(c);
 		return false;
 	}
@@ -375,7 +382,7 @@ static void recv_h(struct mbuf *mb, void *arg)
 	/* while a file streams only reading it restarts the idle timer
 	 * (stream_send_h): bytes sent meanwhile do not keep a stalled
 	 * reader's connection and descriptor */
-	if (process(c) && !c->streaming)
+	if (process(c) && !c->streaming && !c->deferred)
 		tmr_start(&c->idle, c->h->lim.idle_timeout_ms, idle_h, c);
 }
 
@@ -572,7 +579,23 @@ int ch_httpd_reply(struct ch_httpd_conn *c, uint16_t status, const char *reason,
 	if (err) {
 		send_failed(c, err);
 	}
+	if (c->deferred) {
+		/* the deferred answer went: serve what waited behind it */
+		c->deferred = false;
+		if (c->closing)
+			linger(c);
+		else if (process(c) && !c->streaming && !c->deferred)
+			tmr_start(&c->idle, c->h->lim.idle_timeout_ms, idle_h,
+			          c);
+	}
 	return err;
+}
+
+struct ch_httpd_conn *ch_httpd_defer(struct ch_httpd_conn *c)
+{
+	c->deferred = true;
+	tmr_cancel(&c->idle);
+	return mem_ref(c);
 }
 
 /* The file is sent (all queued) or abandoned: back to plain HTTP. */

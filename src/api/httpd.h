@@ -18,9 +18,10 @@
  * client that reads none of its answers is closed once it is full.
  * Connections handed over to WebSocket leave these counts.
  *
- * Threading: control thread only. Handlers are called on it and must
- * answer synchronously with ch_httpd_reply, ch_httpd_reply_file (whose
- * body then follows as the client reads) or ch_httpd_upgrade.
+ * Threading: control thread only. Handlers are called on it and answer
+ * synchronously with ch_httpd_reply, ch_httpd_reply_file (whose body then
+ * follows as the client reads) or ch_httpd_upgrade, or defer the answer
+ * (ch_httpd_defer) and give it later on the same thread.
  */
 #ifndef CH_HTTPD_H
 #define CH_HTTPD_H
@@ -83,6 +84,13 @@ int ch_httpd_local(const struct ch_httpd *h, struct sa *out);
 int ch_httpd_reply(struct ch_httpd_conn *conn, uint16_t status,
                    const char *reason, const char *ctype, const char *body,
                    size_t len, const char *extra_hdrs);
+/* From a request handler: the answer will come later, from another
+ * event of the control thread (a reply from another node). Returns a new
+ * reference to conn (the caller owns it, mem_deref when done); answer with
+ * ch_httpd_reply, which returns ENOTCONN if the client went meanwhile.
+ * Requests pipelined behind it wait for that answer; the idle timeout
+ * does not run, so the caller must answer (or give up) in bounded time. */
+struct ch_httpd_conn *ch_httpd_defer(struct ch_httpd_conn *conn);
 /* Sends a response whose body is len bytes of the open file fd from
  * offset off, read in 64 KiB chunks as the connection's send queue
  * drains (the file is never read whole into memory). fd is taken in every

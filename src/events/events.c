@@ -52,6 +52,9 @@ struct ch_events {
 	uint64_t retention_s;
 	int64_t prune_from; /* seq the next pruning batch starts at */
 	struct tmr prune_tmr;
+	ch_events_relay_h *relay; /* the cluster's, or NULL */
+	void *relay_arg;
+	bool started; /* ch_events_start was called */
 };
 
 int ch_events_alloc(struct ch_events **evp, struct ch_store *st,
@@ -143,6 +146,7 @@ static void prune_h(void *arg)
 
 void ch_events_start(struct ch_events *ev)
 {
+	ev->started = true;
 	ch_webhook_delivery_start(ev->wd);
 	tmr_start(&ev->prune_tmr, PRUNE_AGAIN_MS, prune_h, ev);
 }
@@ -199,38 +203,76 @@ out:
 	return err;
 }
 
-static bool sub_wants(const struct ch_events_sub *s, const struct pending *p)
+static bool sub_wants(const struct ch_events_sub *s, const char *customer_id,
+                      const char *conference_id)
 {
-	if (strcmp(s->customer_id, p->customer_id))
+	if (strcmp(s->customer_id, customer_id))
 		return false;
 	if (!s->n_topics)
 		return true;
 	for (size_t i = 0; i < s->n_topics; i++) {
 		const char *t = s->topics[i];
 		if (!strncmp(t, "conference:", 11) &&
-		    !strcmp(t + 11, p->conference_id))
+		    !strcmp(t + 11, conference_id))
 			return true;
 	}
 	return false;
+}
+
+/* One committed event to the subscribers and webhook delivery. */
+static void fan_out(struct ch_events *ev, const char *customer_id,
+                    const char *conference_id, const char *json, size_t len)
+{
+	struct ch_events_sub *s = ev->subs;
+	while (s) {
+		struct ch_events_sub *next = s->next;
+		if (sub_wants(s, customer_id, conference_id) &&
+		    s->h(json, len, s->arg)) {
+			ch_log_info("events", "dropping a subscriber "
+			                      "that cannot keep up");
+			ch_events_unsubscribe(s);
+		}
+		s = next;
+	}
+	ch_webhook_delivery_kick(ev->wd, customer_id);
 }
 
 void ch_events_commit(struct ch_events *ev)
 {
 	struct pending *p;
 	for (p = ev->head; p; p = p->next) {
-		struct ch_events_sub *s = ev->subs;
-		while (s) {
-			struct ch_events_sub *next = s->next;
-			if (sub_wants(s, p) && s->h(p->json, p->len, s->arg)) {
-				ch_log_info("events", "dropping a subscriber "
-				                      "that cannot keep up");
-				ch_events_unsubscribe(s);
-			}
-			s = next;
-		}
-		ch_webhook_delivery_kick(ev->wd, p->customer_id);
+		fan_out(ev, p->customer_id, p->conference_id, p->json, p->len);
+		if (ev->relay)
+			ev->relay(p->customer_id, p->conference_id, p->json,
+			          p->len, ev->relay_arg);
 	}
 	pending_free_all(ev);
+}
+
+void ch_events_relay_set(struct ch_events *ev, ch_events_relay_h *h, void *arg)
+{
+	ev->relay = h;
+	ev->relay_arg = arg;
+}
+
+void ch_events_remote(struct ch_events *ev, const char *customer_id,
+                      const char *conference_id, const char *json, size_t len)
+{
+	fan_out(ev, customer_id, conference_id, json, len);
+}
+
+void ch_events_webhooks_enable(struct ch_events *ev, bool on)
+{
+	if (on != ch_webhook_delivery_enabled(ev->wd))
+		ch_log_info("events", "webhook delivery %s on this node",
+		            on ? "taken" : "left to another node");
+	ch_webhook_delivery_enable(ev->wd, on);
+}
+
+void ch_events_webhooks_poll(struct ch_events *ev)
+{
+	if (ev->started && ch_webhook_delivery_enabled(ev->wd))
+		ch_webhook_delivery_start(ev->wd);
 }
 
 void ch_events_rollback(struct ch_events *ev)

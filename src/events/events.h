@@ -74,6 +74,28 @@ int ch_events_sub_topics(struct ch_events_sub *sub, const char *const *topics,
 /* Removes and frees the subscriber; NULL-safe. */
 void ch_events_unsubscribe(struct ch_events_sub *sub);
 
+/* ---- a cluster of nodes (cluster/cluster.c) ---- */
+
+/* Called after each commit for every event it made, to send it to the
+ * other nodes. NULL h: none (the default). */
+typedef void(ch_events_relay_h)(const char *customer_id,
+                                const char *conference_id, const char *json,
+                                size_t len, void *arg);
+void ch_events_relay_set(struct ch_events *ev, ch_events_relay_h *h,
+                         void *arg);
+/* An event another node committed: to this node's subscribers, and to
+ * webhook delivery when this node delivers. */
+void ch_events_remote(struct ch_events *ev, const char *customer_id,
+                      const char *conference_id, const char *json,
+                      size_t len);
+/* Whether this node sends webhooks (default true: one node alone). In a
+ * cluster one node does, the holder of the webhook lease; turning it on
+ * catches up every customer from its stored cursor. */
+void ch_events_webhooks_enable(struct ch_events *ev, bool on);
+/* Looks for undelivered events of every customer (after events whose
+ * announcement may have been missed); does nothing when not delivering. */
+void ch_events_webhooks_poll(struct ch_events *ev);
+
 /* Statistics for tests and /health. */
 struct ch_events_stats {
 	uint64_t added;

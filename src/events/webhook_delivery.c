@@ -48,6 +48,7 @@ struct ch_webhook_delivery {
 	struct ch_webhook_sender *sender;
 	struct list custs;
 	struct ch_events_stats *stats;
+	bool disabled; /* another node delivers (ch_webhook_delivery_enable) */
 };
 
 static void send_next(struct cust_state *cs);
@@ -170,7 +171,7 @@ static void send_next(struct cust_state *cs)
 	int64_t cursor;
 	int err;
 
-	if (cs->in_flight || tmr_isrunning(&cs->tmr))
+	if (cs->in_flight || tmr_isrunning(&cs->tmr) || wd->disabled)
 		return;
 	for (;;) {
 		if (wd->st->ops->customer_by_id(wd->st, cs->customer_id, &cust))
@@ -262,4 +263,17 @@ void ch_webhook_delivery_kick(struct ch_webhook_delivery *wd,
 	struct cust_state *cs = cust_find(wd, customer_id, true);
 	if (cs)
 		send_next(cs);
+}
+
+void ch_webhook_delivery_enable(struct ch_webhook_delivery *wd, bool on)
+{
+	bool was = !wd->disabled;
+	wd->disabled = !on;
+	if (on && !was)
+		ch_webhook_delivery_start(wd);
+}
+
+bool ch_webhook_delivery_enabled(const struct ch_webhook_delivery *wd)
+{
+	return !wd->disabled;
 }

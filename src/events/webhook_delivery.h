@@ -23,6 +23,11 @@ void ch_webhook_delivery_start(struct ch_webhook_delivery *wd);
  * back-off wait is already under way. */
 void ch_webhook_delivery_kick(struct ch_webhook_delivery *wd,
                               const char *customer_id);
+/* Whether this node delivers (default true). In a cluster only the node
+ * holding the webhook lease does (cluster/cluster.c); the others keep
+ * their cursors untouched. Turning it on kicks every customer. */
+void ch_webhook_delivery_enable(struct ch_webhook_delivery *wd, bool on);
+bool ch_webhook_delivery_enabled(const struct ch_webhook_delivery *wd);
 /* Customers with a POST in flight, and those in a back-off wait. */
 void ch_webhook_delivery_backlog(const struct ch_webhook_delivery *wd,
                                  unsigned *in_flight, unsigned *backing_off);
