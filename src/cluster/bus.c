@@ -107,37 +107,36 @@ struct ch_bus_req {
 	bool owned; /* reqp was NULL: the bus frees it */
 };
 
+/* libnats statuses as errno values; others are EIO. */
+static const struct {
+	natsStatus s;
+	int err;
+} status_errs[] = {
+    {NATS_OK, 0},
+    {NATS_NO_MEMORY, ENOMEM},
+    {NATS_INVALID_ARG, EINVAL},
+    {NATS_INVALID_SUBJECT, EINVAL},
+    {NATS_CONNECTION_CLOSED, ENOTCONN},
+    {NATS_CONNECTION_DISCONNECTED, ENOTCONN},
+    {NATS_NOT_YET_CONNECTED, ENOTCONN},
+    {NATS_NO_SERVER, ECONNREFUSED},
+    {NATS_TIMEOUT, ETIMEDOUT},
+    {NATS_MAX_PAYLOAD, EMSGSIZE},
+    {NATS_INSUFFICIENT_BUFFER, ENOBUFS},
+};
+
 static int status_err(natsStatus s)
 {
-	switch (s) {
-	case NATS_OK:
-		return 0;
-	case NATS_NO_MEMORY:
-		return ENOMEM;
-	case NATS_INVALID_ARG:
-	case NATS_INVALID_SUBJECT:
-		return EINVAL;
-	case NATS_CONNECTION_CLOSED:
-	case NATS_CONNECTION_DISCONNECTED:
-	case NATS_NOT_YET_CONNECTED:
-		return ENOTCONN;
-	case NATS_NO_SERVER:
-		return ECONNREFUSED;
-	case NATS_TIMEOUT:
-		return ETIMEDOUT;
-	case NATS_MAX_PAYLOAD:
-		return EMSGSIZE;
-	case NATS_INSUFFICIENT_BUFFER:
-		return ENOBUFS;
-	default:
-		return EIO;
-	}
+	for (size_t i = 0; i < sizeof(status_errs) / sizeof(status_errs[0]);
+	     i++)
+		if (status_errs[i].s == s)
+			return status_errs[i].err;
+	return EIO;
 }
 
 static void ev_free(struct ev *ev)
 {
-	if (ev->msg)
-		natsMsg_Destroy(ev->msg);
+	natsMsg_Destroy(ev->msg); /* NULL-safe */
 	free(ev);
 }
 
@@ -149,10 +148,19 @@ static void link_release(struct link *l)
 	free(l);
 }
 
-/* Queues ev for the control thread, or frees it if the bus is closed.
- * Any thread. */
-static void link_post(struct link *l, struct ev *ev)
+/* Queues an event for the control thread; drops it if the bus is closed
+ * (or memory is short: nothing could tell it). Takes msg. Any thread. */
+static void link_post(struct link *l, enum ev_kind kind, int64_t sid,
+                      natsMsg *msg)
 {
+	struct ev *ev = calloc(1, sizeof(*ev));
+	if (!ev) {
+		natsMsg_Destroy(msg);
+		return;
+	}
+	ev->kind = kind;
+	ev->sid = sid;
+	ev->msg = msg;
 	pthread_mutex_lock(&l->lock);
 	if (!l->mq) {
 		pthread_mutex_unlock(&l->lock);
@@ -164,12 +172,9 @@ static void link_post(struct link *l, struct ev *ev)
 	else
 		l->head = ev;
 	l->tail = ev;
-	if (!l->wake_pending) {
-		l->wake_pending = true;
-		if (mqueue_push(l->mq, 0, NULL))
-			l->wake_pending =
-			    false; /* the next event tries again */
-	}
+	/* one wake-up in the pipe; if it cannot go, the next event tries */
+	if (!l->wake_pending)
+		l->wake_pending = !mqueue_push(l->mq, 0, NULL);
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -192,42 +197,21 @@ static struct ev *link_take(struct link *l)
 static void nats_msg_h(natsConnection *nc, natsSubscription *ns, natsMsg *msg,
                        void *closure)
 {
-	struct ev *ev = calloc(1, sizeof(*ev));
-	(void)nc;
-	if (!ev) {
-		natsMsg_Destroy(msg); /* dropped: nothing to tell it with */
-		return;
-	}
-	ev->kind = EV_MSG;
-	ev->sid = natsSubscription_GetID(ns);
-	ev->msg = msg;
-	link_post(closure, ev);
-}
-
-static void nats_conn_ev(void *closure, enum ev_kind kind)
-{
-	struct ev *ev = calloc(1, sizeof(*ev));
-	if (!ev)
-		return;
-	ev->kind = kind;
-	link_post(closure, ev);
+	link_post(closure, EV_MSG, natsSubscription_GetID(ns), msg);
 }
 
 static void nats_disconnected_h(natsConnection *nc, void *closure)
 {
-	(void)nc;
-	nats_conn_ev(closure, EV_DISCONNECTED);
+	link_post(closure, EV_DISCONNECTED, 0, NULL);
 }
 
 static void nats_reconnected_h(natsConnection *nc, void *closure)
 {
-	(void)nc;
-	nats_conn_ev(closure, EV_RECONNECTED);
+	link_post(closure, EV_RECONNECTED, 0, NULL);
 }
 
 static void nats_closed_h(natsConnection *nc, void *closure)
 {
-	(void)nc;
 	link_release(closure);
 }
 
@@ -238,9 +222,10 @@ static void nats_sub_complete_h(void *closure)
 
 /* Control thread from here on. */
 
-/* Ends req: unlinks it, then calls its handler as the last use of it. */
-static void req_end(struct ch_bus_req *req, int err, const void *data,
-                    size_t len)
+/* Ends req: unlinks it, then calls its handler (unless call is false: the
+ * bus closes) as the last use of it. */
+static void req_end(struct ch_bus_req *req, bool call, int err,
+                    const void *data, size_t len)
 {
 	ch_bus_reply_h *h = req->h;
 	void *arg = req->arg;
@@ -251,19 +236,8 @@ static void req_end(struct ch_bus_req *req, int err, const void *data,
 	req->h = NULL;
 	if (req->owned)
 		mem_deref(req);
-	if (h)
+	if (call && h)
 		h(err, data, len, arg);
-}
-
-/* Forgets req without calling its handler (the bus closes). */
-static void req_detach(struct ch_bus_req *req)
-{
-	tmr_cancel(&req->tmr);
-	list_unlink(&req->le);
-	req->bus = NULL;
-	req->h = NULL;
-	if (req->owned)
-		mem_deref(req);
 }
 
 static void req_destructor(void *arg)
@@ -279,7 +253,7 @@ static void req_timeout_h(void *arg)
 	struct ch_bus_req *req = arg;
 
 	req->bus->stats.timeouts++;
-	req_end(req, ETIMEDOUT, NULL, 0);
+	req_end(req, true, ETIMEDOUT, NULL, 0);
 }
 
 static void reply_msg(struct ch_bus *bus, natsMsg *msg)
@@ -298,11 +272,11 @@ static void reply_msg(struct ch_bus *bus, natsMsg *msg)
 		if (req->token != token)
 			continue;
 		if (natsMsg_IsNoResponders(msg)) {
-			req_end(req, ENOTCONN, NULL, 0);
+			req_end(req, true, ENOTCONN, NULL, 0);
 			return;
 		}
 		bus->stats.replies++;
-		req_end(req, 0, natsMsg_GetData(msg),
+		req_end(req, true, 0, natsMsg_GetData(msg),
 		        (size_t)natsMsg_GetDataLength(msg));
 		return;
 	}
@@ -335,9 +309,9 @@ static void fail_pending(struct ch_bus *bus)
 		list_append(&now, le, le->data);
 	}
 	while (!bus->closed && (le = list_head(&now)))
-		req_end(le->data, ENOTCONN, NULL, 0);
+		req_end(le->data, true, ENOTCONN, NULL, 0);
 	while ((le = list_head(&now)))
-		req_detach(le->data);
+		req_end(le->data, false, 0, NULL, 0);
 }
 
 static void dispatch(struct ch_bus *bus, struct ev *ev)
@@ -398,7 +372,7 @@ static void bus_shutdown(struct ch_bus *bus)
 		}
 	}
 	while ((le = list_head(&bus->reqs)))
-		req_detach(le->data);
+		req_end(le->data, false, 0, NULL, 0);
 	while ((le = list_head(&bus->subs))) {
 		struct sub *s = le->data;
 		list_unlink(le);
@@ -459,33 +433,23 @@ static bool url_ok(const char *url)
 static int nats_open(struct ch_bus *bus, const char *url, const char *name)
 {
 	natsOptions *opts = NULL;
+	struct link *l = bus->link;
 	natsStatus s = natsOptions_Create(&opts);
 
-	if (s == NATS_OK)
-		s = natsOptions_SetURL(opts, url);
-	if (s == NATS_OK)
-		s = natsOptions_SetName(opts, name);
-	if (s == NATS_OK)
-		s = natsOptions_SetTimeout(opts, CONNECT_TIMEOUT_MS);
-	if (s == NATS_OK)
-		s = natsOptions_SetAllowReconnect(opts, true);
-	if (s == NATS_OK)
-		s = natsOptions_SetMaxReconnect(opts, -1);
-	if (s == NATS_OK)
-		s = natsOptions_SetDisconnectedCB(opts, nats_disconnected_h,
-		                                  bus->link);
-	if (s == NATS_OK)
-		s = natsOptions_SetReconnectedCB(opts, nats_reconnected_h,
-		                                 bus->link);
-	if (s == NATS_OK)
-		s = natsOptions_SetClosedCB(opts, nats_closed_h, bus->link);
-	if (s == NATS_OK)
-		s = natsConnection_Connect(&bus->nc, opts);
+	s = s ? s : natsOptions_SetURL(opts, url);
+	s = s ? s : natsOptions_SetName(opts, name);
+	s = s ? s : natsOptions_SetTimeout(opts, CONNECT_TIMEOUT_MS);
+	s = s ? s : natsOptions_SetMaxReconnect(opts, -1); /* forever */
+	s = s ? s : natsOptions_SetDisconnectedCB(opts, nats_disconnected_h, l);
+	s = s ? s : natsOptions_SetReconnectedCB(opts, nats_reconnected_h, l);
+	s = s ? s : natsOptions_SetClosedCB(opts, nats_closed_h, l);
+	/* nats_closed_h's reference; a failed connect calls no callback */
+	atomic_fetch_add(&l->refs, 1);
+	s = s ? s : natsConnection_Connect(&bus->nc, opts);
 	natsOptions_Destroy(opts);
-	if (s == NATS_OK) {
-		atomic_fetch_add(&bus->link->refs, 1); /* nats_closed_h's */
+	if (s == NATS_OK)
 		return 0;
-	}
+	link_release(l);
 	bus->nc = NULL;
 	ch_log_error(LOG_MOD, "cannot connect to %s: %s", url,
 	             natsStatus_GetText(s));
@@ -627,11 +591,6 @@ int ch_bus_respond(struct ch_bus *bus, const char *reply, const void *data,
 
 void ch_bus_stats(const struct ch_bus *bus, struct ch_bus_stats *out)
 {
-	if (!out)
-		return;
-	if (!bus) {
-		memset(out, 0, sizeof(*out));
-		return;
-	}
-	*out = bus->stats;
+	if (out)
+		*out = bus ? bus->stats : (struct ch_bus_stats){0};
 }
