@@ -82,47 +82,66 @@ static bool port_accepts(int port)
 	return ok;
 }
 
+static char server_bin[4200];
+static int server_port;
+
+/* Starts nats-server on server_port; 0 once it accepts, -1 otherwise. */
+static int start_server(void)
+{
+	char port_s[16];
+
+	snprintf(port_s, sizeof(port_s), "%d", server_port);
+	server_pid = fork();
+	if (server_pid < 0)
+		return -1;
+	if (!server_pid) {
+		if (!freopen("/dev/null", "w", stdout) ||
+		    !freopen("/dev/null", "w", stderr))
+			_exit(126);
+		execl(server_bin, server_bin, "-a", "127.0.0.1", "-p", port_s,
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && !port_accepts(server_port); i++)
+		usleep(10000);
+	if (port_accepts(server_port))
+		return 0;
+	fprintf(stderr, "FAIL: %s does not listen on port %d\n", server_bin,
+	        server_port);
+	return -1;
+}
+
+static void stop_server(void)
+{
+	if (server_pid <= 0)
+		return;
+	kill(server_pid, SIGKILL);
+	waitpid(server_pid, NULL, 0);
+	server_pid = 0;
+}
+
 static int group_setup(void **state)
 {
-	char bin[4200], port_s[16];
-
 	main_thread = pthread_self();
-	if (!find_server(bin, sizeof(bin))) {
+	if (!find_server(server_bin, sizeof(server_bin))) {
 		fprintf(stderr, "FAIL: nats-server not found in $PATH, "
 		                "/usr/sbin or /usr/bin (scripts/deps.sh test "
 		                "installs it)\n");
 		return -1;
 	}
-	int port = free_port();
-	if (port < 0)
+	server_port = free_port();
+	if (server_port < 0)
 		return -1;
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	snprintf(server_url, sizeof(server_url), "nats://127.0.0.1:%d", port);
-	server_pid = fork();
-	if (server_pid < 0)
+	snprintf(server_url, sizeof(server_url), "nats://127.0.0.1:%d",
+	         server_port);
+	if (start_server())
 		return -1;
-	if (!server_pid) {
-		freopen("/dev/null", "w", stdout);
-		freopen("/dev/null", "w", stderr);
-		execl(bin, bin, "-a", "127.0.0.1", "-p", port_s, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500 && !port_accepts(port); i++)
-		usleep(10000);
-	if (!port_accepts(port)) {
-		fprintf(stderr, "FAIL: %s does not listen on port %d\n", bin,
-		        port);
-		return -1;
-	}
 	return ch_test_re_group_setup(state);
 }
 
 static int group_teardown(void **state)
 {
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
-	}
+	stop_server();
 	ch_test_re_group_teardown(state);
 	nats_CloseAndWait(5000); /* the library's threads and memory */
 	return 0;
@@ -410,6 +429,47 @@ static void test_cancel(void **state)
 	ch_bus_close(r.bus);
 }
 
+/* The server goes away: a pending request ends ENOTCONN at once; the
+ * server comes back on its port: both buses reconnect by themselves. */
+static void test_reconnect(void **state)
+{
+	struct ch_bus *a = NULL, *b = NULL;
+	struct seen s = {0}, sb = {0}, sh = {0};
+
+	assert_int_equal(ch_bus_connect(&a, server_url, "node-a"), 0);
+	assert_int_equal(ch_bus_connect(&b, server_url, "node-b"), 0);
+	assert_int_equal(ch_bus_subscribe(b, "ev.re", seen_msg_h, &sb), 0);
+	assert_int_equal(ch_bus_subscribe(b, "act.hang", seen_msg_h, &sh), 0);
+	assert_int_equal(ch_bus_publish(b, "ev.re", "b", 1), 0);
+	run_until(&sb.calls, 2000);
+	assert_int_equal(sb.calls, 1);
+
+	/* b gets it and never answers: pending until the loss */
+	assert_int_equal(
+	    ch_bus_request(NULL, a, "act.hang", "x", 1, 8000, seen_reply_h, &s),
+	    0);
+	run_until(&sh.calls, 2000);
+	assert_int_equal(sh.calls, 1);
+	stop_server();
+	uint64_t took = run_until(&s.calls, 8000);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(s.err, ENOTCONN);
+	assert_true(took < 2000);
+
+	assert_int_equal(start_server(), 0);
+	sb.calls = 0;
+	for (int i = 0; i < 150 && !sb.calls; i++) {
+		assert_int_equal(ch_bus_publish(a, "ev.re", "again", 5), 0);
+		ch_test_run_ms(100);
+	}
+	assert_true(sb.calls >= 1);
+	assert_int_equal(sb.len, 5);
+	assert_memory_equal(sb.data, "again", 5);
+	assert_true(sb.on_main);
+	ch_bus_close(a);
+	ch_bus_close(b);
+}
+
 static void test_refused(void **state)
 {
 	struct ch_bus *a = NULL;
@@ -436,6 +496,7 @@ int main(void)
 	    cmocka_unit_test(test_no_responder),
 	    cmocka_unit_test(test_timeout),
 	    cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_reconnect),
 	    cmocka_unit_test(test_refused),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
