@@ -83,7 +83,7 @@ struct sub {
 /* The bus. A libre mem object owned by the control thread; the mqueue
  * handler holds a reference while it calls handlers. */
 struct ch_bus {
-	struct link *link;  /* set by connect, NULL after close */
+	struct link *link;  /* set by connect, released by the destructor */
 	struct mqueue *mq;  /* the link's wake-ups */
 	natsConnection *nc; /* NULL after close */
 	natsInbox *inbox;   /* "_INBOX.<nuid>" */
