@@ -7,11 +7,11 @@ build_pkgs="build-essential cmake pkg-config libre-dev libssl-dev zlib1g-dev lib
   libsqlite3-dev libcurl4-openssl-dev libopus-dev libspeexdsp-dev libspandsp-dev
   libcmocka-dev libsndfile1-dev libmpg123-dev espeak-ng libpocketsphinx-dev
   pocketsphinx-en-us
-  libpq-dev"
+  libpq-dev libnats-dev"
 test_pkgs="$build_pkgs python3 python3-websocket curl clang libclang-rt-14-dev
   baresip-core sox libsox-fmt-base libsox-fmt-mp3 e2fsprogs mount pocketsphinx
   pocketsphinx-testdata nodejs prometheus tmux chromium
-  postgresql kamailio kamailio-utils-modules"
+  postgresql kamailio kamailio-utils-modules nats-server"
 # npm packages the tests drive (test only), installed into $CHORUS_NPM_TOOLS
 # (default ~/.cache/chorus-test-npm; tests/e2e/test_openapi.py looks there):
 # the OpenAPI 3.1 validator of src/api/openapi.json, and playwright-core
