@@ -102,9 +102,12 @@ static const struct route routes[] = {
     {"GET", "/transcribes", R_AUTH, ch_api_transcribe_list},
     {"GET", "/transcribes/{id}", R_AUTH, ch_api_transcribe_get},
     {"GET", "/transcripts", R_AUTH, ch_api_transcript_list},
+    /* Kamailio's question (deploy/kamailio): where a dial-in goes */
+    {"GET", "/cluster/sip_route", R_OPEN, ch_api_cluster_sip_route},
 };
 
-static const char *status_reason(uint16_t s)
+#define status_reason ch_api_status_reason
+const char *ch_api_status_reason(uint16_t s)
 {
 	switch (s) {
 	case 200:
@@ -135,6 +138,8 @@ static const char *status_reason(uint16_t s)
 		return "Too Many Requests";
 	case 501:
 		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
 	case 503:
 		return "Service Unavailable";
 	default:
@@ -584,6 +589,7 @@ static bool authenticate_join(struct ch_api_req *r, const char *token)
 	"Access-Control-Allow-Origin: *\r\n"                                   \
 	"Access-Control-Expose-Headers: Location, X-Chorus-Call-Id, "          \
 	"X-Chorus-Conferencecall-Id\r\n"
+const char ch_api_cors_hdrs[] = CORS_HDRS;
 
 /* OPTIONS on a CORS route: the preflight, no token needed. */
 static void preflight(struct ch_api_req *r, const char *allow)
@@ -716,6 +722,8 @@ static void dispatch(struct ch_api_req *r, const char *authorization)
 		             r->id);
 		return;
 	}
+	if (ch_api_cluster_forward(r, found->pattern, authorization))
+		return;
 	found->h(r);
 }
 
@@ -743,17 +751,21 @@ static char *resp_text(struct ch_api_req *r)
 	return json_dumps(r->resp, JSON_COMPACT | JSON_REAL_PRECISION(6));
 }
 
-uint16_t ch_api_handle(struct ch_api *api, const char *method, const char *path,
-                       const char *query, const char *authorization,
-                       const char *body, size_t body_len, char **resp_body)
+void ch_api_handle_parts(struct ch_api *api, const char *method,
+                         const char *path, const char *query,
+                         const char *authorization, const char *ctype,
+                         const char *body, size_t body_len,
+                         struct ch_api_answer *out)
 {
 	struct ch_api_req r;
 	memset(&r, 0, sizeof(r));
+	memset(out, 0, sizeof(*out));
 	r.api = api;
 	r.method = method;
 	r.path = path;
 	r.body = body;
 	r.body_len = body_len;
+	r.ctype = ctype;
 	r.route = -1;
 	if (query)
 		parse_query(&r, query, strlen(query));
@@ -761,14 +773,29 @@ uint16_t ch_api_handle(struct ch_api *api, const char *method, const char *path,
 	if (r.taken) {
 		ch_api_http_count(api, r.route, 101);
 		req_clear(&r);
-		*resp_body = NULL;
-		return 101;
+		out->status = 101;
+		return;
 	}
-	*resp_body = resp_text(&r);
-	uint16_t status = r.status;
-	ch_api_http_count(api, r.route, status);
+	out->body = resp_text(&r);
+	out->ctype = r.status == 204 ? NULL
+	             : r.raw_ctype   ? r.raw_ctype
+	                             : "application/json";
+	snprintf(out->hdrs, sizeof(out->hdrs), "%s",
+	         r.hdrs[0] ? r.hdrs : (r.allow ? r.allow : ""));
+	out->status = r.status;
+	ch_api_http_count(api, r.route, r.status);
 	req_clear(&r);
-	return status;
+}
+
+uint16_t ch_api_handle(struct ch_api *api, const char *method, const char *path,
+                       const char *query, const char *authorization,
+                       const char *body, size_t body_len, char **resp_body)
+{
+	struct ch_api_answer a;
+	ch_api_handle_parts(api, method, path, query, authorization, NULL, body,
+	                    body_len, &a);
+	*resp_body = a.body;
+	return a.status;
 }
 
 /* ---- HTTP glue ---- */
@@ -862,9 +889,17 @@ static void httpd_req_h(struct ch_httpd_conn *conn, const struct http_msg *msg,
 	ah = http_msg_hdr(msg, HTTP_HDR_AUTHORIZATION);
 	if (ah)
 		pl_strcpy(&ah->val, auth, sizeof(auth));
+	const struct http_hdr *ch = http_msg_hdr(msg, HTTP_HDR_CONTENT_TYPE);
+	char ctype[128];
+	if (ch && ch->val.l < sizeof(ctype)) {
+		pl_strcpy(&ch->val, ctype, sizeof(ctype));
+		r.ctype = ctype;
+	}
 	dispatch(&r, ah ? auth : NULL);
 	if (r.taken) {
-		ch_api_http_count(api, r.route, 101);
+		/* a forward is counted when its answer comes */
+		if (!r.forwarded)
+			ch_api_http_count(api, r.route, 101);
 		req_clear(&r);
 		return;
 	}
@@ -926,6 +961,7 @@ void ch_api_free(struct ch_api *api)
 		return;
 	tmr_cancel(api->tokens_tmr);
 	free(api->tokens_tmr);
+	ch_api_cluster_close(api);
 	ch_api_ws_close_all(api);
 	ch_httpd_free(api->httpd);
 	ch_httpd_free(api->metrics_httpd);

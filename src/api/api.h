@@ -51,6 +51,12 @@ int ch_api_metrics_listen(struct ch_api *api, const struct sa *laddr);
 /* Its bound address; ENOENT when not listening. */
 int ch_api_metrics_local(const struct ch_api *api, struct sa *out);
 
+/* Joins the API to the cluster (cluster/cluster.h; borrowed, NULL: one
+ * node): room actions on other nodes' conferences are forwarded to them,
+ * theirs are answered here, GET /cluster/sip_route answers. */
+struct ch_cluster;
+void ch_api_set_cluster(struct ch_api *api, struct ch_cluster *cl);
+
 /* Handles one request given as parts, without a connection (used by the
  * fuzz target and unit tests). Returns the status; *body (malloc'd JSON
  * text, owned by the caller) may be NULL. */

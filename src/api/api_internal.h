@@ -47,6 +47,10 @@ struct ch_api {
 	/* requests by route: ch_api_route_count() rows, then one for
 	 * requests that matched no route (owned; NULL: no memory) */
 	struct ch_api_http_row *http;
+	/* the cluster (borrowed; NULL: one node) and the requests forwarded
+	 * to other nodes awaiting their answer (api_cluster.c) */
+	struct ch_cluster *cluster;
+	struct ch_api_fwd *forwards;
 };
 
 /* One request being handled; lives on the stack of the dispatcher. */
@@ -66,6 +70,8 @@ struct ch_api_req {
 	 * routes of one conference, join_conf */
 	bool join;
 	bool cors; /* a route a web page of any origin may call */
+	bool forwarded; /* sent to the owning node (api_cluster.c) */
+	const char *ctype; /* the request's Content-Type, NULL: none */
 	char join_conf[CH_UUID_LEN];
 	int64_t join_exp_s; /* when it expires */
 	/* set when served over a connection (NULL from ch_api_handle) */
@@ -173,6 +179,33 @@ void ch_api_transcript_list(struct ch_api_req *r);
 void ch_api_ws_open(struct ch_api_req *r);
 /* metrics.c */
 void ch_api_metrics(struct ch_api_req *r);
+/* api_cluster.c: a request on a room another node owns is forwarded to
+ * it; true when r was taken that way (or answered 503: its node is
+ * dead). Called by the dispatcher once r is authenticated. */
+bool ch_api_cluster_forward(struct ch_api_req *r, const char *pattern,
+                            const char *authorization);
+void ch_api_cluster_sip_route(struct ch_api_req *r);
+/* Ends the forwards in flight (ch_api_free). */
+void ch_api_cluster_close(struct ch_api *api);
+
+/* One request given as parts (a forwarded one, unit tests): the answer's
+ * status, body (malloc'd, may be NULL), content type and extra header
+ * lines. */
+struct ch_api_answer {
+	uint16_t status;
+	char *body;
+	const char *ctype;
+	char hdrs[512];
+};
+void ch_api_handle_parts(struct ch_api *api, const char *method,
+                         const char *path, const char *query,
+                         const char *authorization, const char *ctype,
+                         const char *body, size_t body_len,
+                         struct ch_api_answer *out);
+/* The reason phrase of an HTTP status; the CORS header lines. */
+const char *ch_api_status_reason(uint16_t status);
+extern const char ch_api_cors_hdrs[];
+
 /* Counts one answered request of route (-1: none matched) with status. */
 void ch_api_http_count(struct ch_api *api, int route, uint16_t status);
 

@@ -48,14 +48,14 @@ static bool name_valid(const char *s)
  * allowed); ch_api_handle (no headers) takes it as that. */
 static bool is_sdp(const struct ch_api_req *r)
 {
-	if (!r->msg)
-		return true;
-	const struct http_hdr *h = http_msg_hdr(r->msg, HTTP_HDR_CONTENT_TYPE);
 	static const char want[] = "application/sdp";
 	size_t n = sizeof(want) - 1;
-	if (!h || h->val.l < n || strncasecmp(h->val.p, want, n))
+	if (!r->msg && !r->ctype)
+		return true; /* ch_api_handle, no headers */
+	const char *v = r->ctype;
+	if (!v || strlen(v) < n || strncasecmp(v, want, n))
 		return false;
-	return h->val.l == n || h->val.p[n] == ';' || h->val.p[n] == ' ';
+	return v[n] == '\0' || v[n] == ';' || v[n] == ' ';
 }
 
 static void offer_error(struct ch_api_req *r, int err, const char *why)

@@ -114,6 +114,8 @@ static int insert(struct ch_core *core, struct ch_call *c)
 		return err;
 	err = core->st->ops->call_insert(core->st, c);
 	if (!err)
+		err = ch_core_owner_mark(core, c->id);
+	if (!err)
 		err = call_event(core, c, "call.created");
 	if (err) {
 		ch_core_txn_abort(core);

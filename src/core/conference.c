@@ -166,6 +166,8 @@ int ch_conference_create(struct ch_core *core, const char *customer_id,
 		goto out;
 	err = core->st->ops->conference_insert(core->st, &c);
 	if (!err)
+		err = ch_core_owner_mark(core, c.id);
+	if (!err)
 		err = ch_summary_conference(core, &c);
 	if (!err)
 		err = ch_conference_add_event(core, &c, "conference.created");

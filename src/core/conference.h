@@ -47,6 +47,8 @@ bool ch_conference_rate_valid(int rate);
 #define CH_END_EOE_LEFT   "participant_with_end_conference_on_exit_left"
 #define CH_END_LAST_KICK  "last_participant_kicked"
 #define CH_END_EOE_KICKED "participant_with_end_conference_on_exit_kicked"
+/* the node that mixed it died (core_cluster.c) */
+#define CH_END_MIXER_FAILED "mixer_failed"
 
 /* Creates a conference in `starting` and asks for its room. */
 int ch_conference_create(struct ch_core *core, const char *customer_id,

@@ -291,9 +291,17 @@ static void orphan_all(struct ch_core *core, const char *conference_id)
 	free(k.ids);
 }
 
+/* Calls and conferences of other nodes (a shared store) are theirs to
+ * recover. */
+struct own_ctx {
+	struct ch_core *core;
+	struct ids_ctx k;
+};
+
 static int call_ids_h(const struct ch_call *c, void *arg)
 {
-	return ids_push(arg, c->id);
+	struct own_ctx *o = arg;
+	return ch_core_owns(o->core, c->id) ? ids_push(&o->k, c->id) : 0;
 }
 
 /* Every call that was not hung up died with the process (its SIP dialog
@@ -301,13 +309,13 @@ static int call_ids_h(const struct ch_call *c, void *arg)
  * its participant leaves as `orphan`. Returns the number ended. */
 static size_t end_dead_calls(struct ch_core *core, int *err)
 {
-	struct ids_ctx k = {0};
-	*err = core->st->ops->call_list_live(core->st, call_ids_h, &k);
-	for (size_t i = 0; !*err && i < k.n; i++)
-		ch_call_ended(core, k.ids[i], CH_HANGUP_FAILED,
+	struct own_ctx o = {.core = core};
+	*err = core->st->ops->call_list_live(core->st, call_ids_h, &o);
+	for (size_t i = 0; !*err && i < o.k.n; i++)
+		ch_call_ended(core, o.k.ids[i], CH_HANGUP_FAILED,
 		              CH_LEAVE_ORPHAN);
-	free(k.ids);
-	return *err ? 0 : k.n;
+	free(o.k.ids);
+	return *err ? 0 : o.k.n;
 }
 
 int ch_core_start(struct ch_core *core)
@@ -324,6 +332,8 @@ int ch_core_start(struct ch_core *core)
 
 	for (size_t i = 0; !err && i < r.n; i++) {
 		struct ch_conference c;
+		if (!ch_core_owns(core, r.v[i].id))
+			continue;
 		orphan_all(core, r.v[i].id);
 		if (ch_conference_get(core, NULL, r.v[i].id, &c))
 			continue;

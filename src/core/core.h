@@ -148,6 +148,22 @@ int ch_core_start(struct ch_core *core);
 /* Frees; NULL-safe. Stored state is untouched. */
 void ch_core_free(struct ch_core *core);
 
+/* Several nodes on one store (core_cluster.c). owner_mark records this
+ * node as the owner of a conference or call id (inside the transaction
+ * that makes it; 0 or EIO; nothing on a store without owners). owns /
+ * owned_by: whether this node (node) owns id; an id without owner is
+ * this node's. reap_node: ends every live call (failed, participant
+ * orphan) and conference (terminated, end_reason mixer_failed, its
+ * participants leaving as orphans) owned by the dead node, with their
+ * events; counts them. Returns 0 or EIO. */
+int ch_core_owner_mark(struct ch_core *core, const char *id);
+bool ch_core_owns(struct ch_core *core, const char *id);
+bool ch_core_owned_by(struct ch_core *core, const char *id, const char *node);
+int ch_core_reap_node(struct ch_core *core, const char *dead,
+                      unsigned *conferences, unsigned *calls);
+/* The live conferences this node runs (its load, for the cluster). */
+unsigned ch_core_load(struct ch_core *core);
+
 struct ch_store *ch_core_store(struct ch_core *core);
 struct ch_events *ch_core_events(struct ch_core *core);
 const char *ch_core_node(const struct ch_core *core);

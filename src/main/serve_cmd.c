@@ -9,6 +9,7 @@
  * one without --init), 1 for other failures.
  */
 #include "api/api.h"
+#include "cluster/cluster.h"
 #include "core/core.h"
 #include "events/events.h"
 #include "media/engine.h"
@@ -356,6 +357,7 @@ struct daemon {
 	struct ch_recorder *recorder;
 	struct ch_stt_engine *stt[2]; /* by enum ch_stt_kind; NULL: off */
 	struct ch_transcriber *transcriber;
+	struct ch_cluster *cluster; /* NULL: one node */
 	char rec_dir[600];
 };
 
@@ -573,6 +575,7 @@ static void daemon_close(struct daemon *d)
 {
 	g_sip = NULL;
 	ch_api_free(d->api);
+	ch_cluster_free(d->cluster);
 	ch_sip_free(d->sip);
 	d->sip = NULL;
 	ch_player_free(d->player);
@@ -585,6 +588,41 @@ static void daemon_close(struct daemon *d)
 	ch_core_free(d->core);
 	ch_events_free(d->ev);
 	ch_store_close(d->st);
+}
+
+/* --nats: this node joins the cluster on the shared store. Returns 0 or
+ * the exit code (said). */
+static int join_cluster(struct daemon *d, const struct ch_config *cfg,
+                        const struct sa *sip_bound)
+{
+	struct sa api_bound;
+	char api_url[128], sip_uri[128], ip[64];
+	if (!ch_store_url_is_pg(cfg->store)) {
+		ch_log_fatal("chorusd: --nats needs a store the nodes share "
+		             "(--store postgres://...)\n");
+		return 2;
+	}
+	(void)ch_api_local(d->api, &api_bound);
+	re_snprintf(api_url, sizeof(api_url), "http://%J", &api_bound);
+	if (cfg->public_ip[0])
+		snprintf(ip, sizeof(ip), "%s", cfg->public_ip);
+	else
+		re_snprintf(ip, sizeof(ip), "%j", sip_bound);
+	re_snprintf(sip_uri, sizeof(sip_uri), "sip:%s:%u", ip,
+	            sa_port(sip_bound));
+	struct ch_cluster_config ccfg = {
+	    .nats_url = cfg->nats,
+	    .api_url = api_url,
+	    .sip_uri = sip_uri,
+	};
+	int err = ch_cluster_alloc(&d->cluster, d->core, d->ev, &ccfg);
+	if (err) {
+		ch_log_fatal("chorusd: cannot join the cluster on %s: %s\n",
+		             cfg->nats, strerror(err));
+		return 2;
+	}
+	ch_api_set_cluster(d->api, d->cluster);
+	return 0;
 }
 
 static int run(const struct ch_config *cfg, bool init)
@@ -744,6 +782,14 @@ static int run(const struct ch_config *cfg, bool init)
 	err = ch_core_start(d.core);
 	if (err)
 		goto out;
+	if (cfg->nats[0]) {
+		code = join_cluster(&d, cfg, &sip_bound);
+		if (code) {
+			err = 0; /* said */
+			goto out;
+		}
+		code = 1;
+	}
 	int perr = ch_core_loop_probe_start(d.core);
 	if (perr)
 		ch_log_warn("main", "control loop probe not started: %s",

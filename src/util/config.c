@@ -253,8 +253,15 @@ int ch_config_set(struct ch_config *cfg, const char *key, const char *value,
 			return -1;
 		}
 	} else if (!strcmp(key, "node-name")) {
-		if (!*value || strlen(value) >= sizeof(cfg->node_name)) {
-			snprintf(err, errlen, "node-name: 1 to 63 characters");
+		/* a NATS subject token and a store key: no dots, spaces or
+		 * wildcards */
+		if (!*value || strlen(value) >= sizeof(cfg->node_name) ||
+		    strspn(value, "abcdefghijklmnopqrstuvwxyz"
+		                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		        strlen(value)) {
+			snprintf(err, errlen,
+			         "node-name: 1 to 63 letters, digits, '_' or "
+			         "'-'");
 			return -1;
 		}
 		snprintf(cfg->node_name, sizeof(cfg->node_name), "%s", value);
