@@ -56,6 +56,24 @@ int ch_api_metrics_local(const struct ch_api *api, struct sa *out);
  * theirs are answered here, GET /cluster/sip_route answers. */
 struct ch_cluster;
 void ch_api_set_cluster(struct ch_api *api, struct ch_cluster *cl);
+/* A forwarded request (api_cluster.c's JSON) run here: *answer (malloc'd,
+ * the caller frees) is the answer's JSON. 0, EINVAL (not a request) or
+ * ENOMEM. */
+int ch_api_cluster_run(struct ch_api *api, const void *data, size_t len,
+                       char **answer);
+/* A forwarded request's answer, checked (status 100-599, header lines
+ * of printable text ending in CRLF, no CR/LF in the content type): the
+ * strings point into hold, which the caller json_decref()s. 0 or EINVAL.
+ * Pure. */
+struct json_t;
+struct ch_api_fwd_answer {
+	uint16_t status;
+	const char *ctype, *hdrs, *body;
+	size_t blen;
+	struct json_t *hold;
+};
+int ch_api_cluster_answer_parse(const void *data, size_t len,
+                                struct ch_api_fwd_answer *out);
 
 /* Handles one request given as parts, without a connection (used by the
  * fuzz target and unit tests). Returns the status; *body (malloc'd JSON

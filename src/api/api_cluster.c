@@ -106,14 +106,32 @@ static bool hdrs_ok(const char *h)
 	return !*h || (strlen(h) >= 2 && !strcmp(h + strlen(h) - 2, "\r\n"));
 }
 
+int ch_api_cluster_answer_parse(const void *data, size_t len,
+                                struct ch_api_fwd_answer *out)
+{
+	json_error_t je;
+	json_int_t status;
+	memset(out, 0, sizeof(*out));
+	out->hdrs = out->body = "";
+	out->hold = json_loadb(data, len, 0, &je);
+	if (!out->hold ||
+	    json_unpack(out->hold, "{s:I,s?s,s?s,s?s%}", "status", &status,
+	                "content_type", &out->ctype, "headers", &out->hdrs,
+	                "body", &out->body, &out->blen) ||
+	    status < 100 || status > 599 || !hdrs_ok(out->hdrs) ||
+	    (out->ctype && strpbrk(out->ctype, "\r\n"))) {
+		json_decref(out->hold);
+		out->hold = NULL;
+		return EINVAL;
+	}
+	out->status = (uint16_t)status;
+	return 0;
+}
+
 static void fwd_reply_h(int err, const void *data, size_t len, void *arg)
 {
 	struct ch_api_fwd *f = arg;
-	json_error_t je;
-	json_t *o = NULL;
-	json_int_t status;
-	const char *ctype = NULL, *hdrs = "", *body = "";
-	size_t blen = 0;
+	struct ch_api_fwd_answer a;
 	char msg[160];
 
 	if (err) {
@@ -121,22 +139,38 @@ static void fwd_reply_h(int err, const void *data, size_t len, void *arg)
 		         f->node, err == ETIMEDOUT ? "timeout" : "unreachable");
 		ch_log_warn("api", "%s: %s", f->what, msg);
 		fwd_error(f, 504, "node_unavailable", msg);
-		goto out;
-	}
-	o = json_loadb(data, len, 0, &je);
-	if (!o || json_unpack(o, "{s:I,s?s,s?s,s?s%}", "status", &status,
-	                      "content_type", &ctype, "headers", &hdrs, "body",
-	                      &body, &blen) ||
-	    status < 100 || status > 599 || !hdrs_ok(hdrs)) {
+	} else if (ch_api_cluster_answer_parse(data, len, &a)) {
 		snprintf(msg, sizeof(msg), "node %s answered nonsense",
 		         f->node);
 		fwd_error(f, 502, "bad_gateway", msg);
-		goto out;
+	} else {
+		fwd_answer(f, a.status, a.ctype, a.body, a.blen, a.hdrs);
+		json_decref(a.hold);
 	}
-	fwd_answer(f, (uint16_t)status, ctype, body, blen, hdrs);
-out:
-	json_decref(o);
 	fwd_free(f);
+}
+
+/* The conference the first conference_join action of a POST /calls body
+ * names, or false (the handler judges the body). */
+static bool join_target(const struct ch_api_req *r, char *id)
+{
+	json_t *o = json_loadb(r->body ? r->body : "", r->body_len, 0, NULL);
+	json_t *a;
+	size_t i;
+	bool found = false;
+	json_array_foreach(json_object_get(o, "actions"), i, a)
+	{
+		const char *t = json_string_value(json_object_get(a, "type"));
+		const char *c = json_string_value(json_object_get(
+		    json_object_get(a, "option"), "conference_id"));
+		if (t && !strcmp(t, "conference_join") && ch_uuid_valid(c)) {
+			memcpy(id, c, CH_UUID_LEN);
+			found = true;
+			break;
+		}
+	}
+	json_decref(o);
+	return found;
 }
 
 /* The id whose owner decides where r goes, or false: r is not a room
@@ -159,9 +193,14 @@ static bool target(struct ch_api_req *r, const char *pattern, char *id)
 		memcpy(id, cc.conference_id, CH_UUID_LEN);
 		return true;
 	}
-	if (!strcmp(pattern, "/calls/{id}") || !strcmp(pattern, "/webrtc/{id}")) {
+	if (!strcmp(pattern, "/calls/{id}") ||
+	    !strcmp(pattern, "/webrtc/{id}")) {
 		memcpy(id, r->id, CH_UUID_LEN);
 		return true;
+	}
+	if (!strcmp(pattern, "/calls")) {
+		/* a dial-out is made by the node of the room it joins */
+		return join_target(r, id);
 	}
 	return false;
 }
@@ -280,26 +319,24 @@ static bool enc(char *buf, size_t size, size_t *n, const char *s)
 	return true;
 }
 
-/* A request another node forwarded here: run it, answer with the
- * result. */
-static void forwarded_h(const char *reply, const void *data, size_t len,
-                        void *arg)
+int ch_api_cluster_run(struct ch_api *api, const void *data, size_t len,
+                       char **answer)
 {
-	struct ch_api *api = arg;
 	const char *method, *path, *auth = "", *ctype = "", *body = "";
 	size_t blen = 0;
 	json_t *o, *q = NULL, *a = NULL;
 	json_error_t je;
 	struct ch_api_answer ans;
-	char query[2048] = "", *text = NULL;
+	char query[2048] = "";
 
+	*answer = NULL;
 	o = json_loadb(data, len, 0, &je);
-	if (!o || json_unpack(o, "{s:s,s:s,s?o,s?s,s?s,s?s%}", "method",
-	                      &method, "path", &path, "query", &q,
-	                      "authorization", &auth, "content_type", &ctype,
-	                      "body", &body, &blen)) {
+	if (!o ||
+	    json_unpack(o, "{s:s,s:s,s?o,s?s,s?s,s?s%}", "method", &method,
+	                "path", &path, "query", &q, "authorization", &auth,
+	                "content_type", &ctype, "body", &body, &blen)) {
 		json_decref(o);
-		return; /* not ours to answer: the sender times out */
+		return EINVAL;
 	}
 	/* the query again as text (values re-encoded) */
 	if (json_is_object(q)) {
@@ -318,24 +355,37 @@ static void forwarded_h(const char *reply, const void *data, size_t len,
 			    n + 2 >= sizeof(query))
 				break;
 			query[n++] = '=';
-			if (!enc(query, sizeof(query), &n, json_string_value(v)))
+			if (!enc(query, sizeof(query), &n,
+			         json_string_value(v)))
 				break;
 		}
 	}
 	ch_api_handle_parts(api, method, path, query[0] ? query : NULL,
-	                    auth[0] ? auth : NULL, ctype[0] ? ctype : NULL, body,
-	                    blen, &ans);
-	a = json_pack("{s:i,s:s,s:s,s:s}", "status", ans.status,
-	              "content_type", ans.ctype ? ans.ctype : "", "headers",
-	              ans.hdrs, "body", ans.body ? ans.body : "");
-	text = a ? json_dumps(a, JSON_COMPACT) : NULL;
-	if (text)
-		(void)ch_bus_respond(ch_cluster_bus(api->cluster), reply, text,
-		                     strlen(text));
-	free(text);
+	                    auth[0] ? auth : NULL, ctype[0] ? ctype : NULL,
+	                    body, blen, &ans);
+	a = json_pack("{s:i,s:s,s:s,s:s}", "status", ans.status, "content_type",
+	              ans.ctype ? ans.ctype : "", "headers", ans.hdrs, "body",
+	              ans.body ? ans.body : "");
+	*answer = a ? json_dumps(a, JSON_COMPACT) : NULL;
 	json_decref(a);
 	free(ans.body);
 	json_decref(o);
+	return *answer ? 0 : ENOMEM;
+}
+
+/* A request another node forwarded here: run it, answer with the
+ * result. A message that is not one is not answered (the sender times
+ * out). */
+static void forwarded_h(const char *reply, const void *data, size_t len,
+                        void *arg)
+{
+	struct ch_api *api = arg;
+	char *text;
+	if (ch_api_cluster_run(api, data, len, &text))
+		return;
+	(void)ch_bus_respond(ch_cluster_bus(api->cluster), reply, text,
+	                     strlen(text));
+	free(text);
 }
 
 void ch_api_set_cluster(struct ch_api *api, struct ch_cluster *cl)

@@ -69,8 +69,8 @@ struct ch_api_req {
 	/* authenticated by a join token (join_token.h): it grants only the
 	 * routes of one conference, join_conf */
 	bool join;
-	bool cors; /* a route a web page of any origin may call */
-	bool forwarded; /* sent to the owning node (api_cluster.c) */
+	bool cors;         /* a route a web page of any origin may call */
+	bool forwarded;    /* sent to the owning node (api_cluster.c) */
 	const char *ctype; /* the request's Content-Type, NULL: none */
 	char join_conf[CH_UUID_LEN];
 	int64_t join_exp_s; /* when it expires */

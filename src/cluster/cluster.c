@@ -94,26 +94,38 @@ static bool field(const char **p, size_t *n, char *out, size_t size)
 	return true;
 }
 
+int ch_cluster_frame_parse(const void *data, size_t len,
+                           struct ch_cluster_frame *out)
+{
+	const char *p = data;
+	if (!field(&p, &len, out->node, sizeof(out->node)) ||
+	    !field(&p, &len, out->customer_id, sizeof(out->customer_id)) ||
+	    !field(&p, &len, out->conference_id, sizeof(out->conference_id)) ||
+	    !ch_uuid_valid(out->customer_id) ||
+	    !ch_uuid_valid(out->conference_id) || !len || *p != '{')
+		return EINVAL;
+	out->json = p;
+	out->len = len;
+	return 0;
+}
+
 static void events_in_h(const char *subject, const char *reply,
                         const void *data, size_t len, void *arg)
 {
 	struct ch_cluster *cl = arg;
-	const char *p = data;
-	char node[64], cust[CH_UUID_LEN], conf[CH_UUID_LEN];
+	struct ch_cluster_frame f;
 	(void)subject;
 	(void)reply;
-	if (!field(&p, &len, node, sizeof(node)) ||
-	    !field(&p, &len, cust, sizeof(cust)) ||
-	    !field(&p, &len, conf, sizeof(conf)) || !ch_uuid_valid(cust))
+	if (ch_cluster_frame_parse(data, len, &f))
 		return;
-	if (!strcmp(node, cl->self.name))
+	if (!strcmp(f.node, cl->self.name))
 		return; /* ours, fanned out at commit */
 	cl->stats.events_in++;
-	ch_events_remote(cl->ev, cust, conf, p, len);
+	ch_events_remote(cl->ev, f.customer_id, f.conference_id, f.json, f.len);
 }
 
-static void api_in_h(const char *subject, const char *reply,
-                     const void *data, size_t len, void *arg)
+static void api_in_h(const char *subject, const char *reply, const void *data,
+                     size_t len, void *arg)
 {
 	struct ch_cluster *cl = arg;
 	(void)subject;
@@ -227,6 +239,20 @@ int ch_cluster_owner(struct ch_cluster *cl, const char *id, char *node,
 	return 0;
 }
 
+int ch_cluster_owner_sip(struct ch_cluster *cl, const char *id, char *uri,
+                         size_t size)
+{
+	char node[64];
+	int err = ch_cluster_owner(cl, id, node, sizeof(node));
+	if (err)
+		return err;
+	const struct ch_node *n = node_find(cl, node);
+	if (!n)
+		return EHOSTDOWN;
+	snprintf(uri, size, "%s", n->sip_uri);
+	return 0;
+}
+
 int ch_cluster_sip_route(struct ch_cluster *cl, const char *user, char *uri,
                          size_t size)
 {
@@ -300,7 +326,8 @@ int ch_cluster_alloc(struct ch_cluster **clp, struct ch_core *core,
 		goto fail;
 	}
 	tmr_start(&cl->beat_tmr, CH_CLUSTER_BEAT_MS, beat_tmr_h, cl);
-	ch_log_info("cluster", "node %s joined (API %s, SIP %s, %u nodes alive)",
+	ch_log_info("cluster",
+	            "node %s joined (API %s, SIP %s, %u nodes alive)",
 	            cl->self.name, cl->self.api_url, cl->self.sip_uri,
 	            cl->stats.nodes_alive);
 	*clp = cl;
@@ -337,8 +364,7 @@ void ch_cluster_api_handler(struct ch_cluster *cl, ch_cluster_api_h *h,
 	cl->api_arg = arg;
 }
 
-void ch_cluster_stats(const struct ch_cluster *cl,
-                      struct ch_cluster_stats *out)
+void ch_cluster_stats(const struct ch_cluster *cl, struct ch_cluster_stats *out)
 {
 	*out = cl->stats;
 }

@@ -38,8 +38,8 @@ struct ch_cluster_config {
 /* A request another node forwarded to this one (subject
  * chorus.api.<node>): data is the forwarded request (api_cluster.c
  * parses it); answer with ch_cluster_respond(reply, ...). */
-typedef void(ch_cluster_api_h)(const char *reply, const void *data,
-                               size_t len, void *arg);
+typedef void(ch_cluster_api_h)(const char *reply, const void *data, size_t len,
+                               void *arg);
 
 /* Joins the cluster: connects to NATS, registers this node (the core's
  * node name) and starts the heartbeat. The store must be one nodes share
@@ -62,11 +62,29 @@ void ch_cluster_api_handler(struct ch_cluster *cl, ch_cluster_api_h *h,
  * EIO on a store failure. */
 int ch_cluster_owner(struct ch_cluster *cl, const char *id, char *node,
                      size_t size);
+/* The SIP URI of the live node that owns id when it is another node: 0;
+ * else as ch_cluster_owner (ENOENT: this node's, EHOSTDOWN: dead). */
+int ch_cluster_owner_sip(struct ch_cluster *cl, const char *id, char *uri,
+                         size_t size);
 /* Where a dial-in to user (a request URI's user part) goes: the owner's
  * SIP URI when user is a live conference's id, else the least-loaded
  * live node's. 0 or ENOENT (no node alive). */
 int ch_cluster_sip_route(struct ch_cluster *cl, const char *user, char *uri,
                          size_t size);
+
+/* One event relayed between nodes, as read off "chorus.events": the
+ * node that committed it, its customer and conference (ids checked), and
+ * the event JSON text (json points into the message, not terminated;
+ * starts with '{'). Returns 0 or EINVAL. Pure; fuzz_cluster_msg. */
+struct ch_cluster_frame {
+	char node[64];
+	char customer_id[37];
+	char conference_id[37];
+	const char *json;
+	size_t len;
+};
+int ch_cluster_frame_parse(const void *data, size_t len,
+                           struct ch_cluster_frame *out);
 
 /* Counters for /metrics and tests. */
 struct ch_cluster_stats {

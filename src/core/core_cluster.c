@@ -110,7 +110,8 @@ int ch_core_reap_node(struct ch_core *core, const char *dead,
 		(*calls)++;
 	}
 	if (!err)
-		err = core->st->ops->conference_list_live(core->st, conf_h, &fv);
+		err =
+		    core->st->ops->conference_list_live(core->st, conf_h, &fv);
 	for (size_t i = 0; !err && i < fv.n; i++) {
 		struct idv pv = {.core = core, .node = dead};
 		(void)core->st->ops->conferencecall_list_present(

@@ -81,13 +81,11 @@ void ch_events_unsubscribe(struct ch_events_sub *sub);
 typedef void(ch_events_relay_h)(const char *customer_id,
                                 const char *conference_id, const char *json,
                                 size_t len, void *arg);
-void ch_events_relay_set(struct ch_events *ev, ch_events_relay_h *h,
-                         void *arg);
+void ch_events_relay_set(struct ch_events *ev, ch_events_relay_h *h, void *arg);
 /* An event another node committed: to this node's subscribers, and to
  * webhook delivery when this node delivers. */
 void ch_events_remote(struct ch_events *ev, const char *customer_id,
-                      const char *conference_id, const char *json,
-                      size_t len);
+                      const char *conference_id, const char *json, size_t len);
 /* Whether this node sends webhooks (default true: one node alone). In a
  * cluster one node does, the holder of the webhook lease; turning it on
  * catches up every customer from its stored cursor. */

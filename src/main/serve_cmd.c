@@ -590,6 +590,14 @@ static void daemon_close(struct daemon *d)
 	ch_store_close(d->st);
 }
 
+/* A dial-in to another node's conference goes there (sip.h). */
+static int sip_owner_h(void *arg, const char *conference_id, char *uri,
+                       size_t size)
+{
+	struct daemon *d = arg;
+	return ch_cluster_owner_sip(d->cluster, conference_id, uri, size);
+}
+
 /* --nats: this node joins the cluster on the shared store. Returns 0 or
  * the exit code (said). */
 static int join_cluster(struct daemon *d, const struct ch_config *cfg,
@@ -622,6 +630,7 @@ static int join_cluster(struct daemon *d, const struct ch_config *cfg,
 		return 2;
 	}
 	ch_api_set_cluster(d->api, d->cluster);
+	ch_sip_owner_set(d->sip, sip_owner_h, d);
 	return 0;
 }
 

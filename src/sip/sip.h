@@ -40,6 +40,14 @@ struct ch_sip_config {
  * another errno. */
 int ch_sip_alloc(struct ch_sip **sp, struct ch_core *core,
                  struct ch_media_engine *eng, const struct ch_sip_config *cfg);
+/* A cluster (cluster/cluster.h): who answers a dial-in to a conference
+ * another node mixes. h returns 0 with that node's SIP URI
+ * ("sip:host:port") in uri: the INVITE is answered 302 with a Contact
+ * there; EHOSTDOWN: its node is dead (503); anything else: this node
+ * takes it. NULL h: one node (the default). */
+typedef int(ch_sip_owner_h)(void *arg, const char *conference_id, char *uri,
+                            size_t size);
+void ch_sip_owner_set(struct ch_sip *s, ch_sip_owner_h *h, void *arg);
 /* Hangs up every call (BYE), stops SIP and frees; NULL-safe. */
 void ch_sip_free(struct ch_sip *s);
 /* Hangs every call up (BYE/CANCEL) and refuses new ones; for a graceful

@@ -343,6 +343,27 @@ void ch_sip_call_incoming(struct ch_sip *sip, const struct sip_msg *msg)
 		reject(sip, msg, 404, "Not Found");
 		return;
 	}
+	if (sip->owner_h) {
+		/* another node mixes it: the caller goes there */
+		char uri[160];
+		err = sip->owner_h(sip->owner_arg, conf_id, uri, sizeof(uri));
+		if (!err && !strncmp(uri, "sip:", 4)) {
+			ch_conference_clear(&conf);
+			ch_log_info("sip", "INVITE for %s redirected to %s",
+			            conf_id, uri);
+			(void)sip_treplyf(NULL, NULL, sip->sip, msg, false, 302,
+			                  "Moved Temporarily",
+			                  "Contact: <sip:%s@%s>\r\n"
+			                  "Content-Length: 0\r\n\r\n",
+			                  conf_id, uri + 4);
+			return;
+		}
+		if (err == EHOSTDOWN) {
+			ch_conference_clear(&conf);
+			reject(sip, msg, 503, "Service Unavailable");
+			return;
+		}
+	}
 	if (conf.status != CH_CONFERENCE_PROGRESSING) {
 		ch_conference_clear(&conf);
 		reject(sip, msg, 480, "Temporarily Unavailable");
@@ -515,4 +536,10 @@ out:
 	json_decref(dst);
 	json_decref(src);
 	return err;
+}
+
+void ch_sip_owner_set(struct ch_sip *s, ch_sip_owner_h *h, void *arg)
+{
+	s->owner_h = h;
+	s->owner_arg = arg;
 }

@@ -28,6 +28,8 @@
 /* The UA. Owned by the daemon; control thread only. */
 struct ch_sip {
 	struct ch_core *core;
+	ch_sip_owner_h *owner_h; /* the cluster's, NULL: one node */
+	void *owner_arg;
 	struct ch_media_engine *eng;
 	struct sip *sip;
 	struct dnsc *dnsc;

@@ -1,17 +1,17 @@
 """
 cluster_harness.py: what a test of several chorusd nodes needs (used by
 test_cluster.py and bench/cluster_api.py): a private PostgreSQL
-(tests/tools/pg_server.sh, on a Unix socket in the test's folder), a
+(tests/tools/pg_server.sh, on a Unix socket in a folder of its own), a
 private nats-server on a free port, and nodes each on its own loopback
 address (127.0.0.0/8 is all local on Linux), sharing both.
 
 Fails (does not skip) when PostgreSQL or nats-server is missing.
 """
+import json
 import os
 import shutil
 import socket
 import subprocess
-import time
 
 from chorus_harness import CHORUSD, Daemon, run_cli, wait_until
 
@@ -66,17 +66,6 @@ class Postgres:
                        timeout=60)
 
 
-def _port_free(port):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
 class Nats:
     """A private nats-server on 127.0.0.1; self.url nats://..."""
 
@@ -128,7 +117,6 @@ def node(workdir, name, ip, pg_url, nats_url, rtp, sip_port=5060,
 
 def customer_add_store(pg_url, name, webhook_uri=None):
     """`chorusd customer add NAME --store URL`: the printed JSON."""
-    import json
     args = ["customer", "add", name, "--store", pg_url]
     if webhook_uri:
         args += ["--webhook-uri", webhook_uri]
@@ -139,4 +127,4 @@ def customer_add_store(pg_url, name, webhook_uri=None):
 
 
 __all__ = ["CHORUSD", "Postgres", "Nats", "node", "customer_add_store",
-           "require_cluster_tools", "_port_free"]
+           "require_cluster_tools"]

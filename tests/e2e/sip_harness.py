@@ -463,6 +463,48 @@ class Baresip:
 
 # ---------------------------------------------------------------- test case
 
+def raw_sip(method, user, ip, port, timeout=3):
+    """Sends one request for sip:user@ip:port over UDP, without a body,
+    from an ephemeral port of 127.0.0.1; returns (first final status code,
+    its Contact header value or None), (None, None) without one."""
+    import uuid
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        lp = s.getsockname()[1]
+        target = "%s@%s:%d" % (user, ip, port)
+        msg = ("%s sip:%s SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport\r\n"
+               "Max-Forwards: 70\r\n"
+               "From: <sip:raw@127.0.0.1>;tag=%s\r\n"
+               "To: <sip:%s:%d>\r\n"
+               "Call-ID: %s@127.0.0.1\r\n"
+               "CSeq: 1 %s\r\n"
+               "Contact: <sip:raw@127.0.0.1:%d>\r\n"
+               "Content-Length: 0\r\n\r\n" %
+               (method, target, lp, uuid.uuid4().hex[:16],
+                uuid.uuid4().hex[:8], ip, port, uuid.uuid4().hex, method,
+                lp))
+        s.sendto(msg.encode(), (ip, port))
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            s.settimeout(max(0.05, end - time.monotonic()))
+            try:
+                data, _ = s.recvfrom(65536)
+            except OSError:
+                return None, None
+            lines = data.decode(errors="replace").split("\r\n")
+            first = lines[0].split()
+            if len(first) >= 2 and first[1].isdigit() and \
+                    int(first[1]) >= 200:
+                contact = [ln.split(":", 1)[1].strip() for ln in lines
+                           if ln.lower().startswith(("contact:", "m:"))]
+                return int(first[1]), contact[0] if contact else None
+        return None, None
+    finally:
+        s.close()
+
+
 class SipTestCase(ChorusTestCase):
     """self.d: chorusd with SIP (self.d.sip_port); self.api: a Client of a
     customer whose webhook is self.rcv; self.phone(): started baresips."""

@@ -15,6 +15,9 @@ One scenario, in order:
   themselves;
 - B's WebSocket got both participants' conference.member.joined events,
   made on A;
+- a phone dialling B directly is answered 302 with a Contact on A; a
+  dial-out asked of C (POST /calls joining the conference) is made by A,
+  and its hang-up asked of B reaches A;
 - a kick sent to C (DELETE /conferencecalls/{id}) acts on A's room: the
   phone gets a BYE, the participant leaves `removed`;
 - kill -9 of A: within 15 s a surviving node ends the conference
@@ -33,7 +36,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sip_harness import SipTestCase, main, wait_until  # noqa: E402
+from sip_harness import SipTestCase, main, raw_sip, wait_until  # noqa: E402
 from chorus_harness import ws_connect, ws_recv_json, Client  # noqa: E402
 import cluster_harness as ch  # noqa: E402
 import kamailio  # noqa: E402
@@ -161,17 +164,40 @@ class ClusterTest(SipTestCase):
         for p in parts.values():
             self.assertEqual(self.owner(p["reference_id"]), "A", p)
 
+        # a phone that dials B itself is sent to A (302), not mixed on B
+        code, contact = raw_sip("INVITE", cid, IPS["B"], 5060)
+        self.assertEqual((code, contact),
+                         (302, "<sip:%s@%s:5060>" % (cid, IPS["A"])))
+        # a dial-out asked of C is made by A, the room's node
+        carol = self.phone("carol", 880, answermode="auto")
+        r = self.c.post("/calls", {
+            "source": {"type": "sip", "target": "sip:chorus@127.0.0.1"},
+            "destinations": [{"type": "sip", "target": carol.aor}],
+            "actions": [{"type": "conference_join", "option": {
+                "conference_id": cid}}]})
+        self.assertEqual(r.status, 200, r)
+        carol_call = r.json["calls"][0]["id"]
+        self.assertEqual(self.owner(carol_call), "A")
+        e = carol.wait_event(("CALL_ESTABLISHED", "CALL_CLOSED"), 10)
+        self.assertTrue(e and e["type"] == "CALL_ESTABLISHED", e)
+        self.wait_participant(cid, "joined", 10, reference_id=carol_call)
+        r = self.b.delete("/calls/" + carol_call)
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNotNone(carol.wait_event("CALL_CLOSED", 5),
+                             "the hang-up through B did not reach A")
+        carol.quit()
+
         # B's WebSocket saw A's events
         joined, seen = set(), []
         end = time.monotonic() + 5
-        while time.monotonic() < end and len(joined) < 2:
+        while time.monotonic() < end and len(joined) < 3:
             m = ws_recv_json(ws, 0.5)
             if m:
                 seen.append(m.get("event"))
             if m and m.get("event") == "conference.member.joined" and \
                     m.get("room_id") == cid:
                 joined.add(m.get("id"))
-        self.assertEqual(len(joined), 2,
+        self.assertEqual(len(joined), 3,  # alice, bob, carol
                          "B's WebSocket saw %r joined of %r" % (joined,
                                                                 seen))
 

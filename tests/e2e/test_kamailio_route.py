@@ -25,15 +25,13 @@ Fails (does not skip) when kamailio is not installed.
 """
 import http.server
 import os
-import socket
 import sys
 import threading
 import time
 import urllib.parse
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sip_harness import SipTestCase, main, wait_until  # noqa: E402
+from sip_harness import SipTestCase, main, raw_sip, wait_until  # noqa: E402
 import kamailio  # noqa: E402
 
 PROXY_IP, PROXY_PORT = "127.0.0.10", 5062
@@ -102,40 +100,8 @@ class LookupServer:
 # ---------------------------------------------------------------- raw SIP
 
 def raw_request(method, user, timeout=3):
-    """Sends one request for sip:user@proxy over UDP from an ephemeral port
-    of 127.0.0.1; returns the first final status code (int) or None."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        lp = s.getsockname()[1]
-        target = "%s@%s:%d" % (user, PROXY_IP, PROXY_PORT)
-        msg = ("%s sip:%s SIP/2.0\r\n"
-               "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport\r\n"
-               "Max-Forwards: 70\r\n"
-               "From: <sip:raw@127.0.0.1>;tag=%s\r\n"
-               "To: <sip:%s:%d>\r\n"
-               "Call-ID: %s@127.0.0.1\r\n"
-               "CSeq: 1 %s\r\n"
-               "Contact: <sip:raw@127.0.0.1:%d>\r\n"
-               "Content-Length: 0\r\n\r\n" %
-               (method, target, lp, uuid.uuid4().hex[:16],
-                uuid.uuid4().hex[:8], PROXY_IP, PROXY_PORT,
-                uuid.uuid4().hex, method, lp))
-        s.sendto(msg.encode(), (PROXY_IP, PROXY_PORT))
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            s.settimeout(max(0.05, end - time.monotonic()))
-            try:
-                data, _ = s.recvfrom(65536)
-            except OSError:
-                return None
-            first = data.split(b"\r\n", 1)[0].split()
-            if len(first) >= 2 and first[1].isdigit() and \
-                    int(first[1]) >= 200:
-                return int(first[1])
-        return None
-    finally:
-        s.close()
+    """One request for sip:user@proxy over UDP: the final status or None."""
+    return raw_sip(method, user, PROXY_IP, PROXY_PORT, timeout)[0]
 
 
 # ---------------------------------------------------------------- tests

@@ -350,6 +350,15 @@ class RouteFailureTest(SipTestCase):
         self.assertError(self.api.request("POST", "/openapi.json", body={}),
                          405)
         self.checked.add(("GET", "/openapi.json"))
+        # the cluster's SIP route on a single node: 404 not_found (this
+        # chorusd is no cluster); hostile users are 400 either way only on a
+        # cluster node (e2e.test_cluster), here the 404 comes first
+        self.route = "/cluster/sip_route"
+        for user in ("0d3c5f3e-0000-4000-8000-000000000000", "a'b", ""):
+            self.expect("GET", "/cluster/sip_route", 404,
+                        query={"user": user}, token=None)
+        self.assertError(self.api.request("POST", "/cluster/sip_route",
+                                          body={}), 405)
         # /metrics is at the root: a token is needed, a hostile one is 401
         self.route = "/metrics"
         root = "http://%s:%d/metrics" % (self.d.host, self.d.port)
