@@ -5,11 +5,12 @@
 # Builds nothing. Starts a private PostgreSQL (tests/tools/pg_server.sh) and
 # a nats-server, then:
 #   1 node  (127.0.0.41, --nats): GET /conferences/{id}, POST /conferences
-#           and PUT /conferences/{id}, wrk 1 thread x 16 connections each;
+#           and PUT /conferences/{id} (one of 200 conferences at random,
+#           bench/put_conference.lua), wrk 1 thread x 16 connections each;
 #   3 nodes (127.0.0.41-43): the same three scenarios with one wrk per node
-#           at once (3 x 16 connections), summed; the PUT goes to a
-#           conference node 1 owns, so two thirds of it is forwarded to node
-#           1 over NATS;
+#           at once (3 x 16 connections), summed; the PUTs go to
+#           conferences node 1 owns, so two thirds of them are forwarded to
+#           node 1 over NATS;
 #   and PUT through a non-owner alone (forwarding cost at 16 connections).
 # Prints requests/s, p50/p99 latency and errors of each. Everything (the
 # nodes, PostgreSQL, NATS and wrk) shares this machine's cores: on a small
@@ -112,14 +113,20 @@ ips=(127.0.0.41 127.0.0.42 127.0.0.43)
 echo "cluster_api: $(nproc) cores, ${duration}s per scenario, $conns connections per node"
 start_node n1 "${ips[0]}"
 cid=$(conf_on "${ips[0]}")
+# the PUTs rename 200 conferences of node 1 at random
+confs=$cid
+for _ in $(seq 199); do confs="$confs,$(conf_on "${ips[0]}")"; done
+export CHORUS_CONFS=$confs
 report "1 node: GET /conferences/{id}" "$(run_wrk "http://${ips[0]}:8080/v1.0/conferences/$cid")"
-report "1 node: POST /conferences" "$(run_wrk "http://${ips[0]}:8080/v1.0/conferences" bench/post_conference.lua)"
 report "1 node: PUT /conferences/{id} (own)" "$(run_wrk "http://${ips[0]}:8080/v1.0/conferences/$cid" bench/put_conference.lua)"
+# the POSTs last in each phase: they leave thousands of live conferences
+report "1 node: POST /conferences" "$(run_wrk "http://${ips[0]}:8080/v1.0/conferences" bench/post_conference.lua)"
 
 start_node n2 "${ips[1]}"
 start_node n3 "${ips[2]}"
 sleep 2 # every node has seen the others' heartbeats
-for scen in get post put; do
+report "3 nodes: PUT through a non-owner alone" "$(run_wrk "http://${ips[1]}:8080/v1.0/conferences/$cid" bench/put_conference.lua)"
+for scen in get put post; do
 	outs=()
 	tmp=()
 	wpids=()
@@ -141,4 +148,3 @@ for scen in get post put; do
 	put) report "3 nodes: PUT /conferences/{id} (2/3 forwarded)" "${outs[@]}" ;;
 	esac
 done
-report "3 nodes: PUT through a non-owner alone" "$(run_wrk "http://${ips[1]}:8080/v1.0/conferences/$cid" bench/put_conference.lua)"

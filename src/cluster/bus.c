@@ -440,6 +440,9 @@ static int nats_open(struct ch_bus *bus, const char *url, const char *name)
 	s = s ? s : natsOptions_SetName(opts, name);
 	s = s ? s : natsOptions_SetTimeout(opts, CONNECT_TIMEOUT_MS);
 	s = s ? s : natsOptions_SetMaxReconnect(opts, -1); /* forever */
+	/* a forwarded request waits for its reply: send each message at
+	 * once instead of batching it for the flusher thread */
+	s = s ? s : natsOptions_SetSendAsap(opts, true);
 	s = s ? s : natsOptions_SetDisconnectedCB(opts, nats_disconnected_h, l);
 	s = s ? s : natsOptions_SetReconnectedCB(opts, nats_reconnected_h, l);
 	s = s ? s : natsOptions_SetClosedCB(opts, nats_closed_h, l);

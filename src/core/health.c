@@ -54,6 +54,8 @@ static struct health_fail *fail_get(struct ch_core *core, const char *id)
 
 struct round_ctx {
 	struct ch_core *core;
+	char conf[CH_UUID_LEN]; /* the conference of the last participant */
+	bool skip;              /* not live here, or terminating */
 	bool progressing;
 	int64_t now;
 	char (*orphans)[CH_UUID_LEN];
@@ -64,6 +66,22 @@ static int check_h(const struct ch_conferencecall *cc, void *arg)
 {
 	struct round_ctx *r = arg;
 	struct ch_core *core = r->core;
+	/* participants come by conference: its row is read once */
+	if (strcmp(r->conf, cc->conference_id)) {
+		struct ch_conference c;
+		memcpy(r->conf, cc->conference_id, CH_UUID_LEN);
+		/* another node's (a shared store), or not live */
+		r->skip = !ch_core_live_find(core, cc->conference_id) ||
+		          ch_conference_get(core, NULL, cc->conference_id, &c);
+		if (!r->skip) {
+			r->progressing = c.status == CH_CONFERENCE_PROGRESSING;
+			/* a terminating one is already removing everyone */
+			r->skip = c.status == CH_CONFERENCE_TERMINATING;
+			ch_conference_clear(&c);
+		}
+	}
+	if (r->skip)
+		return 0;
 	bool ok = r->progressing && r->now - cc->tm_create < MAX_AGE_US;
 	if (ok && core->media && core->media->participant_alive)
 		ok = core->media->participant_alive(core->media_arg, cc);
@@ -95,22 +113,6 @@ static int check_h(const struct ch_conferencecall *cc, void *arg)
 	return 0;
 }
 
-static bool conf_h(struct le *le, void *arg)
-{
-	struct ch_live_conf *lc = le->data;
-	struct round_ctx *r = arg;
-	struct ch_conference c;
-	if (ch_conference_get(r->core, NULL, lc->id, &c))
-		return false;
-	r->progressing = c.status == CH_CONFERENCE_PROGRESSING;
-	/* a terminating conference is already removing everyone */
-	if (c.status != CH_CONFERENCE_TERMINATING)
-		(void)r->core->st->ops->conferencecall_list_present(
-		    r->core->st, c.id, check_h, r);
-	ch_conference_clear(&c);
-	return false;
-}
-
 static void health_h(void *arg)
 {
 	struct ch_core *core = arg;
@@ -118,7 +120,10 @@ static void health_h(void *arg)
 
 	for (struct le *le = core->health_fails.head; le; le = le->next)
 		((struct health_fail *)le->data)->seen = false;
-	hash_apply(core->live, conf_h, &r);
+	/* one read of every present participant: conferences without any
+	 * cost nothing (thousands may be live and empty) */
+	(void)core->st->ops->conferencecall_list_present_all(core->st, check_h,
+	                                                     &r);
 	/* forget participants that are gone */
 	for (struct le *le = core->health_fails.head; le;) {
 		struct health_fail *f = le->data;

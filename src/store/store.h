@@ -119,6 +119,12 @@ struct ch_store_ops {
 	                                   const char *conference_id,
 	                                   ch_store_conferencecall_h *h,
 	                                   void *arg);
+	/* Every participant that has not left, of every conference, by
+	 * conference then oldest first (one read for the health check,
+	 * however many conferences are live). */
+	int (*conferencecall_list_present_all)(struct ch_store *st,
+	                                       ch_store_conferencecall_h *h,
+	                                       void *arg);
 
 	int (*call_insert)(struct ch_store *st, const struct ch_call *c);
 	int (*call_update)(struct ch_store *st, const struct ch_call *c);

@@ -456,6 +456,13 @@ static int pg_cc_list_present(struct ch_store *st, const char *conference_id,
 	               arg, "conferencecall list");
 }
 
+static int pg_cc_list_present_all(struct ch_store *st,
+                                  ch_store_conferencecall_h *h, void *arg)
+{
+	return cc_each(self(st), PG_CC_PRESENT_ALL, NULL,
+	               &ch_pg_conferencecalls, h, arg, "conferencecall list");
+}
+
 static int pg_call_insert(struct ch_store *st, const struct ch_call *c)
 {
 	return put(st, PG_CALL_INS, &ch_pg_calls, c, false, "call insert");
@@ -862,6 +869,7 @@ static const struct ch_store_ops pg_ops = {
     .conferencecall_get = pg_cc_get,
     .conferencecall_list = pg_cc_list,
     .conferencecall_list_present = pg_cc_list_present,
+    .conferencecall_list_present_all = pg_cc_list_present_all,
     .call_insert = pg_call_insert,
     .call_update = pg_call_update,
     .call_get = pg_call_get,

@@ -5,7 +5,8 @@
  * migration; a later schema change is appended to both lists. Text
  * columns compare bytewise (COLLATE "C"), as SQLite's do, so ids order
  * the same in both. Migration 2 adds the tables of a cluster of nodes
- * (store.h "nodes"), which only this store has.
+ * (store.h "nodes"), which only this store has; migration 3 is SQLite's
+ * 9.
  *
  * Several nodes may start at once on one database: migrations run under
  * a session advisory lock, each in its own transaction.
@@ -109,6 +110,9 @@ static const char *const migrations[] = {
     "CREATE TABLE owners (id" KEY ", node" T ");"
     "CREATE INDEX owners_by_node ON owners (node);"
     "CREATE TABLE leases (name" KEY ", holder" T ", expires" I ");",
+    /* 3: SQLite's migration 9, the participants present */
+    "CREATE INDEX conferencecalls_present ON conferencecalls"
+    " (conference_id, tm_create) WHERE status != 'leaved';",
 };
 
 /* Runs sql; 0 or EIO (logged). */

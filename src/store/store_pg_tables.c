@@ -477,6 +477,12 @@ int ch_store_pg_sql_init(struct ch_store_pg *s)
 	         "status != 'leaved' ORDER BY tm_create",
 	         c, NULL);
 
+	e |=
+	    set(s, PG_CC_PRESENT_ALL,
+	        "SELECT %s FROM conferencecalls WHERE status != 'leaved' ORDER "
+	        "BY conference_id, tm_create",
+	        c, NULL);
+
 	/* calls */
 	e |= set(s, PG_CALL_INS, "%s",
 	         ch_pg_sql_insert(&ch_pg_calls, x, sizeof(x)), NULL);

@@ -98,6 +98,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_CC_PRESENT] =
         "SELECT " CC_COLS " FROM conferencecalls WHERE conference_id = ? AND "
         "status != 'leaved' ORDER BY tm_create",
+    [S_CC_PRESENT_ALL] =
+        "SELECT " CC_COLS " FROM conferencecalls WHERE status != 'leaved' "
+        "ORDER BY conference_id, tm_create",
     [S_CALL_INS] = "INSERT INTO calls (" CALL_COLS
                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [S_CALL_UPD] = "UPDATE calls SET customer_id=?2, direction=?3, "
@@ -597,6 +600,13 @@ static int sq_cc_list_present(struct ch_store *st, const char *conference_id,
 
 /* ---- calls ---- */
 
+static int sq_cc_list_present_all(struct ch_store *st,
+                                  ch_store_conferencecall_h *h, void *arg)
+{
+	struct ch_store_sqlite *s = self(st);
+	return cc_each(s, stmt_get(s, S_CC_PRESENT_ALL), h, arg);
+}
+
 static void call_bind(sqlite3_stmt *q, const struct ch_call *c)
 {
 	bind_text(q, 1, c->id);
@@ -1039,6 +1049,7 @@ static const struct ch_store_ops sqlite_ops = {
     .conferencecall_get = sq_cc_get,
     .conferencecall_list = sq_cc_list,
     .conferencecall_list_present = sq_cc_list_present,
+    .conferencecall_list_present_all = sq_cc_list_present_all,
     .call_insert = sq_call_insert,
     .call_update = sq_call_update,
     .call_get = sq_call_get,

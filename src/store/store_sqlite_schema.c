@@ -149,6 +149,10 @@ static const char *const migrations[] = {
      * made before mixed Opus at 48 kHz */
     ("ALTER TABLE conferences ADD COLUMN max_sample_rate INTEGER NOT NULL"
      " DEFAULT 48000;"),
+    /* 9: the participants present, for the health check's one read of
+     * them all */
+    ("CREATE INDEX IF NOT EXISTS conferencecalls_present ON conferencecalls"
+     " (conference_id, tm_create) WHERE status != 'leaved';"),
 };
 
 /* ch_sha256_hex(text): the stored form of a token. */

@@ -628,6 +628,40 @@ static void test_txn_rollback_commit(void **state)
 	ch_conference_clear(&c);
 }
 
+/* Every present participant of every conference, by conference then
+ * oldest first; the leaved ones are not listed. */
+static void test_present_all(void **state)
+{
+	struct fix *f = *state;
+	const struct ch_store_ops *op = f->st->ops;
+	struct ch_conferencecall cc[5];
+	struct rows r = {0};
+	/* conference ids chosen to order: aaaa... before bbbb... */
+	const char *c1 = "aaaaaaaa-0000-4000-8000-000000000001";
+	const char *c2 = "bbbbbbbb-0000-4000-8000-000000000002";
+
+	make_cc(&cc[0], CUST_A, c2, 100, CH_CONFERENCECALL_JOINED);
+	make_cc(&cc[1], CUST_A, c1, 300, CH_CONFERENCECALL_JOINING);
+	make_cc(&cc[2], CUST_B, c1, 200, CH_CONFERENCECALL_JOINED);
+	make_cc(&cc[3], CUST_A, c1, 150, CH_CONFERENCECALL_LEAVED);
+	make_cc(&cc[4], CUST_A, c2, 50, CH_CONFERENCECALL_LEAVING);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(op->conferencecall_insert(f->st, &cc[i]), 0);
+	assert_int_equal(op->conferencecall_list_present_all(f->st, cc_h, &r),
+	                 0);
+	assert_int_equal(r.n, 4);
+	assert_string_equal(r.id[0], cc[2].id);
+	assert_string_equal(r.id[1], cc[1].id);
+	assert_string_equal(r.id[2], cc[4].id);
+	assert_string_equal(r.id[3], cc[0].id);
+	/* a handler that stops stops the listing */
+	memset(&r, 0, sizeof(r));
+	r.stop_after = 1;
+	assert_int_equal(op->conferencecall_list_present_all(f->st, cc_h, &r),
+	                 0);
+	assert_int_equal(r.n, 1);
+}
+
 static void test_reopen(void **state)
 {
 	struct fix *f = *state;
@@ -735,6 +769,7 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_txn_rollback_commit, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_present_all, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_data_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_data_dir_executable_file,

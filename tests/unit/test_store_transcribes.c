@@ -463,7 +463,7 @@ static void test_migration_from_6(void **state)
 	struct ch_transcribe t, got;
 	struct rows rows = {0};
 
-	assert_int_equal(user_version(f->dir), 8);
+	assert_int_equal(user_version(f->dir), 9);
 	memset(&r, 0, sizeof(r));
 	ch_uuid_new(r.id);
 	snprintf(r.customer_id, sizeof(r.customer_id), CUST_A);
@@ -479,7 +479,7 @@ static void test_migration_from_6(void **state)
 	assert_int_equal(user_version(f->dir), 6);
 
 	assert_int_equal(ch_store_open_sqlite(&f->st, f->dir), 0);
-	assert_int_equal(user_version(f->dir), 8);
+	assert_int_equal(user_version(f->dir), 9);
 	assert_int_equal(f->st->ops->recording_get(f->st, r.id, &rgot), 0);
 	assert_int_equal(rgot.tm_create, 5);
 	ch_recording_clear(&rgot);
