@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
 jobs=$(nproc)
-fuzz_seconds=${CHORUS_FUZZ_SECONDS:-30}
+fuzz_seconds=${CHORUS_FUZZ_SECONDS:-25}
 
 echo "test: [1/3] normal build, unit + end-to-end tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
