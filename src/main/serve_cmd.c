@@ -264,7 +264,7 @@ static int default_customer(struct ch_store *st, struct ch_customer *out,
  * that created the customer: the store keeps its hash. */
 static void banner(const char *url, const char *sip,
                    const struct ch_customer *cust, const char *token,
-                   const char *data_dir)
+                   const char *data_dir, bool pg)
 {
 	printf("Chorus %s is running.\n"
 	       "  API:   %s\n"
@@ -281,8 +281,10 @@ static void banner(const char *url, const char *sip,
 		printf("  Customer: \"%s\" %s (its token is stored hashed "
 		       "and not shown;\n"
 		       "            a new one: chorusd customer token %s "
-		       "--data-dir %s)\n",
-		       cust->name, cust->id, cust->name, data_dir);
+		       "%s%s)\n",
+		       cust->name, cust->id, cust->name,
+		       /* not the URI itself: it may hold a password */
+		       pg ? "--store URL" : "--data-dir ", pg ? "" : data_dir);
 	fflush(stdout);
 }
 
@@ -811,7 +813,8 @@ static int run(const struct ch_config *cfg, bool init)
 	re_snprintf(url, sizeof(url), "http://%J/v1.0", &bound);
 	char sipstr[80];
 	re_snprintf(sipstr, sizeof(sipstr), "%J", &sip_bound);
-	banner(url, sipstr, &cust, token, cfg->data_dir);
+	banner(url, sipstr, &cust, token, cfg->data_dir,
+	       ch_store_url_is_pg(cfg->store));
 	ch_log_info("main", "serving API on %s, data in %s", url,
 	            cfg->data_dir);
 
