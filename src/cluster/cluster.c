@@ -62,7 +62,7 @@ static void relay_h(const char *customer_id, const char *conference_id,
 {
 	struct ch_cluster *cl = arg;
 	size_t head = strlen(cl->self.name) + 2 * CH_UUID_LEN + 3;
-	char *msg = malloc(head + len);
+	char *msg = malloc(head + len + 1);
 	if (!msg)
 		return;
 	int n = snprintf(msg, head + 1, "%s\n%s\n%s\n", cl->self.name,
