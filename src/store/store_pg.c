@@ -91,8 +91,8 @@ static void fail(struct ch_store_pg *s, const PGresult *r, const char *what)
 	int fault = fault_of(s, r);
 	if (fault) {
 		s->fault = fault;
-		snprintf(s->fault_why, sizeof(s->fault_why), "%s: %s", what,
-		         line);
+		snprintf(s->fault_why, sizeof(s->fault_why), "%.60s: %.130s",
+		         what, line);
 	}
 }
 
