@@ -111,8 +111,8 @@ static const char *const migrations[] = {
     "CREATE INDEX owners_by_node ON owners (node);"
     "CREATE TABLE leases (name" KEY ", holder" T ", expires" I ");",
     /* 3: SQLite's migration 9, the participants present */
-    "CREATE INDEX conferencecalls_present ON conferencecalls"
-    " (conference_id, tm_create) WHERE status != 'leaved';",
+    ("CREATE INDEX conferencecalls_present ON conferencecalls"
+     " (conference_id, tm_create) WHERE status != 'leaved';"),
 };
 
 /* Runs sql; 0 or EIO (logged). */

@@ -73,7 +73,7 @@ static struct fz fz_g;
  * otherwise sleeps before running timers that are already due. */
 static int fz_wake_fd = -1;
 
-static void fz_check(bool ok, const char *what)
+static inline void fz_check(bool ok, const char *what)
 {
 	if (!ok) {
 		fprintf(stderr, "fuzz instance: %s failed\n", what);
@@ -81,7 +81,7 @@ static void fz_check(bool ok, const char *what)
 	}
 }
 
-static void fz_open(struct fz *z)
+static inline void fz_open(struct fz *z)
 {
 	struct ch_customer c;
 	struct sa laddr;
@@ -105,7 +105,7 @@ static void fz_open(struct fz *z)
 	z->open = true;
 }
 
-static void fz_close(struct fz *z)
+static inline void fz_close(struct fz *z)
 {
 	if (!z->open)
 		return;
@@ -117,7 +117,7 @@ static void fz_close(struct fz *z)
 	z->open = false;
 }
 
-static void fz_atexit(void)
+static inline void fz_atexit(void)
 {
 	fz_close(&fz_g);
 	if (fz_wake_fd >= 0) {
@@ -126,20 +126,20 @@ static void fz_atexit(void)
 	}
 }
 
-static void fz_wake_h(int flags, void *arg)
+static inline void fz_wake_h(int flags, void *arg)
 {
 	(void)flags;
 	(void)arg;
 }
 
-static void fz_stop_h(void *arg)
+static inline void fz_stop_h(void *arg)
 {
 	(void)arg;
 	re_cancel();
 }
 
 /* Runs the libre timers that are due, then returns. */
-static void fz_run_timers(void)
+static inline void fz_run_timers(void)
 {
 	struct tmr t;
 	tmr_init(&t);
@@ -182,7 +182,7 @@ static struct fz *fz_get(void)
  * pass costs more than the input. A -detect_leaks given on the command
  * line comes later and still wins, and real leaks are still reported at
  * exit, after fz_atexit() has freed the instance. */
-static void fz_default_flags(int *argc, char ***argv)
+static inline void fz_default_flags(int *argc, char ***argv)
 {
 	static char flag[] = "-detect_leaks=0";
 	static char *args[256];
@@ -200,8 +200,8 @@ static void fz_default_flags(int *argc, char ***argv)
 }
 
 /* Copies path into out with "{conf}" and "{cc}" replaced. */
-static void fz_subst(const struct fz *z, const char *path, char *out,
-                     size_t size)
+static inline void fz_subst(const struct fz *z, const char *path, char *out,
+                            size_t size)
 {
 	size_t o = 0;
 	while (*path && o + 1 < size) {
@@ -230,7 +230,7 @@ static void fz_subst(const struct fz *z, const char *path, char *out,
 
 /* A POST /conferences answered 200: remember the conference, and once
  * its room is ready give it a joined participant. */
-static void fz_created(struct fz *z, const char *resp)
+static inline void fz_created(struct fz *z, const char *resp)
 {
 	json_t *o = json_loads(resp, 0, NULL);
 	const char *id = json_string_value(json_object_get(o, "id"));
@@ -249,9 +249,10 @@ static void fz_created(struct fz *z, const char *resp)
 
 /* Serves one request, checks the answer's shape, runs due timers.
  * Returns the HTTP status. */
-static uint16_t fz_request(struct fz *z, const char *method, const char *path,
-                           const char *query, const char *auth,
-                           const char *body, size_t body_len)
+static inline uint16_t fz_request(struct fz *z, const char *method,
+                                  const char *path, const char *query,
+                                  const char *auth, const char *body,
+                                  size_t body_len)
 {
 	char p[FZ_PATH_MAX + 64], *q = NULL;
 	char *resp = NULL;
