@@ -26,15 +26,27 @@ cmake --build build-fuzz -j"$jobs" >/dev/null
 # every tests/fuzz/fuzz_*.c must have built: a missing target fails the run
 targets=(tests/fuzz/fuzz_*.c)
 [ -e "${targets[0]}" ] || { echo "test: no fuzz targets in tests/fuzz"; exit 1; }
-for src in "${targets[@]}"; do
-  name=$(basename "$src" .c)
-  f="build-fuzz/tests/$name"
-  [ -x "$f" ] || { echo "test: fuzz target $name did not build ($f missing)"; exit 1; }
-  corpus="tests/fuzz/corpus/${name#fuzz_}"
+# one target per core at a time (libFuzzer runs on one thread)
+fuzz_one() { # name
+  local name=$1 f="build-fuzz/tests/$1" corpus="tests/fuzz/corpus/${1#fuzz_}"
   mkdir -p "build-fuzz/corpus-$name"
-  echo "test: fuzzing $name"
   "$f" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 -print_final_stats=0 \
     "build-fuzz/corpus-$name" $( [ -d "$corpus" ] && echo "$corpus" ) 2>"build-fuzz/$name.log" \
-    || { tail -50 "build-fuzz/$name.log"; echo "test: $name found a crash"; exit 1; }
+    || { tail -50 "build-fuzz/$name.log"; echo "test: $name found a crash"; return 1; }
+}
+pids=()
+fuzz_failed=0
+for src in "${targets[@]}"; do
+  name=$(basename "$src" .c)
+  [ -x "build-fuzz/tests/$name" ] || { echo "test: fuzz target $name did not build (build-fuzz/tests/$name missing)"; exit 1; }
+  echo "test: fuzzing $name"
+  fuzz_one "$name" &
+  pids+=($!)
+  if [ "${#pids[@]}" -ge "$jobs" ]; then
+    wait "${pids[0]}" || fuzz_failed=1
+    pids=("${pids[@]:1}")
+  fi
 done
+for p in "${pids[@]}"; do wait "$p" || fuzz_failed=1; done
+[ "$fuzz_failed" = 0 ] || { echo "test: a fuzz target found a crash (see above)"; exit 1; }
 echo "test: all suites passed"
