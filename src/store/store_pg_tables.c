@@ -438,10 +438,6 @@ int ch_store_pg_sql_init(struct ch_store_pg *s)
 	ch_pg_sql_cols(&ch_pg_conferences, c, sizeof(c));
 	e |= set(s, PG_CONF_GET, "SELECT %s FROM conferences WHERE id = $1", c,
 	         NULL);
-	e |=
-	    set(s, PG_CONF_GET_CUST,
-	        "SELECT %s FROM conferences WHERE id = $1 AND customer_id = $2",
-	        c, NULL);
 	e |= set(s, PG_CONF_LIST,
 	         "SELECT %s FROM conferences WHERE customer_id = $1 AND "
 	         "tm_create < $2 ORDER BY tm_create DESC LIMIT $3",
@@ -458,10 +454,6 @@ int ch_store_pg_sql_init(struct ch_store_pg *s)
 	         ch_pg_sql_update(&ch_pg_conferencecalls, x, sizeof(x)), NULL);
 	ch_pg_sql_cols(&ch_pg_conferencecalls, c, sizeof(c));
 	e |= set(s, PG_CC_GET, "SELECT %s FROM conferencecalls WHERE id = $1",
-	         c, NULL);
-	e |= set(s, PG_CC_GET_CUST,
-	         "SELECT %s FROM conferencecalls WHERE id = $1 AND "
-	         "customer_id = $2",
 	         c, NULL);
 	e |= set(s, PG_CC_LIST,
 	         "SELECT %s FROM conferencecalls WHERE customer_id = $1 AND "
@@ -490,9 +482,6 @@ int ch_store_pg_sql_init(struct ch_store_pg *s)
 	         ch_pg_sql_update(&ch_pg_calls, x, sizeof(x)), NULL);
 	ch_pg_sql_cols(&ch_pg_calls, c, sizeof(c));
 	e |= set(s, PG_CALL_GET, "SELECT %s FROM calls WHERE id = $1", c, NULL);
-	e |= set(s, PG_CALL_GET_CUST,
-	         "SELECT %s FROM calls WHERE id = $1 AND customer_id = $2", c,
-	         NULL);
 	e |= set(s, PG_CALL_LIST,
 	         "SELECT %s FROM calls WHERE customer_id = $1 AND tm_create < "
 	         "$2 ORDER BY tm_create DESC LIMIT $3",
@@ -556,10 +545,6 @@ int ch_store_pg_sql_init(struct ch_store_pg *s)
 	ch_pg_sql_cols(&ch_pg_summaries, c, sizeof(c));
 	e |= set(s, PG_SUM_GET,
 	         "SELECT %s FROM conference_summaries WHERE conference_id = $1",
-	         c, NULL);
-	e |= set(s, PG_SUM_GET_CUST,
-	         "SELECT %s FROM conference_summaries WHERE conference_id = $1 "
-	         "AND customer_id = $2",
 	         c, NULL);
 	{
 		char ins[2048], exc[2048];
