@@ -51,8 +51,8 @@ struct ch_cluster {
 	unsigned beats;
 	ch_cluster_api_h *api_h;
 	void *api_arg;
-	struct ch_cluster_stats stats;
-	bool store_failed; /* the last heartbeat could not be written */
+	unsigned nodes_alive; /* at the last beat, this one included */
+	bool store_failed;    /* the last heartbeat could not be written */
 };
 
 /* ---- events between nodes ---- */
@@ -72,8 +72,7 @@ static void relay_h(const char *customer_id, const char *conference_id,
 		return;
 	}
 	memcpy(msg + n, json, len);
-	if (!ch_bus_publish(cl->bus, EVENTS_SUBJECT, msg, (size_t)n + len))
-		cl->stats.events_out++;
+	(void)ch_bus_publish(cl->bus, EVENTS_SUBJECT, msg, (size_t)n + len);
 	free(msg);
 }
 
@@ -120,7 +119,6 @@ static void events_in_h(const char *subject, const char *reply,
 		return;
 	if (!strcmp(f.node, cl->self.name))
 		return; /* ours, fanned out at commit */
-	cl->stats.events_in++;
 	ch_events_remote(cl->ev, f.customer_id, f.conference_id, f.json, f.len);
 }
 
@@ -169,10 +167,9 @@ static void watch(struct ch_cluster *cl, int64_t now)
 		            "node %s silent for %lld ms: it is dead; ending "
 		            "its conferences",
 		            n->name, (long long)((now - n->heartbeat) / 1000));
-		cl->stats.reaped++;
 		(void)ch_core_reap_node(cl->core, n->name, &confs, &calls);
 	}
-	cl->stats.nodes_alive = n_alive;
+	cl->nodes_alive = n_alive;
 }
 
 static void beat(struct ch_cluster *cl)
@@ -191,12 +188,10 @@ static void beat(struct ch_cluster *cl)
 		/* without the store this node cannot prove it is alive:
 		 * another will take the webhooks */
 		ch_events_webhooks_enable(cl->ev, false);
-		cl->stats.webhooks = false;
 		return;
 	}
 	err = cl->st->ops->lease_take(cl->st, "webhooks", cl->self.name, now,
 	                              (int64_t)CH_CLUSTER_LEASE_MS * 1000);
-	cl->stats.webhooks = !err;
 	ch_events_webhooks_enable(cl->ev, !err);
 	if (!err && ++cl->beats % POLL_BEATS == 0)
 		ch_events_webhooks_poll(cl->ev);
@@ -326,10 +321,9 @@ int ch_cluster_alloc(struct ch_cluster **clp, struct ch_core *core,
 		goto fail;
 	}
 	tmr_start(&cl->beat_tmr, CH_CLUSTER_BEAT_MS, beat_tmr_h, cl);
-	ch_log_info("cluster",
-	            "node %s joined (API %s, SIP %s, %u nodes alive)",
-	            cl->self.name, cl->self.api_url, cl->self.sip_uri,
-	            cl->stats.nodes_alive);
+	ch_log_info(
+	    "cluster", "node %s joined (API %s, SIP %s, %u nodes alive)",
+	    cl->self.name, cl->self.api_url, cl->self.sip_uri, cl->nodes_alive);
 	*clp = cl;
 	return 0;
 fail:
@@ -362,9 +356,4 @@ void ch_cluster_api_handler(struct ch_cluster *cl, ch_cluster_api_h *h,
 {
 	cl->api_h = h;
 	cl->api_arg = arg;
-}
-
-void ch_cluster_stats(const struct ch_cluster *cl, struct ch_cluster_stats *out)
-{
-	*out = cl->stats;
 }

@@ -86,14 +86,4 @@ struct ch_cluster_frame {
 int ch_cluster_frame_parse(const void *data, size_t len,
                            struct ch_cluster_frame *out);
 
-/* Counters for /metrics and tests. */
-struct ch_cluster_stats {
-	uint64_t events_out, events_in; /* relayed to / from other nodes */
-	uint64_t reaped;                /* dead nodes this node ended */
-	bool webhooks;                  /* this node holds the lease */
-	unsigned nodes_alive;
-};
-void ch_cluster_stats(const struct ch_cluster *cl,
-                      struct ch_cluster_stats *out);
-
 #endif

@@ -239,13 +239,7 @@ static int recover_h(const struct ch_conference *c, void *arg)
 	return 0;
 }
 
-struct ids_ctx {
-	char (*ids)[CH_UUID_LEN];
-	size_t n, cap;
-};
-
-/* Appends id; returns 0, or 1 (stop the listing) when out of memory. */
-static int ids_push(struct ids_ctx *k, const char *id)
+int ch_core_ids_push(struct ch_core_ids *k, const char *id)
 {
 	if (k->n == k->cap) {
 		size_t cap = k->cap ? k->cap * 2 : 8;
@@ -261,13 +255,13 @@ static int ids_push(struct ids_ctx *k, const char *id)
 
 static int ids_h(const struct ch_conferencecall *cc, void *arg)
 {
-	return ids_push(arg, cc->id);
+	return ch_core_ids_push(arg, cc->id);
 }
 
 int ch_core_present_ids(struct ch_core *core, const char *conference_id,
                         char (**ids)[CH_UUID_LEN], size_t *n)
 {
-	struct ids_ctx k = {0};
+	struct ch_core_ids k = {0};
 	int err = core->st->ops->conferencecall_list_present(
 	    core->st, conference_id, ids_h, &k);
 	if (err) {
@@ -279,43 +273,14 @@ int ch_core_present_ids(struct ch_core *core, const char *conference_id,
 	return 0;
 }
 
-/* No call survives a restart: its media and SIP dialog are gone, so the
- * participants still present are orphans. */
-static void orphan_all(struct ch_core *core, const char *conference_id)
+void ch_core_orphan_all(struct ch_core *core, const char *conference_id)
 {
-	struct ids_ctx k = {0};
+	struct ch_core_ids k = {0};
 	(void)core->st->ops->conferencecall_list_present(
 	    core->st, conference_id, ids_h, &k);
 	for (size_t i = 0; i < k.n; i++)
 		(void)ch_conferencecall_left(core, k.ids[i], "orphan");
 	free(k.ids);
-}
-
-/* Calls and conferences of other nodes (a shared store) are theirs to
- * recover. */
-struct own_ctx {
-	struct ch_core *core;
-	struct ids_ctx k;
-};
-
-static int call_ids_h(const struct ch_call *c, void *arg)
-{
-	struct own_ctx *o = arg;
-	return ch_core_owns(o->core, c->id) ? ids_push(&o->k, c->id) : 0;
-}
-
-/* Every call that was not hung up died with the process (its SIP dialog
- * and media are gone): it ends `failed` with its call.updated event, and
- * its participant leaves as `orphan`. Returns the number ended. */
-static size_t end_dead_calls(struct ch_core *core, int *err)
-{
-	struct own_ctx o = {.core = core};
-	*err = core->st->ops->call_list_live(core->st, call_ids_h, &o);
-	for (size_t i = 0; !*err && i < o.k.n; i++)
-		ch_call_ended(core, o.k.ids[i], CH_HANGUP_FAILED,
-		              CH_LEAVE_ORPHAN);
-	free(o.k.ids);
-	return *err ? 0 : o.k.n;
 }
 
 int ch_core_start(struct ch_core *core)
@@ -325,7 +290,10 @@ int ch_core_start(struct ch_core *core)
 	size_t terminated = 0, resumed = 0, calls;
 	int err;
 
-	calls = end_dead_calls(core, &err);
+	/* every call of this node that was not hung up died with the
+	 * process (its SIP dialog and media are gone); other nodes' calls
+	 * on a shared store are theirs */
+	calls = ch_core_end_calls_of(core, core->node, &err);
 	if (!err)
 		err = core->st->ops->conference_list_live(core->st, recover_h,
 		                                          &r);
@@ -334,7 +302,7 @@ int ch_core_start(struct ch_core *core)
 		struct ch_conference c;
 		if (!ch_core_owns(core, r.v[i].id))
 			continue;
-		orphan_all(core, r.v[i].id);
+		ch_core_orphan_all(core, r.v[i].id);
 		if (ch_conference_get(core, NULL, r.v[i].id, &c))
 			continue;
 		if (strcmp(c.playback_status, "stopped")) {

@@ -45,88 +45,61 @@ bool ch_core_owns(struct ch_core *core, const char *id)
 	return ch_core_owned_by(core, id, core->node);
 }
 
-/* Ids read first, acted on after the read (the store's listing must not
- * see its own changes). */
-struct idv {
-	char (*v)[CH_UUID_LEN];
-	size_t n, cap;
+/* The ids of a listing that node owns. */
+struct owned {
 	struct ch_core *core;
 	const char *node;
+	struct ch_core_ids k;
 };
 
-static int idv_push(struct idv *x, const char *id)
+static int owned_push(struct owned *o, const char *id)
 {
-	if (!ch_core_owned_by(x->core, id, x->node))
-		return 0;
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 16;
-		void *n = realloc(x->v, cap * sizeof(*x->v));
-		if (!n)
-			return 1;
-		x->v = n;
-		x->cap = cap;
-	}
-	memcpy(x->v[x->n++], id, CH_UUID_LEN);
-	return 0;
+	return ch_core_owned_by(o->core, id, o->node)
+	           ? ch_core_ids_push(&o->k, id)
+	           : 0;
 }
 
 static int call_h(const struct ch_call *c, void *arg)
 {
-	return idv_push(arg, c->id);
+	return owned_push(arg, c->id);
 }
 
 static int conf_h(const struct ch_conference *c, void *arg)
 {
-	return idv_push(arg, c->id);
+	return owned_push(arg, c->id);
 }
 
-static int present_h(const struct ch_conferencecall *cc, void *arg)
+size_t ch_core_end_calls_of(struct ch_core *core, const char *node, int *err)
 {
-	struct idv *x = arg;
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 16;
-		void *n = realloc(x->v, cap * sizeof(*x->v));
-		if (!n)
-			return 1;
-		x->v = n;
-		x->cap = cap;
-	}
-	memcpy(x->v[x->n++], cc->id, CH_UUID_LEN);
-	return 0;
+	struct owned o = {.core = core, .node = node};
+	*err = core->st->ops->call_list_live(core->st, call_h, &o);
+	for (size_t i = 0; !*err && i < o.k.n; i++)
+		ch_call_ended(core, o.k.ids[i], CH_HANGUP_FAILED,
+		              CH_LEAVE_ORPHAN);
+	free(o.k.ids);
+	return *err ? 0 : o.k.n;
 }
 
 int ch_core_reap_node(struct ch_core *core, const char *dead,
                       unsigned *conferences, unsigned *calls)
 {
-	struct idv cv = {.core = core, .node = dead};
-	struct idv fv = {.core = core, .node = dead};
+	struct owned fv = {.core = core, .node = dead};
 	int err;
 
-	*conferences = *calls = 0;
+	*conferences = 0;
 	/* its calls died with it: failed, their participants orphans */
-	err = core->st->ops->call_list_live(core->st, call_h, &cv);
-	for (size_t i = 0; !err && i < cv.n; i++) {
-		ch_call_ended(core, cv.v[i], CH_HANGUP_FAILED, CH_LEAVE_ORPHAN);
-		(*calls)++;
-	}
+	*calls = (unsigned)ch_core_end_calls_of(core, dead, &err);
 	if (!err)
 		err =
 		    core->st->ops->conference_list_live(core->st, conf_h, &fv);
-	for (size_t i = 0; !err && i < fv.n; i++) {
-		struct idv pv = {.core = core, .node = dead};
-		(void)core->st->ops->conferencecall_list_present(
-		    core->st, fv.v[i], present_h, &pv);
-		for (size_t j = 0; j < pv.n; j++)
-			(void)ch_conferencecall_left(core, pv.v[j],
-			                             CH_LEAVE_ORPHAN);
-		free(pv.v);
+	for (size_t i = 0; !err && i < fv.k.n; i++) {
+		ch_core_orphan_all(core, fv.k.ids[i]);
 		/* its room is gone: ended, not moved (docs/cluster.md) */
-		if (!ch_conference_terminate(core, fv.v[i], CH_END_MIXER_FAILED,
-		                             NULL))
+		if (!ch_conference_terminate(core, fv.k.ids[i],
+		                             CH_END_MIXER_FAILED, NULL))
 			(*conferences)++;
 	}
-	free(cv.v);
-	free(fv.v);
+	free(fv.k.ids);
 	if (!err)
 		ch_log_info("core",
 		            "node %s is dead: ended its %u conferences and "

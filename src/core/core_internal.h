@@ -83,6 +83,22 @@ void ch_core_live_remove(struct ch_core *core, const char *id);
 /* The ids of a conference's participants that have not left, oldest
  * first, collected before acting on them (acting changes the list). The
  * caller frees *ids. Returns 0 or the store's error. */
+/* A growing array of ids read from a store listing, acted on after it
+ * (the listing must not see its own changes). ids is malloc'd; the
+ * holder frees it. push returns 0, or 1 (stop the listing) when out of
+ * memory. */
+struct ch_core_ids {
+	char (*ids)[CH_UUID_LEN];
+	size_t n, cap;
+};
+int ch_core_ids_push(struct ch_core_ids *k, const char *id);
+/* The participants still present in conference_id leave as orphan:
+ * their calls died (a restart, a dead node). */
+void ch_core_orphan_all(struct ch_core *core, const char *conference_id);
+/* core_cluster.c: every live call owned by node ends failed (its
+ * call.updated event), its participant leaving as orphan. Returns how
+ * many, or 0 with *err set on a store failure. */
+size_t ch_core_end_calls_of(struct ch_core *core, const char *node, int *err);
 int ch_core_present_ids(struct ch_core *core, const char *conference_id,
                         char (**ids)[CH_UUID_LEN], size_t *n);
 

@@ -108,7 +108,6 @@ static void reconnect(struct ch_store_pg *s)
 	s->probe_ms = now;
 	PQreset(s->conn);
 	memset(s->prepared, 0, sizeof(s->prepared));
-	s->in_tx = false;
 	if (PQstatus(s->conn) == CONNECTION_OK && !session(s))
 		ch_log_info("store", "reconnected to PostgreSQL");
 }
@@ -218,28 +217,34 @@ static int simple(struct ch_store_pg *s, const char *sql, const char *tag)
 
 /* ---- transactions ---- */
 
+/* Whether a transaction is open on the connection (libpq knows; a broken
+ * connection has none). */
+static bool in_tx(const struct ch_store_pg *s)
+{
+	PGTransactionStatusType t = PQtransactionStatus(s->conn);
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR ||
+	       t == PQTRANS_ACTIVE;
+}
+
 static int pg_begin(struct ch_store *st)
 {
 	struct ch_store_pg *s = self(st);
-	if (s->in_tx) {
+	if (in_tx(s)) {
 		ch_log_error("store", "begin: a transaction is open already");
 		return EIO;
 	}
 	reconnect(s);
-	int err = simple(s, "BEGIN", NULL);
-	s->in_tx = !err;
-	return err;
+	return simple(s, "BEGIN", NULL);
 }
 
 static int pg_commit(struct ch_store *st)
 {
 	struct ch_store_pg *s = self(st);
-	if (!s->in_tx) {
+	if (!in_tx(s)) {
 		ch_log_error("store", "commit: no transaction is open");
 		return EIO;
 	}
 	int err = simple(s, "COMMIT", "COMMIT");
-	s->in_tx = false;
 	if (!err)
 		s->fault = 0;
 	return err;
@@ -248,9 +253,8 @@ static int pg_commit(struct ch_store *st)
 static void pg_rollback(struct ch_store *st)
 {
 	struct ch_store_pg *s = self(st);
-	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+	if (in_tx(s))
 		(void)simple(s, "ROLLBACK", NULL);
-	s->in_tx = false;
 }
 
 /* ---- the row callbacks of store.h, through ch_store_pg_each ---- */
@@ -764,7 +768,7 @@ static int pg_health(struct ch_store *st, char *why, size_t len)
 		snprintf(s->fault_why, sizeof(s->fault_why),
 		         "the connection to PostgreSQL is lost");
 	}
-	if (s->fault && !s->in_tx && now - s->probe_ms >= 1000) {
+	if (s->fault && !in_tx(s) && now - s->probe_ms >= 1000) {
 		struct ch_pg_params p = {.n = 0};
 		reconnect(s);
 		s->probe_ms = now;

@@ -151,7 +151,6 @@ struct ch_store_pg {
 	char *conninfo; /* owned, for reconnecting */
 	bool prepared[PG_STMT_COUNT];
 	char *sql[PG_STMT_COUNT]; /* owned */
-	bool in_tx;
 	int fault; /* errno of the last storage failure, 0 = none */
 	char fault_why[200];
 	uint64_t probe_ms; /* last reconnect or probe (monotonic) */

@@ -103,9 +103,11 @@ def run_cli(args, timeout=30, env=None):
     return r
 
 
-def customer_add(data_dir, name, webhook_uri=None):
-    """`chorusd customer add`; returns the printed JSON object."""
-    args = ["customer", "add", name, "--data-dir", data_dir]
+def customer_add(data_dir, name, webhook_uri=None, store=None):
+    """`chorusd customer add` in data_dir's store, or with store (a
+    postgres:// URI) in that one; returns the printed JSON object."""
+    args = ["customer", "add", name] + (
+        ["--store", store] if store else ["--data-dir", data_dir])
     if webhook_uri:
         args += ["--webhook-uri", webhook_uri]
     r = run_cli(args)

@@ -7,13 +7,12 @@ address (127.0.0.0/8 is all local on Linux), sharing both.
 
 Fails (does not skip) when PostgreSQL or nats-server is missing.
 """
-import json
 import os
 import shutil
 import socket
 import subprocess
 
-from chorus_harness import CHORUSD, Daemon, run_cli, wait_until
+from chorus_harness import CHORUSD, Daemon, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("CHORUS_SRC") or os.path.dirname(os.path.dirname(HERE))
@@ -115,16 +114,4 @@ def node(workdir, name, ip, pg_url, nats_url, rtp, sip_port=5060,
     return d
 
 
-def customer_add_store(pg_url, name, webhook_uri=None):
-    """`chorusd customer add NAME --store URL`: the printed JSON."""
-    args = ["customer", "add", name, "--store", pg_url]
-    if webhook_uri:
-        args += ["--webhook-uri", webhook_uri]
-    r = run_cli(args)
-    if r.returncode:
-        raise AssertionError("customer add --store: %s" % r.stderr)
-    return json.loads(r.stdout.strip().splitlines()[-1])
-
-
-__all__ = ["CHORUSD", "Postgres", "Nats", "node", "customer_add_store",
-           "require_cluster_tools"]
+__all__ = ["CHORUSD", "Postgres", "Nats", "node", "require_cluster_tools"]

@@ -12,12 +12,15 @@ kamailio) and its http_client module (package kamailio-utils-modules).
 - stop_kamailio(p): SIGTERM (the main process ends its children), SIGKILL
   of the process group when that does not work.
 - options_ping(): one raw OPTIONS over UDP, the status code or None.
+- ProxyCase: a test-case mixin, start_proxy() (stopped at cleanup) and
+  report_proxy() for failure reports.
 """
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 
@@ -151,3 +154,22 @@ def stop_kamailio(p, timeout=5):
     if p.poll() is None:
         p.wait(5)
     return p.returncode
+
+
+class ProxyCase:
+    """Mixin for a test case (before its TestCase base) that runs the
+    proxy: start_proxy() starts it as self.kam, stopped at cleanup;
+    report_proxy() writes its command and log tail for a failure
+    report."""
+    kam = None
+
+    def start_proxy(self, listen_ip, port, route_url, defines=()):
+        self.kam = start_kamailio(listen_ip, port, route_url, self.workdir,
+                                  defines=defines)
+        self.addCleanup(stop_kamailio, self.kam)
+        return self.kam
+
+    def report_proxy(self, tail=6000):
+        if self.kam is not None:
+            sys.stderr.write("\n---- kamailio %s ----\n%s\n" % (
+                " ".join(self.kam.cmd), self.kam.log()[-tail:]))

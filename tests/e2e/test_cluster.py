@@ -37,7 +37,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sip_harness import SipTestCase, main, raw_sip, wait_until  # noqa: E402
-from chorus_harness import ws_connect, ws_recv_json, Client  # noqa: E402
+from chorus_harness import (ws_connect, ws_recv_json, Client,  # noqa: E402
+                            customer_add)
 import cluster_harness as ch  # noqa: E402
 import kamailio  # noqa: E402
 
@@ -46,31 +47,23 @@ IPS = {"A": "127.0.0.31", "B": "127.0.0.32", "C": "127.0.0.33"}
 SECONDS = 6
 
 
-class ClusterTest(SipTestCase):
+class ClusterTest(kamailio.ProxyCase, SipTestCase):
 
     def setUp(self):
         ch.require_cluster_tools()
         kamailio.require_kamailio()
         super().setUp()
-        self.kam = None
         self.pg = ch.Postgres()
         self.addCleanup(self.pg.stop)
         self.nats = ch.Nats(self.workdir)
         self.addCleanup(self.nats.stop)
-        self.addCleanup(self._stop_proxy)
-
-    def _stop_proxy(self):
-        if self.kam is not None:
-            kamailio.stop_kamailio(self.kam)
 
     def report_failure(self):
         super().report_failure()
         for n in getattr(self, "nodes", {}).values():
             sys.stderr.write("\n---- node %s stderr ----\n%s\n" % (
                 n.name, n.stderr()[-5000:]))
-        if self.kam is not None:
-            sys.stderr.write("\n---- kamailio ----\n%s\n" %
-                             self.kam.log()[-4000:])
+        self.report_proxy(4000)
 
     def start_nodes(self):
         self.nodes = {}
@@ -82,9 +75,9 @@ class ClusterTest(SipTestCase):
             d.start()
             self.nodes[name] = d
         # one customer for all, made in the shared store by the CLI
-        self.cust = ch.customer_add_store(self.pg.url, "cluster-e2e",
-                                          self.rcv.url)
-        self.other = ch.customer_add_store(self.pg.url, "other-tenant")
+        self.cust = customer_add(None, "cluster-e2e", self.rcv.url,
+                                 store=self.pg.url)
+        self.other = customer_add(None, "other-tenant", store=self.pg.url)
         for d in self.nodes.values():
             d.token = self.cust["token"]
         self.api = self.nodes["A"].client(token=self.cust["token"])
@@ -144,10 +137,8 @@ class ClusterTest(SipTestCase):
                            query={"user": "a'b\"c"}, token=None)
         self.assertEqual(r.status, 400, r)
 
-        self.kam = kamailio.start_kamailio(
-            PROXY_IP, PROXY_PORT,
-            "http://%s:8080/v1.0/cluster/sip_route" % IPS["B"],
-            self.workdir)
+        self.start_proxy(PROXY_IP, PROXY_PORT,
+                         "http://%s:8080/v1.0/cluster/sip_route" % IPS["B"])
         alice = self.phone("alice", 440)
         bob = self.phone("bob", 660)
         for ph in (alice, bob):

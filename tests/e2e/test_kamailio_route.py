@@ -106,23 +106,15 @@ def raw_request(method, user, timeout=3):
 
 # ---------------------------------------------------------------- tests
 
-class KamailioRouteTest(SipTestCase):
+class KamailioRouteTest(kamailio.ProxyCase, SipTestCase):
 
     def setUp(self):
         kamailio.require_kamailio()  # a failure, not a skip
         super().setUp()
-        self.kam = None
-        self.addCleanup(self._stop_proxy)
-
-    def _stop_proxy(self):
-        if self.kam is not None:
-            kamailio.stop_kamailio(self.kam)
 
     def report_failure(self):
         super().report_failure()
-        if self.kam is not None:
-            sys.stderr.write("\n---- kamailio %s ----\n%s\n" % (
-                " ".join(self.kam.cmd), self.kam.log()[-6000:]))
+        self.report_proxy()
         if getattr(self, "lookup", None) is not None:
             sys.stderr.write("---- lookup queries ----\n%r\n" %
                              self.lookup.queries())
@@ -132,9 +124,8 @@ class KamailioRouteTest(SipTestCase):
         self.start_sip_daemon()
         self.lookup = LookupServer("sip:127.0.0.1:%d" % self.d.sip_port)
         self.addCleanup(self.lookup.close)
-        self.kam = kamailio.start_kamailio(
-            PROXY_IP, PROXY_PORT, self.lookup.url, self.workdir,
-            defines=["WITH_DEBUG"])
+        self.start_proxy(PROXY_IP, PROXY_PORT, self.lookup.url,
+                         defines=["WITH_DEBUG"])
 
     def proxy_uri(self, user):
         return "sip:%s@%s:%d" % (user, PROXY_IP, PROXY_PORT)

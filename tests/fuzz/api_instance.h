@@ -1,7 +1,8 @@
 /*
  * api_instance.h: the process-wide Chorus API that the API fuzz targets
- * (fuzz_http_api.c, fuzz_json_params.c) send their requests to. Header
- * only; each target includes it once.
+ * (fuzz_http_api.c, fuzz_json_params.c, fuzz_cluster_msg.c) send their
+ * requests to. Header only; each target includes it once, and it defines
+ * the target's LLVMFuzzerInitialize.
  *
  * One instance is: libre, a SQLite store in a mkdtemp folder, the event
  * hub, the core (no media layer) and ch_api_alloc on 127.0.0.1 port 0,
@@ -295,6 +296,18 @@ static inline uint16_t fz_request(struct fz *z, const char *method,
 	free(resp);
 	fz_run_timers();
 	return status;
+}
+
+/* libFuzzer's start-up hook of every target that includes this header:
+ * the default flags, then the instance built once before the first input
+ * (so its cost is not the first input's). */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	fz_default_flags(argc, argv);
+	(void)fz_get();
+	fz_g.runs = 0;
+	return 0;
 }
 
 #endif

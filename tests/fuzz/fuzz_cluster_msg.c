@@ -20,14 +20,6 @@
 
 #include "cluster/cluster.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fz_default_flags(argc, argv);
-	(void)fz_get();
-	fz_g.runs = 0;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!size)

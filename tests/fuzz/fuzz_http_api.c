@@ -23,14 +23,6 @@
 #include <re_msg.h>
 #include <re_http.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fz_default_flags(argc, argv);
-	(void)fz_get();
-	fz_g.runs = 0;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz *z = fz_get();

@@ -36,14 +36,6 @@ static const char *target(struct fz *z)
 	return id;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fz_default_flags(argc, argv);
-	(void)fz_get();
-	fz_g.runs = 0;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz *z = fz_get();
