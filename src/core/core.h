@@ -155,7 +155,9 @@ void ch_core_free(struct ch_core *core);
  * this node's. reap_node: ends every live call (failed, participant
  * orphan) and conference (terminated, end_reason mixer_failed, its
  * participants leaving as orphans) owned by the dead node, with their
- * events; counts them. Returns 0 or EIO. */
+ * events, and takes them over as their owner (an action on them is then
+ * answered here, by their terminal state); counts them. Returns 0 or
+ * EIO. */
 int ch_core_owner_mark(struct ch_core *core, const char *id);
 bool ch_core_owns(struct ch_core *core, const char *id);
 bool ch_core_owned_by(struct ch_core *core, const char *id, const char *node);

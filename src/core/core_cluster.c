@@ -73,9 +73,13 @@ size_t ch_core_end_calls_of(struct ch_core *core, const char *node, int *err)
 {
 	struct owned o = {.core = core, .node = node};
 	*err = core->st->ops->call_list_live(core->st, call_h, &o);
-	for (size_t i = 0; !*err && i < o.k.n; i++)
+	for (size_t i = 0; !*err && i < o.k.n; i++) {
 		ch_call_ended(core, o.k.ids[i], CH_HANGUP_FAILED,
 		              CH_LEAVE_ORPHAN);
+		/* another node's: this one answers for it from now on */
+		if (strcmp(node, core->node))
+			(void)ch_core_owner_mark(core, o.k.ids[i]);
+	}
 	free(o.k.ids);
 	return *err ? 0 : o.k.n;
 }
@@ -98,6 +102,9 @@ int ch_core_reap_node(struct ch_core *core, const char *dead,
 		if (!ch_conference_terminate(core, fv.k.ids[i],
 		                             CH_END_MIXER_FAILED, NULL))
 			(*conferences)++;
+		/* the rows are this node's to answer for now: an action on
+		 * them gets their state (409), a dial-in goes here (480) */
+		(void)ch_core_owner_mark(core, fv.k.ids[i]);
 	}
 	free(fv.k.ids);
 	if (!err)

@@ -198,6 +198,21 @@ class ClusterTest(kamailio.ProxyCase, SipTestCase):
         # a kick sent to C acts on A's room; another tenant's is refused
         r = stranger.delete("/conferencecalls/" + parts["alice"]["id"])
         self.assertEqual(r.status, 404, r)
+        # through a non-owner: another tenant's dial-out into the room,
+        # unknown and hostile ids are refused as on one node
+        r = stranger.post("/calls", {
+            "source": {"type": "sip", "target": "sip:x@127.0.0.1"},
+            "destinations": [{"type": "sip", "target": carol.aor}],
+            "actions": [{"type": "conference_join", "option": {
+                "conference_id": cid}}]})
+        self.assertEqual(r.status, 404, r)
+        unknown = "0d3c5f3e-0000-4000-8000-000000000000"
+        for path in ("/conferences/" + unknown,
+                     "/conferences/a'b%22c",
+                     "/conferencecalls/" + unknown):
+            r = self.b.request("PUT" if "conferences/" in path else
+                               "DELETE", path, body={"name": "x"})
+            self.assertEqual(r.status, 404, (path, r))
         r = self.c.delete("/conferencecalls/" + parts["alice"]["id"])
         self.assertEqual(r.status, 200, r)
         self.assertIsNotNone(alice.wait_event("CALL_CLOSED", 5),
@@ -242,6 +257,14 @@ class ClusterTest(kamailio.ProxyCase, SipTestCase):
                              " name = 'A'")
         self.assertEqual(reaper[0][0], "dead")
         self.assertIn(reaper[0][1], ("B", "C"))
+        # the reaper took the rows over: an action on the ended conference
+        # through any node gets its state, not a 503 for the dead node
+        self.assertEqual(self.owner(cid), reaper[0][1])
+        for cl in (self.b, self.c):
+            r = cl.put("/conferences/" + cid, {"name": "late"})
+            self.assertEqual(r.status, 409, r)
+        code, _ = raw_sip("INVITE", cid, IPS["B"], 5060)
+        self.assertIn(code, (302, 480), "dial-in to the ended conference")
         sys.stderr.write("conference ended %.1f s after kill -9, by %s\n"
                          % (took, reaper[0][1]))
 
