@@ -60,5 +60,17 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The tests run their own Kamailio, nats-server and PostgreSQL on private
+# addresses and folders; the system services these packages start on a
+# systemd machine would hold SIP port 5060 (scripts/start.sh's default)
+# and run for nothing: the ones installed just now are stopped and disabled.
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  for svc in kamailio nats-server postgresql; do
+    pkg=$svc
+    [[ " ${missing[*]} " == *" $pkg "* ]] || continue
+    echo "deps: stopping and disabling the $svc service the package started (the tests run their own)"
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  done
+fi
 npm_tools "${1:-build}"
 echo "deps: done"
